@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the Argo CD host processes of the test bed into tests/testbed/bin/:
+#   argocd-multicall (+ links argocd-application-controller, argocd-repo-server,
+#   argocd-applicationset-controller, argocd-git-ask-pass, argocd), helm v4, kustomize v5.
+# Idempotent; warm rebuilds only relink. Run from any directory.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+bin="${KINDOPS_TESTBED_BIN:-$(cd "$here/.." && pwd)/bin}"
+mkdir -p "$bin"
+
+ARGOCD_VERSION=3.5.1
+HELM_VERSION=v4.3.1
+# v5.8.3 needs go >= 1.27; v5.8.2 is the newest that builds with our go 1.26.
+KUSTOMIZE_VERSION=v5.8.2
+
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+flags=(-trimpath)
+
+log() { printf '[argocd/build] %s\n' "$*" >&2; }
+t0=$SECONDS
+
+log "argocd-multicall (argo-cd v$ARGOCD_VERSION)"
+pkg=github.com/argoproj/argo-cd/v3/common
+(cd "$here" && go build "${flags[@]}" -mod=readonly \
+  -ldflags "-s -w -X $pkg.version=$ARGOCD_VERSION -X $pkg.gitTag=v$ARGOCD_VERSION -X $pkg.gitCommit=109ca7ca71139e514114499d294a492e7910a965 -X $pkg.gitTreeState=clean" \
+  -o "$bin/argocd-multicall" .)
+for name in argocd-application-controller argocd-repo-server argocd-applicationset-controller argocd-git-ask-pass argocd argocd-server-init; do
+  ln -sfn argocd-multicall "$bin/$name"
+done
+
+# helm and kustomize: `go install pkg@version` resolves each with its own go.mod,
+# independent of Argo CD's dependency graph.
+log "helm $HELM_VERSION"
+GOBIN="$bin" go install "${flags[@]}" \
+  -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+  "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+log "kustomize $KUSTOMIZE_VERSION"
+GOBIN="$bin" go install "${flags[@]}" \
+  -ldflags "-s -w -X sigs.k8s.io/kustomize/api/provenance.version=$KUSTOMIZE_VERSION" \
+  "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+
+log "done in $((SECONDS - t0))s -> $bin"

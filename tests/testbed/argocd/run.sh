@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# Runs the real Argo CD beside a test bed's control plane, as host processes
+# inside the test bed's loopback-only network namespace.
+#
+#   run.sh start WORKDIR NAME   start redis, repo-server, application-controller
+#                               and applicationset-controller for the test bed
+#                               whose work dir is WORKDIR and whose network
+#                               namespace is NAME (works from outside the
+#                               namespace, via `ip netns exec NAME`, or inside it)
+#   run.sh stop WORKDIR         stop them (supervisors first, then processes)
+#   run.sh status WORKDIR       list them with their pids
+#
+# Uses $WORKDIR/admin.kubeconfig. Logs go to $WORKDIR/logs/<proc>.log, pids to
+# $WORKDIR/pids/<proc>.pid, state to $WORKDIR/argocd/. The controllers wait (in a
+# supervisor loop, pid-recorded as <proc>-supervisor.pid) until the product has
+# installed Argo CD's CRDs and argocd-cm, then do once what argocd-server would
+# do at start-up (argocd-server-init) and run; each argo process is restarted if
+# it exits.
+#
+# Ports (all on 127.0.0.1 inside the namespace; each test bed has its own
+# namespace, so the defaults do not clash between test beds):
+#   KINDOPS_ARGOCD_REDIS_PORT                 6379
+#   KINDOPS_ARGOCD_REPO_SERVER_PORT           8081
+#   KINDOPS_ARGOCD_REPO_SERVER_METRICS_PORT   8084
+#   KINDOPS_ARGOCD_CONTROLLER_METRICS_PORT    8082
+#   KINDOPS_ARGOCD_APPSET_METRICS_PORT        8085
+#   KINDOPS_ARGOCD_APPSET_PROBE_PORT          8086
+#   KINDOPS_ARGOCD_APPSET_WEBHOOK_PORT        7000
+# Other knobs:
+#   KINDOPS_ARGOCD_APP_RESYNC   controller --app-resync seconds (default 10)
+#   KINDOPS_ARGOCD_LOGLEVEL     info
+#   KINDOPS_TESTBED_BIN         where build.sh put the binaries (../bin)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+self="$here/run.sh"
+bin="${KINDOPS_TESTBED_BIN:-$(cd "$here/.." && pwd)/bin}"
+
+REDIS_PORT="${KINDOPS_ARGOCD_REDIS_PORT:-6379}"
+REPO_PORT="${KINDOPS_ARGOCD_REPO_SERVER_PORT:-8081}"
+REPO_METRICS_PORT="${KINDOPS_ARGOCD_REPO_SERVER_METRICS_PORT:-8084}"
+CTRL_METRICS_PORT="${KINDOPS_ARGOCD_CONTROLLER_METRICS_PORT:-8082}"
+APPSET_METRICS_PORT="${KINDOPS_ARGOCD_APPSET_METRICS_PORT:-8085}"
+APPSET_PROBE_PORT="${KINDOPS_ARGOCD_APPSET_PROBE_PORT:-8086}"
+APPSET_WEBHOOK_PORT="${KINDOPS_ARGOCD_APPSET_WEBHOOK_PORT:-7000}"
+APP_RESYNC="${KINDOPS_ARGOCD_APP_RESYNC:-10}"
+LOGLEVEL="${KINDOPS_ARGOCD_LOGLEVEL:-info}"
+NAMESPACE=argocd
+
+log() { printf '[argocd/run] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+usage() { die "usage: run.sh start WORKDIR NAME | stop WORKDIR | status WORKDIR"; }
+
+abspath() { (cd "$1" && pwd); }
+
+# Environment shared by all Argo CD processes of this test bed.
+argo_env() {
+  local w="$1" a="$1/argocd"
+  export KUBECONFIG="$w/admin.kubeconfig"
+  export ARGOCD_FAKE_IN_CLUSTER=true
+  export ARGOCD_GPG_ENABLED=false
+  export ARGOCD_ASK_PASS_SOCK="$a/askpass.sock"
+  export ARGOCD_TLS_DATA_PATH="$a/tls"
+  export ARGOCD_SSH_DATA_PATH="$a/ssh"
+  export ARGOCD_GNUPGHOME="$a/gpg/keys"
+  export ARGOCD_GPG_DATA_PATH="$a/gpg/source"
+  export ARGOCD_PLUGINSOCKFILEPATH="$a/plugins"
+  # The repo-server clones into $TMPDIR/_argocd-repo: one per test bed.
+  export TMPDIR="$a/tmp"
+  export HOME="$a/home"
+  export PATH="$bin:$PATH"
+}
+
+# True if this shell already runs inside network namespace $1.
+inside_netns() { [ "$(ip netns identify "$$" 2>/dev/null)" = "$1" ]; }
+
+# launch PROC CMD...: start CMD detached (own session) in the namespace, log to
+# logs/PROC.log; the process itself writes pids/PROC.pid before it execs CMD.
+launch() {
+  local proc="$1"; shift
+  local pidfile="$WORKDIR/pids/$proc.pid"
+  rm -f "$pidfile"
+  setsid "${NSEXEC[@]}" "$self" _exec "$pidfile" "$@" \
+    >>"$WORKDIR/logs/$proc.log" 2>&1 </dev/null &
+  local i
+  for i in $(seq 100); do [ -s "$pidfile" ] && return 0; sleep 0.05; done
+  die "$proc did not start (see $WORKDIR/logs/$proc.log)"
+}
+
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+pid_of() { cat "$WORKDIR/pids/$1.pid" 2>/dev/null || true; }
+
+# ---- internal: _exec PIDFILE CMD... (runs inside the namespace) -------------
+cmd_exec() {
+  local pidfile="$1"; shift
+  echo "$$" >"$pidfile"
+  exec "$@"
+}
+
+# ---- internal: _supervise WORKDIR PROC WAIT CMD... ---------------------------
+# Runs CMD as PROC, restarting it when it exits. WAIT=argocd first waits for
+# Argo CD's CRDs and argocd-cm and runs argocd-server-init once.
+cmd_supervise() {
+  WORKDIR="$1" proc="$2" wait_for="$3"; shift 3
+  argo_env "$WORKDIR"
+  local mypid="$WORKDIR/pids/$proc-supervisor.pid" childpid="$WORKDIR/pids/$proc.pid"
+  local child="" stopping=""
+  trap 'stopping=1; alive "$child" && kill -TERM "$child" 2>/dev/null; true' TERM INT HUP
+  still_wanted() { [ -z "$stopping" ] && [ -f "$mypid" ] && [ "$(cat "$mypid" 2>/dev/null)" = "$$" ]; }
+  say() { printf '%s [supervisor] %s\n' "$(date -u +%FT%TZ)" "$*"; }
+
+  if [ "$wait_for" = argocd ]; then
+    say "waiting for CRDs applications/appprojects/applicationsets.argoproj.io Established and configmap $NAMESPACE/argocd-cm"
+    local t0=$SECONDS
+    until ! still_wanted || prereqs_ok; do sleep 2; done
+    still_wanted || exit 0
+    say "prerequisites present after $((SECONDS - t0))s"
+    until ! still_wanted || "$bin/argocd-server-init" --namespace "$NAMESPACE"; do
+      say "argocd-server-init failed; retrying in 3s"; sleep 3
+    done
+  fi
+
+  local n=0 rc
+  while still_wanted; do
+    n=$((n + 1))
+    say "starting $proc (run $n): $*"
+    # --pdeathsig: the child dies with its supervisor even on SIGKILL.
+    setpriv --pdeathsig TERM -- "$@" &
+    child=$!
+    echo "$child" >"$childpid"
+    rc=0; wait "$child" || rc=$?
+    # A trapped signal interrupts wait; wait for the child itself to end.
+    while alive "$child"; do wait "$child" || rc=$?; done
+    say "$proc exited with status $rc"
+    still_wanted || break
+    sleep 3
+  done
+  rm -f "$childpid"
+}
+
+prereqs_ok() {
+  local crd
+  for crd in applications appprojects applicationsets; do
+    [ "$(kubectl get crd "$crd.argoproj.io" \
+        -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ] || return 1
+  done
+  kubectl -n "$NAMESPACE" get configmap argocd-cm -o name >/dev/null 2>&1
+}
+
+# ---- start -------------------------------------------------------------------
+cmd_start() {
+  [ $# -eq 2 ] || usage
+  WORKDIR="$(abspath "$1")" NAME="$2"
+  [ -f "$WORKDIR/admin.kubeconfig" ] || die "no $WORKDIR/admin.kubeconfig"
+  local b
+  for b in argocd-multicall argocd-application-controller argocd-repo-server \
+           argocd-applicationset-controller argocd-git-ask-pass argocd argocd-server-init helm kustomize; do
+    [ -x "$bin/$b" ] || die "$bin/$b missing: run tests/testbed/argocd/build.sh"
+  done
+  command -v git >/dev/null || die "git missing (apt-get install -y git)"
+  if ! command -v redis-server >/dev/null; then
+    if inside_netns "$NAME" || [ "$(id -u)" != 0 ]; then
+      die "redis-server missing: apt-get install -y redis-server (outside the namespace)"
+    fi
+    log "installing redis-server"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null
+  fi
+
+  if inside_netns "$NAME"; then NSEXEC=(); else
+    ip netns list | grep -qw -- "$NAME" || die "network namespace $NAME does not exist"
+    NSEXEC=(ip netns exec "$NAME")
+  fi
+
+  local p running=""
+  for p in redis repo-server application-controller-supervisor applicationset-controller-supervisor; do
+    alive "$(pid_of "$p")" && running+=" $p"
+  done
+  [ -z "$running" ] || die "already running in $WORKDIR:$running (run.sh stop $WORKDIR first)"
+
+  local a="$WORKDIR/argocd"
+  mkdir -p "$WORKDIR/logs" "$WORKDIR/pids" "$a/redis" "$a/tls" "$a/ssh" "$a/gpg/keys" \
+           "$a/gpg/source" "$a/plugins" "$a/tmp" "$a/home"
+  rm -f "$a/askpass.sock"
+  argo_env "$WORKDIR"
+  local t0=$SECONDS
+
+  launch redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+    --dir "$a/redis" --daemonize no --protected-mode yes
+  local i
+  for i in $(seq 100); do
+    "${NSEXEC[@]}" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+    alive "$(pid_of redis)" || die "redis exited (see $WORKDIR/logs/redis.log)"
+    sleep 0.1
+  done
+
+  launch repo-server-supervisor "$self" _supervise "$WORKDIR" repo-server none \
+    "$bin/argocd-repo-server" --address 127.0.0.1 --port "$REPO_PORT" --disable-tls \
+    --metrics-address 127.0.0.1 --metrics-port "$REPO_METRICS_PORT" \
+    --redis "127.0.0.1:$REDIS_PORT" --loglevel "$LOGLEVEL" --logformat text
+
+  launch application-controller-supervisor "$self" _supervise "$WORKDIR" application-controller argocd \
+    "$bin/argocd-application-controller" --namespace "$NAMESPACE" \
+    --repo-server "127.0.0.1:$REPO_PORT" --repo-server-plaintext \
+    --redis "127.0.0.1:$REDIS_PORT" --app-resync "$APP_RESYNC" \
+    --metrics-port "$CTRL_METRICS_PORT" --loglevel "$LOGLEVEL" --logformat text
+
+  launch applicationset-controller-supervisor "$self" _supervise "$WORKDIR" applicationset-controller argocd \
+    "$bin/argocd-applicationset-controller" --namespace "$NAMESPACE" \
+    --argocd-repo-server "127.0.0.1:$REPO_PORT" --repo-server-plaintext \
+    --enable-leader-election=false \
+    --metrics-addr "127.0.0.1:$APPSET_METRICS_PORT" --probe-addr "127.0.0.1:$APPSET_PROBE_PORT" \
+    --webhook-addr "127.0.0.1:$APPSET_WEBHOOK_PORT" --loglevel "$LOGLEVEL" --logformat text
+
+  # The repo-server is ready once its gRPC port listens.
+  for i in $(seq 300); do
+    "${NSEXEC[@]}" bash -c "exec 3<>/dev/tcp/127.0.0.1/$REPO_PORT" 2>/dev/null && break
+    sleep 0.1
+  done
+  log "Argo CD started in $((SECONDS - t0))s (redis :$REDIS_PORT, repo-server :$REPO_PORT); controllers start once Argo CD's CRDs and argocd-cm exist"
+  log "logs: $WORKDIR/logs/{redis,repo-server,application-controller,applicationset-controller}.log"
+}
+
+# ---- stop --------------------------------------------------------------------
+# Only pids whose command line is one of ours are signalled.
+ours() {
+  local pid="$1" cmdline
+  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  case "$cmdline" in
+    *redis-server*|*argocd*|*"$self"*) return 0 ;;
+  esac
+  return 1
+}
+
+signal_pids() {
+  local sig="$1" f pid; shift
+  for f in "$@"; do
+    [ -f "$f" ] || continue
+    pid="$(cat "$f" 2>/dev/null || true)"
+    alive "$pid" && ours "$pid" && kill "-$sig" "$pid" 2>/dev/null || true
+  done
+}
+
+cmd_stop() {
+  [ $# -eq 1 ] || usage
+  [ -d "$1" ] || { log "no $1: nothing to stop"; return 0; }
+  WORKDIR="$(abspath "$1")"
+  local procs=(application-controller applicationset-controller repo-server)
+  local sup=() kids=() p f
+  for p in "${procs[@]}"; do
+    sup+=("$WORKDIR/pids/$p-supervisor.pid"); kids+=("$WORKDIR/pids/$p.pid")
+  done
+  local all=("${sup[@]}" "${kids[@]}" "$WORKDIR/pids/redis.pid")
+  # Supervisors first (they stop their child and do not restart it), then the rest.
+  signal_pids TERM "${sup[@]}"
+  sleep 0.2
+  signal_pids TERM "${kids[@]}" "$WORKDIR/pids/redis.pid"
+  local i left
+  for i in $(seq 100); do
+    left=""
+    for f in "${all[@]}"; do
+      [ -f "$f" ] && alive "$(cat "$f" 2>/dev/null)" && ours "$(cat "$f")" && left+=" $f"
+    done
+    [ -z "$left" ] && break
+    sleep 0.1
+  done
+  [ -z "$left" ] || { log "still running after 10s, killing:$left"; signal_pids KILL "${all[@]}"; }
+  rm -f "${all[@]}" "$WORKDIR/argocd/askpass.sock"
+  log "Argo CD stopped in $WORKDIR"
+}
+
+cmd_status() {
+  [ $# -eq 1 ] || usage
+  WORKDIR="$(abspath "$1")"
+  local p pid
+  for p in redis repo-server-supervisor repo-server application-controller-supervisor \
+           application-controller applicationset-controller-supervisor applicationset-controller; do
+    pid="$(pid_of "$p")"
+    if alive "$pid"; then
+      printf '%-40s %-8s running  rss=%sKiB\n' "$p" "$pid" "$(awk '/^VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null)"
+    else
+      printf '%-40s %-8s stopped\n' "$p" "${pid:--}"
+    fi
+  done
+}
+
+case "${1:-}" in
+  start) shift; cmd_start "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
+  status) shift; cmd_status "$@" ;;
+  _exec) shift; cmd_exec "$@" ;;
+  _supervise) shift; cmd_supervise "$@" ;;
+  *) usage ;;
+esac
