@@ -2,7 +2,11 @@
 # Builds the Argo CD host processes of the test bed into tests/testbed/bin/:
 #   argocd-multicall (+ links argocd-application-controller, argocd-repo-server,
 #   argocd-applicationset-controller, argocd-git-ask-pass, argocd), helm v4, kustomize v5.
-# Idempotent; warm rebuilds only relink. Run from any directory.
+#   git-verify-wrapper.sh, gpg-wrapper.sh (upstream's hack/ scripts, which the
+#   repo-server execs from PATH)
+# Also installs the Debian packages the test bed's Argo CD needs (git,
+# redis-server) when they are missing. Idempotent; warm runs take seconds.
+# Run from any directory.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,6 +24,16 @@ flags=(-trimpath)
 log() { printf '[argocd/build] %s\n' "$*" >&2; }
 t0=$SECONDS
 
+missing=()
+command -v git >/dev/null || missing+=(git)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  [ "$(id -u)" = 0 ] || { log "error: need root to apt-get install ${missing[*]}"; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null ||
+    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
+fi
+
 log "argocd-multicall (argo-cd v$ARGOCD_VERSION)"
 pkg=github.com/argoproj/argo-cd/v3/common
 (cd "$here" && go build "${flags[@]}" -mod=readonly \
@@ -27,6 +41,15 @@ pkg=github.com/argoproj/argo-cd/v3/common
   -o "$bin/argocd-multicall" .)
 for name in argocd-application-controller argocd-repo-server argocd-applicationset-controller argocd-git-ask-pass argocd argocd-server-init; do
   ln -sfn argocd-multicall "$bin/$name"
+done
+
+# The repo-server execs upstream's git-verify-wrapper.sh for every manifest
+# generation (v3.5.1 calls VerifyCommitSignature even with GPG disabled) and
+# gpg-wrapper.sh; upstream's image puts them in /usr/local/bin. Copy them from
+# the module source (build output, like the binaries; never committed).
+argo_src="$(cd "$here" && go list -mod=readonly -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)"
+for s in git-verify-wrapper.sh gpg-wrapper.sh; do
+  install -m 0755 "$argo_src/hack/$s" "$bin/$s"
 done
 
 # helm and kustomize: `go install pkg@version` resolves each with its own go.mod,

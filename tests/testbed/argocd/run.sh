@@ -99,7 +99,9 @@ cmd_exec() {
 
 # ---- internal: _supervise WORKDIR PROC WAIT CMD... ---------------------------
 # Runs CMD as PROC, restarting it when it exits. WAIT=argocd first waits for
-# Argo CD's CRDs and argocd-cm and runs argocd-server-init once.
+# Argo CD's CRDs and argocd-cm; WAIT=argocd-init then also runs
+# argocd-server-init once (only one supervisor may: it creates a random admin
+# password and its hash, which two concurrent runs could pair wrongly).
 cmd_supervise() {
   WORKDIR="$1" proc="$2" wait_for="$3"; shift 3
   argo_env "$WORKDIR"
@@ -109,12 +111,14 @@ cmd_supervise() {
   still_wanted() { [ -z "$stopping" ] && [ -f "$mypid" ] && [ "$(cat "$mypid" 2>/dev/null)" = "$$" ]; }
   say() { printf '%s [supervisor] %s\n' "$(date -u +%FT%TZ)" "$*"; }
 
-  if [ "$wait_for" = argocd ]; then
+  if [ "$wait_for" != none ]; then
     say "waiting for CRDs applications/appprojects/applicationsets.argoproj.io Established and configmap $NAMESPACE/argocd-cm"
     local t0=$SECONDS
     until ! still_wanted || prereqs_ok; do sleep 2; done
     still_wanted || exit 0
     say "prerequisites present after $((SECONDS - t0))s"
+  fi
+  if [ "$wait_for" = argocd-init ]; then
     until ! still_wanted || "$bin/argocd-server-init" --namespace "$NAMESPACE"; do
       say "argocd-server-init failed; retrying in 3s"; sleep 3
     done
@@ -125,7 +129,7 @@ cmd_supervise() {
     n=$((n + 1))
     say "starting $proc (run $n): $*"
     # --pdeathsig: the child dies with its supervisor even on SIGKILL.
-    setpriv --pdeathsig TERM -- "$@" &
+    setpriv --pdeathsig TERM -- "$@" >>"$WORKDIR/logs/$proc.log" 2>&1 &
     child=$!
     echo "$child" >"$childpid"
     rc=0; wait "$child" || rc=$?
@@ -167,7 +171,7 @@ cmd_start() {
   fi
 
   if inside_netns "$NAME"; then NSEXEC=(); else
-    ip netns list | grep -qw -- "$NAME" || die "network namespace $NAME does not exist"
+    [ -e "/run/netns/$NAME" ] || die "network namespace $NAME does not exist"
     NSEXEC=(ip netns exec "$NAME")
   fi
 
@@ -194,11 +198,12 @@ cmd_start() {
   done
 
   launch repo-server-supervisor "$self" _supervise "$WORKDIR" repo-server none \
-    "$bin/argocd-repo-server" --address 127.0.0.1 --port "$REPO_PORT" --disable-tls \
+    "$bin/argocd-repo-server" --address 127.0.0.1 --port "$REPO_PORT" \
+    --disable-tls --client-ca-path '' \
     --metrics-address 127.0.0.1 --metrics-port "$REPO_METRICS_PORT" \
     --redis "127.0.0.1:$REDIS_PORT" --loglevel "$LOGLEVEL" --logformat text
 
-  launch application-controller-supervisor "$self" _supervise "$WORKDIR" application-controller argocd \
+  launch application-controller-supervisor "$self" _supervise "$WORKDIR" application-controller argocd-init \
     "$bin/argocd-application-controller" --namespace "$NAMESPACE" \
     --repo-server "127.0.0.1:$REPO_PORT" --repo-server-plaintext \
     --redis "127.0.0.1:$REDIS_PORT" --app-resync "$APP_RESYNC" \
@@ -214,6 +219,10 @@ cmd_start() {
   # The repo-server is ready once its gRPC port listens.
   for i in $(seq 300); do
     "${NSEXEC[@]}" bash -c "exec 3<>/dev/tcp/127.0.0.1/$REPO_PORT" 2>/dev/null && break
+    if [ "$i" = 300 ]; then
+      tail -n 20 "$WORKDIR/logs/repo-server.log" >&2 || true
+      die "repo-server does not listen on 127.0.0.1:$REPO_PORT after 30s (see $WORKDIR/logs/repo-server.log)"
+    fi
     sleep 0.1
   done
   log "Argo CD started in $((SECONDS - t0))s (redis :$REDIS_PORT, repo-server :$REPO_PORT); controllers start once Argo CD's CRDs and argocd-cm exist"
