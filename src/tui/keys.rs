@@ -1,0 +1,386 @@
+//! The one key table: it drives dispatch ([`lookup`]), the `?` help page
+//! ([`help_sections`]) and the hint bar ([`hints`]). Keys follow k9s habits.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key asks the app to do. [`crate::tui::app::App::update`] interprets it
+/// in the current context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Quit,
+    Help,
+    Filter,
+    Back,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    NextPane,
+    PrevPane,
+    Open,
+    Retry,
+    Continue,
+    ShowPhases,
+    ShowApps,
+    /// Filter input: apply the filter and leave the input.
+    FilterApply,
+    /// Filter input: clear the filter and leave the input.
+    FilterCancel,
+    /// Filter input: delete the last character.
+    FilterDelete,
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Everywhere, even while typing a filter.
+    Always,
+    /// Everywhere except while typing a filter.
+    Global,
+    /// Moving in any list, log or page.
+    Nav,
+    /// The phases screen (phase list and log pane).
+    Phases,
+    /// The Applications table.
+    Apps,
+    /// While typing a filter (other printable keys are typed).
+    FilterInput,
+}
+
+impl Scope {
+    pub fn title(self) -> &'static str {
+        match self {
+            Scope::Always | Scope::Global => "Everywhere",
+            Scope::Nav => "Moving",
+            Scope::Phases => "Phases screen",
+            Scope::Apps => "Applications",
+            Scope::FilterInput => "Typing a filter",
+        }
+    }
+}
+
+/// What has the keyboard right now; decides which scopes are active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Context {
+    PhaseList,
+    Log,
+    Apps,
+    Details,
+    Help,
+    FilterInput,
+}
+
+impl Context {
+    /// Active scopes, most specific first.
+    pub fn scopes(self) -> &'static [Scope] {
+        match self {
+            Context::PhaseList | Context::Log => {
+                &[Scope::Phases, Scope::Nav, Scope::Global, Scope::Always]
+            }
+            Context::Apps => &[Scope::Apps, Scope::Nav, Scope::Global, Scope::Always],
+            Context::Details | Context::Help => &[Scope::Nav, Scope::Global, Scope::Always],
+            Context::FilterInput => &[Scope::FilterInput, Scope::Always],
+        }
+    }
+}
+
+/// One key with its modifiers. For `Char` keys, Shift is ignored when
+/// matching (`G` arrives as `Char('G')` with or without SHIFT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+const fn k(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::NONE,
+    }
+}
+const fn code(code: KeyCode) -> Key {
+    Key {
+        code,
+        mods: KeyModifiers::NONE,
+    }
+}
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::CONTROL,
+    }
+}
+
+impl Key {
+    pub fn matches(&self, ev: &KeyEvent) -> bool {
+        if self.code != ev.code {
+            return false;
+        }
+        let relevant = KeyModifiers::CONTROL | KeyModifiers::ALT;
+        let mods = match ev.code {
+            KeyCode::Char(_) | KeyCode::BackTab => ev.modifiers & relevant,
+            _ => ev.modifiers & (relevant | KeyModifiers::SHIFT),
+        };
+        mods == self.mods
+    }
+
+    /// How the key is written on the help page and the hint bar.
+    pub fn label(&self) -> String {
+        let base = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "Shift-Tab".into(),
+            KeyCode::Backspace => "Backspace".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            other => format!("{other:?}"),
+        };
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            format!("Ctrl-{}", base.to_uppercase())
+        } else {
+            base
+        }
+    }
+}
+
+/// One row of the key table.
+#[derive(Debug)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub action: Action,
+    pub scope: Scope,
+    /// Help page text.
+    pub desc: &'static str,
+    /// Short hint bar text; `None` keeps it off the hint bar.
+    pub hint: Option<&'static str>,
+}
+
+/// THE key table.
+#[rustfmt::skip]
+pub static BINDINGS: &[Binding] = &[
+    Binding { keys: &[ctrl('c')], action: Action::Quit, scope: Scope::Always, desc: "quit (cancels a running phase)", hint: None },
+    Binding { keys: &[k('q')], action: Action::Quit, scope: Scope::Global, desc: "quit (cancels a running phase)", hint: Some("quit") },
+    Binding { keys: &[k('?')], action: Action::Help, scope: Scope::Global, desc: "show or hide this help", hint: Some("help") },
+    Binding { keys: &[code(KeyCode::Tab)], action: Action::NextPane, scope: Scope::Global, desc: "next pane (phases, log, Applications)", hint: Some("pane") },
+    Binding { keys: &[code(KeyCode::BackTab)], action: Action::PrevPane, scope: Scope::Global, desc: "previous pane", hint: None },
+    Binding { keys: &[k('1')], action: Action::ShowPhases, scope: Scope::Global, desc: "phases screen", hint: None },
+    Binding { keys: &[k('2')], action: Action::ShowApps, scope: Scope::Global, desc: "Applications screen", hint: None },
+    Binding { keys: &[k(' '), k('c')], action: Action::Continue, scope: Scope::Global, desc: "presenter mode: start the next phase", hint: Some("continue") },
+    Binding { keys: &[k('r')], action: Action::Retry, scope: Scope::Global, desc: "retry the failed step", hint: Some("retry") },
+    Binding { keys: &[code(KeyCode::Esc)], action: Action::Back, scope: Scope::Nav, desc: "back: close, clear the filter, dismiss the error, follow", hint: Some("back") },
+    Binding { keys: &[k('k'), code(KeyCode::Up)], action: Action::Up, scope: Scope::Nav, desc: "up", hint: None },
+    Binding { keys: &[k('j'), code(KeyCode::Down)], action: Action::Down, scope: Scope::Nav, desc: "down", hint: None },
+    Binding { keys: &[code(KeyCode::PageUp), ctrl('b')], action: Action::PageUp, scope: Scope::Nav, desc: "page up", hint: None },
+    Binding { keys: &[code(KeyCode::PageDown), ctrl('f')], action: Action::PageDown, scope: Scope::Nav, desc: "page down", hint: None },
+    Binding { keys: &[k('g'), code(KeyCode::Home)], action: Action::Top, scope: Scope::Nav, desc: "top", hint: None },
+    Binding { keys: &[k('G'), code(KeyCode::End)], action: Action::Bottom, scope: Scope::Nav, desc: "bottom (the log follows new lines again)", hint: None },
+    Binding { keys: &[code(KeyCode::Enter)], action: Action::Continue, scope: Scope::Phases, desc: "presenter mode: start the next phase", hint: None },
+    Binding { keys: &[k('/')], action: Action::Filter, scope: Scope::Apps, desc: "filter by name, project, namespace, state", hint: Some("filter") },
+    Binding { keys: &[code(KeyCode::Enter)], action: Action::Open, scope: Scope::Apps, desc: "details: resources, conditions, operation, generated apps", hint: Some("details") },
+    Binding { keys: &[code(KeyCode::Enter)], action: Action::FilterApply, scope: Scope::FilterInput, desc: "keep the filter", hint: Some("keep") },
+    Binding { keys: &[code(KeyCode::Esc)], action: Action::FilterCancel, scope: Scope::FilterInput, desc: "clear the filter", hint: Some("clear") },
+    Binding { keys: &[code(KeyCode::Backspace)], action: Action::FilterDelete, scope: Scope::FilterInput, desc: "delete a character", hint: None },
+];
+
+/// The action for a key in a context, or `None` (in filter input, an
+/// unbound printable key is typed; the caller handles that).
+pub fn lookup(ctx: Context, ev: &KeyEvent) -> Option<Action> {
+    ctx.scopes().iter().find_map(|scope| {
+        BINDINGS
+            .iter()
+            .filter(|b| b.scope == *scope)
+            .find(|b| b.keys.iter().any(|key| key.matches(ev)))
+            .map(|b| b.action)
+    })
+}
+
+/// Hint bar entries for a context: (keys, hint), in table order, first
+/// binding per action only.
+pub fn hints(ctx: Context) -> Vec<(String, &'static str, Action)> {
+    let mut out: Vec<(String, &'static str, Action)> = Vec::new();
+    // The screen's own keys first, then the global ones, then Esc.
+    let mut scopes = ctx.scopes().to_vec();
+    scopes.sort_by_key(|s| matches!(s, Scope::Nav));
+    for scope in &scopes {
+        for b in BINDINGS.iter().filter(|b| b.scope == *scope) {
+            if let Some(h) = b.hint {
+                if out.iter().any(|(_, _, a)| *a == b.action) {
+                    continue;
+                }
+                out.push((b.keys[0].label(), h, b.action));
+            }
+        }
+    }
+    // Quit last, where people look for it.
+    if let Some(i) = out.iter().position(|(_, _, a)| *a == Action::Quit) {
+        let q = out.remove(i);
+        out.push(q);
+    }
+    out
+}
+
+/// The help page: sections of (keys, description), from the same table.
+pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
+    let order = [
+        Scope::Always,
+        Scope::Global,
+        Scope::Nav,
+        Scope::Phases,
+        Scope::Apps,
+        Scope::FilterInput,
+    ];
+    let mut out: Vec<(&'static str, Vec<(String, &'static str)>)> = Vec::new();
+    for scope in order {
+        let rows: Vec<(String, &'static str)> = BINDINGS
+            .iter()
+            .filter(|b| b.scope == scope)
+            .map(|b| {
+                (
+                    b.keys.iter().map(Key::label).collect::<Vec<_>>().join(" "),
+                    b.desc,
+                )
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        match out.iter_mut().find(|(t, _)| *t == scope.title()) {
+            Some((_, existing)) => existing.extend(rows),
+            None => out.push((scope.title(), rows)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn every_binding_dispatches_to_its_own_action_in_its_scope() {
+        // No binding is shadowed by a more specific scope or an earlier row.
+        for b in BINDINGS {
+            let ctxs: &[Context] = match b.scope {
+                Scope::Always => &[
+                    Context::PhaseList,
+                    Context::Apps,
+                    Context::FilterInput,
+                    Context::Help,
+                ],
+                Scope::Global => &[
+                    Context::PhaseList,
+                    Context::Log,
+                    Context::Apps,
+                    Context::Details,
+                    Context::Help,
+                ],
+                Scope::Nav => &[Context::Details, Context::Help],
+                Scope::Phases => &[Context::PhaseList, Context::Log],
+                Scope::Apps => &[Context::Apps],
+                Scope::FilterInput => &[Context::FilterInput],
+            };
+            for key in b.keys {
+                for ctx in ctxs {
+                    assert_eq!(
+                        lookup(*ctx, &ev(key.code, key.mods)),
+                        Some(b.action),
+                        "{} in {ctx:?}",
+                        key.label()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn typing_a_filter_does_not_trigger_commands() {
+        for c in ['q', '?', 'j', 'k', 'r', 'c', ' ', '1', '/'] {
+            assert_eq!(
+                lookup(
+                    Context::FilterInput,
+                    &ev(KeyCode::Char(c), KeyModifiers::NONE)
+                ),
+                None,
+                "{c}"
+            );
+        }
+        assert_eq!(
+            lookup(
+                Context::FilterInput,
+                &ev(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn shift_is_ignored_for_characters_but_not_for_others() {
+        assert_eq!(
+            lookup(Context::Log, &ev(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            lookup(Context::Apps, &ev(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Action::PrevPane)
+        );
+        assert_eq!(
+            lookup(Context::Apps, &ev(KeyCode::Char('q'), KeyModifiers::ALT)),
+            None
+        );
+        assert_eq!(
+            lookup(Context::Apps, &ev(KeyCode::Enter, KeyModifiers::NONE)),
+            Some(Action::Open)
+        );
+        assert_eq!(
+            lookup(Context::PhaseList, &ev(KeyCode::Enter, KeyModifiers::NONE)),
+            Some(Action::Continue)
+        );
+        assert_eq!(
+            lookup(Context::Details, &ev(KeyCode::Enter, KeyModifiers::NONE)),
+            None
+        );
+    }
+
+    #[test]
+    fn help_and_hints_come_from_the_table() {
+        let help = help_sections();
+        let all: Vec<&str> = help
+            .iter()
+            .flat_map(|(_, r)| r.iter().map(|(_, d)| *d))
+            .collect();
+        for b in BINDINGS {
+            assert!(all.contains(&b.desc), "{} missing from help", b.desc);
+        }
+        assert!(help
+            .iter()
+            .any(|(t, rows)| *t == "Everywhere" && rows.iter().any(|(k, _)| k == "Ctrl-C")));
+        let h = hints(Context::Apps);
+        assert_eq!(h[0].1, "filter");
+        assert_eq!(
+            h.last().map(|x| (x.0.as_str(), x.1)),
+            Some(("q", "quit")),
+            "quit goes last"
+        );
+        assert!(h.iter().position(|x| x.1 == "back") > h.iter().position(|x| x.1 == "help"));
+        let f = hints(Context::FilterInput);
+        assert_eq!(
+            f.iter().map(|x| x.1).collect::<Vec<_>>(),
+            vec!["keep", "clear"]
+        );
+    }
+}

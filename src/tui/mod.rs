@@ -1,0 +1,218 @@
+//! The full-screen terminal UI (ratatui). Reads the engine event stream and
+//! a kube watcher; never blocks on either.
+//!
+//! - [`app`]: the one owner of UI state, changed only by `App::update(msg)`.
+//! - [`keys`]: the one key table (dispatch, help page, hint bar).
+//! - [`ui`]: drawing, a pure function of `&App`.
+//! - [`terminal`]: the guard that always restores the terminal.
+//! - [`watch`]: watchers on Applications and ApplicationSets.
+
+pub mod app;
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub mod keys;
+pub mod terminal;
+pub mod ui;
+pub mod watch;
+
+use crate::argo::AppSummary;
+use crate::engine::event::{Control, RunOutcome, Stamped};
+use app::{App, Effect, Mode, Msg};
+use crossterm::event::{Event as CtEvent, EventStream};
+use futures::{FutureExt, StreamExt};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::mpsc::{
+    error::TryRecvError, unbounded_channel, UnboundedReceiver, UnboundedSender,
+};
+
+pub struct TuiOptions {
+    /// Presenter mode: the engine pauses before each phase; a key continues.
+    pub step_mode: bool,
+    pub no_color: bool,
+    /// The log file (shown in the UI).
+    pub log_path: Option<std::path::PathBuf>,
+}
+
+/// `kindops up` full screen: reads engine events, sends [`Control`] back,
+/// watches Applications/ApplicationSets via `client` when `Some`. Returns
+/// when the user quits: the run's outcome, or `Interrupted` if it was still
+/// running (or `Failed` if the engine stopped without a result).
+pub async fn run_up(
+    events: UnboundedReceiver<Stamped>,
+    control: UnboundedSender<Control>,
+    client: Option<kube::Client>,
+    opts: TuiOptions,
+) -> anyhow::Result<RunOutcome> {
+    let app = App::new(Mode::Up, opts.step_mode, opts.no_color, opts.log_path);
+    let app = run_loop(app, Some(events), Some(control), client).await?;
+    Ok(app.outcome_on_quit())
+}
+
+/// `kindops status --watch`: the Applications view alone.
+pub async fn run_status(client: kube::Client, opts: TuiOptions) -> anyhow::Result<()> {
+    let app = App::new(Mode::Status, false, opts.no_color, opts.log_path);
+    run_loop(app, None, None, Some(client)).await?;
+    Ok(())
+}
+
+async fn recv_opt<T>(rx: &mut Option<UnboundedReceiver<T>>) -> Option<T> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Idle ticks: fast enough for a spinner while a step runs, slow otherwise.
+fn tick_period(app: &App) -> Duration {
+    if app.animating() {
+        Duration::from_millis(250)
+    } else {
+        Duration::from_secs(1)
+    }
+}
+
+async fn run_loop(
+    mut app: App,
+    mut events: Option<UnboundedReceiver<Stamped>>,
+    control: Option<UnboundedSender<Control>>,
+    client: Option<kube::Client>,
+) -> anyhow::Result<App> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+
+    let (wtx, mut wrx) = unbounded_channel();
+    let watchers = match client {
+        Some(c) => {
+            app.update(Msg::Watch(watch::WatchMsg::AppsStatus(
+                watch::WatchStatus::Connecting,
+            )));
+            watch::spawn(c, wtx.clone())
+        }
+        None => Vec::new(),
+    };
+    let abort_watchers = || {
+        for w in &watchers {
+            w.abort();
+        }
+    };
+
+    let mut guard = terminal::TerminalGuard::enter()?;
+    let size = guard.terminal.size()?;
+    app.update(Msg::Resize(size.width, size.height));
+    let mut keys = EventStream::new();
+    let t0 = Instant::now();
+
+    let result: anyhow::Result<()> = async {
+        loop {
+            if let Some(p) = terminal::panicked() {
+                anyhow::bail!("a task panicked: {p}");
+            }
+            app.update(Msg::Tick {
+                now_ms: t0.elapsed().as_millis() as u64,
+                wall: SystemTime::now(),
+            });
+            guard.terminal.draw(|f| ui::draw(f, &app))?;
+            if app.quit {
+                return Ok(());
+            }
+            let mut effects: Vec<Option<Effect>> = Vec::new();
+            tokio::select! {
+                ev = recv_opt(&mut events) => match ev {
+                    Some(e) => effects.push(app.update(Msg::Engine(e))),
+                    None => { events = None; app.update(Msg::EngineClosed); }
+                },
+                Some(w) = wrx.recv() => { app.update(Msg::Watch(w)); }
+                k = keys.next() => match k {
+                    Some(Ok(ev)) => effects.push(on_term_event(&mut app, ev)),
+                    Some(Err(e)) => return Err(e.into()),
+                    None => anyhow::bail!("the terminal's input closed"),
+                },
+                _ = tokio::time::sleep(tick_period(&app)) => {}
+                _ = sigterm.recv() => effects.push(app.update(Msg::Terminate)),
+                _ = sighup.recv() => effects.push(app.update(Msg::Terminate)),
+            }
+            // Drain whatever else is pending before the next draw.
+            while let Some(rx) = events.as_mut() {
+                match rx.try_recv() {
+                    Ok(e) => effects.push(app.update(Msg::Engine(e))),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        events = None;
+                        app.update(Msg::EngineClosed);
+                    }
+                }
+            }
+            while let Ok(w) = wrx.try_recv() {
+                app.update(Msg::Watch(w));
+            }
+            while let Some(Some(Ok(ev))) = keys.next().now_or_never() {
+                effects.push(on_term_event(&mut app, ev));
+            }
+            for e in effects.into_iter().flatten() {
+                if let (Effect::Send(c), Some(ctl)) = (e, &control) {
+                    let _ = ctl.send(c);
+                }
+            }
+        }
+    }
+    .await;
+    abort_watchers();
+    drop(guard);
+    result.map(|()| app)
+}
+
+fn on_term_event(app: &mut App, ev: CtEvent) -> Option<Effect> {
+    match ev {
+        CtEvent::Key(k) => app.update(Msg::Key(k)),
+        CtEvent::Resize(w, h) => app.update(Msg::Resize(w, h)),
+        _ => None,
+    }
+}
+
+/// State plus renderer for the Applications-table benchmark: build once
+/// (sort/filter happen here), then [`AppsBench::render`] per frame.
+pub struct AppsBench {
+    app: App,
+}
+
+impl AppsBench {
+    pub fn new(apps: &[AppSummary]) -> Self {
+        let mut app = App::new(Mode::Status, false, false, None);
+        app.apps_status = watch::WatchStatus::Live;
+        app.wall = SystemTime::now();
+        app.set_apps(apps.iter().cloned());
+        AppsBench { app }
+    }
+
+    /// Applies a filter as typing `/query` would.
+    pub fn filter(&mut self, query: &str) {
+        self.app.filter = query.to_string();
+        self.app.rebuild_view();
+    }
+
+    /// Moves the selection (as `j`/`G` would) so the window scrolls.
+    pub fn select(&mut self, row: usize) {
+        self.app.selected_row = row.min(self.app.view.len().saturating_sub(1));
+        self.app.clamp_apps_offset();
+    }
+
+    /// Renders one frame of the table; only the visible rows are built.
+    pub fn render(&mut self, width: u16, height: u16) -> Buffer {
+        self.app.size = (width, height);
+        self.app.clamp_apps_offset();
+        let area = Rect::new(0, 0, width, height);
+        let mut buf = Buffer::empty(area);
+        ui::render_apps_table(&self.app, ui::Theme::new(self.app.no_color), area, &mut buf);
+        buf
+    }
+}
+
+/// One-shot: builds the state for `apps` and renders the table at
+/// `width`x`height` (for a criterion benchmark; see [`AppsBench`] to
+/// measure the per-frame cost alone).
+pub fn render_apps_for_bench(apps: &[AppSummary], width: u16, height: u16) -> Buffer {
+    AppsBench::new(apps).render(width, height)
+}

@@ -1,0 +1,407 @@
+//! Drawing: pure functions of `&App`. Every screen fits 80x24.
+
+mod apps;
+mod help;
+mod phases;
+
+use crate::engine::event::RunOutcome;
+use crate::tui::app::{App, Mode, Pane, State};
+use crate::tui::keys;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use ratatui::Frame;
+use std::time::Duration;
+
+pub use apps::{details_lines, render_apps_table};
+
+/// Styles; with NO_COLOR only modifiers (bold, reversed, dim) remain.
+#[derive(Clone, Copy)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    pub fn new(no_color: bool) -> Self {
+        Theme { color: !no_color }
+    }
+    fn fg(&self, c: Color) -> Style {
+        if self.color {
+            Style::default().fg(c)
+        } else {
+            Style::default()
+        }
+    }
+    pub fn ok(&self) -> Style {
+        self.fg(Color::Green)
+    }
+    pub fn warn(&self) -> Style {
+        self.fg(Color::Yellow)
+    }
+    pub fn err(&self) -> Style {
+        self.fg(Color::Red)
+    }
+    pub fn info(&self) -> Style {
+        self.fg(Color::Cyan)
+    }
+    pub fn dim(&self) -> Style {
+        if self.color {
+            Style::default().fg(Color::DarkGray)
+        } else {
+            Style::default()
+        }
+    }
+    pub fn bold(&self) -> Style {
+        Style::default().add_modifier(Modifier::BOLD)
+    }
+    pub fn selected(&self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+    pub fn state(&self, s: State) -> Style {
+        match s {
+            State::Pending => self.dim(),
+            State::Running => self.info().add_modifier(Modifier::BOLD),
+            State::Done => self.ok(),
+            State::Failed => self.err().add_modifier(Modifier::BOLD),
+            State::Skipped => self.dim(),
+        }
+    }
+}
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// The state's symbol, animated while running.
+pub fn state_symbol(s: State, now_ms: u64) -> &'static str {
+    if s == State::Running {
+        SPINNER[((now_ms / 250) % SPINNER.len() as u64) as usize]
+    } else {
+        s.symbol()
+    }
+}
+
+/// Screen regions; the same numbers drive paging in `update()`.
+pub struct Areas {
+    pub title: Rect,
+    pub banner: Option<Rect>,
+    pub body: Rect,
+    pub hint: Rect,
+}
+
+pub fn areas(app: &App, area: Rect) -> Areas {
+    let banner_h = u16::from(app.awaiting.is_some());
+    let [title, banner, body, hint] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner_h),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Areas {
+        title,
+        banner: (banner_h > 0).then_some(banner),
+        body,
+        hint,
+    }
+}
+
+fn screen(app: &App) -> Rect {
+    Rect::new(0, 0, app.size.0, app.size.1)
+}
+
+/// Visible rows of the Applications table.
+pub fn apps_rows(app: &App) -> usize {
+    areas(app, screen(app)).body.height.saturating_sub(3) as usize
+}
+
+/// Visible lines of the details view.
+pub fn details_rows(app: &App) -> usize {
+    areas(app, screen(app)).body.height.saturating_sub(2) as usize
+}
+
+pub fn details_max_scroll(app: &App) -> usize {
+    let width = screen(app).width.saturating_sub(2);
+    let n = app
+        .details
+        .as_ref()
+        .map(|k| details_lines(app, k, width, Theme::new(true)).len())
+        .unwrap_or(0);
+    n.saturating_sub(details_rows(app))
+}
+
+/// Visible lines of the log pane.
+pub fn log_rows(app: &App) -> usize {
+    let a = areas(app, screen(app));
+    let (_, log) = phases::split(app, a.body);
+    log.height.saturating_sub(2) as usize
+}
+
+pub fn help_rows(app: &App) -> usize {
+    help::popup(screen(app)).height.saturating_sub(2) as usize
+}
+
+pub fn help_max_scroll(app: &App) -> usize {
+    help::lines(Theme::new(true))
+        .len()
+        .saturating_sub(help_rows(app))
+}
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let theme = Theme::new(app.no_color);
+    let area = frame.area();
+    let a = areas(app, area);
+    title_bar(frame, app, theme, a.title);
+    if let Some(b) = a.banner {
+        banner(frame, app, theme, b);
+    }
+    match app.pane {
+        Pane::Phases | Pane::Log => phases::draw(frame, app, theme, a.body),
+        Pane::Apps => match &app.details {
+            Some(key) => apps::draw_details(frame, app, theme, a.body, key),
+            None => apps::draw_table(frame, app, theme, a.body),
+        },
+    }
+    if let Some(t) = &app.toast {
+        toast(frame, app, theme, a.body, t);
+    }
+    hint_bar(frame, app, theme, a.hint);
+    if app.help {
+        help::draw(frame, app, theme, area);
+    }
+}
+
+pub fn fmt_dur(d: Duration) -> String {
+    crate::tui::app::fmt_duration(d)
+}
+
+fn run_state(app: &App, theme: Theme) -> Span<'static> {
+    let total = Duration::from_millis(app.finished_ms.unwrap_or(app.now_ms));
+    match app.outcome {
+        Some(RunOutcome::Succeeded) => Span::styled(
+            format!("✓ succeeded in {}", fmt_dur(total)),
+            theme.ok().add_modifier(Modifier::BOLD),
+        ),
+        Some(RunOutcome::Failed) => Span::styled(
+            format!("✗ failed after {}", fmt_dur(total)),
+            theme.err().add_modifier(Modifier::BOLD),
+        ),
+        Some(RunOutcome::Interrupted) => Span::styled("✗ interrupted".to_string(), theme.err()),
+        None if app.awaiting.is_some() => {
+            Span::styled(format!("‖ paused · {}", fmt_dur(total)), theme.warn())
+        }
+        None if app.failed_step.is_some() => {
+            Span::styled(format!("✗ step failed · {}", fmt_dur(total)), theme.err())
+        }
+        None if app.run_started => match app.phases.iter().find(|p| p.state == State::Running) {
+            Some(p) => Span::styled(
+                format!(
+                    "{} phase {} running · {}",
+                    state_symbol(State::Running, app.now_ms),
+                    p.info.number,
+                    fmt_dur(total)
+                ),
+                theme.info(),
+            ),
+            None => Span::styled(format!("running · {}", fmt_dur(total)), theme.info()),
+        },
+        None => Span::styled("starting…".to_string(), theme.dim()),
+    }
+}
+
+fn title_bar(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    let mut spans = vec![Span::styled(" kindops ", theme.bold())];
+    let tab = |label: String, active: bool| {
+        if active {
+            Span::styled(format!(" {label} "), theme.selected())
+        } else {
+            Span::raw(format!(" {label} "))
+        }
+    };
+    let n_apps = format!("Applications {}", app.counts.apps);
+    match app.mode {
+        Mode::Up => {
+            if !app.target.is_empty() {
+                spans.push(Span::styled(format!("up → {} ", app.target), theme.dim()));
+            }
+            spans.push(tab("1 Phases".into(), app.pane != Pane::Apps));
+            spans.push(tab(format!("2 {n_apps}"), app.pane == Pane::Apps));
+            spans.push(Span::raw(" "));
+            spans.push(run_state(app, theme));
+        }
+        Mode::Status => {
+            spans.push(Span::styled("status · ", theme.dim()));
+            spans.push(tab(n_apps, true));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn banner(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    let Some(p) = app.awaiting else { return };
+    let title = app
+        .phases
+        .get(p as usize)
+        .map(|p| p.info.title.as_str())
+        .unwrap_or("");
+    let style = if theme.color {
+        Style::default().bg(Color::Yellow).fg(Color::Black)
+    } else {
+        theme.selected()
+    };
+    let text = format!(" ‖ PAUSED · next: phase {p} · {title} · press Space to start it ");
+    frame.render_widget(
+        Paragraph::new(Line::from(Span::styled(
+            text,
+            style.add_modifier(Modifier::BOLD),
+        )))
+        .style(style),
+        area,
+    );
+}
+
+fn hint_bar(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    if let Some((text, _)) = &app.flash {
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(
+                format!(" {text}"),
+                theme.info().add_modifier(Modifier::BOLD),
+            ))),
+            area,
+        );
+        return;
+    }
+    let mut spans = Vec::new();
+    for (key, hint, action) in keys::hints(app.context()) {
+        if !app.available(action) {
+            continue;
+        }
+        spans.push(Span::styled(format!(" {key} "), theme.selected()));
+        spans.push(Span::raw(format!(" {hint} ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The persistent error toast over the bottom of the body.
+fn toast(frame: &mut Frame, app: &App, theme: Theme, body: Rect, t: &crate::tui::app::Toast) {
+    let width = body.width.saturating_sub(2) as usize;
+    let mut head: Vec<Line> = Vec::new();
+    let label = |l: &'static str| Span::styled(l, theme.bold());
+    if let Some(o) = &t.failure.object {
+        head.push(Line::from(vec![
+            label("Object "),
+            Span::styled(o.clone(), theme.err().add_modifier(Modifier::BOLD)),
+        ]));
+    }
+    for (i, l) in wrap(&t.failure.reason, width.saturating_sub(7))
+        .into_iter()
+        .enumerate()
+    {
+        head.push(Line::from(vec![
+            label(if i == 0 { "Why    " } else { "       " }),
+            Span::raw(l),
+        ]));
+    }
+    if let Some(h) = &t.failure.hint {
+        for (i, l) in wrap(h, width.saturating_sub(7)).into_iter().enumerate() {
+            head.push(Line::from(vec![
+                label(if i == 0 { "Next   " } else { "       " }),
+                Span::styled(l, theme.warn()),
+            ]));
+        }
+    }
+    let max_h = (body.height as usize * 3 / 5).max(4);
+    let tail = &t.failure.output_tail;
+    let room = max_h.saturating_sub(head.len() + 2);
+    let mut lines = head;
+    if !tail.is_empty() && room >= 2 {
+        let shown = (room - 1).min(tail.len());
+        lines.push(Line::from(Span::styled(
+            format!("Output (last {shown} of {} lines)", tail.len()),
+            theme.bold(),
+        )));
+        for l in &tail[tail.len() - shown..] {
+            lines.push(Line::from(Span::styled(
+                format!("  {}", fit(l, width.saturating_sub(2))),
+                theme.dim(),
+            )));
+        }
+    }
+    let h = (lines.len() + 2).min(max_h).min(body.height as usize) as u16;
+    let area = Rect::new(body.x, body.y + body.height - h, body.width, h);
+    let mut keys_hint = vec![];
+    if app.available(keys::Action::Retry) {
+        keys_hint.push("r retry");
+    }
+    keys_hint.push("Esc dismiss");
+    let block = Block::bordered()
+        .border_type(BorderType::Thick)
+        .border_style(theme.err())
+        .title(Span::styled(
+            format!(" ✗ {} ", fit(&t.title, width.saturating_sub(4))),
+            theme.err().add_modifier(Modifier::BOLD),
+        ))
+        .title_bottom(Line::from(format!(" {} ", keys_hint.join(" · "))).right_aligned());
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Pane block; the focused pane has a thick border and a marked title.
+pub fn pane_block<'a>(title: Line<'a>, focused: bool, theme: Theme) -> Block<'a> {
+    let b = Block::default().borders(Borders::ALL).title(title);
+    if focused {
+        b.border_type(BorderType::Thick).border_style(theme.info())
+    } else {
+        b.border_type(BorderType::Plain).border_style(theme.dim())
+    }
+}
+
+/// Cuts a string to `w` characters, with `…` when cut.
+pub fn fit(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        s.to_string()
+    } else if w == 0 {
+        String::new()
+    } else {
+        let mut out: String = s.chars().take(w - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// Pads or cuts to exactly `w` characters.
+pub fn pad(s: &str, w: usize) -> String {
+    let f = fit(s, w);
+    let n = f.chars().count();
+    format!("{f}{}", " ".repeat(w - n))
+}
+
+/// Greedy word wrap to `width` characters (long words are cut).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let wl = word.chars().count();
+            let ll = line.chars().count();
+            if ll > 0 && ll + 1 + wl > width {
+                out.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            if wl > width {
+                line.push_str(&fit(word, width));
+            } else {
+                line.push_str(word);
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "snapshots_tests.rs"]
+mod snapshot_tests;

@@ -1,0 +1,144 @@
+//! Screen snapshots (ratatui `TestBackend` + insta) at 80x24 and 160x48.
+//! Review changes with `cargo insta review` (or `INSTA_UPDATE=always`).
+
+use crate::tui::app::App;
+use crate::tui::fixtures::*;
+use crossterm::event::KeyCode;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn snap(name: &str, app: &App) {
+    let t = render(app);
+    insta::assert_snapshot!(format!("{name}_{}x{}", app.size.0, app.size.1), t.backend());
+}
+
+#[test]
+fn phases_mid_run() {
+    for (w, h) in SIZES {
+        snap("phases_mid_run", &mid_run(w, h));
+    }
+}
+
+#[test]
+fn failed_step_with_toast() {
+    for (w, h) in SIZES {
+        snap("failed_step_toast", &failed(w, h));
+    }
+}
+
+#[test]
+fn presenter_pause() {
+    for (w, h) in SIZES {
+        let mut app = mid_run(w, h);
+        app.update(st(
+            52_000,
+            crate::engine::event::Event::StepFinished {
+                phase: 1,
+                step: 2,
+                changed: true,
+                message: "7/7 Deployments Available".into(),
+                elapsed: std::time::Duration::from_millis(10_999),
+            },
+        ));
+        app.update(st(
+            52_001,
+            crate::engine::event::Event::StepStarted {
+                phase: 1,
+                step: 3,
+                label: "Show the admin password".into(),
+            },
+        ));
+        app.update(st(
+            52_100,
+            crate::engine::event::Event::SecretShown {
+                phase: 1,
+                step: 3,
+                label: "Argo CD admin password".into(),
+                value: "kX9-2mPq7Ls".into(),
+            },
+        ));
+        app.update(st(
+            52_101,
+            crate::engine::event::Event::StepFinished {
+                phase: 1,
+                step: 3,
+                changed: false,
+                message: String::new(),
+                elapsed: std::time::Duration::from_millis(100),
+            },
+        ));
+        app.update(st(
+            52_102,
+            crate::engine::event::Event::PhaseFinished {
+                phase: 1,
+                elapsed: std::time::Duration::from_millis(14_100),
+            },
+        ));
+        app.update(st(
+            52_103,
+            crate::engine::event::Event::AwaitingContinue { phase: 2 },
+        ));
+        snap("presenter_pause", &app);
+    }
+}
+
+#[test]
+fn applications_table_mixed_states() {
+    for (w, h) in SIZES {
+        let mut app = with_apps(mid_run(w, h));
+        send(&mut app, [key('2'), key('j'), key('j')]);
+        snap("apps_table", &app);
+    }
+}
+
+#[test]
+fn applications_filter() {
+    let mut app = status_app(80, 24);
+    send(&mut app, [key('/'), key('p'), key('l'), key('a'), key('t')]);
+    snap("apps_filter_typing", &app);
+}
+
+#[test]
+fn application_details() {
+    for (w, h) in SIZES {
+        let mut app = status_app(w, h);
+        send(
+            &mut app,
+            [key('/')]
+                .into_iter()
+                .chain("cart".chars().map(key))
+                .chain([code(KeyCode::Enter), code(KeyCode::Enter)]),
+        );
+        snap("details_app", &app);
+    }
+}
+
+#[test]
+fn applicationset_details() {
+    for (w, h) in SIZES {
+        let mut app = status_app(w, h);
+        send(&mut app, [code(KeyCode::Enter)]);
+        snap("details_appset", &app);
+    }
+}
+
+#[test]
+fn help_page() {
+    for (w, h) in SIZES {
+        let mut app = mid_run(w, h);
+        app.update(key('?'));
+        snap("help", &app);
+    }
+}
+
+#[test]
+fn waiting_for_argo_cd() {
+    let mut app = mid_run(80, 24);
+    app.update(key('2'));
+    app.update(crate::tui::app::Msg::Watch(
+        crate::tui::watch::WatchMsg::AppsStatus(crate::tui::watch::WatchStatus::Retrying(
+            "applications.argoproj.io not found: Argo CD is not installed yet; retrying".into(),
+        )),
+    ));
+    snap("apps_waiting", &app);
+}

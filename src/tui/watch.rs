@@ -1,0 +1,298 @@
+//! Live Applications and ApplicationSets: two kube watchers (no argocd
+//! login; works in Argo CD core mode) that send deltas to the app loop.
+//!
+//! Before Argo CD is installed the CRDs do not exist: the watcher's list
+//! fails with 404 and `default_backoff()` retries; we report it as a status,
+//! never blocking the UI.
+
+use crate::argo::{application_resource, applicationset_resource, AppSummary};
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use kube::runtime::watcher::{self, watcher, Event};
+use kube::runtime::WatchStreamExt;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// One `status.conditions[]` entry of an ApplicationSet.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct SetCondition {
+    pub kind: String,
+    pub status: String,
+    pub message: String,
+}
+
+/// What the TUI shows of one ApplicationSet.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct AppSetSummary {
+    pub namespace: String,
+    pub name: String,
+    pub conditions: Vec<SetCondition>,
+    /// `status.resources[].name`: the Applications it generated.
+    pub generated: Vec<String>,
+}
+
+fn s(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+impl AppSetSummary {
+    pub fn from_object(obj: &DynamicObject) -> Self {
+        let d = &obj.data;
+        let conditions = d
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|c| SetCondition {
+                        kind: s(c, "type"),
+                        status: s(c, "status"),
+                        message: s(c, "message"),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let generated = d
+            .pointer("/status/resources")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|r| s(r, "name"))
+                    .filter(|n| !n.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        AppSetSummary {
+            namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+            name: obj.metadata.name.clone().unwrap_or_default(),
+            conditions,
+            generated,
+        }
+    }
+
+    /// The `ErrorOccurred=True` condition's message, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.conditions
+            .iter()
+            .find(|c| c.kind == "ErrorOccurred" && c.status == "True")
+            .map(|c| c.message.as_str())
+    }
+
+    /// `ResourcesUpToDate=True`.
+    pub fn up_to_date(&self) -> bool {
+        self.conditions
+            .iter()
+            .any(|c| c.kind == "ResourcesUpToDate" && c.status == "True")
+    }
+}
+
+/// Where a watcher stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum WatchStatus {
+    /// No client: the cluster does not exist yet.
+    #[default]
+    NoCluster,
+    Connecting,
+    /// The initial list is done; deltas follow.
+    Live,
+    /// The list or watch failed; the watcher retries with backoff.
+    Retrying(String),
+}
+
+/// What the watch task sends to the app loop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WatchMsg {
+    AppsStatus(WatchStatus),
+    SetsStatus(WatchStatus),
+    /// The whole list, after a (re)list.
+    AppsReset(Vec<AppSummary>),
+    AppApplied(Box<AppSummary>),
+    AppDeleted {
+        namespace: String,
+        name: String,
+    },
+    SetsReset(Vec<AppSetSummary>),
+    SetApplied(AppSetSummary),
+    SetDeleted {
+        namespace: String,
+        name: String,
+    },
+}
+
+/// Says what a watch error means for someone waiting for Argo CD.
+fn explain(err: &watcher::Error, plural: &str) -> String {
+    let text = err.to_string();
+    if text.contains("404")
+        || text.contains("NotFound")
+        || text.contains("could not find the requested resource")
+    {
+        format!("{plural}.argoproj.io not found: Argo CD is not installed yet; retrying")
+    } else {
+        format!("{text}; retrying")
+    }
+}
+
+/// One watched kind: how to read it and how to tell the app about it.
+trait Watched: Sized + Send + 'static {
+    const PLURAL: &'static str;
+    fn resource() -> kube::api::ApiResource;
+    fn read(obj: &DynamicObject) -> Self;
+    fn status(s: WatchStatus) -> WatchMsg;
+    fn reset(all: Vec<Self>) -> WatchMsg;
+    fn applied(self) -> WatchMsg;
+    fn deleted(namespace: String, name: String) -> WatchMsg;
+}
+
+impl Watched for AppSummary {
+    const PLURAL: &'static str = "applications";
+    fn resource() -> kube::api::ApiResource {
+        application_resource()
+    }
+    fn read(obj: &DynamicObject) -> Self {
+        AppSummary::from_object(obj)
+    }
+    fn status(s: WatchStatus) -> WatchMsg {
+        WatchMsg::AppsStatus(s)
+    }
+    fn reset(all: Vec<Self>) -> WatchMsg {
+        WatchMsg::AppsReset(all)
+    }
+    fn applied(self) -> WatchMsg {
+        WatchMsg::AppApplied(Box::new(self))
+    }
+    fn deleted(namespace: String, name: String) -> WatchMsg {
+        WatchMsg::AppDeleted { namespace, name }
+    }
+}
+
+impl Watched for AppSetSummary {
+    const PLURAL: &'static str = "applicationsets";
+    fn resource() -> kube::api::ApiResource {
+        applicationset_resource()
+    }
+    fn read(obj: &DynamicObject) -> Self {
+        AppSetSummary::from_object(obj)
+    }
+    fn status(s: WatchStatus) -> WatchMsg {
+        WatchMsg::SetsStatus(s)
+    }
+    fn reset(all: Vec<Self>) -> WatchMsg {
+        WatchMsg::SetsReset(all)
+    }
+    fn applied(self) -> WatchMsg {
+        WatchMsg::SetApplied(self)
+    }
+    fn deleted(namespace: String, name: String) -> WatchMsg {
+        WatchMsg::SetDeleted { namespace, name }
+    }
+}
+
+/// Lists then watches one kind in all namespaces; on errors the stream
+/// backs off and relists. Returns when the UI is gone.
+async fn watch_kind<T: Watched>(client: kube::Client, tx: UnboundedSender<WatchMsg>) {
+    let api: Api<DynamicObject> = Api::all_with(client, &T::resource());
+    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    futures::pin_mut!(stream);
+    let mut buffer: Vec<T> = Vec::new();
+    let mut last = WatchStatus::Connecting;
+    let send = |m: WatchMsg| tx.send(m).is_ok();
+    if !send(T::status(last.clone())) {
+        return;
+    }
+    while let Some(item) = stream.next().await {
+        let ok = match item {
+            Ok(Event::Init) => {
+                buffer.clear();
+                true
+            }
+            Ok(Event::InitApply(o)) => {
+                buffer.push(T::read(&o));
+                true
+            }
+            Ok(Event::InitDone) => {
+                let mut ok = send(T::reset(std::mem::take(&mut buffer)));
+                if last != WatchStatus::Live {
+                    last = WatchStatus::Live;
+                    ok &= send(T::status(last.clone()));
+                }
+                ok
+            }
+            Ok(Event::Apply(o)) => send(T::read(&o).applied()),
+            Ok(Event::Delete(o)) => send(T::deleted(
+                o.metadata.namespace.clone().unwrap_or_default(),
+                o.metadata.name.clone().unwrap_or_default(),
+            )),
+            Err(e) => {
+                tracing::debug!(error = %e, kind = T::PLURAL, "watch error");
+                let st = WatchStatus::Retrying(explain(&e, T::PLURAL));
+                if st != last {
+                    last = st;
+                    send(T::status(last.clone()))
+                } else {
+                    true
+                }
+            }
+        };
+        if !ok {
+            return; // the UI is gone
+        }
+    }
+}
+
+/// Starts both watchers; abort them with the returned handles (they also
+/// end when `tx`'s receiver is dropped). A watcher that panics is reported
+/// as a status (the terminal's panic hook also stops the UI).
+pub fn spawn(client: kube::Client, tx: UnboundedSender<WatchMsg>) -> Vec<tokio::task::AbortHandle> {
+    let apps = tokio::spawn(watch_kind::<AppSummary>(client.clone(), tx.clone()));
+    let sets = tokio::spawn(watch_kind::<AppSetSummary>(client, tx.clone()));
+    let mut aborts = vec![apps.abort_handle(), sets.abort_handle()];
+    for (handle, status) in [
+        (apps, AppSummary::status as fn(WatchStatus) -> WatchMsg),
+        (sets, AppSetSummary::status),
+    ] {
+        let tx = tx.clone();
+        aborts.push(
+            tokio::spawn(async move {
+                if let Err(e) = handle.await {
+                    if e.is_panic() {
+                        tracing::error!(error = %e, "watcher task panicked");
+                        let _ = tx.send(status(WatchStatus::Retrying(
+                            "watcher crashed (see the log file)".into(),
+                        )));
+                    }
+                }
+            })
+            .abort_handle(),
+        );
+    }
+    aborts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appset_summary_reads_conditions_and_generated_apps() {
+        let obj: DynamicObject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+            "metadata": {"name": "coffee", "namespace": "argocd"},
+            "status": {
+                "conditions": [
+                    {"type": "ErrorOccurred", "status": "False", "message": "Successfully generated parameters"},
+                    {"type": "ResourcesUpToDate", "status": "True", "message": "All applications have been generated successfully"}
+                ],
+                "resources": [{"name": "cart", "kind": "Application"}, {"name": "order", "kind": "Application"}]
+            }
+        }))
+        .unwrap();
+        let s = AppSetSummary::from_object(&obj);
+        assert_eq!(s.name, "coffee");
+        assert_eq!(s.generated, vec!["cart", "order"]);
+        assert!(s.up_to_date());
+        assert_eq!(s.error(), None);
+    }
+}
