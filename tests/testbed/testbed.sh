@@ -89,7 +89,14 @@ netns_exists() { [ -e "/run/netns/$NAME" ]; }
 in_ns() { ip netns exec "$NAME" "$@"; }
 
 pid_of() { local f="$WORK/pids/$1.pid"; [ -s "$f" ] && cat "$f"; }
-alive() { local p; p="$(pid_of "$1")" || return 1; kill -0 "$p" 2>/dev/null; }
+# A killed process stays a zombie until its (adoptive) parent reaps it: count it as gone.
+pid_alive() {
+  local s
+  s="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  s="${s##*) }"
+  [ "${s%% *}" != Z ]
+}
+alive() { local p; p="$(pid_of "$1")" || return 1; pid_alive "$p"; }
 
 # start NAME CMD... : run CMD in the namespace in its own session, log and pid in $WORK.
 start_proc() {
@@ -104,14 +111,14 @@ stop_pidfile() {
   local f="$1" p name
   name="$(basename "$f" .pid)"
   p="$(cat "$f" 2>/dev/null || true)"
-  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+  if [ -n "$p" ] && pid_alive "$p"; then
     kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
     local i
-    for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$p" 2>/dev/null; then
+    for i in $(seq 1 50); do pid_alive "$p" || break; sleep 0.1; done
+    if pid_alive "$p"; then
       log "$name ($p) ignored SIGTERM; SIGKILL"
       kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
-      for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+      for i in $(seq 1 50); do pid_alive "$p" || break; sleep 0.1; done
     fi
   fi
   rm -f "$f"
@@ -255,7 +262,7 @@ start_controllers() {
     --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" "$allow" --cert-dir="$WORK/sched-certs" --profiling=false
   start_proc kwok "$BIN/kwok" \
     --kubeconfig="$KUBECONFIG_PATH" --config="$BIN/kwok-stages.yaml" \
-    --manage-all-nodes=true --node-ip=127.0.0.1 --node-lease-duration-seconds=40
+    --manage-all-nodes=true --node-ip=127.0.0.1 --node-lease-duration-seconds=40 --cidr=10.244.0.0/16
 }
 
 node_ready() {
@@ -310,10 +317,12 @@ teardown() {
   rm -rf "$WORK"
 }
 
+# One lock for every test bed's up/down/restart (they take seconds): no lock files pile up,
+# and two commands never half-start or tear down the same test bed at once.
 lock() {
   mkdir -p "$TB_DIR/work"
-  exec 9>"$WORK.lock"
-  flock -w 900 9 || die "could not lock $WORK.lock within 900s (another testbed.sh holds it)"
+  exec 9>"$TB_DIR/work/.lock"
+  flock -w 900 9 || die "could not lock $TB_DIR/work/.lock within 900s (another testbed.sh holds it)"
 }
 
 fail_up() {
@@ -396,7 +405,7 @@ cmd_status() {
     for f in "$WORK"/pids/*.pid; do
       [ -e "$f" ] || continue
       local n p; n="$(basename "$f" .pid)"; p="$(cat "$f")"
-      if kill -0 "$p" 2>/dev/null; then echo "  $n pid $p running"; else echo "  $n pid $p NOT running"; fi
+      if pid_alive "$p"; then echo "  $n pid $p running"; else echo "  $n pid $p NOT running"; fi
     done
     return 0
   fi
