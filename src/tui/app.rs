@@ -2,9 +2,7 @@
 //! drawing code in [`crate::tui::ui`] is a pure function of `&App`.
 
 use crate::argo::AppSummary;
-use crate::engine::event::{
-    Control, Event, Failure, PhaseInfo, PhaseNo, RunOutcome, Stamped, Stream,
-};
+use crate::engine::event::{Control, Event, Failure, PhaseInfo, PhaseNo, RunOutcome, Stamped, Stream};
 use crate::tui::keys::{self, Action, Context};
 use crate::tui::watch::{AppSetSummary, WatchMsg, WatchStatus};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -145,10 +143,7 @@ impl RowState {
     pub fn of_app(a: &AppSummary) -> RowState {
         if a.error().is_some() || matches!(a.health.as_str(), "Degraded" | "Missing") {
             RowState::Failing
-        } else if a.operation_phase == "Running"
-            || a.operation_phase == "Terminating"
-            || a.health == "Progressing"
-        {
+        } else if a.operation_phase == "Running" || a.operation_phase == "Terminating" || a.health == "Progressing" {
             RowState::Progressing
         } else if a.sync == "OutOfSync" {
             RowState::OutOfSync
@@ -253,11 +248,7 @@ impl App {
             no_color,
             log_path,
             size: (80, 24),
-            pane: if mode == Mode::Up {
-                Pane::Phases
-            } else {
-                Pane::Apps
-            },
+            pane: if mode == Mode::Up { Pane::Phases } else { Pane::Apps },
             help: false,
             help_scroll: 0,
             details: None,
@@ -322,8 +313,7 @@ impl App {
                     || self.details.is_some()
                     || (self.pane == Pane::Apps && !self.filter.is_empty())
                     || self.toast.is_some()
-                    || (self.pane != Pane::Apps
-                        && (!self.follow_phase || self.log_scroll.is_some()))
+                    || (self.pane != Pane::Apps && (!self.follow_phase || self.log_scroll.is_some()))
             }
             _ => true,
         }
@@ -409,10 +399,7 @@ impl App {
             None => {
                 if ctx == Context::FilterInput {
                     if let KeyCode::Char(c) = k.code {
-                        if !k
-                            .modifiers
-                            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-                        {
+                        if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) {
                             self.filter.push(c);
                             self.rebuild_view();
                         }
@@ -468,12 +455,9 @@ impl App {
                 self.rebuild_view();
             }
             Action::Back => self.back(),
-            Action::Up
-            | Action::Down
-            | Action::PageUp
-            | Action::PageDown
-            | Action::Top
-            | Action::Bottom => self.navigate(ctx, action),
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+                self.navigate(ctx, action)
+            }
             Action::NextPane | Action::PrevPane => {
                 if self.mode == Mode::Up {
                     let order = [Pane::Phases, Pane::Log, Pane::Apps];
@@ -547,12 +531,7 @@ impl App {
         match ctx {
             Context::Help => {
                 let max = crate::tui::ui::help_max_scroll(self);
-                self.help_scroll = scroll(
-                    self.help_scroll,
-                    action,
-                    page(crate::tui::ui::help_rows(self)),
-                    max,
-                );
+                self.help_scroll = scroll(self.help_scroll, action, page(crate::tui::ui::help_rows(self)), max);
             }
             Context::Details => {
                 let max = crate::tui::ui::details_max_scroll(self);
@@ -576,13 +555,12 @@ impl App {
                 let max_top = self.logs.len().saturating_sub(rows);
                 let top = self.log_scroll.unwrap_or(max_top);
                 let new = scroll(top, action, rows, max_top);
-                self.log_scroll = if new >= max_top
-                    && matches!(action, Action::Down | Action::PageDown | Action::Bottom)
-                {
-                    None
-                } else {
-                    Some(new)
-                };
+                self.log_scroll =
+                    if new >= max_top && matches!(action, Action::Down | Action::PageDown | Action::Bottom) {
+                        None
+                    } else {
+                        Some(new)
+                    };
             }
             Context::Apps => {
                 if self.view.is_empty() {
@@ -599,8 +577,7 @@ impl App {
     /// Keeps the selected row inside the table window.
     pub fn clamp_apps_offset(&mut self) {
         let rows = crate::tui::ui::apps_rows(self).max(1);
-        self.apps_offset =
-            window_offset(self.apps_offset, self.selected_row, rows, self.view.len());
+        self.apps_offset = window_offset(self.apps_offset, self.selected_row, rows, self.view.len());
     }
 
     fn select_current_phase(&mut self) {
@@ -633,8 +610,7 @@ impl App {
         let p = self.phases.get_mut(phase as usize)?;
         while p.steps.len() <= step {
             // The engine may add a step the plan did not list; show it anyway.
-            p.steps
-                .push(StepView::new(format!("step {}", p.steps.len() + 1)));
+            p.steps.push(StepView::new(format!("step {}", p.steps.len() + 1)));
         }
         p.steps.get_mut(step)
     }
@@ -646,11 +622,7 @@ impl App {
                 self.phases = phases
                     .into_iter()
                     .map(|info| PhaseView {
-                        steps: info
-                            .steps
-                            .iter()
-                            .map(|s| StepView::new(s.clone()))
-                            .collect(),
+                        steps: info.steps.iter().map(|s| StepView::new(s.clone())).collect(),
                         info,
                         state: State::Pending,
                         started_ms: None,
@@ -717,11 +689,7 @@ impl App {
                     s.message.clear();
                 }
             }
-            Event::StepProgress {
-                phase,
-                step,
-                message,
-            } => {
+            Event::StepProgress { phase, step, message } => {
                 if let Some(s) = self.step_mut(phase, step) {
                     s.message = message;
                 }
@@ -772,9 +740,7 @@ impl App {
                 }
                 if let Some(p) = self.phases.get_mut(phase as usize) {
                     p.state = State::Failed;
-                    p.elapsed = p
-                        .started_ms
-                        .map(|s| Duration::from_millis(at.saturating_sub(s)));
+                    p.elapsed = p.started_ms.map(|s| Duration::from_millis(at.saturating_sub(s)));
                 }
                 self.failed_step = Some((phase, step));
                 self.errors_seen += 1;
@@ -891,15 +857,7 @@ impl App {
                 RowState::Unknown => {}
             }
             let owner = a.owner_appset.as_deref().unwrap_or_default();
-            if hit(&[
-                name,
-                ns,
-                &a.project,
-                &a.sync,
-                &a.health,
-                &a.operation_phase,
-                owner,
-            ]) {
+            if hit(&[name, ns, &a.project, &a.sync, &a.health, &a.operation_phase, owner]) {
                 view.push(RowKey::App {
                     name: name.clone(),
                     namespace: ns.clone(),
@@ -931,9 +889,7 @@ impl App {
         let mut out: Vec<(String, Option<&AppSummary>)> = self
             .apps
             .values()
-            .filter(|a| {
-                a.owner_appset.as_deref() == Some(set.name.as_str()) && a.namespace == set.namespace
-            })
+            .filter(|a| a.owner_appset.as_deref() == Some(set.name.as_str()) && a.namespace == set.namespace)
             .map(|a| (a.name.clone(), Some(a)))
             .collect();
         for n in &set.generated {

@@ -109,12 +109,7 @@ fn step_started_progress_and_finished() {
     let s = &app.phases[1].steps[2];
     assert_eq!(
         (s.state, s.changed, s.message.as_str(), s.elapsed),
-        (
-            State::Done,
-            false,
-            "Available",
-            Some(Duration::from_secs(9))
-        )
+        (State::Done, false, "Available", Some(Duration::from_secs(9)))
     );
     // An unplanned step index grows the list instead of being lost.
     app.update(st(
@@ -175,10 +170,7 @@ fn step_failed_raises_a_persistent_toast_naming_the_object() {
     assert_eq!(app.phases[1].steps[2].state, State::Failed);
     assert_eq!(app.failed_step, Some((1, 2)));
     let t = app.toast.as_ref().unwrap();
-    assert_eq!(
-        t.failure.object.as_deref(),
-        Some("Deployment argocd/argocd-server")
-    );
+    assert_eq!(t.failure.object.as_deref(), Some("Deployment argocd/argocd-server"));
     assert!(t.title.contains("Wait for argocd-server"));
     // The toast stays across ticks (unlike a flash).
     app.update(Msg::Tick {
@@ -218,10 +210,7 @@ fn secret_shown_is_on_screen_only() {
         vec![("admin password".to_string(), "n3w-Pw".to_string())]
     );
     assert!(screen_text(&app).contains("admin password: n3w-Pw"));
-    assert!(
-        app.logs.iter().all(|l| !l.text.contains("Pw")),
-        "never in the log pane"
-    );
+    assert!(app.logs.iter().all(|l| !l.text.contains("Pw")), "never in the log pane");
 }
 
 #[test]
@@ -328,10 +317,7 @@ fn slash_filters_the_table_as_you_type() {
     // state words match too, case-insensitively
     send(&mut app, [key('/'), code(KeyCode::Esc)]);
     assert_eq!(app.filter, "", "Esc in the input clears");
-    send(
-        &mut app,
-        [key('/')].into_iter().chain("degraded".chars().map(key)),
-    );
+    send(&mut app, [key('/')].into_iter().chain("degraded".chars().map(key)));
     assert_eq!(app.view.len(), 1);
     // '/' does nothing on the phases screen
     let mut up = mid_run(80, 24);
@@ -345,12 +331,7 @@ fn esc_goes_back_one_level_at_a_time() {
     app.update(key('2'));
     send(
         &mut app,
-        [
-            key('/'),
-            key('o'),
-            code(KeyCode::Enter),
-            code(KeyCode::Enter),
-        ],
+        [key('/'), key('o'), code(KeyCode::Enter), code(KeyCode::Enter)],
     );
     assert!(app.details.is_some());
     app.update(code(KeyCode::Esc));
@@ -480,10 +461,7 @@ fn tab_and_shift_tab_cycle_panes_and_numbers_jump() {
     assert_eq!(app.pane, Pane::Apps);
     app.update(code(KeyCode::Tab));
     assert_eq!(app.pane, Pane::Phases);
-    app.update(Msg::Key(KeyEvent::new(
-        KeyCode::BackTab,
-        KeyModifiers::SHIFT,
-    )));
+    app.update(Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)));
     assert_eq!(app.pane, Pane::Apps);
     app.update(key('1'));
     assert_eq!(app.pane, Pane::Phases);
@@ -682,16 +660,9 @@ fn hint_bar_shows_only_what_works_now() {
     let s = screen_text(&app);
     let last = s.lines().last().unwrap();
     assert!(last.contains("help") && last.contains("quit"), "{last}");
-    assert!(
-        !last.contains("retry") && !last.contains("continue"),
-        "{last}"
-    );
+    assert!(!last.contains("retry") && !last.contains("continue"), "{last}");
     app.update(st(60_000, Event::AwaitingContinue { phase: 2 }));
-    assert!(screen_text(&app)
-        .lines()
-        .last()
-        .unwrap()
-        .contains("continue"));
+    assert!(screen_text(&app).lines().last().unwrap().contains("continue"));
 }
 
 #[test]
@@ -718,11 +689,7 @@ fn no_color_drops_colours_but_keeps_words_and_symbols() {
     let t = render(&app);
     let buf = t.backend().buffer();
     for cell in buf.content() {
-        assert_eq!(
-            cell.fg,
-            ratatui::style::Color::Reset,
-            "no colour at all under NO_COLOR"
-        );
+        assert_eq!(cell.fg, ratatui::style::Color::Reset, "no colour at all under NO_COLOR");
         assert_eq!(cell.bg, ratatui::style::Color::Reset);
     }
     let s = screen_text(&app);
@@ -754,10 +721,7 @@ fn ten_thousand_rows_render_fast() {
     }
     let per_frame = t.elapsed() / 10;
     // Debug build; release is far below 20 ms. This guards against building all rows.
-    assert!(
-        per_frame < Duration::from_millis(20),
-        "{per_frame:?} per frame"
-    );
+    assert!(per_frame < Duration::from_millis(20), "{per_frame:?} per frame");
     let t = std::time::Instant::now();
     bench.filter("app-09");
     assert!(t.elapsed() < Duration::from_millis(200));

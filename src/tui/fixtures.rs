@@ -31,10 +31,7 @@ pub fn phases() -> Vec<PhaseInfo> {
 }
 
 pub fn st(ms: u64, event: Event) -> Msg {
-    Msg::Engine(Stamped {
-        elapsed_ms: ms,
-        event,
-    })
+    Msg::Engine(Stamped { elapsed_ms: ms, event })
 }
 
 pub fn key(c: char) -> Msg {
@@ -123,13 +120,7 @@ pub fn mid_run(w: u16, h: u16) -> App {
                 Stream::Kindops,
                 "$ kind create cluster --name kindops --config /tmp/kind.yaml",
             ),
-            log(
-                900,
-                0,
-                1,
-                Stream::Stderr,
-                "Creating cluster \"kindops\" ...",
-            ),
+            log(900, 0, 1, Stream::Stderr, "Creating cluster \"kindops\" ..."),
             log(
                 20_000,
                 0,
@@ -278,22 +269,21 @@ pub fn failed(w: u16, h: u16) -> App {
 }
 
 pub fn sample_apps() -> Vec<AppSummary> {
-    let app =
-        |name: &str, project: &str, sync: &str, health: &str, op: &str, last: &str| AppSummary {
-            namespace: "argocd".into(),
-            name: name.into(),
-            project: project.into(),
-            sync: sync.into(),
-            revision: if sync.is_empty() {
-                String::new()
-            } else {
-                "4f1c2a9e0b7d6c5a4f1c2a9e0b7d6c5a4f1c2a9e".into()
-            },
-            health: health.into(),
-            operation_phase: op.into(),
-            last_sync: last.into(),
-            ..Default::default()
-        };
+    let app = |name: &str, project: &str, sync: &str, health: &str, op: &str, last: &str| AppSummary {
+        namespace: "argocd".into(),
+        name: name.into(),
+        project: project.into(),
+        sync: sync.into(),
+        revision: if sync.is_empty() {
+            String::new()
+        } else {
+            "4f1c2a9e0b7d6c5a4f1c2a9e0b7d6c5a4f1c2a9e".into()
+        },
+        health: health.into(),
+        operation_phase: op.into(),
+        last_sync: last.into(),
+        ..Default::default()
+    };
     let mut argocd = app(
         "argocd",
         "default",
@@ -347,10 +337,8 @@ pub fn sample_apps() -> Vec<AppSummary> {
         "Running",
         "2026-08-01T11:59:58Z",
     );
-    eso.health_message =
-        "Waiting for rollout to finish: 0 of 1 updated replicas are available...".into();
-    eso.operation_message =
-        "waiting for healthy state of apps/Deployment/external-secrets-webhook".into();
+    eso.health_message = "Waiting for rollout to finish: 0 of 1 updated replicas are available...".into();
+    eso.operation_message = "waiting for healthy state of apps/Deployment/external-secrets-webhook".into();
     let mut cart = app(
         "cart",
         "products",

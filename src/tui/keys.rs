@@ -76,9 +76,7 @@ impl Context {
     /// Active scopes, most specific first.
     pub fn scopes(self) -> &'static [Scope] {
         match self {
-            Context::PhaseList | Context::Log => {
-                &[Scope::Phases, Scope::Nav, Scope::Global, Scope::Always]
-            }
+            Context::PhaseList | Context::Log => &[Scope::Phases, Scope::Nav, Scope::Global, Scope::Always],
             Context::Apps => &[Scope::Apps, Scope::Nav, Scope::Global, Scope::Always],
             Context::Details | Context::Help => &[Scope::Nav, Scope::Global, Scope::Always],
             Context::FilterInput => &[Scope::FilterInput, Scope::Always],
@@ -245,12 +243,7 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
         let rows: Vec<(String, &'static str)> = BINDINGS
             .iter()
             .filter(|b| b.scope == scope)
-            .map(|b| {
-                (
-                    b.keys.iter().map(Key::label).collect::<Vec<_>>().join(" "),
-                    b.desc,
-                )
-            })
+            .map(|b| (b.keys.iter().map(Key::label).collect::<Vec<_>>().join(" "), b.desc))
             .collect();
         if rows.is_empty() {
             continue;
@@ -276,12 +269,7 @@ mod tests {
         // No binding is shadowed by a more specific scope or an earlier row.
         for b in BINDINGS {
             let ctxs: &[Context] = match b.scope {
-                Scope::Always => &[
-                    Context::PhaseList,
-                    Context::Apps,
-                    Context::FilterInput,
-                    Context::Help,
-                ],
+                Scope::Always => &[Context::PhaseList, Context::Apps, Context::FilterInput, Context::Help],
                 Scope::Global => &[
                     Context::PhaseList,
                     Context::Log,
@@ -311,19 +299,13 @@ mod tests {
     fn typing_a_filter_does_not_trigger_commands() {
         for c in ['q', '?', 'j', 'k', 'r', 'c', ' ', '1', '/'] {
             assert_eq!(
-                lookup(
-                    Context::FilterInput,
-                    &ev(KeyCode::Char(c), KeyModifiers::NONE)
-                ),
+                lookup(Context::FilterInput, &ev(KeyCode::Char(c), KeyModifiers::NONE)),
                 None,
                 "{c}"
             );
         }
         assert_eq!(
-            lookup(
-                Context::FilterInput,
-                &ev(KeyCode::Char('c'), KeyModifiers::CONTROL)
-            ),
+            lookup(Context::FilterInput, &ev(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Action::Quit)
         );
     }
@@ -338,10 +320,7 @@ mod tests {
             lookup(Context::Apps, &ev(KeyCode::BackTab, KeyModifiers::SHIFT)),
             Some(Action::PrevPane)
         );
-        assert_eq!(
-            lookup(Context::Apps, &ev(KeyCode::Char('q'), KeyModifiers::ALT)),
-            None
-        );
+        assert_eq!(lookup(Context::Apps, &ev(KeyCode::Char('q'), KeyModifiers::ALT)), None);
         assert_eq!(
             lookup(Context::Apps, &ev(KeyCode::Enter, KeyModifiers::NONE)),
             Some(Action::Open)
@@ -350,19 +329,13 @@ mod tests {
             lookup(Context::PhaseList, &ev(KeyCode::Enter, KeyModifiers::NONE)),
             Some(Action::Continue)
         );
-        assert_eq!(
-            lookup(Context::Details, &ev(KeyCode::Enter, KeyModifiers::NONE)),
-            None
-        );
+        assert_eq!(lookup(Context::Details, &ev(KeyCode::Enter, KeyModifiers::NONE)), None);
     }
 
     #[test]
     fn help_and_hints_come_from_the_table() {
         let help = help_sections();
-        let all: Vec<&str> = help
-            .iter()
-            .flat_map(|(_, r)| r.iter().map(|(_, d)| *d))
-            .collect();
+        let all: Vec<&str> = help.iter().flat_map(|(_, r)| r.iter().map(|(_, d)| *d)).collect();
         for b in BINDINGS {
             assert!(all.contains(&b.desc), "{} missing from help", b.desc);
         }
@@ -378,9 +351,6 @@ mod tests {
         );
         assert!(h.iter().position(|x| x.1 == "back") > h.iter().position(|x| x.1 == "help"));
         let f = hints(Context::FilterInput);
-        assert_eq!(
-            f.iter().map(|x| x.1).collect::<Vec<_>>(),
-            vec!["keep", "clear"]
-        );
+        assert_eq!(f.iter().map(|x| x.1).collect::<Vec<_>>(), vec!["keep", "clear"]);
     }
 }

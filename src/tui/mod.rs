@@ -23,9 +23,7 @@ use futures::{FutureExt, StreamExt};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::mpsc::{
-    error::TryRecvError, unbounded_channel, UnboundedReceiver, UnboundedSender,
-};
+use tokio::sync::mpsc::{error::TryRecvError, unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 pub struct TuiOptions {
     /// Presenter mode: the engine pauses before each phase; a key continues.
@@ -86,9 +84,7 @@ async fn run_loop(
     let (wtx, mut wrx) = unbounded_channel();
     let watchers = match client {
         Some(c) => {
-            app.update(Msg::Watch(watch::WatchMsg::AppsStatus(
-                watch::WatchStatus::Connecting,
-            )));
+            app.update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
             watch::spawn(c, wtx.clone())
         }
         None => Vec::new(),

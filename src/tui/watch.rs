@@ -33,10 +33,7 @@ pub struct AppSetSummary {
 }
 
 fn s(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 impl AppSetSummary {
@@ -58,12 +55,7 @@ impl AppSetSummary {
         let generated = d
             .pointer("/status/resources")
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|r| s(r, "name"))
-                    .filter(|n| !n.is_empty())
-                    .collect()
-            })
+            .map(|a| a.iter().map(|r| s(r, "name")).filter(|n| !n.is_empty()).collect())
             .unwrap_or_default();
         AppSetSummary {
             namespace: obj.metadata.namespace.clone().unwrap_or_default(),
@@ -125,10 +117,7 @@ pub enum WatchMsg {
 /// Says what a watch error means for someone waiting for Argo CD.
 fn explain(err: &watcher::Error, plural: &str) -> String {
     let text = err.to_string();
-    if text.contains("404")
-        || text.contains("NotFound")
-        || text.contains("could not find the requested resource")
-    {
+    if text.contains("404") || text.contains("NotFound") || text.contains("could not find the requested resource") {
         format!("{plural}.argoproj.io not found: Argo CD is not installed yet; retrying")
     } else {
         format!("{text}; retrying")

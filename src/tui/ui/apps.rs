@@ -146,10 +146,7 @@ pub fn render_apps_table(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) 
                             None => format!(
                                 "generates {}: {}",
                                 gen.len(),
-                                gen.iter()
-                                    .map(|(n, _)| n.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
+                                gen.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
                             ),
                         };
                         c.push(msg);
@@ -165,10 +162,7 @@ pub fn render_apps_table(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) 
     let c = &app.counts;
     let shown = app.view.len();
     let total = c.apps + c.sets;
-    let mut title = vec![Span::styled(
-        format!(" Applications {} ", c.apps),
-        theme.bold(),
-    )];
+    let mut title = vec![Span::styled(format!(" Applications {} ", c.apps), theme.bold())];
     if c.apps > 0 {
         title.extend([
             Span::styled(format!("✓{} ", c.ready), theme.ok()),
@@ -178,10 +172,7 @@ pub fn render_apps_table(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) 
         ]);
     }
     if c.sets > 0 {
-        title.push(Span::styled(
-            format!("· ApplicationSets {} ", c.sets),
-            theme.bold(),
-        ));
+        title.push(Span::styled(format!("· ApplicationSets {} ", c.sets), theme.bold()));
     }
     if app.filter_input || !app.filter.is_empty() {
         let cursor = if app.filter_input { "▏" } else { "" };
@@ -207,13 +198,9 @@ pub fn render_apps_table(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) 
             format!("No row matches “{}”. Esc clears the filter.", app.filter)
         } else {
             match &app.apps_status {
-                WatchStatus::NoCluster => {
-                    "No cluster yet: Applications appear here once Argo CD runs.".to_string()
-                }
+                WatchStatus::NoCluster => "No cluster yet: Applications appear here once Argo CD runs.".to_string(),
                 WatchStatus::Connecting => "Connecting to the API server…".to_string(),
-                WatchStatus::Live => {
-                    "No Applications yet. Argo CD is running; phases 2–4 register them.".to_string()
-                }
+                WatchStatus::Live => "No Applications yet. Argo CD is running; phases 2–4 register them.".to_string(),
                 WatchStatus::Retrying(m) => format!("Waiting for Argo CD: {m}"),
             }
         };
@@ -250,10 +237,7 @@ fn kv<'a>(k: &'a str, v: String, style: Style, theme: Theme) -> Line<'a> {
 }
 
 fn heading(s: String, theme: Theme) -> Line<'static> {
-    Line::from(Span::styled(
-        s,
-        theme.bold().add_modifier(Modifier::UNDERLINED),
-    ))
+    Line::from(Span::styled(s, theme.bold().add_modifier(Modifier::UNDERLINED)))
 }
 
 fn health_style(h: &str, theme: Theme) -> Style {
@@ -280,10 +264,7 @@ pub fn details_lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<L
     let mut out: Vec<Line<'static>> = Vec::new();
     let wrapped = |out: &mut Vec<Line<'static>>, indent: usize, text: &str, style: Style| {
         for l in wrap(text, w.saturating_sub(indent)) {
-            out.push(Line::from(Span::styled(
-                format!("{}{l}", " ".repeat(indent)),
-                style,
-            )));
+            out.push(Line::from(Span::styled(format!("{}{l}", " ".repeat(indent)), style)));
         }
     };
     match key {
@@ -348,10 +329,7 @@ pub fn details_lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<L
                 ));
             }
             out.push(Line::default());
-            out.push(heading(
-                format!("Conditions ({})", a.conditions.len()),
-                theme,
-            ));
+            out.push(heading(format!("Conditions ({})", a.conditions.len()), theme));
             if a.conditions.is_empty() {
                 out.push(Line::from(Span::styled("  none", theme.dim())));
             }
@@ -372,13 +350,7 @@ pub fn details_lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<L
             if a.resources.is_empty() {
                 out.push(Line::from(Span::styled("  none reported yet", theme.dim())));
             } else {
-                let kind_w = a
-                    .resources
-                    .iter()
-                    .map(|r| r.kind.len())
-                    .max()
-                    .unwrap_or(4)
-                    .clamp(4, 24);
+                let kind_w = a.resources.iter().map(|r| r.kind.len()).max().unwrap_or(4).clamp(4, 24);
                 let ns_w = a
                     .resources
                     .iter()
@@ -421,10 +393,7 @@ pub fn details_lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<L
                 )));
                 return out;
             };
-            out.push(heading(
-                format!("Conditions ({})", s.conditions.len()),
-                theme,
-            ));
+            out.push(heading(format!("Conditions ({})", s.conditions.len()), theme));
             if s.conditions.is_empty() {
                 out.push(Line::from(Span::styled("  none yet", theme.dim())));
             }
@@ -435,19 +404,11 @@ pub fn details_lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<L
                     Span::styled(format!("  {} ", pad(&c.kind, 20)), theme.bold()),
                     Span::styled(c.status.clone(), style),
                 ]));
-                wrapped(
-                    &mut out,
-                    4,
-                    &c.message,
-                    if bad { theme.err() } else { theme.dim() },
-                );
+                wrapped(&mut out, 4, &c.message, if bad { theme.err() } else { theme.dim() });
             }
             out.push(Line::default());
             let gen = app.generated_by(s);
-            out.push(heading(
-                format!("Generated Applications ({})", gen.len()),
-                theme,
-            ));
+            out.push(heading(format!("Generated Applications ({})", gen.len()), theme));
             if gen.is_empty() {
                 out.push(Line::from(Span::styled("  none", theme.dim())));
             }
@@ -466,20 +427,14 @@ pub fn details_lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<L
                             Span::raw(format!("{} ", pad(&n, name_w))),
                             Span::styled(pad(or_dash(&a.sync), 9), sync_style(&a.sync, theme)),
                             Span::raw(" "),
-                            Span::styled(
-                                pad(or_dash(&a.health), 11),
-                                health_style(&a.health, theme),
-                            ),
+                            Span::styled(pad(or_dash(&a.health), 11), health_style(&a.health, theme)),
                             Span::styled(format!(" {}", app_message(a)), theme.dim()),
                         ]));
                     }
                     None => out.push(Line::from(vec![
                         Span::styled("  ? ", theme.dim()),
                         Span::raw(format!("{} ", pad(&n, name_w))),
-                        Span::styled(
-                            "(listed in the ApplicationSet's status, not seen yet)",
-                            theme.dim(),
-                        ),
+                        Span::styled("(listed in the ApplicationSet's status, not seen yet)", theme.dim()),
                     ])),
                 }
             }

@@ -11,12 +11,7 @@ use ratatui::Frame;
 pub fn popup(area: Rect) -> Rect {
     let w = area.width.saturating_sub(4).min(84);
     let h = area.height.saturating_sub(2).min(40);
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
 pub fn lines(theme: Theme) -> Vec<Line<'static>> {

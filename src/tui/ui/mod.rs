@@ -141,9 +141,7 @@ pub fn help_rows(app: &App) -> usize {
 }
 
 pub fn help_max_scroll(app: &App) -> usize {
-    help::lines(Theme::new(true))
-        .len()
-        .saturating_sub(help_rows(app))
+    help::lines(Theme::new(true)).len().saturating_sub(help_rows(app))
 }
 
 /// Draws the whole screen.
@@ -187,12 +185,8 @@ fn run_state(app: &App, theme: Theme) -> Span<'static> {
             theme.err().add_modifier(Modifier::BOLD),
         ),
         Some(RunOutcome::Interrupted) => Span::styled("✗ interrupted".to_string(), theme.err()),
-        None if app.awaiting.is_some() => {
-            Span::styled(format!("‖ paused · {}", fmt_dur(total)), theme.warn())
-        }
-        None if app.failed_step.is_some() => {
-            Span::styled(format!("✗ step failed · {}", fmt_dur(total)), theme.err())
-        }
+        None if app.awaiting.is_some() => Span::styled(format!("‖ paused · {}", fmt_dur(total)), theme.warn()),
+        None if app.failed_step.is_some() => Span::styled(format!("✗ step failed · {}", fmt_dur(total)), theme.err()),
         None if app.run_started => match app.phases.iter().find(|p| p.state == State::Running) {
             Some(p) => Span::styled(
                 format!(
@@ -239,11 +233,7 @@ fn title_bar(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
 
 fn banner(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let Some(p) = app.awaiting else { return };
-    let title = app
-        .phases
-        .get(p as usize)
-        .map(|p| p.info.title.as_str())
-        .unwrap_or("");
+    let title = app.phases.get(p as usize).map(|p| p.info.title.as_str()).unwrap_or("");
     let style = if theme.color {
         Style::default().bg(Color::Yellow).fg(Color::Black)
     } else {
@@ -251,11 +241,7 @@ fn banner(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     };
     let text = format!(" ‖ PAUSED · next: phase {p} · {title} · press Space to start it ");
     frame.render_widget(
-        Paragraph::new(Line::from(Span::styled(
-            text,
-            style.add_modifier(Modifier::BOLD),
-        )))
-        .style(style),
+        Paragraph::new(Line::from(Span::styled(text, style.add_modifier(Modifier::BOLD)))).style(style),
         area,
     );
 }
@@ -293,10 +279,7 @@ fn toast(frame: &mut Frame, app: &App, theme: Theme, body: Rect, t: &crate::tui:
             Span::styled(o.clone(), theme.err().add_modifier(Modifier::BOLD)),
         ]));
     }
-    for (i, l) in wrap(&t.failure.reason, width.saturating_sub(7))
-        .into_iter()
-        .enumerate()
-    {
+    for (i, l) in wrap(&t.failure.reason, width.saturating_sub(7)).into_iter().enumerate() {
         head.push(Line::from(vec![
             label(if i == 0 { "Why    " } else { "       " }),
             Span::raw(l),

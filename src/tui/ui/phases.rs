@@ -47,9 +47,7 @@ pub fn split(app: &App, body: Rect) -> (Rect, Rect) {
         .phases
         .iter()
         .map(|p| detail_height(p, inner))
-        .chain(std::iter::once(
-            app.phases.len() * if two_lines(body) { 2 } else { 1 },
-        ))
+        .chain(std::iter::once(app.phases.len() * if two_lines(body) { 2 } else { 1 }))
         .max()
         .unwrap_or(0) as u16
         + 2;
@@ -69,8 +67,7 @@ fn phase_elapsed(app: &App, p: &PhaseView) -> Option<Duration> {
 
 pub fn draw(frame: &mut Frame, app: &App, theme: Theme, body: Rect) {
     let (top, log) = split(app, body);
-    let [list, detail] =
-        Layout::horizontal([Constraint::Length(left_width(body)), Constraint::Min(0)]).areas(top);
+    let [list, detail] = Layout::horizontal([Constraint::Length(left_width(body)), Constraint::Min(0)]).areas(top);
     draw_list(frame, app, theme, list, two_lines(body));
     draw_detail(frame, app, theme, detail);
     draw_log(frame, app, theme, log);
@@ -81,10 +78,7 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) 
     let focused = app.pane == Pane::Phases && !app.help;
     let mut lines = Vec::new();
     if app.phases.is_empty() {
-        lines.push(Line::from(Span::styled(
-            " waiting for the plan…",
-            theme.dim(),
-        )));
+        lines.push(Line::from(Span::styled(" waiting for the plan…", theme.dim())));
     }
     for (i, p) in app.phases.iter().enumerate() {
         let selected = i == app.selected_phase;
@@ -110,20 +104,14 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) 
                 Span::raw(format!(" {} ", p.info.number)),
                 Span::styled(
                     pad(&p.info.title, inner.saturating_sub(5)),
-                    if selected {
-                        theme.bold()
-                    } else {
-                        Default::default()
-                    },
+                    if selected { theme.bold() } else { Default::default() },
                 ),
             ];
             let mut l2 = vec![
                 Span::raw("     "),
                 Span::styled(p.state.word(), st),
                 Span::styled(steps.clone(), theme.dim()),
-                Span::raw(" ".repeat(
-                    inner.saturating_sub(5 + p.state.word().len() + steps.chars().count()),
-                )),
+                Span::raw(" ".repeat(inner.saturating_sub(5 + p.state.word().len() + steps.chars().count()))),
             ];
             if selected && focused {
                 for s in l1.iter_mut().chain(l2.iter_mut()) {
@@ -142,11 +130,7 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) 
             Span::raw(format!(" {} ", p.info.number)),
             Span::styled(
                 pad(&p.info.title, title_w),
-                if selected {
-                    theme.bold()
-                } else {
-                    Default::default()
-                },
+                if selected { theme.bold() } else { Default::default() },
             ),
             Span::raw(" "),
             Span::styled(pad(p.state.word(), 7), st),
@@ -162,18 +146,11 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) 
     let title = Line::from(vec![
         Span::styled(" Phases ", theme.bold()),
         Span::styled(
-            if app.follow_phase {
-                ""
-            } else {
-                "(picked; Esc follows) "
-            },
+            if app.follow_phase { "" } else { "(picked; Esc follows) " },
             theme.dim(),
         ),
     ]);
-    frame.render_widget(
-        Paragraph::new(lines).block(pane_block(title, focused, theme)),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).block(pane_block(title, focused, theme)), area);
 }
 
 fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
@@ -188,10 +165,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let mut lines: Vec<Line> = Vec::new();
     if !p.info.explain.trim().is_empty() {
         for l in wrap(p.info.explain.trim(), inner) {
-            lines.push(Line::from(Span::styled(
-                l,
-                theme.dim().add_modifier(Modifier::ITALIC),
-            )));
+            lines.push(Line::from(Span::styled(l, theme.dim().add_modifier(Modifier::ITALIC))));
         }
         lines.push(Line::default());
     }
@@ -206,9 +180,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         let dur = s
             .elapsed
             .or_else(|| match (s.state, s.started_ms) {
-                (State::Running, Some(t)) => {
-                    Some(Duration::from_millis(app.now_ms.saturating_sub(t)))
-                }
+                (State::Running, Some(t)) => Some(Duration::from_millis(app.now_ms.saturating_sub(t))),
                 _ => None,
             })
             .map(fmt_dur)
@@ -259,10 +231,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         title.push(Span::styled(state, theme.state(p.state)));
     }
     let title = Line::from(title);
-    frame.render_widget(
-        Paragraph::new(lines).block(pane_block(title, false, theme)),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).block(pane_block(title, false, theme)), area);
 }
 
 fn draw_log(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
@@ -282,20 +251,13 @@ fn draw_log(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             };
             let prefix = format!("{}.{} {mark} ", l.phase, l.step + 1);
             let text = fit(&l.text, inner.saturating_sub(prefix.chars().count()));
-            Line::from(vec![
-                Span::styled(prefix, theme.dim()),
-                Span::styled(text, style),
-            ])
+            Line::from(vec![Span::styled(prefix, theme.dim()), Span::styled(text, style)])
         })
         .collect();
     let focused = app.pane == Pane::Log && !app.help;
     let state = match app.log_scroll {
         None => "following".to_string(),
-        Some(_) => format!(
-            "lines {}-{} of {n}; G follows",
-            top + 1,
-            (top + rows).min(n)
-        ),
+        Some(_) => format!("lines {}-{} of {n}; G follows", top + 1, (top + rows).min(n)),
     };
     let mut title = vec![
         Span::styled(" Log ", theme.bold()),

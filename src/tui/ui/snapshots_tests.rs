@@ -74,10 +74,7 @@ fn presenter_pause() {
                 elapsed: std::time::Duration::from_millis(14_100),
             },
         ));
-        app.update(st(
-            52_103,
-            crate::engine::event::Event::AwaitingContinue { phase: 2 },
-        ));
+        app.update(st(52_103, crate::engine::event::Event::AwaitingContinue { phase: 2 }));
         snap("presenter_pause", &app);
     }
 }
@@ -135,10 +132,10 @@ fn help_page() {
 fn waiting_for_argo_cd() {
     let mut app = mid_run(80, 24);
     app.update(key('2'));
-    app.update(crate::tui::app::Msg::Watch(
-        crate::tui::watch::WatchMsg::AppsStatus(crate::tui::watch::WatchStatus::Retrying(
+    app.update(crate::tui::app::Msg::Watch(crate::tui::watch::WatchMsg::AppsStatus(
+        crate::tui::watch::WatchStatus::Retrying(
             "applications.argoproj.io not found: Argo CD is not installed yet; retrying".into(),
-        )),
-    ));
+        ),
+    )));
     snap("apps_waiting", &app);
 }

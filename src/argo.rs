@@ -1,0 +1,199 @@
+//! Argo CD's Application and ApplicationSet, read as the fields kindops shows.
+//!
+//! Field names and values follow Argo CD v3.5's
+//! `pkg/apis/application/v1alpha1/types.go` (Application has no status
+//! subresource; everything is under `.status`) and `applicationset_types.go`;
+//! health codes from gitops-engine `pkg/health/health.go`.
+
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use serde::Serialize;
+use serde_json::Value;
+
+/// `argoproj.io/v1alpha1` `Application`, plural `applications`.
+pub fn application_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application"),
+        "applications",
+    )
+}
+
+/// `argoproj.io/v1alpha1` `ApplicationSet`, plural `applicationsets`.
+pub fn applicationset_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "ApplicationSet"),
+        "applicationsets",
+    )
+}
+
+/// One per-resource entry of `status.resources[]`.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ResourceStatus {
+    pub group: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// `Synced` | `OutOfSync` | `Unknown` (empty when not reported).
+    pub status: String,
+    /// Per-resource health; empty unless `controller.resource.health.persist` is on.
+    pub health: String,
+    pub requires_pruning: bool,
+}
+
+/// One `status.conditions[]` entry (`ComparisonError`, `SyncError`, ...).
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct AppCondition {
+    pub kind: String,
+    pub message: String,
+}
+
+/// What kindops shows of one Application.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct AppSummary {
+    pub namespace: String,
+    pub name: String,
+    /// `spec.project`.
+    pub project: String,
+    /// `status.sync.status`: `Synced` | `OutOfSync` | `Unknown`; empty before the first reconcile.
+    pub sync: String,
+    /// `status.sync.revision` (full SHA; shorten for display).
+    pub revision: String,
+    /// `status.health.status`: `Healthy` | `Progressing` | `Degraded` | `Suspended` | `Missing` | `Unknown`.
+    pub health: String,
+    /// `status.health.message`.
+    pub health_message: String,
+    /// `status.operationState.phase`: `Running` | `Terminating` | `Failed` | `Error` | `Succeeded`.
+    pub operation_phase: String,
+    /// `status.operationState.message`.
+    pub operation_message: String,
+    /// `status.operationState.finishedAt` (RFC 3339), or `status.reconciledAt` when no sync ran.
+    pub last_sync: String,
+    pub conditions: Vec<AppCondition>,
+    pub resources: Vec<ResourceStatus>,
+    /// Name of the ApplicationSet that owns it (from `metadata.ownerReferences`).
+    pub owner_appset: Option<String>,
+}
+
+fn s(v: &Value, path: &[&str]) -> String {
+    let mut cur = v;
+    for p in path {
+        match cur.get(p) {
+            Some(next) => cur = next,
+            None => return String::new(),
+        }
+    }
+    cur.as_str().unwrap_or_default().to_string()
+}
+
+impl AppSummary {
+    /// Reads an Application object. Missing fields become empty strings: a
+    /// fresh Application has no `.status` until the controller reconciles it.
+    pub fn from_object(obj: &DynamicObject) -> Self {
+        let d = &obj.data;
+        let conditions = d
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|c| AppCondition {
+                        kind: s(c, &["type"]),
+                        message: s(c, &["message"]),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let resources = d
+            .pointer("/status/resources")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|r| ResourceStatus {
+                        group: s(r, &["group"]),
+                        kind: s(r, &["kind"]),
+                        namespace: s(r, &["namespace"]),
+                        name: s(r, &["name"]),
+                        status: s(r, &["status"]),
+                        health: s(r, &["health", "status"]),
+                        requires_pruning: r.get("requiresPruning").and_then(Value::as_bool).unwrap_or(false),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let owner_appset = obj
+            .metadata
+            .owner_references
+            .as_ref()
+            .and_then(|o| o.iter().find(|r| r.kind == "ApplicationSet").map(|r| r.name.clone()));
+        let mut last_sync = s(d, &["status", "operationState", "finishedAt"]);
+        if last_sync.is_empty() {
+            last_sync = s(d, &["status", "reconciledAt"]);
+        }
+        AppSummary {
+            namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+            name: obj.metadata.name.clone().unwrap_or_default(),
+            project: s(d, &["spec", "project"]),
+            sync: s(d, &["status", "sync", "status"]),
+            revision: s(d, &["status", "sync", "revision"]),
+            health: s(d, &["status", "health", "status"]),
+            health_message: s(d, &["status", "health", "message"]),
+            operation_phase: s(d, &["status", "operationState", "phase"]),
+            operation_message: s(d, &["status", "operationState", "message"]),
+            last_sync,
+            conditions,
+            resources,
+            owner_appset,
+        }
+    }
+
+    /// Synced and Healthy: what every wait for Applications waits for.
+    pub fn is_ready(&self) -> bool {
+        self.sync == "Synced" && self.health == "Healthy"
+    }
+
+    /// The condition or operation message that explains a failure, if any:
+    /// `ComparisonError`/`SyncError`/`InvalidSpecError` conditions first, then a
+    /// Failed/Error operation.
+    pub fn error(&self) -> Option<String> {
+        if let Some(c) = self.conditions.iter().find(|c| c.kind.ends_with("Error")) {
+            return Some(format!("{}: {}", c.kind, c.message));
+        }
+        if matches!(self.operation_phase.as_str(), "Failed" | "Error") {
+            return Some(format!("sync {}: {}", self.operation_phase, self.operation_message));
+        }
+        None
+    }
+
+    /// First 7 characters of the synced revision.
+    pub fn short_revision(&self) -> &str {
+        &self.revision[..self.revision.len().min(7)]
+    }
+
+    /// One line: where it stands and why, for timeouts and plain output.
+    pub fn describe(&self) -> String {
+        let sync = if self.sync.is_empty() {
+            "sync=<none>"
+        } else {
+            &self.sync
+        };
+        let health = if self.health.is_empty() {
+            "health=<none>"
+        } else {
+            &self.health
+        };
+        let mut out = format!("{sync}/{health}");
+        if let Some(e) = self.error() {
+            out.push_str(&format!("; {e}"));
+        } else if !self.health_message.is_empty() {
+            out.push_str(&format!("; {}", self.health_message));
+        } else if let Some(r) = self
+            .resources
+            .iter()
+            .find(|r| r.status == "OutOfSync" || (!r.health.is_empty() && r.health != "Healthy"))
+        {
+            out.push_str(&format!(
+                "; first unready resource {} {}/{} ({} {})",
+                r.kind, r.namespace, r.name, r.status, r.health
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,112 @@
+//! The command line (clap).
+
+use crate::report::Format;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kindops",
+    version,
+    about = "Bootstrap a local GitOps environment in phases, and watch Argo CD live."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which cluster: a kind cluster kindops manages, or an existing context.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Use the existing cluster of this kubeconfig context instead of a kind cluster.
+    #[arg(long, value_name = "CTX")]
+    pub context: Option<String>,
+    /// Name of the kind cluster (context `kind-NAME`).
+    #[arg(long, value_name = "NAME", default_value = "kindops")]
+    pub cluster: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Read upstream manifests from this directory or http(s) base (`<mirror>/<name>/<file>`).
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub mirror: Option<String>,
+    /// Read phase files from this directory instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub phases: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run phases 0..=N (default all), converging: what is done is left as it is.
+    Up(UpArgs),
+    /// Show the phases, their steps, object counts and images, offline.
+    Plan {
+        /// Show phases 0..=N.
+        #[arg(long, value_name = "N")]
+        phase: Option<u8>,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Format,
+    },
+    /// Show recorded phase progress and every Argo CD Application's sync status and health.
+    Status {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Format,
+        /// Open the live Applications view (full screen).
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Delete the kind cluster kindops created (never an existing --context cluster).
+    Down {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Run the preflight checks only.
+    Doctor {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Download every pinned upstream artifact into DIR, a mirror for `--mirror DIR`.
+    Fetch {
+        #[arg(long, value_name = "DIR")]
+        into: PathBuf,
+        /// Read from another mirror instead of the upstream URLs.
+        #[arg(long, value_name = "PATH_OR_URL")]
+        mirror: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// Run phases 0..=N (0 cluster, 1 Argo CD + Tekton, 2 self-managed Argo CD, 3 add-ons, 4 products).
+    #[arg(long, value_name = "N")]
+    pub phase: Option<u8>,
+    /// Plain progress lines instead of the full-screen view (the default when stdout is not a terminal).
+    #[arg(long)]
+    pub no_tui: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Git URL Argo CD pulls from, and kindops publishes to (default: kindops's own git source, kind only).
+    #[arg(long, value_name = "URL")]
+    pub repo_url: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Format,
+    /// Deadline for every wait (e.g. 90s, 5m), instead of each step's own.
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Presenter mode: pause before each phase until a key is pressed (TUI).
+    #[arg(long)]
+    pub step: bool,
+    /// Print secrets a phase offers (the Argo CD admin password) on the terminal.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Host port of the Argo CD UI on kind.
+    #[arg(long, value_name = "PORT", default_value_t = 8080)]
+    pub ui_port: u16,
+}

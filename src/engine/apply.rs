@@ -1,0 +1,346 @@
+//! Server-side apply of manifest sets (field manager `kindops`).
+//!
+//! Namespaces and CustomResourceDefinitions go first; the CRDs are waited for
+//! until Established so the API server serves their kinds; then every other
+//! object is applied concurrently. Kinds are resolved with per-GVK discovery
+//! (`kube::discovery::pinned_kind`), retried with backoff while a fresh CRD's
+//! group is not yet served.
+
+use super::wait;
+use anyhow::{anyhow, Context, Result};
+use backon::{ExponentialBuilder, Retryable};
+use futures::{stream, StreamExt, TryStreamExt};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiCapabilities, ApiResource, Scope};
+use kube::Client;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// The field manager kindops applies with.
+pub const FIELD_MANAGER: &str = "kindops";
+
+/// How many apply requests are in flight at once.
+const CONCURRENCY: usize = 16;
+
+/// One object read from a manifest, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub object: DynamicObject,
+    pub gvk: GroupVersionKind,
+    /// e.g. `platform/argo-cd (document 12)`.
+    pub source: String,
+}
+
+impl Manifest {
+    /// `Kind namespace/name` or `Kind name`.
+    pub fn display(&self) -> String {
+        match &self.object.metadata.namespace {
+            Some(ns) => format!(
+                "{} {ns}/{}",
+                self.gvk.kind,
+                self.object.metadata.name.as_deref().unwrap_or("?")
+            ),
+            None => format!(
+                "{} {}",
+                self.gvk.kind,
+                self.object.metadata.name.as_deref().unwrap_or("?")
+            ),
+        }
+    }
+}
+
+/// Parses a multi-document YAML stream into objects. Empty documents are
+/// skipped; `kind: List` is flattened. Errors name `source`, the document
+/// number and the line.
+pub fn parse_manifests(text: &str, source: &str) -> Result<Vec<Manifest>> {
+    let mut out = Vec::new();
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let value: serde_json::Value = serde::Deserialize::deserialize(doc).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| format!(" line {} column {}", l.line(), l.column()))
+                .unwrap_or_default();
+            anyhow!("{source}: document {}{at}: {}", i + 1, e)
+        })?;
+        if value.is_null() {
+            continue;
+        }
+        let mut push = |v: serde_json::Value, idx: usize| -> Result<()> {
+            let obj: DynamicObject = serde_json::from_value(v)
+                .map_err(|e| anyhow!("{source}: document {idx}: not a Kubernetes object: {e}"))?;
+            let tm = obj
+                .types
+                .clone()
+                .ok_or_else(|| anyhow!("{source}: document {idx}: no apiVersion/kind"))?;
+            let gvk = GroupVersionKind::try_from(&tm).map_err(|e| anyhow!("{source}: document {idx}: {e}"))?;
+            if obj.metadata.name.is_none() {
+                return Err(anyhow!("{source}: document {idx}: {} has no metadata.name", gvk.kind));
+            }
+            out.push(Manifest {
+                object: obj,
+                gvk,
+                source: format!("{source} (document {idx})"),
+            });
+            Ok(())
+        };
+        if value.get("kind").and_then(|k| k.as_str()) == Some("List") {
+            for item in value
+                .get("items")
+                .and_then(|i| i.as_array())
+                .cloned()
+                .unwrap_or_default()
+            {
+                push(item, i + 1)?;
+            }
+        } else {
+            push(value, i + 1)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Renders a path of the materialized GitOps tree: `kubectl kustomize DIR` for a
+/// directory with a kustomization, else the YAML file(s) as they are.
+pub fn render(root: &Path, rel: &str) -> Result<String> {
+    let path = root.join(rel);
+    if path.is_dir() {
+        if path.join("kustomization.yaml").is_file() || path.join("kustomization.yml").is_file() {
+            let out = duct::cmd!("kubectl", "kustomize", &path)
+                .stdout_capture()
+                .stderr_capture()
+                .unchecked()
+                .run()
+                .with_context(|| "running `kubectl kustomize` (is kubectl installed?)")?;
+            if !out.status.success() {
+                return Err(anyhow!(
+                    "kubectl kustomize {rel} failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            return Ok(String::from_utf8(out.stdout)?);
+        }
+        let mut files: Vec<_> = std::fs::read_dir(&path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+            .collect();
+        files.sort();
+        let mut all = String::new();
+        for f in files {
+            all.push_str("\n---\n");
+            all.push_str(&std::fs::read_to_string(&f)?);
+        }
+        Ok(all)
+    } else {
+        Ok(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
+    }
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApplyReport {
+    pub total: usize,
+    /// Objects whose live state the apply changed (created or updated).
+    pub changed: usize,
+    /// Names of the CustomResourceDefinitions applied.
+    pub crds: Vec<String>,
+}
+
+/// Resolves kinds to API resources, once per GVK.
+#[derive(Clone)]
+pub struct Kinds {
+    client: Client,
+    cache: Arc<Mutex<HashMap<GroupVersionKind, (ApiResource, ApiCapabilities)>>>,
+}
+
+impl Kinds {
+    pub fn new(client: Client) -> Self {
+        Kinds {
+            client,
+            cache: Arc::default(),
+        }
+    }
+
+    /// The API resource for `gvk`, retried with backoff for up to ~30 s while
+    /// the API server does not serve it yet (a CRD just became Established).
+    pub async fn resolve(&self, gvk: &GroupVersionKind) -> Result<(ApiResource, ApiCapabilities)> {
+        if let Some(hit) = self.cache.lock().await.get(gvk) {
+            return Ok(hit.clone());
+        }
+        let client = self.client.clone();
+        let found = (|| async { kube::discovery::pinned_kind(&client, gvk).await })
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(100))
+                    .with_max_times(10),
+            )
+            .when(|e| matches!(e, kube::Error::Discovery(_)) || matches!(e, kube::Error::Api(s) if s.code == 404))
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "the API server does not serve {}/{} {}: {e}. Is the CRD that defines it applied and Established?",
+                    gvk.group,
+                    gvk.version,
+                    gvk.kind
+                )
+            })?;
+        self.cache.lock().await.insert(gvk.clone(), found.clone());
+        Ok(found)
+    }
+}
+
+/// Applies `manifests` with server-side apply, forcing conflicts (kindops owns
+/// what it applies). `default_ns` is set on namespaced objects that name none.
+/// `progress` is called with a short line as groups of objects complete.
+///
+/// Errors name the object and carry the API server's message, e.g.
+/// `Deployment argocd/argocd-server was rejected: ...`.
+pub async fn apply(
+    client: &Client,
+    kinds: &Kinds,
+    mut manifests: Vec<Manifest>,
+    default_ns: Option<&str>,
+    crd_timeout: Duration,
+    progress: &(dyn Fn(String) + Sync),
+) -> Result<ApplyReport> {
+    let started = apply_started();
+    let (first, rest): (Vec<_>, Vec<_>) = manifests.drain(..).partition(|m| {
+        m.gvk.group == "apiextensions.k8s.io" && m.gvk.kind == "CustomResourceDefinition"
+            || m.gvk.group.is_empty() && m.gvk.kind == "Namespace"
+    });
+    let mut report = ApplyReport {
+        total: first.len() + rest.len(),
+        ..Default::default()
+    };
+    report.crds = first
+        .iter()
+        .filter(|m| m.gvk.kind == "CustomResourceDefinition")
+        .filter_map(|m| m.object.metadata.name.clone())
+        .collect();
+
+    report.changed += apply_all(client, kinds, first, default_ns, &started).await?;
+    if !report.crds.is_empty() {
+        progress(format!("{} CRDs applied; waiting until Established", report.crds.len()));
+        wait::crds_established(client, &report.crds, crd_timeout).await?;
+    }
+    let n = rest.len();
+    report.changed += apply_all(client, kinds, rest, default_ns, &started).await?;
+    progress(format!("{n} more objects applied"));
+    Ok(report)
+}
+
+/// When this apply started, truncated to whole seconds as managedFields times
+/// are. An apply that changes nothing keeps its managedFields entry's old
+/// `time`, so an entry at or after this instant means the object changed.
+/// (Assumes the API server's clock is within a second of ours; a skewed clock
+/// only makes the changed/unchanged count wrong, never the apply.)
+fn apply_started() -> Timestamp {
+    Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now())
+}
+
+async fn apply_all(
+    client: &Client,
+    kinds: &Kinds,
+    manifests: Vec<Manifest>,
+    default_ns: Option<&str>,
+    started: &Timestamp,
+) -> Result<usize> {
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let changed = stream::iter(manifests.into_iter().map(|m| {
+        let params = params.clone();
+        async move {
+            let (ar, caps) = kinds.resolve(&m.gvk).await.with_context(|| m.source.clone())?;
+            let mut obj = m.object.clone();
+            let api: Api<DynamicObject> = match caps.scope {
+                Scope::Cluster => {
+                    obj.metadata.namespace = None;
+                    Api::all_with(client.clone(), &ar)
+                }
+                Scope::Namespaced => {
+                    let ns = obj
+                        .metadata
+                        .namespace
+                        .clone()
+                        .or_else(|| default_ns.map(str::to_string))
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "{} ({}) is namespaced but names no namespace, and the step gives none",
+                                m.display(),
+                                m.source
+                            )
+                        })?;
+                    obj.metadata.namespace = Some(ns.clone());
+                    Api::namespaced_with(client.clone(), &ns, &ar)
+                }
+            };
+            let name = obj.metadata.name.clone().unwrap_or_default();
+            let shown = Manifest {
+                object: obj.clone(),
+                ..m.clone()
+            }
+            .display();
+            let applied = api
+                .patch(&name, &params, &Patch::Apply(&obj))
+                .await
+                .map_err(|e| match e {
+                    kube::Error::Api(s) => anyhow!(
+                        "{shown} was rejected by the API server: {} ({}, HTTP {})",
+                        s.message,
+                        s.reason,
+                        s.code
+                    ),
+                    other => anyhow!("{shown}: {other}"),
+                })?;
+            let mine = applied
+                .metadata
+                .managed_fields
+                .as_ref()
+                .and_then(|mf| {
+                    mf.iter().find(|f| {
+                        f.manager.as_deref() == Some(FIELD_MANAGER) && f.operation.as_deref() == Some("Apply")
+                    })
+                })
+                .and_then(|f| f.time.as_ref())
+                .map(|t| t.0);
+            Ok::<bool, anyhow::Error>(mine.map(|t| t >= *started).unwrap_or(true))
+        }
+    }))
+    .buffer_unordered(CONCURRENCY)
+    .try_fold(0usize, |acc, changed| async move { Ok(acc + usize::from(changed)) })
+    .await?;
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_skips_empty_documents_and_flattens_lists() {
+        let text = "---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: b\n";
+        let m = parse_manifests(text, "t").unwrap();
+        assert_eq!(
+            m.iter().map(|m| m.display()).collect::<Vec<_>>(),
+            vec!["ConfigMap a", "Secret b"]
+        );
+    }
+
+    #[test]
+    fn parse_errors_name_source_and_document() {
+        let e = parse_manifests(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\nkind: [\n",
+            "x.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("x.yaml: document 2"), "{e}");
+        let e = parse_manifests("apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n", "x.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no metadata.name"), "{e}");
+    }
+}

@@ -1,0 +1,141 @@
+//! Typed events the engine emits while it runs phases.
+//!
+//! The engine knows nothing of terminals: the TUI (`crate::tui`) and the
+//! plain/JSON printers (`crate::report`) are two readers of this one stream.
+//! Every event carries `elapsed_ms`, milliseconds since the run started.
+
+use serde::Serialize;
+use std::time::Duration;
+
+/// Phase number, 0..=4 for the built-in phases.
+pub type PhaseNo = u8;
+
+/// What a reader needs to draw the whole walk-through before it starts.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PhaseInfo {
+    pub number: PhaseNo,
+    pub title: String,
+    /// Plain-language explanation for learners (from `phases/phase-N.yaml`).
+    pub explain: String,
+    /// One short label per step, in run order.
+    pub steps: Vec<String>,
+}
+
+/// Why a step or a run failed: the object, the reason, the next step.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Failure {
+    /// The object at fault, e.g. `Application argocd/cart` or `Deployment argocd/argocd-server`.
+    pub object: Option<String>,
+    /// What went wrong, with the API's or the tool's own message.
+    pub reason: String,
+    /// What the user can do next.
+    pub hint: Option<String>,
+    /// Last lines of a failed child process's output (kind, git, kubectl), oldest first.
+    pub output_tail: Vec<String>,
+}
+
+/// Which output of a child process a log line came from.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    /// A line written by kindops itself (a command line before it runs, a note).
+    Kindops,
+}
+
+/// How a run ended; decides the exit code (0, 1, 130).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunOutcome {
+    Succeeded,
+    Failed,
+    Interrupted,
+}
+
+/// One thing that happened. `phase`/`step` index into [`Event::RunStarted`]'s `phases`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The plan about to run: every phase (including ones that will be skipped).
+    RunStarted {
+        phases: Vec<PhaseInfo>,
+        target: String,
+    },
+    PhaseStarted {
+        phase: PhaseNo,
+    },
+    /// The phase is already done in the cluster (recorded state and live check agree).
+    PhaseSkipped {
+        phase: PhaseNo,
+        reason: String,
+    },
+    /// Presenter mode: the engine waits for [`Control::Continue`] before this phase.
+    AwaitingContinue {
+        phase: PhaseNo,
+    },
+    PhaseFinished {
+        phase: PhaseNo,
+        elapsed: Duration,
+    },
+    StepStarted {
+        phase: PhaseNo,
+        step: usize,
+        label: String,
+    },
+    /// Progress inside a step (e.g. `3/7 Deployments Available`).
+    StepProgress {
+        phase: PhaseNo,
+        step: usize,
+        message: String,
+    },
+    /// A captured output line of a child process, or a note by kindops.
+    StepLog {
+        phase: PhaseNo,
+        step: usize,
+        stream: Stream,
+        line: String,
+    },
+    /// `changed` is false when the step found everything already in place.
+    StepFinished {
+        phase: PhaseNo,
+        step: usize,
+        changed: bool,
+        message: String,
+        elapsed: Duration,
+    },
+    StepFailed {
+        phase: PhaseNo,
+        step: usize,
+        failure: Failure,
+        elapsed: Duration,
+    },
+    /// A secret the user asked to see (e.g. the Argo CD initial admin password). Never logged.
+    SecretShown {
+        phase: PhaseNo,
+        step: usize,
+        label: String,
+        value: String,
+    },
+    RunFinished {
+        outcome: RunOutcome,
+        failure: Option<Failure>,
+    },
+}
+
+/// An event with its time stamp, as sent on the channel.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Stamped {
+    pub elapsed_ms: u64,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// Messages from a reader (the TUI) back to the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Presenter mode: go on with the phase the engine is waiting before.
+    Continue,
+    /// Run the failed step again (and the rest of its phase).
+    Retry,
+}

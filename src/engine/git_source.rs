@@ -1,0 +1,110 @@
+//! The git source Argo CD pulls from, and publishing the GitOps content to it.
+//!
+//! Argo CD accepts neither local paths nor dumb-HTTP git, but it does read
+//! `file://` URLs inside the repo-server. So the zero-account default is a
+//! bare repository on the host (`<data>/<cluster>/git/gitops.git`) that the
+//! kind node mounts at `/var/lib/kindops/git` and the repo-server mounts from
+//! the node (see `manifests/kind/cluster.yaml` and
+//! `platform/argo-cd/repo-server-git-mount.yaml`): Argo CD's URL is
+//! `file:///var/lib/kindops/git/gitops.git`. `--repo-url URL` uses any other
+//! git remote instead (a `file://` path on the test bed where the repo-server
+//! runs on the host, or a hosted repository with your own credentials).
+
+use anyhow::{anyhow, Result};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::Client;
+use std::path::{Path, PathBuf};
+
+/// Where kindops pushes and what Argo CD is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitSource {
+    /// The URL in Applications and the ApplicationSet (`spec.source.repoURL`).
+    pub repo_url: String,
+    /// Where kindops pushes: a local bare repository path or a remote URL.
+    pub push_url: String,
+    /// A bare repository kindops creates if missing (`file://` sources).
+    pub local_bare: Option<PathBuf>,
+    /// kindops's working clone.
+    pub work_dir: PathBuf,
+}
+
+/// Path inside the kind node (and the repo-server pod) of the mounted git dir.
+pub const IN_CLUSTER_GIT_DIR: &str = "/var/lib/kindops/git";
+
+impl GitSource {
+    /// The default for a kind cluster: host bare repo under `git_dir`, read in the
+    /// cluster through the node mount.
+    pub fn builtin(git_dir: &Path, work_dir: PathBuf) -> Self {
+        let bare = git_dir.join("gitops.git");
+        GitSource {
+            repo_url: format!("file://{IN_CLUSTER_GIT_DIR}/gitops.git"),
+            push_url: bare.display().to_string(),
+            local_bare: Some(bare),
+            work_dir,
+        }
+    }
+
+    /// `--repo-url URL`: Argo CD and kindops use the same URL.
+    pub fn remote(url: &str, work_dir: PathBuf) -> Self {
+        let local_bare = url.strip_prefix("file://").map(PathBuf::from);
+        GitSource {
+            repo_url: url.to_string(),
+            push_url: url.to_string(),
+            local_bare,
+            work_dir,
+        }
+    }
+}
+
+/// A git command line, for the plain log and the child runner.
+pub fn git_args(work: &Path, args: &[&str]) -> Vec<String> {
+    let mut v = vec![
+        "-C".to_string(),
+        work.display().to_string(),
+        "-c".into(),
+        "user.name=kindops".into(),
+        "-c".into(),
+        "user.email=kindops@localhost".into(),
+        "-c".into(),
+        "commit.gpgsign=false".into(),
+    ];
+    v.extend(args.iter().map(|s| s.to_string()));
+    v
+}
+
+/// Asks Argo CD to look at git now instead of at its next poll: annotates every
+/// Application with `argocd.argoproj.io/refresh: normal` and every
+/// ApplicationSet with `argocd.argoproj.io/application-set-refresh: "true"`
+/// (Argo CD removes both once handled). Returns how many objects were annotated.
+/// A cluster without Argo CD's CRDs yet counts as zero.
+pub async fn refresh_argo(client: &Client, namespace: &str) -> Result<usize> {
+    let mut n = 0;
+    for (ar, key, value) in [
+        (
+            crate::argo::application_resource(),
+            "argocd.argoproj.io/refresh",
+            "normal",
+        ),
+        (
+            crate::argo::applicationset_resource(),
+            "argocd.argoproj.io/application-set-refresh",
+            "true",
+        ),
+    ] {
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ar);
+        let list = match api.list_metadata(&ListParams::default()).await {
+            Ok(l) => l,
+            Err(kube::Error::Api(s)) if s.code == 404 => continue,
+            Err(e) => return Err(anyhow!("listing {} in {namespace}: {e}", ar.plural)),
+        };
+        for item in list.items {
+            let name = item.metadata.name.unwrap_or_default();
+            let patch = serde_json::json!({"metadata": {"annotations": {key: value}}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|e| anyhow!("asking Argo CD to refresh {} {namespace}/{name}: {e}", ar.kind))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
