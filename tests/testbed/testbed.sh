@@ -28,11 +28,12 @@ K8S_VERSION="v1.36.3"
 KWOK_VERSION="v0.8.0"
 KIND_VERSION="v0.32.0"
 
-ETCD_PORT=2379
-ETCD_PEER_PORT=2380
-APISERVER_PORT=6443
-KCM_PORT=10257
-SCHED_PORT=10259
+# Ports are private to each namespace; override only if you must.
+ETCD_PORT="${KINDOPS_TESTBED_ETCD_PORT:-2379}"
+ETCD_PEER_PORT="${KINDOPS_TESTBED_ETCD_PEER_PORT:-2380}"
+APISERVER_PORT="${KINDOPS_TESTBED_APISERVER_PORT:-6443}"
+KCM_PORT="${KINDOPS_TESTBED_KCM_PORT:-10257}"
+SCHED_PORT="${KINDOPS_TESTBED_SCHEDULER_PORT:-10259}"
 NODE_NAME="kwok-node-0"
 
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -299,8 +300,12 @@ is_up() {
 teardown() {
   if [ -d "$WORK/pids" ]; then
     local f
-    # Argo CD and other extras first, then the control plane in reverse start order.
-    for f in "$WORK"/pids/*.pid; do
+    # Argo CD and other extras first (supervisors before what they supervise),
+    # then the control plane in reverse start order.
+    if [ -f "$TB_DIR/argocd/run.sh" ] && [ -n "$(ls "$WORK/pids" 2>/dev/null | grep -v -x -E '(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok)\.pid')" ]; then
+      bash "$TB_DIR/argocd/run.sh" stop "$WORK" 9>&- >/dev/null 2>&1 || log "argocd/run.sh stop failed; stopping its pids directly"
+    fi
+    for f in "$WORK"/pids/*-supervisor.pid "$WORK"/pids/*.pid; do
       [ -e "$f" ] || continue
       case "$(basename "$f" .pid)" in
         kwok|kube-scheduler|kube-controller-manager|kube-apiserver|etcd) ;;
@@ -351,7 +356,7 @@ cmd_up() {
   lock
   if is_up; then
     log "already up (readyz ok); reusing it"
-    if [ $argocd = 1 ]; then maybe_argocd; fi
+    if [ $argocd = 1 ]; then maybe_argocd reused; fi
     echo "$KUBECONFIG_PATH"
     return 0
   fi
@@ -374,15 +379,20 @@ cmd_up() {
   wait_for kube-controller-manager 120 "ServiceAccount default/default" default_sa \
     || fail_up kube-controller-manager "ServiceAccount default/default"
   log "control plane ready in $((SECONDS - t0))s"
-  if [ $argocd = 1 ]; then maybe_argocd; fi
+  if [ $argocd = 1 ]; then maybe_argocd fresh; fi
   log "up in $((SECONDS - t0))s; kubeconfig: $KUBECONFIG_PATH"
   echo "$KUBECONFIG_PATH"
 }
 
+# maybe_argocd fresh|reused: on a fresh test bed a failure tears it all down;
+# on a reused one it only reports (the control plane was fine before us).
 maybe_argocd() {
   if [ -f "$TB_DIR/argocd/run.sh" ]; then
     log "starting Argo CD (tests/testbed/argocd/run.sh)"
-    bash "$TB_DIR/argocd/run.sh" start "$WORK" "$NAME" 9>&- || fail_up "" "Argo CD (argocd/run.sh start)"
+    if ! bash "$TB_DIR/argocd/run.sh" start "$WORK" "$NAME" 9>&-; then
+      [ "$1" = fresh ] && fail_up "" "Argo CD (argocd/run.sh start)"
+      die "Argo CD (argocd/run.sh start) failed; the control plane is still up"
+    fi
   else
     log "--argocd: tests/testbed/argocd/run.sh does not exist; skipping Argo CD"
   fi
