@@ -110,7 +110,7 @@ pub fn render(root: &Path, rel: &str) -> Result<String> {
     let path = root.join(rel);
     if path.is_dir() {
         if path.join("kustomization.yaml").is_file() || path.join("kustomization.yml").is_file() {
-            let out = duct::cmd!("kubectl", "kustomize", &path)
+            let out = duct::cmd!("kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone", &path)
                 .stdout_capture()
                 .stderr_capture()
                 .unchecked()
@@ -306,7 +306,14 @@ async fn apply_all(
                 })
                 .and_then(|f| f.time.as_ref())
                 .map(|t| t.0);
-            Ok::<bool, anyhow::Error>(mine.map(|t| t >= *started).unwrap_or(true))
+            // An object whose applied config sets no fields beyond its name (a bare
+            // Namespace) gets no managedFields entry: it changed only if created now.
+            let created_now = applied.metadata.creation_timestamp.as_ref().is_none_or(|t| t.0 >= *started);
+            let changed = mine.map(|t| t >= *started).unwrap_or(created_now);
+            if changed {
+                tracing::info!(object = %shown, "server-side apply changed the object");
+            }
+            Ok::<bool, anyhow::Error>(changed)
         }
     }))
     .buffer_unordered(CONCURRENCY)

@@ -43,7 +43,9 @@ pub enum Step {
     /// exists or when `--context` names an existing cluster.
     CreateCluster {},
     /// Server-side apply (field manager `kindops`) of a path in the GitOps content:
-    /// a directory with a `kustomization.yaml` is rendered with `kubectl kustomize`;
+    /// a directory with a `kustomization.yaml` is rendered with `kubectl kustomize`
+    /// (`--load-restrictor LoadRestrictionsNone`, as argocd-cm tells Argo CD, so a
+    /// kustomization can use the shared `upstream/` files);
     /// a YAML file or a directory of YAML files is applied as is. CustomResourceDefinitions
     /// and Namespaces go first, CRDs are waited for until Established, then the rest.
     Apply {

@@ -19,7 +19,7 @@ use crate::argo::AppSummary;
 use crate::engine::event::{Control, RunOutcome, Stamped};
 use app::{App, Effect, Mode, Msg};
 use crossterm::event::{Event as CtEvent, EventStream};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use std::time::{Duration, Instant, SystemTime};
@@ -98,7 +98,17 @@ async fn run_loop(
     let mut guard = terminal::TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     app.update(Msg::Resize(size.width, size.height));
-    let mut keys = EventStream::new();
+    // Terminal input in its own task, so the loop can drain it with try_recv
+    // (polling EventStream with a throw-away waker would lose its wake-up).
+    let (ktx, mut keys) = unbounded_channel();
+    let input = tokio::spawn(async move {
+        let mut stream = EventStream::new();
+        while let Some(ev) = stream.next().await {
+            if ktx.send(ev).is_err() {
+                break;
+            }
+        }
+    });
     let t0 = Instant::now();
 
     let result: anyhow::Result<()> = async {
@@ -121,7 +131,7 @@ async fn run_loop(
                     None => { events = None; app.update(Msg::EngineClosed); }
                 },
                 Some(w) = wrx.recv() => { app.update(Msg::Watch(w)); }
-                k = keys.next() => match k {
+                k = keys.recv() => match k {
                     Some(Ok(ev)) => effects.push(on_term_event(&mut app, ev)),
                     Some(Err(e)) => return Err(e.into()),
                     None => anyhow::bail!("the terminal's input closed"),
@@ -144,8 +154,8 @@ async fn run_loop(
             while let Ok(w) = wrx.try_recv() {
                 app.update(Msg::Watch(w));
             }
-            while let Some(Some(Ok(ev))) = keys.next().now_or_never() {
-                effects.push(on_term_event(&mut app, ev));
+            while let Ok(k) = keys.try_recv() {
+                effects.push(on_term_event(&mut app, k?));
             }
             for e in effects.into_iter().flatten() {
                 if let (Effect::Send(c), Some(ctl)) = (e, &control) {
@@ -156,6 +166,7 @@ async fn run_loop(
     }
     .await;
     abort_watchers();
+    input.abort();
     drop(guard);
     result.map(|()| app)
 }
