@@ -328,6 +328,15 @@ impl App {
         }
     }
 
+    /// Phases done or skipped so far (the loop tries a late kube client
+    /// each time this grows).
+    pub fn phases_ended(&self) -> usize {
+        self.phases
+            .iter()
+            .filter(|p| matches!(p.state, State::Done | State::Skipped))
+            .count()
+    }
+
     /// Whether something animates (spinner), so the loop ticks faster.
     pub fn animating(&self) -> bool {
         self.phases.iter().any(|p| p.state == State::Running)

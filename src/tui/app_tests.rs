@@ -61,6 +61,7 @@ fn phase_skipped_keeps_the_reason() {
         },
     ));
     assert_eq!(app.phases[0].state, State::Skipped);
+    assert_eq!(app.phases_ended(), 1, "a late kube client is tried after this");
     assert_eq!(
         app.phases[0].skip_reason.as_deref(),
         Some("cluster kindops exists and is Ready")

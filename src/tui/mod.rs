@@ -43,15 +43,33 @@ pub async fn run_up(
     client: Option<kube::Client>,
     opts: TuiOptions,
 ) -> anyhow::Result<RunOutcome> {
+    run_up_connecting(events, control, client, None, opts).await
+}
+
+/// Makes a kube client once the cluster exists (e.g. the target context's
+/// client); `None` while it cannot.
+pub type Connect = Box<dyn FnMut() -> futures::future::BoxFuture<'static, Option<kube::Client>> + Send>;
+
+/// [`run_up`] for a run that may create the cluster: while there is no
+/// client, `connect` is tried (in the background, never blocking the UI)
+/// each time a phase finishes or is skipped, and the Applications watcher
+/// starts with the first client it returns.
+pub async fn run_up_connecting(
+    events: UnboundedReceiver<Stamped>,
+    control: UnboundedSender<Control>,
+    client: Option<kube::Client>,
+    connect: Option<Connect>,
+    opts: TuiOptions,
+) -> anyhow::Result<RunOutcome> {
     let app = App::new(Mode::Up, opts.step_mode, opts.no_color, opts.log_path);
-    let app = run_loop(app, Some(events), Some(control), client).await?;
+    let app = run_loop(app, Some(events), Some(control), client, connect).await?;
     Ok(app.outcome_on_quit())
 }
 
 /// `kindops status --watch`: the Applications view alone.
 pub async fn run_status(client: kube::Client, opts: TuiOptions) -> anyhow::Result<()> {
     let app = App::new(Mode::Status, false, opts.no_color, opts.log_path);
-    run_loop(app, None, None, Some(client)).await?;
+    run_loop(app, None, None, Some(client), None).await?;
     Ok(())
 }
 
@@ -76,24 +94,22 @@ async fn run_loop(
     mut events: Option<UnboundedReceiver<Stamped>>,
     control: Option<UnboundedSender<Control>>,
     client: Option<kube::Client>,
+    mut connect: Option<Connect>,
 ) -> anyhow::Result<App> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
 
     let (wtx, mut wrx) = unbounded_channel();
-    let watchers = match client {
-        Some(c) => {
-            app.update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
-            watch::spawn(c, wtx.clone())
-        }
-        None => Vec::new(),
-    };
-    let abort_watchers = || {
-        for w in &watchers {
-            w.abort();
-        }
-    };
+    let mut watchers = Vec::new();
+    if let Some(c) = client {
+        app.update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
+        watchers = watch::spawn(c, wtx.clone());
+    }
+    // Late clients (the cluster is created by phase 0).
+    let (client_tx, mut client_rx) = unbounded_channel::<Option<kube::Client>>();
+    let mut connecting = false;
+    let mut phases_ended_at_last_try = 0;
 
     let mut guard = terminal::TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
@@ -136,6 +152,13 @@ async fn run_loop(
                     Some(Err(e)) => return Err(e.into()),
                     None => anyhow::bail!("the terminal's input closed"),
                 },
+                Some(c) = client_rx.recv() => {
+                    connecting = false;
+                    if let (Some(c), true) = (c, watchers.is_empty()) {
+                        app.update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
+                        watchers = watch::spawn(c, wtx.clone());
+                    }
+                }
                 _ = tokio::time::sleep(tick_period(&app)) => {}
                 _ = sigterm.recv() => effects.push(app.update(Msg::Terminate)),
                 _ = sighup.recv() => effects.push(app.update(Msg::Terminate)),
@@ -157,6 +180,18 @@ async fn run_loop(
             while let Ok(k) = keys.try_recv() {
                 effects.push(on_term_event(&mut app, k?));
             }
+            if let (true, false, Some(connect)) = (watchers.is_empty(), connecting, connect.as_mut()) {
+                let ended = app.phases_ended();
+                if ended > phases_ended_at_last_try {
+                    phases_ended_at_last_try = ended;
+                    connecting = true;
+                    let attempt = connect();
+                    let tx = client_tx.clone();
+                    tokio::spawn(async move {
+                        let _ = tx.send(attempt.await);
+                    });
+                }
+            }
             for e in effects.into_iter().flatten() {
                 if let (Effect::Send(c), Some(ctl)) = (e, &control) {
                     let _ = ctl.send(c);
@@ -165,7 +200,9 @@ async fn run_loop(
         }
     }
     .await;
-    abort_watchers();
+    for w in &watchers {
+        w.abort();
+    }
     input.abort();
     drop(guard);
     result.map(|()| app)

@@ -116,11 +116,17 @@ pub enum WatchMsg {
 
 /// Says what a watch error means for someone waiting for Argo CD.
 fn explain(err: &watcher::Error, plural: &str) -> String {
-    let text = err.to_string();
-    if text.contains("404") || text.contains("NotFound") || text.contains("could not find the requested resource") {
+    let not_found = match err {
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s)) => s.is_not_found(),
+        watcher::Error::WatchError(s) => s.is_not_found(),
+        _ => false,
+    };
+    if not_found {
         format!("{plural}.argoproj.io not found: Argo CD is not installed yet; retrying")
     } else {
-        format!("{text}; retrying")
+        format!("{err}; retrying")
     }
 }
 
@@ -263,6 +269,27 @@ pub fn spawn(client: kube::Client, tx: UnboundedSender<WatchMsg>) -> Vec<tokio::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kube::core::Status;
+
+    #[test]
+    fn a_missing_crd_reads_as_argo_cd_not_installed_yet() {
+        let e = watcher::Error::InitialListFailed(kube::Error::Api(
+            Status::failure("the server could not find the requested resource", "NotFound")
+                .with_code(404)
+                .boxed(),
+        ));
+        assert_eq!(
+            explain(&e, "applications"),
+            "applications.argoproj.io not found: Argo CD is not installed yet; retrying"
+        );
+        let e = watcher::Error::InitialListFailed(kube::Error::Api(
+            Status::failure("applications.argoproj.io is forbidden", "Forbidden")
+                .with_code(403)
+                .boxed(),
+        ));
+        let text = explain(&e, "applications");
+        assert!(text.contains("forbidden") && text.ends_with("; retrying"), "{text}");
+    }
 
     #[test]
     fn appset_summary_reads_conditions_and_generated_apps() {
