@@ -39,7 +39,7 @@ pkg=github.com/argoproj/argo-cd/v3/common
 (cd "$here" && go build "${flags[@]}" -mod=readonly \
   -ldflags "-s -w -X $pkg.version=$ARGOCD_VERSION -X $pkg.gitTag=v$ARGOCD_VERSION -X $pkg.gitCommit=109ca7ca71139e514114499d294a492e7910a965 -X $pkg.gitTreeState=clean" \
   -o "$bin/argocd-multicall" .)
-for name in argocd-application-controller argocd-repo-server argocd-applicationset-controller argocd-git-ask-pass argocd argocd-server-init; do
+for name in argocd-application-controller argocd-repo-server argocd-applicationset-controller argocd-git-ask-pass argocd argocd-server-init argocd-workload-env; do
   ln -sfn argocd-multicall "$bin/$name"
 done
 

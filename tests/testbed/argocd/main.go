@@ -42,8 +42,10 @@ func main() {
 		cmd = gitaskpass.NewCommand()
 	case "argocd-server-init":
 		cmd = newServerInitCommand()
+	case "argocd-workload-env":
+		cmd = newWorkloadEnvCommand()
 	default:
-		fmt.Fprintf(os.Stderr, "%s: unknown command name %q; link this binary as one of %s, %s, %s, %s, argocd-server-init (or set ARGOCD_BINARY_NAME)\n",
+		fmt.Fprintf(os.Stderr, "%s: unknown command name %q; link this binary as one of %s, %s, %s, %s, argocd-server-init, argocd-workload-env (or set ARGOCD_BINARY_NAME)\n",
 			os.Args[0], name, common.CommandApplicationController, common.CommandRepoServer,
 			common.CommandApplicationSetController, common.CommandGitAskPass)
 		os.Exit(2)

@@ -26,9 +26,17 @@
 #   KINDOPS_ARGOCD_APPSET_METRICS_PORT        8085
 #   KINDOPS_ARGOCD_APPSET_PROBE_PORT          8086
 #   KINDOPS_ARGOCD_APPSET_WEBHOOK_PORT        7000
-# Other knobs:
-#   KINDOPS_ARGOCD_APP_RESYNC   controller --app-resync seconds (default 10)
-#   KINDOPS_ARGOCD_LOGLEVEL     info
+# Settings: each process gets the environment its workload in Argo CD's install
+# manifest takes from argocd-cm / argocd-cmd-params-cm (read at each start, and
+# the process is restarted when the workload's generation changes, e.g. after
+# `kubectl rollout restart`), so what the product writes there takes effect as
+# in a real cluster. Test-bed defaults, used where those ConfigMaps say nothing:
+#   KINDOPS_ARGOCD_APP_RESYNC   ARGOCD_RECONCILIATION_TIMEOUT (argocd-cm
+#                               timeout.reconciliation) in seconds: the
+#                               controller's resync and the repo-server's
+#                               revision cache. Default 10; empty = upstream's
+#                               (120s resync, 3m revision cache)
+#   KINDOPS_ARGOCD_LOGLEVEL     log level of all three (default: upstream's, info)
 #   KINDOPS_TESTBED_BIN         where build.sh put the binaries (../bin)
 set -euo pipefail
 
@@ -43,8 +51,8 @@ CTRL_METRICS_PORT="${KINDOPS_ARGOCD_CONTROLLER_METRICS_PORT:-8082}"
 APPSET_METRICS_PORT="${KINDOPS_ARGOCD_APPSET_METRICS_PORT:-8085}"
 APPSET_PROBE_PORT="${KINDOPS_ARGOCD_APPSET_PROBE_PORT:-8086}"
 APPSET_WEBHOOK_PORT="${KINDOPS_ARGOCD_APPSET_WEBHOOK_PORT:-7000}"
-APP_RESYNC="${KINDOPS_ARGOCD_APP_RESYNC:-10}"
-LOGLEVEL="${KINDOPS_ARGOCD_LOGLEVEL:-info}"
+APP_RESYNC="${KINDOPS_ARGOCD_APP_RESYNC-10}"
+LOGLEVEL="${KINDOPS_ARGOCD_LOGLEVEL-}"
 NAMESPACE=argocd
 
 log() { printf '[argocd/run] %s\n' "$*" >&2; }
@@ -97,17 +105,28 @@ cmd_exec() {
   exec "$@"
 }
 
-# ---- internal: _supervise WORKDIR PROC WAIT CMD... ---------------------------
-# Runs CMD as PROC, restarting it when it exits. WAIT=argocd first waits for
-# Argo CD's CRDs and argocd-cm; WAIT=argocd-init then also runs
-# argocd-server-init once (only one supervisor may: it creates a random admin
-# password and its hash, which two concurrent runs could pair wrongly).
+# ---- internal: _supervise WORKDIR PROC WAIT WORKLOAD [K=V...] -- CMD... -------
+# Runs CMD as PROC, restarting it when it exits.
+#   WAIT=none: start at once. WAIT=argocd: first wait for Argo CD's CRDs and
+#   argocd-cm. WAIT=argocd-init: also run argocd-server-init once (only one
+#   supervisor may: it creates a random admin password and its hash, which two
+#   concurrent runs could pair wrongly).
+#   WORKLOAD (e.g. statefulset/argocd-application-controller, or -): the
+#   install manifest's workload for this process. Its ConfigMap-sourced env
+#   (argocd-cm, argocd-cmd-params-cm) is given to CMD, as the kubelet gives it to
+#   the (fake) pod; and when its metadata.generation changes (kubectl rollout
+#   restart, a changed pod template, or the workload first appearing), CMD is
+#   restarted, as a rollout would replace the pod.
+#   K=V...: defaults for CMD's environment, overridden by the workload's env.
 cmd_supervise() {
-  WORKDIR="$1" proc="$2" wait_for="$3"; shift 3
+  WORKDIR="$1" proc="$2" wait_for="$3" workload="$4"; shift 4
+  local defaults=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do defaults+=("$1"); shift; done
+  shift
   argo_env "$WORKDIR"
   local mypid="$WORKDIR/pids/$proc-supervisor.pid" childpid="$WORKDIR/pids/$proc.pid"
-  local child="" stopping=""
-  trap 'stopping=1; alive "$child" && kill -TERM "$child" 2>/dev/null; true' TERM INT HUP
+  local child="" stopping="" ticker=""
+  trap 'stopping=1; alive "$child" && kill -TERM "$child" 2>/dev/null; alive "$ticker" && kill "$ticker" 2>/dev/null; true' TERM INT HUP
   still_wanted() { [ -z "$stopping" ] && [ -f "$mypid" ] && [ "$(cat "$mypid" 2>/dev/null)" = "$$" ]; }
   say() { printf '%s [supervisor] %s\n' "$(date -u +%FT%TZ)" "$*"; }
 
@@ -124,20 +143,38 @@ cmd_supervise() {
     done
   fi
 
-  local n=0 rc
+  local n=0 rc gen g kv wenv
   while still_wanted; do
     n=$((n + 1))
-    say "starting $proc (run $n): $*"
+    gen=none wenv=()
+    if [ "$workload" != - ]; then
+      while IFS= read -r -d '' kv; do
+        case "$kv" in '#generation='*) gen="${kv#*=}" ;; *) wenv+=("$kv") ;; esac
+      done < <("$bin/argocd-workload-env" --namespace "$NAMESPACE" --kind "${workload%%/*}" \
+                 --name "${workload#*/}" 2>/dev/null || true)
+    fi
+    say "starting $proc (run $n; $workload generation $gen; env from workload:${wenv[*]:+ ${wenv[*]}}): $*"
     # --pdeathsig: the child dies with its supervisor even on SIGKILL.
-    setpriv --pdeathsig TERM -- "$@" >>"$WORKDIR/logs/$proc.log" 2>&1 &
+    env "${defaults[@]}" "${wenv[@]}" setpriv --pdeathsig TERM -- "$@" >>"$WORKDIR/logs/$proc.log" 2>&1 &
     child=$!
     echo "$child" >"$childpid"
-    rc=0; wait "$child" || rc=$?
-    # A trapped signal interrupts wait; wait for the child itself to end.
-    while alive "$child"; do wait "$child" || rc=$?; done
+    while alive "$child" && still_wanted; do
+      sleep 10 & ticker=$!
+      wait "$ticker" 2>/dev/null || true
+      [ "$workload" != - ] && still_wanted && alive "$child" || continue
+      g="$(kubectl -n "$NAMESPACE" get "$workload" -o 'jsonpath={.metadata.generation}' 2>/dev/null || true)"
+      case "$g" in ''|*[!0-9]*) continue ;; esac
+      if [ "$g" != "$gen" ]; then
+        say "$workload generation $gen -> $g: restarting $proc, as a rollout would"
+        kill -TERM "$child" 2>/dev/null || true
+      fi
+    done
+    # A trapped signal interrupts wait: wait again until the child has ended.
+    rc=0; wait "$child" 2>/dev/null || rc=$?
+    while alive "$child"; do rc=0; wait "$child" 2>/dev/null || rc=$?; done
     say "$proc exited with status $rc"
     still_wanted || break
-    sleep 3
+    sleep 2
   done
   rm -f "$childpid"
 }
@@ -197,24 +234,35 @@ cmd_start() {
     sleep 0.1
   done
 
+  # Test-bed defaults for settings that the install manifest takes from
+  # argocd-cm / argocd-cmd-params-cm: a value the product sets there wins.
+  local defaults=()
+  [ -n "$APP_RESYNC" ] && defaults+=("ARGOCD_RECONCILIATION_TIMEOUT=${APP_RESYNC}s")
+  [ -n "$LOGLEVEL" ] && defaults+=("ARGOCD_REPO_SERVER_LOGLEVEL=$LOGLEVEL"
+    "ARGOCD_APPLICATION_CONTROLLER_LOGLEVEL=$LOGLEVEL" "ARGOCD_APPLICATIONSET_CONTROLLER_LOGLEVEL=$LOGLEVEL")
+  defaults+=(ARGOCD_REPO_SERVER_LOGFORMAT=text ARGOCD_APPLICATION_CONTROLLER_LOGFORMAT=text
+    ARGOCD_APPLICATIONSET_CONTROLLER_LOGFORMAT=text)
+
   launch repo-server-supervisor "$self" _supervise "$WORKDIR" repo-server none \
+    deployment/argocd-repo-server "${defaults[@]}" -- \
     "$bin/argocd-repo-server" --address 127.0.0.1 --port "$REPO_PORT" \
     --disable-tls --client-ca-path '' \
     --metrics-address 127.0.0.1 --metrics-port "$REPO_METRICS_PORT" \
-    --redis "127.0.0.1:$REDIS_PORT" --loglevel "$LOGLEVEL" --logformat text
+    --redis "127.0.0.1:$REDIS_PORT"
 
   launch application-controller-supervisor "$self" _supervise "$WORKDIR" application-controller argocd-init \
+    statefulset/argocd-application-controller "${defaults[@]}" -- \
     "$bin/argocd-application-controller" --namespace "$NAMESPACE" \
     --repo-server "127.0.0.1:$REPO_PORT" --repo-server-plaintext \
-    --redis "127.0.0.1:$REDIS_PORT" --app-resync "$APP_RESYNC" \
-    --metrics-port "$CTRL_METRICS_PORT" --loglevel "$LOGLEVEL" --logformat text
+    --redis "127.0.0.1:$REDIS_PORT" --metrics-port "$CTRL_METRICS_PORT"
 
   launch applicationset-controller-supervisor "$self" _supervise "$WORKDIR" applicationset-controller argocd \
+    deployment/argocd-applicationset-controller "${defaults[@]}" -- \
     "$bin/argocd-applicationset-controller" --namespace "$NAMESPACE" \
     --argocd-repo-server "127.0.0.1:$REPO_PORT" --repo-server-plaintext \
     --enable-leader-election=false \
     --metrics-addr "127.0.0.1:$APPSET_METRICS_PORT" --probe-addr "127.0.0.1:$APPSET_PROBE_PORT" \
-    --webhook-addr "127.0.0.1:$APPSET_WEBHOOK_PORT" --loglevel "$LOGLEVEL" --logformat text
+    --webhook-addr "127.0.0.1:$APPSET_WEBHOOK_PORT"
 
   # The repo-server is ready once its gRPC port listens.
   for i in $(seq 300); do
@@ -292,11 +340,14 @@ cmd_status() {
   done
 }
 
+# Every branch exits: bash reads a script as it runs it, so a long-running
+# supervisor must never read on after its function returns (run.sh may have
+# been edited meanwhile).
 case "${1:-}" in
-  start) shift; cmd_start "$@" ;;
-  stop) shift; cmd_stop "$@" ;;
-  status) shift; cmd_status "$@" ;;
-  _exec) shift; cmd_exec "$@" ;;
-  _supervise) shift; cmd_supervise "$@" ;;
+  start) shift; cmd_start "$@"; exit $? ;;
+  stop) shift; cmd_stop "$@"; exit $? ;;
+  status) shift; cmd_status "$@"; exit $? ;;
+  _exec) shift; cmd_exec "$@"; exit $? ;;
+  _supervise) shift; cmd_supervise "$@"; exit $? ;;
   *) usage ;;
 esac
