@@ -107,11 +107,16 @@ async fn run(cli: Cli) -> Result<u8, Outcome> {
             Ok(0)
         }
         Command::Status { cluster, output, watch } => {
-            init_tracing_stderr();
+            // While the TUI owns the terminal, tracing goes to a file.
+            let log_path = if watch {
+                init_tracing_file()
+            } else {
+                init_tracing_stderr();
+                None
+            };
             let t = target(&cluster);
             let client = engine::provider::client_for(&t.context()).await?;
             if watch {
-                let log_path = None;
                 kindops::tui::run_status(
                     client,
                     kindops::tui::TuiOptions {

@@ -110,12 +110,18 @@ pub fn render(root: &Path, rel: &str) -> Result<String> {
     let path = root.join(rel);
     if path.is_dir() {
         if path.join("kustomization.yaml").is_file() || path.join("kustomization.yml").is_file() {
-            let out = duct::cmd!("kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone", &path)
-                .stdout_capture()
-                .stderr_capture()
-                .unchecked()
-                .run()
-                .with_context(|| "running `kubectl kustomize` (is kubectl installed?)")?;
+            let out = duct::cmd!(
+                "kubectl",
+                "kustomize",
+                "--load-restrictor",
+                "LoadRestrictionsNone",
+                &path
+            )
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .with_context(|| "running `kubectl kustomize` (is kubectl installed?)")?;
             if !out.status.success() {
                 return Err(anyhow!(
                     "kubectl kustomize {rel} failed: {}",
@@ -308,7 +314,11 @@ async fn apply_all(
                 .map(|t| t.0);
             // An object whose applied config sets no fields beyond its name (a bare
             // Namespace) gets no managedFields entry: it changed only if created now.
-            let created_now = applied.metadata.creation_timestamp.as_ref().is_none_or(|t| t.0 >= *started);
+            let created_now = applied
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .is_none_or(|t| t.0 >= *started);
             let changed = mine.map(|t| t >= *started).unwrap_or(created_now);
             if changed {
                 tracing::info!(object = %shown, "server-side apply changed the object");

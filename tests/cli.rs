@@ -1,0 +1,604 @@
+//! `kindops` end to end: the real binary against the real test bed (API
+//! server, controller-manager, scheduler, KWOK), a real Docker engine and a
+//! real `kind`, all inside loopback-only network namespaces.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+const KINDOPS: &str = env!("CARGO_BIN_EXE_kindops");
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn script(script: &str, name: &str, args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg(support::repo_root().join("tests/testbed").join(script))
+        .args(args)
+        .env("KINDOPS_TESTBED_NAME", name)
+        .output()
+        .expect("run test bed script")
+}
+
+/// Private test beds are started one at a time (bounded RAM/CPU).
+static PRIVATE: Mutex<()> = Mutex::new(());
+
+/// A test bed of this test's own, so cluster-wide objects (Argo CD's CRDs,
+/// namespace argocd) and their field managers are not shared with other tests.
+struct Bed {
+    name: String,
+    home: tempfile::TempDir,
+}
+
+impl Bed {
+    fn up(purpose: &str) -> Bed {
+        let name = format!("kocli-{purpose}-{}", std::process::id());
+        let out = {
+            let _g = PRIVATE.lock().unwrap_or_else(|e| e.into_inner());
+            script("testbed.sh", &name, &["up"])
+        };
+        assert!(out.status.success(), "testbed.sh up {name}: {}", show(&out));
+        Bed {
+            name,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Runs `kindops ARGS` inside this test bed's namespace, KUBECONFIG set, with
+    /// its own data and cache dirs.
+    fn kindops(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new("bash");
+        cmd.arg(support::repo_root().join("tests/testbed/testbed.sh"))
+            .args(["exec", "--", "env"])
+            .arg(format!("XDG_DATA_HOME={}", self.home.path().join("data").display()))
+            .arg(format!("XDG_CACHE_HOME={}", self.home.path().join("cache").display()));
+        for (k, v) in env {
+            cmd.arg(format!("{k}={v}"));
+        }
+        cmd.arg(KINDOPS).args(args).env("KINDOPS_TESTBED_NAME", &self.name);
+        cmd.output().expect("run kindops")
+    }
+
+    fn kubectl(&self, args: &[&str]) -> Output {
+        let mut full = vec!["exec", "--", "kubectl"];
+        full.extend_from_slice(args);
+        script("testbed.sh", &self.name, &full)
+    }
+
+    fn repo_url(&self) -> String {
+        format!("file://{}", self.home.path().join("git/gitops.git").display())
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        let _ = script("testbed.sh", &self.name, &["down"]);
+    }
+}
+
+fn mirror() -> String {
+    support::shared_dir().join("upstream").display().to_string()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Phase 1 on a real API server: Argo CD and Tekton applied (server-side,
+/// field manager kindops) and Available; a second run changes nothing.
+#[test]
+fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
+    let bed = Bed::up("phase1");
+    let repo = bed.repo_url();
+    let args = [
+        "up",
+        "--phase",
+        "1",
+        "--no-tui",
+        "--context",
+        "kindops-testbed",
+        "--mirror",
+        &mirror(),
+        "--repo-url",
+        &repo,
+        "--timeout",
+        "4m",
+    ];
+    let first = bed.kindops(&args, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", show(&first));
+    let text = stdout(&first);
+    assert!(text.contains("==> phase 1: done"), "{text}");
+    assert!(text.contains("14 workloads Available"), "{text}");
+
+    // What the API server now has, read with kubectl.
+    for d in [
+        "argocd-server",
+        "argocd-repo-server",
+        "argocd-applicationset-controller",
+        "argocd-redis",
+    ] {
+        let out = bed.kubectl(&[
+            "-n",
+            "argocd",
+            "get",
+            "deployment",
+            d,
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Available\")].status}",
+        ]);
+        assert_eq!(stdout(&out), "True", "{d}: {}", show(&out));
+    }
+    let sts = bed.kubectl(&[
+        "-n",
+        "argocd",
+        "get",
+        "statefulset",
+        "argocd-application-controller",
+        "-o",
+        "jsonpath={.status.readyReplicas}",
+    ]);
+    assert_eq!(stdout(&sts), "1", "{}", show(&sts));
+    for d in [
+        "tekton-pipelines-controller",
+        "tekton-pipelines-webhook",
+        "tekton-triggers-controller",
+        "tekton-triggers-core-interceptors",
+    ] {
+        let out = bed.kubectl(&[
+            "-n",
+            "tekton-pipelines",
+            "get",
+            "deployment",
+            d,
+            "-o",
+            "jsonpath={.status.availableReplicas}",
+        ]);
+        assert_eq!(stdout(&out), "1", "{d}: {}", show(&out));
+    }
+    // Our patches are in (argocd-cm), and kindops is the field manager.
+    let cm = bed.kubectl(&[
+        "-n",
+        "argocd",
+        "get",
+        "cm",
+        "argocd-cm",
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]);
+    let cm: serde_json::Value = serde_json::from_slice(&cm.stdout).expect("argocd-cm json");
+    assert!(cm["data"]["kustomize.buildOptions"]
+        .as_str()
+        .unwrap()
+        .contains("--enable-helm"));
+    assert!(cm["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["manager"] == "kindops" && m["operation"] == "Apply"));
+    // Progress is recorded in the cluster.
+    let state = bed.kubectl(&[
+        "-n",
+        "kube-system",
+        "get",
+        "cm",
+        "kindops-state",
+        "-o",
+        "jsonpath={.data.phase-1}",
+    ]);
+    assert!(stdout(&state).contains("finished_at"), "{}", show(&state));
+
+    let second = bed.kindops(&args, &[("KINDOPS_LOG", "info")]);
+    assert_eq!(second.status.code(), Some(0), "{}", show(&second));
+    let text = stdout(&second);
+    assert!(
+        text.contains("60 objects (3 CRDs), 0 changed"),
+        "argo-cd re-apply changed something:\n{}",
+        show(&second)
+    );
+    assert!(
+        text.contains("126 objects (15 CRDs), 0 changed"),
+        "tekton re-apply changed something:\n{}",
+        show(&second)
+    );
+    assert!(!text.contains("FAILED"), "{text}");
+
+    // JSON output: one event object per line with the documented fields.
+    let json = bed.kindops(&[&args[..], &["--output", "json"]].concat(), &[]);
+    assert_eq!(json.status.code(), Some(0), "{}", show(&json));
+    let mut finished = 0;
+    for line in stdout(&json).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+        for k in ["phase", "step", "status", "elapsed_ms", "message"] {
+            assert!(v.get(k).is_some(), "{k} missing in {line}");
+        }
+        if v["event"] == "step_finished" {
+            finished += 1;
+        }
+    }
+    assert_eq!(finished, 2 + 5, "phase 0 has 2 steps and phase 1 has 5");
+}
+
+/// A manifest the API server rejects: a ValidatingAdmissionPolicy (a real
+/// admission check of the real API server) denies argocd-cm; kindops fails
+/// naming the object and carrying the API's message.
+#[test]
+fn manifest_rejected_by_the_api_server_names_the_object() {
+    let bed = Bed::up("reject");
+    let policy = r#"
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-argocd-cm}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE", "UPDATE"]
+      resources: ["configmaps"]
+  validations:
+  - expression: "object.metadata.name != 'argocd-cm'"
+    message: "argocd-cm is frozen by policy no-argocd-cm"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-argocd-cm}
+spec:
+  policyName: no-argocd-cm
+  validationActions: [Deny]
+"#;
+    let f = bed.home.path().join("policy.yaml");
+    std::fs::write(&f, policy).unwrap();
+    let out = bed.kubectl(&["apply", "-f", f.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", show(&out));
+    // The policy takes effect once the API server has loaded it.
+    support::wait_for("the policy to deny", std::time::Duration::from_secs(30), || {
+        let o = bed.kubectl(&["-n", "default", "create", "configmap", "argocd-cm", "--dry-run=server"]);
+        (!o.status.success()).then_some(())
+    });
+    let repo = bed.repo_url();
+    let out = bed.kindops(
+        &[
+            "up",
+            "--phase",
+            "1",
+            "--no-tui",
+            "--context",
+            "kindops-testbed",
+            "--mirror",
+            &mirror(),
+            "--repo-url",
+            &repo,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(text.contains("object: ConfigMap argocd/argocd-cm"), "{text}");
+    assert!(text.contains("argocd-cm is frozen by policy no-argocd-cm"), "{text}");
+    assert!(text.contains("next:"), "{text}");
+}
+
+/// Phase 0 with a real Docker engine and a real kind binary: preflight passes,
+/// `kind create cluster` fails here (no node image can be pulled in a
+/// loopback-only namespace) and kindops says so and leaves nothing behind.
+#[test]
+fn phase_0_with_real_docker_and_kind_fails_clearly_and_leaves_nothing() {
+    let bed = Bed::up("kind");
+    let started = script("docker.sh", &bed.name, &["start"]);
+    assert!(started.status.success(), "docker.sh start: {}", show(&started));
+    let sock = format!(
+        "unix://{}",
+        support::repo_root()
+            .join("tests/testbed/work")
+            .join(&bed.name)
+            .join("docker/docker.sock")
+            .display()
+    );
+    let path = format!(
+        "{}:{}",
+        support::repo_root().join("tests/testbed/bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let kubeconfig = bed.home.path().join("kind.kubeconfig");
+    let kc = kubeconfig.display().to_string();
+    let env = [
+        ("DOCKER_HOST", sock.as_str()),
+        ("PATH", path.as_str()),
+        ("KUBECONFIG", kc.as_str()),
+    ];
+    let out = bed.kindops(
+        &[
+            "up",
+            "--phase",
+            "0",
+            "--no-tui",
+            "--cluster",
+            "kotest",
+            "--mirror",
+            &mirror(),
+        ],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("ok      docker    Docker engine"),
+        "preflight should pass: {text}"
+    );
+    assert!(text.contains("ok      kind"), "{text}");
+    assert!(text.contains("object: kind cluster kotest"), "{text}");
+    assert!(text.contains("`kind create cluster` failed"), "{text}");
+    assert!(text.contains("the partial cluster was deleted"), "{text}");
+    assert!(text.contains("node image"), "the hint names the node image: {text}");
+    assert!(text.contains("| "), "kind's own output is shown: {text}");
+    // Nothing left: no kind cluster, no container.
+    let mut ps = Command::new("bash");
+    ps.arg(support::repo_root().join("tests/testbed/testbed.sh"))
+        .args([
+            "exec",
+            "--",
+            "env",
+            &format!("DOCKER_HOST={sock}"),
+            "docker",
+            "ps",
+            "-aq",
+        ])
+        .env("KINDOPS_TESTBED_NAME", &bed.name);
+    let ps = ps.output().unwrap();
+    assert!(
+        ps.status.success() && stdout(&ps).trim().is_empty(),
+        "containers left: {}",
+        show(&ps)
+    );
+
+    // Docker stopped: preflight names it and says what to do.
+    let _ = script("docker.sh", &bed.name, &["stop"]);
+    let out = bed.kindops(
+        &[
+            "up",
+            "--phase",
+            "0",
+            "--no-tui",
+            "--cluster",
+            "kotest",
+            "--mirror",
+            &mirror(),
+        ],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(text.contains("object: docker"), "{text}");
+    assert!(text.contains("start Docker"), "{text}");
+}
+
+fn run_local(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(KINDOPS);
+    cmd.args(args)
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_CACHE_HOME", home.path().join("cache"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn phases_copy(dir: &Path) -> PathBuf {
+    let p = dir.join("phases");
+    std::fs::create_dir_all(&p).unwrap();
+    for n in 0..=4 {
+        let f = format!("phase-{n}.yaml");
+        std::fs::copy(support::repo_root().join("phases").join(&f), p.join(&f)).unwrap();
+    }
+    p
+}
+
+#[test]
+fn malformed_phase_yaml_is_bad_input_with_file_line_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = phases_copy(dir.path());
+    std::fs::write(
+        p.join("phase-2.yaml"),
+        "phase: 2\ntitle: x\nexplain: y\nsteps:\n  - type: publish-repo\n  - type: sleep\n    seconds: 5\n",
+    )
+    .unwrap();
+    let out = run_local(
+        &[
+            "up",
+            "--no-tui",
+            "--phases",
+            p.to_str().unwrap(),
+            "--context",
+            "x",
+            "--repo-url",
+            "file:///tmp/x",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = p.join("phase-2.yaml").display().to_string();
+    assert!(err.contains(&format!("{file}:6:")), "{err}");
+    assert!(err.contains("sleep"), "{err}");
+    // Nothing was touched: not even phase 0 started.
+    assert!(stdout(&out).is_empty(), "{}", show(&out));
+}
+
+#[test]
+fn unknown_phase_number_is_bad_input() {
+    let out = run_local(&["up", "--phase", "9", "--no-tui"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("there is no phase 9; phases are 0 to 4"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn checksum_mismatch_stops_before_anything_is_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    // A mirror whose Argo CD manifest is not the pinned one.
+    let src = support::shared_dir().join("upstream");
+    let m = dir.path().join("mirror");
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            let to = m.join(e.file_name());
+            std::fs::create_dir_all(&to).unwrap();
+            for f in std::fs::read_dir(e.path()).unwrap() {
+                let f = f.unwrap();
+                std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+            }
+        }
+    }
+    let argo = m.join("argo-cd/install-v3.5.1.yaml");
+    let mut text = std::fs::read_to_string(&argo).unwrap();
+    text.push_str("\n# tampered\n");
+    std::fs::write(&argo, text).unwrap();
+    let tb = support::testbed();
+    let kc = tb.kubeconfig.display().to_string();
+    let out = run_local(
+        &[
+            "up",
+            "--phase",
+            "1",
+            "--no-tui",
+            "--context",
+            "kindops-testbed",
+            "--mirror",
+            m.to_str().unwrap(),
+            "--repo-url",
+            "file:///tmp/never",
+        ],
+        &[("KUBECONFIG", &kc)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(text.contains("checksum mismatch for argo-cd v3.5.1"), "{text}");
+    assert!(
+        text.contains("795a3a972224da6a7f9d32c3e946445f062b60fb46028476715affeb688236e3"),
+        "expected hash: {text}"
+    );
+    let actual = kindops::upstream::sha256_file(&argo).unwrap();
+    assert!(text.contains(&actual), "actual hash {actual}: {text}");
+    assert!(text.contains(argo.to_str().unwrap()), "names the file: {text}");
+    assert!(!text.contains("-> apply"), "nothing may be applied: {text}");
+}
+
+#[test]
+fn unreachable_api_server_names_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kc,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\ncontexts:\n- name: gone\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: t}\ncurrent-context: gone\n",
+    )
+    .unwrap();
+    let out = run_local(
+        &[
+            "up",
+            "--phase",
+            "1",
+            "--no-tui",
+            "--context",
+            "gone",
+            "--mirror",
+            &mirror(),
+            "--repo-url",
+            "file:///tmp/never",
+        ],
+        &[("KUBECONFIG", kc.to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(text.contains("object: context gone"), "{text}");
+    assert!(text.contains("https://127.0.0.1:1"), "{text}");
+    assert!(text.contains("does not answer"), "{text}");
+    // An unknown context lists the ones there are.
+    let out = run_local(
+        &[
+            "up",
+            "--phase",
+            "1",
+            "--no-tui",
+            "--context",
+            "nope",
+            "--mirror",
+            &mirror(),
+            "--repo-url",
+            "file:///tmp/never",
+        ],
+        &[("KUBECONFIG", kc.to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("no context \"nope\" in the kubeconfig; contexts there: gone"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn missing_binary_is_named_with_an_install_hint() {
+    // A PATH with git but without kubectl.
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(which::which("git").unwrap(), dir.path().join("git")).unwrap();
+    let out = run_local(
+        &[
+            "up",
+            "--phase",
+            "0",
+            "--no-tui",
+            "--context",
+            "any",
+            "--mirror",
+            &mirror(),
+            "--repo-url",
+            "file:///tmp/never",
+        ],
+        &[("PATH", dir.path().to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(text.contains("object: kubectl"), "{text}");
+    assert!(text.contains("install kubectl"), "{text}");
+}
+
+#[test]
+fn with_context_and_no_repo_url_is_bad_input() {
+    let out = run_local(&["up", "--no-tui", "--context", "x"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pass --repo-url"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn plan_is_offline_and_counts_objects() {
+    let out = run_local(&["plan", "--mirror", &mirror()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("apply platform/argo-cd (server-side) — 60 objects"),
+        "{text}"
+    );
+    assert!(text.contains("image quay.io/argoproj/argocd:v3.5.1"), "{text}");
+    assert!(
+        text.contains("phase 4: Product apps through an ApplicationSet"),
+        "{text}"
+    );
+}
