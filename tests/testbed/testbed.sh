@@ -273,6 +273,14 @@ node_ready() {
 }
 default_sa() { KCTL -n default get serviceaccount default >/dev/null 2>&1; }
 
+# KWOK's node-initialize stage declares cpu, memory and pods but no
+# ephemeral-storage, so a pod that requests it (argo-rollouts does) would stay
+# Pending with "Insufficient ephemeral-storage". Declare some, once initialized.
+node_ephemeral_storage() {
+  KCTL patch node "$NODE_NAME" --subresource=status --type=merge \
+    -p '{"status":{"capacity":{"ephemeral-storage":"200Gi"},"allocatable":{"ephemeral-storage":"200Gi"}}}' >/dev/null
+}
+
 create_node() {
   KCTL apply -f - >/dev/null <<EOF
 apiVersion: v1
@@ -349,6 +357,12 @@ cmd_up() {
     shift
   done
   local t0=$SECONDS
+  local tool missing=""
+  for tool in ip openssl curl kubectl flock setsid base64 od; do
+    command -v "$tool" >/dev/null || missing="$missing $tool"
+  done
+  [ -z "$missing" ] || die "missing tools:$missing (Debian: iproute2 openssl curl util-linux coreutils; kubectl)"
+  [ "$(id -u)" = 0 ] || die "must run as root (ip netns needs it)"
   for b in kube etcd kube-apiserver kwok; do
     [ -x "$BIN/$b" ] || die "$BIN/$b missing: run 'tests/testbed/testbed.sh build' first"
   done
@@ -376,6 +390,7 @@ cmd_up() {
   start_controllers
   create_node || { FAILED_PROC=kube-apiserver; fail_up kube-apiserver "creating Node $NODE_NAME"; }
   wait_for kwok 180 "Node $NODE_NAME Ready without taints" node_ready || fail_up kwok "Node $NODE_NAME Ready"
+  node_ephemeral_storage || fail_up kwok "declaring ephemeral-storage on Node $NODE_NAME"
   wait_for kube-controller-manager 120 "ServiceAccount default/default" default_sa \
     || fail_up kube-controller-manager "ServiceAccount default/default"
   log "control plane ready in $((SECONDS - t0))s"

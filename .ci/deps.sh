@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for kindops's build, its test bed and its
+# tests. Idempotent: installs only what is missing. Needs root for apt-get.
+set -euo pipefail
+
+need_apt=()
+for pair in ip:iproute2 git:git redis-server:redis-server dockerd:docker.io tmux:tmux openssl:openssl \
+            curl:curl flock:util-linux nsenter:util-linux kubectl:kubectl; do
+  cmd=${pair%%:*}; pkg=${pair##*:}
+  command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "[deps] apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# just, the task runner the README's commands use (crates.io).
+if ! command -v just >/dev/null 2>&1; then
+  echo "[deps] cargo install just"
+  cargo install --locked --quiet just
+fi
+
+for t in go cargo git kubectl just dockerd redis-server; do
+  command -v "$t" >/dev/null 2>&1 || { echo "[deps] still missing: $t" >&2; exit 1; }
+done
+echo "[deps] ok: go $(go env GOVERSION), $(cargo --version), just $(just --version | cut -d' ' -f2), kubectl $(kubectl version --client -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p' | head -1)"
