@@ -6,97 +6,14 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
 
-const KINDOPS: &str = env!("CARGO_BIN_EXE_kindops");
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn script(script: &str, name: &str, args: &[&str]) -> Output {
-    Command::new("bash")
-        .arg(support::repo_root().join("tests/testbed").join(script))
-        .args(args)
-        .env("KINDOPS_TESTBED_NAME", name)
-        .output()
-        .expect("run test bed script")
-}
-
-/// Private test beds are started one at a time (bounded RAM/CPU).
-static PRIVATE: Mutex<()> = Mutex::new(());
-
-/// A test bed of this test's own, so cluster-wide objects (Argo CD's CRDs,
-/// namespace argocd) and their field managers are not shared with other tests.
-struct Bed {
-    name: String,
-    home: tempfile::TempDir,
-}
-
-impl Bed {
-    fn up(purpose: &str) -> Bed {
-        let name = format!("kocli-{purpose}-{}", std::process::id());
-        let out = {
-            let _g = PRIVATE.lock().unwrap_or_else(|e| e.into_inner());
-            script("testbed.sh", &name, &["up"])
-        };
-        assert!(out.status.success(), "testbed.sh up {name}: {}", show(&out));
-        Bed {
-            name,
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// Runs `kindops ARGS` inside this test bed's namespace, KUBECONFIG set, with
-    /// its own data and cache dirs.
-    fn kindops(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new("bash");
-        cmd.arg(support::repo_root().join("tests/testbed/testbed.sh"))
-            .args(["exec", "--", "env"])
-            .arg(format!("XDG_DATA_HOME={}", self.home.path().join("data").display()))
-            .arg(format!("XDG_CACHE_HOME={}", self.home.path().join("cache").display()));
-        for (k, v) in env {
-            cmd.arg(format!("{k}={v}"));
-        }
-        cmd.arg(KINDOPS).args(args).env("KINDOPS_TESTBED_NAME", &self.name);
-        cmd.output().expect("run kindops")
-    }
-
-    fn kubectl(&self, args: &[&str]) -> Output {
-        let mut full = vec!["exec", "--", "kubectl"];
-        full.extend_from_slice(args);
-        script("testbed.sh", &self.name, &full)
-    }
-
-    fn repo_url(&self) -> String {
-        format!("file://{}", self.home.path().join("git/gitops.git").display())
-    }
-}
-
-impl Drop for Bed {
-    fn drop(&mut self) {
-        let _ = script("testbed.sh", &self.name, &["down"]);
-    }
-}
-
-fn mirror() -> String {
-    support::shared_dir().join("upstream").display().to_string()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::bed::{mirror, show, stdout, Bed, KINDOPS};
 
 /// Phase 1 on a real API server: Argo CD and Tekton applied (server-side,
 /// field manager kindops) and Available; a second run changes nothing.
 #[test]
 fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
-    let bed = Bed::up("phase1");
+    let bed = Bed::up("phase1", false);
     let repo = bed.repo_url();
     let args = [
         "up",
@@ -232,7 +149,7 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
 /// naming the object and carrying the API's message.
 #[test]
 fn manifest_rejected_by_the_api_server_names_the_object() {
-    let bed = Bed::up("reject");
+    let bed = Bed::up("reject", false);
     let policy = r#"
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
@@ -293,8 +210,8 @@ spec:
 /// loopback-only namespace) and kindops says so and leaves nothing behind.
 #[test]
 fn phase_0_with_real_docker_and_kind_fails_clearly_and_leaves_nothing() {
-    let bed = Bed::up("kind");
-    let started = script("docker.sh", &bed.name, &["start"]);
+    let bed = Bed::up("kind", false);
+    let started = support::bed::script("docker.sh", &bed.name, &["start"]);
     assert!(started.status.success(), "docker.sh start: {}", show(&started));
     let sock = format!(
         "unix://{}",
@@ -362,7 +279,7 @@ fn phase_0_with_real_docker_and_kind_fails_clearly_and_leaves_nothing() {
     );
 
     // Docker stopped: preflight names it and says what to do.
-    let _ = script("docker.sh", &bed.name, &["stop"]);
+    let _ = support::bed::script("docker.sh", &bed.name, &["stop"]);
     let out = bed.kindops(
         &[
             "up",

@@ -89,7 +89,10 @@ pub fn kubectl_ok(args: &[&str]) -> String {
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let suffix = format!("{}-{}-{:x}", std::process::id(), n, nanos % 0x10000);
     let mut p: String = prefix
         .to_ascii_lowercase()
@@ -113,7 +116,10 @@ pub fn repo_root() -> PathBuf {
 /// `../shared` beside the repository: upstream artifacts used as test data.
 #[allow(dead_code)]
 pub fn shared_dir() -> PathBuf {
-    repo_root().parent().map(|p| p.join("shared")).unwrap_or_else(|| PathBuf::from("../shared"))
+    repo_root()
+        .parent()
+        .map(|p| p.join("shared"))
+        .unwrap_or_else(|| PathBuf::from("../shared"))
 }
 
 /// `tests/testbed/testbed.sh`.
@@ -157,3 +163,4 @@ impl Drop for TestNamespace {
         let _ = kubectl(&["delete", "namespace", &self.name, "--wait=false", "--ignore-not-found"]);
     }
 }
+pub mod bed;
