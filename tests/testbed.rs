@@ -37,7 +37,11 @@ fn apply_stdin(kubeconfig: &std::path::Path, ns: &str, yaml: &str) {
         .expect("spawn kubectl");
     child.stdin.take().unwrap().write_all(yaml.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "kubectl apply failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kubectl apply failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn deployment_yaml(name: &str, replicas: u32) -> String {
@@ -83,11 +87,25 @@ fn deployment_becomes_available_and_its_pods_go_away_on_delete() {
     let name = "web";
     apply_stdin(&testbed().kubeconfig, &ns.name, &deployment_yaml(name, 3));
     kubectl_ok(&[
-        "-n", &ns.name, "wait", "--for=condition=Available", &format!("deployment/{name}"), "--timeout=120s",
+        "-n",
+        &ns.name,
+        "wait",
+        "--for=condition=Available",
+        &format!("deployment/{name}"),
+        "--timeout=120s",
     ]);
 
     // A ReplicaSet owned by the Deployment was created.
-    let rs = json(&kubectl_ok(&["-n", &ns.name, "get", "replicasets", "-l", &format!("app={name}"), "-o", "json"]));
+    let rs = json(&kubectl_ok(&[
+        "-n",
+        &ns.name,
+        "get",
+        "replicasets",
+        "-l",
+        &format!("app={name}"),
+        "-o",
+        "json",
+    ]));
     let rs = rs["items"].as_array().unwrap();
     assert_eq!(rs.len(), 1, "expected one ReplicaSet: {rs:?}");
     assert_eq!(rs[0]["metadata"]["ownerReferences"][0]["kind"], "Deployment");
@@ -101,17 +119,33 @@ fn deployment_becomes_available_and_its_pods_go_away_on_delete() {
     for p in &ps {
         let node = p["spec"]["nodeName"].as_str().expect("pod not scheduled");
         let n = json(&kubectl_ok(&["get", "node", node, "-o", "json"]));
-        assert_eq!(n["metadata"]["annotations"]["kwok.x-k8s.io/node"], "fake", "node {node} is not a KWOK node");
+        assert_eq!(
+            n["metadata"]["annotations"]["kwok.x-k8s.io/node"], "fake",
+            "node {node} is not a KWOK node"
+        );
         assert!(p["status"]["podIP"].is_string(), "pod has no IP: {p}");
     }
 
     // Deleting the Deployment removes its ReplicaSet and pods; none stays Terminating.
-    kubectl_ok(&["-n", &ns.name, "delete", "deployment", name, "--wait=true", "--timeout=60s"]);
-    wait_for("pods of the deleted Deployment to be gone", Duration::from_secs(60), || {
-        pods(&ns.name, name).is_empty().then_some(())
-    });
+    kubectl_ok(&[
+        "-n",
+        &ns.name,
+        "delete",
+        "deployment",
+        name,
+        "--wait=true",
+        "--timeout=60s",
+    ]);
+    wait_for(
+        "pods of the deleted Deployment to be gone",
+        Duration::from_secs(60),
+        || pods(&ns.name, name).is_empty().then_some(()),
+    );
     let rs = json(&kubectl_ok(&["-n", &ns.name, "get", "replicasets", "-o", "json"]));
-    assert!(rs["items"].as_array().unwrap().is_empty(), "ReplicaSet left behind: {rs}");
+    assert!(
+        rs["items"].as_array().unwrap().is_empty(),
+        "ReplicaSet left behind: {rs}"
+    );
 }
 
 /// Interfaces visible to this process: inside the test bed only `lo`.
@@ -137,7 +171,10 @@ fn assert_unreachable_at_once(addr: SocketAddr) {
         "connect to {addr} failed, but not as unreachable: {err:?} (kind {:?})",
         err.kind()
     );
-    assert!(took < Duration::from_millis(500), "connect to {addr} took {took:?}; it must fail at once");
+    assert!(
+        took < Duration::from_millis(500),
+        "connect to {addr} took {took:?}; it must fail at once"
+    );
 }
 
 fn apiserver_addr() -> SocketAddr {
@@ -146,13 +183,19 @@ fn apiserver_addr() -> SocketAddr {
         .lines()
         .find_map(|l| l.trim().strip_prefix("server: https://"))
         .expect("no server in kubeconfig");
-    server.parse().unwrap_or_else(|e| panic!("server {server} is not IP:port: {e}"))
+    server
+        .parse()
+        .unwrap_or_else(|e| panic!("server {server} is not IP:port: {e}"))
 }
 
 #[test]
 fn network_is_loopback_only_and_fake_addresses_are_unreachable() {
     // This test process itself runs in the test bed's namespace: only lo.
-    assert_eq!(interfaces(), vec!["lo".to_string()], "tests must run inside the test bed's network namespace");
+    assert_eq!(
+        interfaces(),
+        vec!["lo".to_string()],
+        "tests must run inside the test bed's network namespace"
+    );
 
     // The API server answers on loopback.
     let api = apiserver_addr();
@@ -161,7 +204,15 @@ fn network_is_loopback_only_and_fake_addresses_are_unreachable() {
     assert_eq!(kubectl_ok(&["get", "--raw", "/readyz"]).trim(), "ok");
 
     // The `kubernetes` Service's ClusterIP is unreachable at once.
-    let cluster_ip = kubectl_ok(&["-n", "default", "get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"]);
+    let cluster_ip = kubectl_ok(&[
+        "-n",
+        "default",
+        "get",
+        "service",
+        "kubernetes",
+        "-o",
+        "jsonpath={.spec.clusterIP}",
+    ]);
     let cluster_ip: std::net::IpAddr = cluster_ip.trim().parse().unwrap();
     assert!(!cluster_ip.is_loopback());
     assert_unreachable_at_once(SocketAddr::new(cluster_ip, 443));
@@ -191,7 +242,10 @@ async fn rust_kube_client_with_rustls_accepts_the_kubeconfig() {
     let version = client.apiserver_version().await.expect("GET /version");
     assert!(version.git_version.starts_with("v1."), "unexpected version {version:?}");
     assert_ne!(version.git_version, "v0.0.0", "version not stamped");
-    let nodes = kube::Api::<Node>::all(client).list(&Default::default()).await.expect("list nodes");
+    let nodes = kube::Api::<Node>::all(client)
+        .list(&Default::default())
+        .await
+        .expect("list nodes");
     assert!(!nodes.items.is_empty(), "no nodes");
 }
 
@@ -216,7 +270,12 @@ fn script(name: &str, args: &[&str]) -> Output {
 }
 
 fn show(out: &Output) -> String {
-    format!("{}\n{}{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 impl PrivateTestbed {
@@ -228,7 +287,12 @@ impl PrivateTestbed {
             name,
             downed: false,
         };
-        assert!(out.status.success(), "testbed.sh up ({}) failed: {}", tb.name, show(&out));
+        assert!(
+            out.status.success(),
+            "testbed.sh up ({}) failed: {}",
+            tb.name,
+            show(&out)
+        );
         tb
     }
 
@@ -241,7 +305,13 @@ impl PrivateTestbed {
 
     fn kubectl_ok(&self, args: &[&str]) -> String {
         let out = self.kubectl(args);
-        assert!(out.status.success(), "kubectl {} on {} failed: {}", args.join(" "), self.name, show(&out));
+        assert!(
+            out.status.success(),
+            "kubectl {} on {} failed: {}",
+            args.join(" "),
+            self.name,
+            show(&out)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -280,7 +350,10 @@ fn alive(pid: i32) -> bool {
 }
 
 fn netns_list() -> String {
-    let out = Command::new("ip").args(["netns", "list"]).output().expect("ip netns list");
+    let out = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("ip netns list");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -298,18 +371,55 @@ fn argocd_install_manifest_is_accepted_and_becomes_available() {
     tb.kubectl_ok(&["-n", "argocd", "apply", "--server-side", "--force-conflicts", "-f", m]);
 
     tb.kubectl_ok(&[
-        "wait", "--for=condition=Established", "--timeout=60s",
-        "crd/applications.argoproj.io", "crd/applicationsets.argoproj.io", "crd/appprojects.argoproj.io",
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/applications.argoproj.io",
+        "crd/applicationsets.argoproj.io",
+        "crd/appprojects.argoproj.io",
     ]);
     let deploys = json(&tb.kubectl_ok(&["-n", "argocd", "get", "deployments", "-o", "json"]));
-    assert_eq!(deploys["items"].as_array().unwrap().len(), 6, "Argo CD has 6 Deployments");
-    tb.kubectl_ok(&["-n", "argocd", "wait", "--for=condition=Available", "deployment", "--all", "--timeout=180s"]);
+    assert_eq!(
+        deploys["items"].as_array().unwrap().len(),
+        6,
+        "Argo CD has 6 Deployments"
+    );
     tb.kubectl_ok(&[
-        "-n", "argocd", "rollout", "status", "statefulset/argocd-application-controller", "--timeout=180s",
+        "-n",
+        "argocd",
+        "wait",
+        "--for=condition=Available",
+        "deployment",
+        "--all",
+        "--timeout=180s",
     ]);
-    let sts = json(&tb.kubectl_ok(&["-n", "argocd", "get", "statefulset", "argocd-application-controller", "-o", "json"]));
-    assert_eq!(sts["status"]["readyReplicas"], sts["spec"]["replicas"], "StatefulSet not ready: {}", sts["status"]);
-    assert_eq!(sts["status"]["availableReplicas"], sts["spec"]["replicas"], "StatefulSet not available: {}", sts["status"]);
+    tb.kubectl_ok(&[
+        "-n",
+        "argocd",
+        "rollout",
+        "status",
+        "statefulset/argocd-application-controller",
+        "--timeout=180s",
+    ]);
+    let sts = json(&tb.kubectl_ok(&[
+        "-n",
+        "argocd",
+        "get",
+        "statefulset",
+        "argocd-application-controller",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(
+        sts["status"]["readyReplicas"], sts["spec"]["replicas"],
+        "StatefulSet not ready: {}",
+        sts["status"]
+    );
+    assert_eq!(
+        sts["status"]["availableReplicas"], sts["spec"]["replicas"],
+        "StatefulSet not available: {}",
+        sts["status"]
+    );
 
     // The CRDs serve: an AppProject can be created and read back.
     tb.kubectl_ok(&["-n", "argocd", "get", "appprojects.argoproj.io"]);
@@ -332,7 +442,9 @@ fn apiserver_restart_keeps_etcd_data() {
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     let st = Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
     assert!(st.success());
-    wait_for("kube-apiserver to die", Duration::from_secs(10), || (!alive(pid)).then_some(()));
+    wait_for("kube-apiserver to die", Duration::from_secs(10), || {
+        (!alive(pid)).then_some(())
+    });
     let out = tb.kubectl(&["get", "--raw", "/readyz", "--request-timeout=3s"]);
     assert!(!out.status.success(), "API server still answers after SIGKILL");
 
@@ -359,16 +471,28 @@ fn down_leaves_no_process_namespace_or_work_dir() {
     let mut tb = PrivateTestbed::up("down");
     let pids = tb.pids();
     let names: Vec<&str> = pids.iter().map(|(n, _)| n.as_str()).collect();
-    for want in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] {
+    for want in [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+    ] {
         assert!(names.contains(&want), "no pid file for {want}: {names:?}");
     }
     assert!(pids.iter().all(|(_, p)| alive(*p)), "not all alive after up: {pids:?}");
-    assert!(netns_list().lines().any(|l| l.split_whitespace().next() == Some(&tb.name)));
+    assert!(netns_list()
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(&tb.name)));
 
     // A second `up` with the same name reuses the running one.
     let again = script(&tb.name, &["up"]);
     assert!(again.status.success(), "second up failed: {}", show(&again));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already up"), "{}", show(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already up"),
+        "{}",
+        show(&again)
+    );
     assert_eq!(tb.pids(), pids, "second up started new processes");
 
     let out = tb.down();
@@ -376,7 +500,9 @@ fn down_leaves_no_process_namespace_or_work_dir() {
     let left: Vec<_> = pids.iter().filter(|(_, p)| alive(*p)).collect();
     assert!(left.is_empty(), "processes left after down: {left:?}");
     assert!(
-        !netns_list().lines().any(|l| l.split_whitespace().next() == Some(&tb.name)),
+        !netns_list()
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(&tb.name)),
         "namespace {} left after down:\n{}",
         tb.name,
         netns_list()
