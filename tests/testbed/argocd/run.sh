@@ -107,8 +107,10 @@ cmd_exec() {
 
 # ---- internal: _supervise WORKDIR PROC WAIT WORKLOAD [K=V...] -- CMD... -------
 # Runs CMD as PROC, restarting it when it exits.
-#   WAIT=none: start at once. WAIT=argocd: first wait for Argo CD's CRDs and
-#   argocd-cm. WAIT=argocd-init: also run argocd-server-init once (only one
+#   WAIT=none: start at once. WAIT=argocd: first wait for Argo CD's CRDs,
+#   argocd-cm and AppProject default (made by argocd-server-init).
+#   WAIT=argocd-init: wait for the CRDs and argocd-cm, then run
+#   argocd-server-init once (only one
 #   supervisor may: it creates a random admin password and its hash, which two
 #   concurrent runs could pair wrongly).
 #   WORKLOAD (e.g. statefulset/argocd-application-controller, or -): the
@@ -141,18 +143,18 @@ cmd_supervise() {
     until ! still_wanted || "$bin/argocd-server-init" --namespace "$NAMESPACE"; do
       say "argocd-server-init failed; retrying in 3s"; sleep 3
     done
+  elif [ "$wait_for" = argocd ]; then
+    # The other supervisor's argocd-server-init creates AppProject default last;
+    # the ApplicationSet controller reads server.secretkey (webhook) at start.
+    until ! still_wanted || kubectl -n "$NAMESPACE" get appproject default -o name >/dev/null 2>&1; do sleep 1; done
+    still_wanted || exit 0
   fi
 
-  local n=0 rc gen g kv wenv
+  local n=0 rc gen g wenv
   while still_wanted; do
     n=$((n + 1))
-    gen=none wenv=()
-    if [ "$workload" != - ]; then
-      while IFS= read -r -d '' kv; do
-        case "$kv" in '#generation='*) gen="${kv#*=}" ;; *) wenv+=("$kv") ;; esac
-      done < <("$bin/argocd-workload-env" --namespace "$NAMESPACE" --kind "${workload%%/*}" \
-                 --name "${workload#*/}" 2>/dev/null || true)
-    fi
+    read_workload_env
+    gen="$WGEN" wenv=("${WENV[@]}")
     say "starting $proc (run $n; $workload generation $gen; env from workload:${wenv[*]:+ ${wenv[*]}}): $*"
     # --pdeathsig: the child dies with its supervisor even on SIGKILL.
     env "${defaults[@]}" "${wenv[@]}" setpriv --pdeathsig TERM -- "$@" >>"$WORKDIR/logs/$proc.log" 2>&1 &
@@ -164,10 +166,18 @@ cmd_supervise() {
       [ "$workload" != - ] && still_wanted && alive "$child" || continue
       g="$(kubectl -n "$NAMESPACE" get "$workload" -o 'jsonpath={.metadata.generation}' 2>/dev/null || true)"
       case "$g" in ''|*[!0-9]*) continue ;; esac
-      if [ "$g" != "$gen" ]; then
-        say "$workload generation $gen -> $g: restarting $proc, as a rollout would"
-        kill -TERM "$child" 2>/dev/null || true
+      [ "$g" = "$gen" ] && continue
+      if [ "$gen" = none ]; then
+        # The workload appeared after this process started (the product
+        # installed Argo CD): restart only if its env differs from ours.
+        read_workload_env
+        if [ "${WENV[*]}" = "${wenv[*]}" ]; then
+          say "$workload appeared (generation $WGEN), same env: keeping $proc running"
+          gen="$WGEN"; continue
+        fi
       fi
+      say "$workload generation $gen -> $g: restarting $proc, as a rollout would"
+      kill -TERM "$child" 2>/dev/null || true
     done
     # A trapped signal interrupts wait: wait again until the child has ended.
     rc=0; wait "$child" 2>/dev/null || rc=$?
@@ -177,6 +187,17 @@ cmd_supervise() {
     sleep 2
   done
   rm -f "$childpid"
+}
+
+# Sets WGEN (the workload's generation, or none) and WENV (its ConfigMap env).
+read_workload_env() {
+  WGEN=none WENV=()
+  [ "$workload" != - ] || return 0
+  local kv
+  while IFS= read -r -d '' kv; do
+    case "$kv" in '#generation='*) WGEN="${kv#*=}" ;; *) WENV+=("$kv") ;; esac
+  done < <("$bin/argocd-workload-env" --namespace "$NAMESPACE" --kind "${workload%%/*}" \
+             --name "${workload#*/}" 2>/dev/null || true)
 }
 
 prereqs_ok() {
