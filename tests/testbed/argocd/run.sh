@@ -179,6 +179,8 @@ cmd_supervise() {
       say "$workload generation $gen -> $g: restarting $proc, as a rollout would"
       kill -TERM "$child" 2>/dev/null || true
     done
+    # No longer wanted (pid file gone: the test bed is being torn down): stop it.
+    alive "$child" && ! still_wanted && kill -TERM "$child" 2>/dev/null
     # A trapped signal interrupts wait: wait again until the child has ended.
     rc=0; wait "$child" 2>/dev/null || rc=$?
     while alive "$child"; do rc=0; wait "$child" 2>/dev/null || rc=$?; done
