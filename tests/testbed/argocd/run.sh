@@ -95,7 +95,11 @@ launch() {
   die "$proc did not start (see $WORKDIR/logs/$proc.log)"
 }
 
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# A zombie (exited, not yet reaped) is not alive.
+alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null &&
+    ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
 pid_of() { cat "$WORKDIR/pids/$1.pid" 2>/dev/null || true; }
 
 # ---- internal: _exec PIDFILE CMD... (runs inside the namespace) -------------
@@ -235,11 +239,19 @@ cmd_start() {
     NSEXEC=(ip netns exec "$NAME")
   fi
 
-  local p running=""
-  for p in redis repo-server application-controller-supervisor applicationset-controller-supervisor; do
-    alive "$(pid_of "$p")" && running+=" $p"
+  # Idempotent: all running -> nothing to do; some running -> start afresh.
+  local p running="" stopped=""
+  for p in redis repo-server-supervisor application-controller-supervisor applicationset-controller-supervisor; do
+    if alive "$(pid_of "$p")"; then running+=" $p"; else stopped+=" $p"; fi
   done
-  [ -z "$running" ] || die "already running in $WORKDIR:$running (run.sh stop $WORKDIR first)"
+  if [ -z "$stopped" ]; then
+    log "already running in $WORKDIR; reusing it"
+    return 0
+  fi
+  if [ -n "$running" ]; then
+    log "partly running in $WORKDIR (missing:$stopped); restarting"
+    cmd_stop "$WORKDIR"
+  fi
 
   local a="$WORKDIR/argocd"
   mkdir -p "$WORKDIR/logs" "$WORKDIR/pids" "$a/redis" "$a/tls" "$a/ssh" "$a/gpg/keys" \
