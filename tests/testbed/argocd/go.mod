@@ -274,5 +274,8 @@ replace (
 	k8s.io/sample-controller => k8s.io/sample-controller v0.36.1
 )
 
-// Upstream replaces gitops-engine with ./gitops-engine (a nested module not in the module zip).
+// Upstream replaces gitops-engine with ./gitops-engine (a nested module, not in
+// the module zip). The release commit 109ca7ca7113 is refused by the module
+// proxy here (403 "not available"); the proxy's @latest (master, after v3.5.1)
+// builds and runs with v3.5.1. Pin the release commit once it is served.
 replace github.com/argoproj/argo-cd/gitops-engine => github.com/argoproj/argo-cd/gitops-engine v0.0.0-20260914071520-c9c369efcc5b
