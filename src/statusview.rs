@@ -47,7 +47,17 @@ pub async fn print(client: &Client, target: &Target, format: Format) -> Result<(
                     "NAME", "PROJECT", "SYNC", "HEALTH", "OPERATION", "REV"
                 );
                 for a in &apps {
-                    let msg = a.error().unwrap_or_else(|| a.health_message.clone());
+                    let msg = a.error().unwrap_or_else(|| {
+                        if !a.health_message.is_empty() {
+                            a.health_message.clone()
+                        } else {
+                            a.resources
+                                .iter()
+                                .find(|r| r.status == "OutOfSync" || (!r.health.is_empty() && r.health != "Healthy"))
+                                .map(|r| format!("{} {}/{}: {} {}", r.kind, r.namespace, r.name, r.status, r.health))
+                                .unwrap_or_default()
+                        }
+                    });
                     println!(
                         "{:<20} {:<10} {:<10} {:<12} {:<12} {:<8} {}",
                         a.name,

@@ -100,10 +100,12 @@ pub async fn refresh_argo(client: &Client, namespace: &str) -> Result<usize> {
         for item in list.items {
             let name = item.metadata.name.unwrap_or_default();
             let patch = serde_json::json!({"metadata": {"annotations": {key: value}}});
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .map_err(|e| anyhow!("asking Argo CD to refresh {} {namespace}/{name}: {e}", ar.kind))?;
-            n += 1;
+            match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                Ok(_) => n += 1,
+                // Deleted since the list (an ApplicationSet just removed it): nothing to refresh.
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(anyhow!("asking Argo CD to refresh {} {namespace}/{name}: {e}", ar.kind)),
+            }
         }
     }
     Ok(n)
