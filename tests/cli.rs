@@ -519,3 +519,134 @@ fn plan_is_offline_and_counts_objects() {
         "{text}"
     );
 }
+
+/// Ctrl-C mid-phase: exit 130, children gone, and a re-run converges.
+/// Runs against the shared test bed from this process's own namespace, so the
+/// signal goes straight to kindops.
+#[test]
+fn interrupt_exits_130_and_rerun_converges() {
+    use std::io::BufRead;
+    let tb = support::testbed();
+    let home = tempfile::tempdir().unwrap();
+    let repo = format!("file://{}", home.path().join("git/gitops.git").display());
+    let spawn = || {
+        Command::new(KINDOPS)
+            .args([
+                "up",
+                "--phase",
+                "1",
+                "--no-tui",
+                "--context",
+                "kindops-testbed",
+                "--mirror",
+                &mirror(),
+                "--repo-url",
+                &repo,
+            ])
+            .env("KUBECONFIG", &tb.kubeconfig)
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = spawn();
+    let out = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    for line in std::io::BufReader::new(out).lines() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.contains("-> apply platform/argo-cd") {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGINT,
+            )
+            .unwrap();
+        }
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", seen.join("\n"));
+    let text = seen.join("\n");
+    assert!(
+        text.contains("kindops: interrupted; run `kindops up` again to resume"),
+        "{text}"
+    );
+
+    let out = spawn().wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(stdout(&out).contains("==> phase 1: done"), "{}", show(&out));
+}
+
+/// A wait that cannot finish names the stuck object, its condition and what to
+/// look at, within the deadline.
+#[test]
+fn rollout_timeout_names_the_stuck_deployment() {
+    let bed = Bed::up("stuck", false);
+    let stuck = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: argocd}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: stuck, namespace: argocd}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 5
+  selector: {matchLabels: {app: stuck}}
+  template:
+    metadata: {labels: {app: stuck}}
+    spec:
+      nodeSelector: {no-such-node: "true"}
+      containers: [{name: c, image: example.invalid/none:1}]
+"#;
+    let f = bed.home.path().join("stuck.yaml");
+    std::fs::write(&f, stuck).unwrap();
+    bed.kubectl_ok(&["apply", "-f", f.to_str().unwrap()]);
+    let repo = bed.repo_url();
+    let t = std::time::Instant::now();
+    let out = bed.kindops(
+        &[
+            "up",
+            "--phase",
+            "1",
+            "--no-tui",
+            "--context",
+            "kindops-testbed",
+            "--mirror",
+            &mirror(),
+            "--repo-url",
+            &repo,
+            "--timeout",
+            "20s",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(t.elapsed() < std::time::Duration::from_secs(90), "{:?}", t.elapsed());
+    let text = stdout(&out);
+    assert!(text.contains("object: Deployment argocd/stuck"), "{text}");
+    assert!(text.contains("not Available within 20s"), "{text}");
+    assert!(text.contains("kubectl -n argocd describe deployment stuck"), "{text}");
+}
+
+#[test]
+fn fetch_fills_a_mirror_that_up_can_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let into = dir.path().join("mirror");
+    let out = run_local(&["fetch", "--into", into.to_str().unwrap(), "--mirror", &mirror()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    for p in kindops::upstream::pins() {
+        let f = into.join(&p.name).join(&p.file);
+        assert!(f.is_file(), "{} missing", f.display());
+        assert_eq!(
+            kindops::upstream::sha256_file(&f).unwrap(),
+            kindops::upstream::sha256_file(&support::shared_dir().join("upstream").join(&p.name).join(&p.file))
+                .unwrap()
+        );
+    }
+    // The filled mirror serves `plan` (offline object counts).
+    let out = run_local(&["plan", "--phase", "1", "--mirror", into.to_str().unwrap()], &[]);
+    assert!(stdout(&out).contains("126 objects"), "{}", show(&out));
+}
