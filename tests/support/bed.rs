@@ -120,3 +120,29 @@ impl Drop for Bed {
 pub fn mirror() -> String {
     super::shared_dir().join("upstream").display().to_string()
 }
+
+/// A copy of `phases/` for the test bed, in `dir/phases`: phase 3 does not wait
+/// for metrics-server, whose APIService has no real backend on the test bed
+/// (the API server reports it `Available=False (FailedDiscoveryCheck)` and Argo
+/// CD reports the Application `Synced`/`Progressing`; tests assert that exact
+/// status). This goes through kindops's ordinary `--phases` option.
+pub fn testbed_phases(dir: &std::path::Path) -> String {
+    let p = dir.join("phases");
+    std::fs::create_dir_all(&p).unwrap();
+    for n in 0..=4 {
+        let f = format!("phase-{n}.yaml");
+        let text = std::fs::read_to_string(super::repo_root().join("phases").join(&f)).unwrap();
+        let text = if n == 3 {
+            let wait = "  - type: wait-applications\n    applications: [metrics-server]\n    timeout: 10m\n";
+            assert!(
+                text.contains(wait),
+                "phase-3.yaml changed shape; update support::bed::testbed_phases"
+            );
+            text.replace(wait, "")
+        } else {
+            text
+        };
+        std::fs::write(p.join(&f), text).unwrap();
+    }
+    p.display().to_string()
+}

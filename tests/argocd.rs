@@ -1,0 +1,368 @@
+//! Phases 2–4 against the real Argo CD: the application-controller,
+//! applicationset-controller and repo-server of Argo CD v3.5.1 run as host
+//! processes beside the test bed's control plane and write every status these
+//! tests read. Nothing here writes an Application's status.
+//!
+//! One scenario, in order, on one private test bed (Argo CD takes ~1 GiB and
+//! most of a core; sections share its state): phases 0–1, phases 2–4 with the
+//! self-managed Argo CD adopting phase 1's objects, an ApplicationSet directory
+//! added and removed, drift and self-heal, and a broken manifest.
+//!
+//! The test bed's one impossible status: metrics-server's APIService has no
+//! real backend (KWOK pods do not serve), so the API server reports the
+//! APIService `Available=False (FailedDiscoveryCheck)` and Argo CD reports the
+//! metrics-server Application `Synced` / `Progressing`. The run therefore uses
+//! `--phases` with phase 3 waiting for external-secrets and argo-rollouts only,
+//! and the test asserts metrics-server's exact status (`support::bed::testbed_phases`).
+
+mod support;
+
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::bed::{mirror, show, stdout, testbed_phases, Bed};
+
+fn up(bed: &Bed, phase: &str, phases: &str, timeout: &str) -> std::process::Output {
+    let repo = bed.repo_url();
+    bed.kindops(
+        &[
+            "up",
+            "--phase",
+            phase,
+            "--no-tui",
+            "--context",
+            "kindops-testbed",
+            "--mirror",
+            &mirror(),
+            "--repo-url",
+            &repo,
+            "--phases",
+            phases,
+            "--timeout",
+            timeout,
+        ],
+        &[],
+    )
+}
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+/// `kindops status --output json`'s Applications by name.
+fn status_apps(bed: &Bed) -> Vec<Value> {
+    let out = bed.kindops(&["status", "--context", "kindops-testbed", "--output", "json"], &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    json(&stdout(&out))["applications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn app(bed: &Bed, name: &str) -> Option<Value> {
+    let out = bed.kubectl(&["-n", "argocd", "get", "application", name, "-o", "json"]);
+    out.status.success().then(|| json(&stdout(&out)))
+}
+
+fn sync_health(a: &Value) -> (String, String) {
+    (
+        a["status"]["sync"]["status"].as_str().unwrap_or_default().to_string(),
+        a["status"]["health"]["status"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+fn uids(bed: &Bed) -> Vec<(String, String)> {
+    let out = bed.kubectl_ok(&[
+        "-n",
+        "argocd",
+        "get",
+        "deployments,statefulsets,configmaps,services,serviceaccounts",
+        "-o",
+        "json",
+    ]);
+    let mut v: Vec<(String, String)> = json(&out)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                format!(
+                    "{}/{}",
+                    o["kind"].as_str().unwrap(),
+                    o["metadata"]["name"].as_str().unwrap()
+                ),
+                o["metadata"]["uid"].as_str().unwrap().to_string(),
+            )
+        })
+        .filter(|(k, _)| !k.starts_with("ConfigMap/kube-root-ca.crt"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A working clone of the git source, as a user would have.
+struct Clone {
+    dir: std::path::PathBuf,
+}
+
+impl Clone {
+    fn new(bed: &Bed) -> Clone {
+        let dir = bed.home.path().join(format!("clone-{}", support::unique_name("c")));
+        let url = bed.repo_url();
+        let out = Command::new("git")
+            .args(["clone", "-q", &url, dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        Clone { dir }
+    }
+    fn git(&self, args: &[&str]) {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&self.dir)
+            .args(["-c", "user.name=learner", "-c", "user.email=learner@localhost"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {}: {}", args.join(" "), show(&out));
+    }
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    fn push(&self, msg: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", msg]);
+        self.git(&["push", "-q", "origin", "HEAD:main"]);
+    }
+}
+
+fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    support::wait_for(what, timeout, &mut f)
+}
+
+#[test]
+fn phases_2_to_4_with_the_real_argo_cd() {
+    let bed = Bed::up("argocd", true);
+    let phases = testbed_phases(bed.home.path());
+
+    // Phases 0–1, then the objects phase 1 applied, by uid.
+    let out = up(&bed, "1", &phases, "4m");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let before = uids(&bed);
+    assert!(
+        before.iter().any(|(k, _)| k == "Deployment/argocd-repo-server"),
+        "{before:?}"
+    );
+
+    // Phases 2–4: exit 0, and at that moment every Application is Synced+Healthy
+    // as written by the real controller (metrics-server: see the module docs).
+    let t = Instant::now();
+    let out = up(&bed, "4", &phases, "5m");
+    let took = t.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    eprintln!("phases 0-4 after phase 1: {:.1}s", took.as_secs_f64());
+    for l in stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with("  ok") || l.starts_with("==>"))
+    {
+        eprintln!("{l}");
+    }
+    for name in [
+        "argo-cd",
+        "external-secrets",
+        "argo-rollouts",
+        "coffee-ci",
+        "cart",
+        "order",
+    ] {
+        let a = app(&bed, name).unwrap_or_else(|| panic!("Application {name} missing"));
+        assert_eq!(
+            sync_health(&a),
+            ("Synced".into(), "Healthy".into()),
+            "{name}: {}",
+            a["status"]
+        );
+        assert!(
+            a["status"]["reconciledAt"].is_string(),
+            "{name} was reconciled by the controller"
+        );
+    }
+    let ms = app(&bed, "metrics-server").expect("metrics-server Application");
+    assert_eq!(
+        sync_health(&ms),
+        ("Synced".into(), "Progressing".into()),
+        "{}",
+        ms["status"]
+    );
+    let apisvc = bed.kubectl_ok(&["get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "json"]);
+    let cond = json(&apisvc)["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Available")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (cond["status"].as_str(), cond["reason"].as_str()),
+        (Some("False"), Some("FailedDiscoveryCheck")),
+        "{cond}"
+    );
+    // The ApplicationSet generated exactly cart and order.
+    let owned: Vec<String> = status_apps(&bed)
+        .iter()
+        .filter(|a| a["owner_appset"] == "coffee")
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(owned, vec!["cart".to_string(), "order".to_string()]);
+
+    // Self-management adopted phase 1's objects: nothing deleted or recreated.
+    let after = uids(&bed);
+    for (k, uid) in &before {
+        let now = after
+            .iter()
+            .find(|(k2, _)| k2 == k)
+            .unwrap_or_else(|| panic!("{k} is gone after phase 2"));
+        assert_eq!(&now.1, uid, "{k} was recreated");
+    }
+
+    // Add a directory under apps/coffee, push, re-run: a new Application, Synced+Healthy.
+    let clone = Clone::new(&bed);
+    let cart = std::fs::read_to_string(clone.dir.join("apps/coffee/cart/kustomization.yaml")).unwrap();
+    clone.write(
+        "apps/coffee/payment/kustomization.yaml",
+        &cart.replace("cart", "payment"),
+    );
+    clone.push("add payment");
+    let t = Instant::now();
+    let out = up(&bed, "4", &phases, "3m");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let a = app(&bed, "payment").expect("Application payment");
+    assert_eq!(sync_health(&a), ("Synced".into(), "Healthy".into()));
+    eprintln!(
+        "directory added -> Application payment Synced+Healthy: {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(stdout(&out).contains("payment"), "{}", show(&out));
+    bed.kubectl_ok(&["-n", "coffee", "get", "deployment", "payment-app"]);
+
+    // Remove it, push, re-run: the Application and its resources go.
+    let clone = Clone::new(&bed);
+    std::fs::remove_dir_all(clone.dir.join("apps/coffee/payment")).unwrap();
+    clone.push("remove payment");
+    let t = Instant::now();
+    let out = up(&bed, "4", &phases, "3m");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    wait_until("Application payment deleted", Duration::from_secs(120), || {
+        app(&bed, "payment").is_none().then_some(())
+    });
+    wait_until(
+        "Deployment coffee/payment-app deleted",
+        Duration::from_secs(120),
+        || {
+            let o = bed.kubectl(&["-n", "coffee", "get", "deployment", "payment-app"]);
+            (!o.status.success()).then_some(())
+        },
+    );
+    eprintln!(
+        "directory removed -> Application and Deployment gone: {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // Drift: with self-heal off, a deleted Deployment shows as OutOfSync/Missing in
+    // kindops's status; with self-heal on again, Argo CD recreates it.
+    bed.kubectl_ok(&[
+        "-n",
+        "argocd",
+        "patch",
+        "application",
+        "argo-rollouts",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"syncPolicy":{"automated":{"selfHeal":false}}}}"#,
+    ]);
+    let old_uid = bed.kubectl_ok(&[
+        "-n",
+        "argo-rollouts",
+        "get",
+        "deployment",
+        "argo-rollouts",
+        "-o",
+        "jsonpath={.metadata.uid}",
+    ]);
+    bed.kubectl_ok(&[
+        "-n",
+        "argo-rollouts",
+        "delete",
+        "deployment",
+        "argo-rollouts",
+        "--wait=true",
+    ]);
+    let drift = wait_until(
+        "kindops status to show argo-rollouts OutOfSync/Missing",
+        Duration::from_secs(90),
+        || {
+            status_apps(&bed)
+                .into_iter()
+                .find(|a| a["name"] == "argo-rollouts" && a["sync"] == "OutOfSync" && a["health"] == "Missing")
+        },
+    );
+    let text = bed.kindops(&["status", "--context", "kindops-testbed"], &[]);
+    assert!(
+        stdout(&text)
+            .lines()
+            .any(|l| l.starts_with("argo-rollouts") && l.contains("OutOfSync") && l.contains("Missing")),
+        "{}",
+        show(&text)
+    );
+    eprintln!("drift seen: {}", drift);
+    bed.kubectl_ok(&[
+        "-n",
+        "argocd",
+        "patch",
+        "application",
+        "argo-rollouts",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"syncPolicy":{"automated":{"selfHeal":true}}}}"#,
+    ]);
+    let t = Instant::now();
+    wait_until("argo-rollouts self-healed", Duration::from_secs(120), || {
+        let a = app(&bed, "argo-rollouts")?;
+        (sync_health(&a) == ("Synced".into(), "Healthy".into())).then_some(())
+    });
+    let new_uid = bed.kubectl_ok(&[
+        "-n",
+        "argo-rollouts",
+        "get",
+        "deployment",
+        "argo-rollouts",
+        "-o",
+        "jsonpath={.metadata.uid}",
+    ]);
+    assert_ne!(new_uid, old_uid, "the Deployment was recreated by Argo CD");
+    eprintln!("self-heal after re-enabling: {:.1}s", t.elapsed().as_secs_f64());
+
+    // A broken manifest in git: kindops's wait fails, naming the Application and
+    // Argo CD's condition message, within its timeout.
+    let clone = Clone::new(&bed);
+    clone.write(
+        "apps/coffee/broken/kustomization.yaml",
+        "resources:\n  - does-not-exist.yaml\n",
+    );
+    clone.push("a broken service");
+    let t = Instant::now();
+    let out = up(&bed, "4", &phases, "45s");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(t.elapsed() < Duration::from_secs(45 + 60), "took {:?}", t.elapsed());
+    let text = stdout(&out);
+    assert!(text.contains("object: Application argocd/broken"), "{text}");
+    assert!(text.contains("ComparisonError"), "{text}");
+    assert!(
+        text.contains("does-not-exist.yaml"),
+        "Argo CD's message is carried: {text}"
+    );
+}
