@@ -215,13 +215,23 @@ fn title_bar(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let n_apps = format!("Applications {}", app.counts.apps);
     match app.mode {
         Mode::Up => {
+            let rest = [
+                tab("1 Phases".into(), app.pane != Pane::Apps),
+                tab(format!("2 {n_apps}"), app.pane == Pane::Apps),
+                Span::raw(" "),
+                run_state(app, theme),
+            ];
             if !app.target.is_empty() {
-                spans.push(Span::styled(format!("up → {} ", app.target), theme.dim()));
+                // The run state matters more than the target: cut the target
+                // (a long context name) so the state stays on narrow screens.
+                let used: usize = spans.iter().chain(&rest).map(Span::width).sum();
+                let room = (area.width as usize).saturating_sub(used);
+                let target = format!("up → {}", app.target);
+                if room >= 8 {
+                    spans.push(Span::styled(format!("{} ", fit(&target, room - 1)), theme.dim()));
+                }
             }
-            spans.push(tab("1 Phases".into(), app.pane != Pane::Apps));
-            spans.push(tab(format!("2 {n_apps}"), app.pane == Pane::Apps));
-            spans.push(Span::raw(" "));
-            spans.push(run_state(app, theme));
+            spans.extend(rest);
         }
         Mode::Status => {
             spans.push(Span::styled("status · ", theme.dim()));

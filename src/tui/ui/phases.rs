@@ -25,11 +25,27 @@ fn two_lines(body: Rect) -> bool {
     left_width(body) < 50
 }
 
+/// The explanation as paragraphs: phase files keep their own line breaks
+/// (YAML `|`), which would otherwise end screen lines mid-sentence; a blank
+/// line still separates paragraphs.
+fn explain_text(p: &PhaseView) -> String {
+    reflow(&p.info.explain)
+}
+
+fn reflow(text: &str) -> String {
+    text.trim()
+        .split("\n\n")
+        .map(|para| para.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|para| !para.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 fn explain_lines(p: &PhaseView, inner: usize) -> usize {
     if p.info.explain.trim().is_empty() {
         0
     } else {
-        wrap(p.info.explain.trim(), inner).len() + 1
+        wrap(&explain_text(p), inner).len() + 1
     }
 }
 
@@ -164,7 +180,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     };
     let mut lines: Vec<Line> = Vec::new();
     if !p.info.explain.trim().is_empty() {
-        for l in wrap(p.info.explain.trim(), inner) {
+        for l in wrap(&explain_text(p), inner) {
             lines.push(Line::from(Span::styled(l, theme.dim().add_modifier(Modifier::ITALIC))));
         }
         lines.push(Line::default());
@@ -276,4 +292,20 @@ fn draw_log(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Paragraph::new(lines).block(pane_block(Line::from(title), focused, theme)),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn explanation_line_breaks_are_reflowed_and_paragraphs_kept() {
+        let yaml_block = "First we check the machine: is the Docker engine running,\nare kind and git installed.\n\nThen kind starts\na cluster.\n";
+        assert_eq!(
+            super::reflow(yaml_block),
+            "First we check the machine: is the Docker engine running, are kind and git installed.\n\nThen kind starts a cluster."
+        );
+        let lines = super::wrap(&super::reflow(yaml_block), 40);
+        assert_eq!(lines[0], "First we check the machine: is the");
+        assert_eq!(lines[1], "Docker engine running, are kind and git");
+        assert!(lines.contains(&String::new()), "paragraph break kept: {lines:?}");
+    }
 }

@@ -139,3 +139,21 @@ fn waiting_for_argo_cd() {
     )));
     snap("apps_waiting", &app);
 }
+
+#[test]
+fn title_bar_keeps_the_run_state_with_a_long_target_at_80_columns() {
+    let mut app = mid_run(80, 24);
+    app.target = "existing cluster, context kindops-testbed".into();
+    let text = screen_text(&app);
+    let title = text.lines().next().unwrap();
+    assert!(title.contains("phase 1 running · 52s"), "{title}");
+    assert!(title.contains("up → existing clu…"), "{title}");
+    // Wide enough: the whole target.
+    let mut app = mid_run(160, 48);
+    app.target = "existing cluster, context kindops-testbed".into();
+    let text = screen_text(&app);
+    assert!(
+        text.lines().next().unwrap().contains("context kindops-testbed "),
+        "{text}"
+    );
+}
