@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# `just bench`: kindops against what users would do by hand (issue 6).
+#
+# Runs on the host and drives private test beds (bench-apply, bench-argo-k,
+# bench-argo-b); everything that talks to a cluster runs inside that test
+# bed's loopback-only network namespace (`testbed.sh exec`). Each result line
+# ends with the figure and the target: `... ok` or `... missed`. The lines
+# also go to target/bench/results.txt.
+#
+# Env: KINDOPS_BENCH_MIRROR (default ../shared/upstream), KINDOPS_BENCH_ROUNDS
+# (apply rounds, default 3), KINDOPS_BENCH_ONLY (space-separated subset of:
+# apply phase1 tui argocd criterion startup).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+TB="$ROOT/tests/testbed/testbed.sh"
+KINDOPS="$ROOT/target/release/kindops"
+MIRROR="$(cd "${KINDOPS_BENCH_MIRROR:-$ROOT/../shared/upstream}" && pwd)"
+ROUNDS="${KINDOPS_BENCH_ROUNDS:-3}"
+ONLY="${KINDOPS_BENCH_ONLY:-apply phase1 tui argocd criterion startup}"
+OUT="$ROOT/target/bench"
+RESULTS="$OUT/results.txt"
+WORK="$(mktemp -d /tmp/kindops-bench.XXXXXX)"
+CTX=kindops-testbed
+TMUX_SOCK="kindops-bench-$$"
+mkdir -p "$OUT"
+: >"$RESULTS"
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+result() { echo "$*" | tee -a "$RESULTS"; }
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+# verdict FIGURE OP TARGET -> ok|missed
+verdict() { if awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN{exit !((op=="<=")?(a<=b):(a<b))}'; then echo ok; else echo missed; fi; }
+
+BEDS=()
+bed() { local name="$1"; shift; KINDOPS_TESTBED_NAME="$name" bash "$TB" "$@"; }
+# in_bed NAME CMD...: run inside the test bed's namespace, kindops's data and cache in $WORK.
+in_bed() {
+  local name="$1"; shift
+  KINDOPS_TESTBED_NAME="$name" bash "$TB" exec -- env XDG_DATA_HOME="$WORK/xdg/$name/data" \
+    XDG_CACHE_HOME="$WORK/xdg/$name/cache" "$@"
+}
+# timed NAME CMD...: seconds CMD took inside the namespace (stdout dropped, stderr to a log).
+timed() {
+  local name="$1"; shift
+  in_bed "$name" bash -c 's=$EPOCHREALTIME; "$@" >/dev/null 2>>"'"$WORK"'/timed.log" || exit 1; e=$EPOCHREALTIME; echo "$e - $s" | bc' _ "$@"
+}
+up_bed() {
+  local name="$1"; shift
+  BEDS+=("$name")
+  local t0=$SECONDS
+  bed "$name" up "$@" >/dev/null
+  log "test bed $name up ($*) in $((SECONDS - t0))s"
+}
+down_bed() { bed "$1" down >/dev/null 2>&1 || true; }
+cleanup() {
+  tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
+  local b
+  for b in "${BEDS[@]}"; do down_bed "$b"; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+median() { sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+
+T_START=$SECONDS
+log "building (release) and the bench binaries"
+cargo build --release --quiet
+APPLY_BIN="$(cargo bench --no-run --quiet --bench apply --message-format=json 2>/dev/null \
+  | jq -r 'select(.reason=="compiler-artifact" and .target.name=="apply" and .executable!=null) | .executable' | tail -1)"
+[ -x "$APPLY_BIN" ] || { log "could not build benches/apply.rs"; exit 1; }
+"$APPLY_BIN" prepare --mirror "$MIRROR" --out "$WORK/apply" --repo-url "file://$WORK/git/gitops.git"
+
+# The phase files with phase 3 waiting only for what the test bed can make
+# Healthy (metrics-server's APIService backend is fake there).
+PHASES="$WORK/phases"
+cp -r "$ROOT/phases" "$PHASES"
+sed -i 's/applications: \[metrics-server, external-secrets, argo-rollouts\]/applications: [external-secrets, argo-rollouts]/' "$PHASES/phase-3.yaml"
+grep -q 'applications: \[external-secrets, argo-rollouts\]' "$PHASES/phase-3.yaml" || { log "phase-3.yaml changed shape; fix the sed"; exit 1; }
+
+UP_ARGS=(--no-tui --context "$CTX" --mirror "$MIRROR" --repo-url "file://$WORK/git/gitops.git" --phases "$PHASES")
+
+result "# kindops benchmarks $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(git -C "$ROOT" rev-parse --short HEAD)"
+
+# ------------------------------------------------ 1, 2, 4b: test bed without Argo CD
+if want apply || want phase1 || want tui || want startup; then
+  up_bed bench-apply
+fi
+
+if want apply; then
+  log "1. phase-1 apply: kindops engine vs kubectl apply --server-side ($ROUNDS rounds each, alternating)"
+  in_bed bench-apply "$APPLY_BIN" compare --dir "$WORK/apply" --rounds "$ROUNDS" | tee -a "$RESULTS"
+fi
+
+if want phase1; then
+  log "2. phase 1 to all Available: kindops up --phase 1 vs kubectl apply + kubectl wait (2 rounds each, alternating)"
+  ko=(); kc=()
+  for r in 1 2; do
+    for who in $([ $r = 1 ] && echo "kindops byhand" || echo "byhand kindops"); do
+      in_bed bench-apply "$APPLY_BIN" reset --dir "$WORK/apply" 2>/dev/null
+      if [ $who = kindops ]; then
+        t="$(timed bench-apply "$KINDOPS" up --phase 1 "${UP_ARGS[@]}")"; ko+=("$t")
+      else
+        t="$(timed bench-apply bash "$ROOT/benches/phase1-by-hand.sh" "$WORK/apply")"; kc+=("$t")
+      fi
+      log "round $r $who ${t}s"
+    done
+  done
+  mko="$(printf '%s\n' "${ko[@]}" | median)"; mkc="$(printf '%s\n' "${kc[@]}" | median)"
+  ratio="$(echo "scale=3; $mko / $mkc" | bc)"
+  result "phase1_available_kindops_s median=$(printf %.2f "$mko") rounds=[$(printf '%.2f,' "${ko[@]}" | sed 's/,$//')]"
+  result "phase1_available_byhand_s median=$(printf %.2f "$mkc") rounds=[$(printf '%.2f,' "${kc[@]}" | sed 's/,$//')]"
+  result "phase1_available_vs_byhand ratio=$(printf %.2f "$ratio") target<=0.80 $(verdict "$ratio" '<=' 0.80)"
+fi
+
+# cpu_ticks PID: utime+stime in clock ticks.
+cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
+# tui_start NAME: `kindops status --watch` in a 200x50 tmux pane inside the test bed; prints its pid.
+tui_start() {
+  tmux -L "$TMUX_SOCK" kill-session -t "$1" 2>/dev/null || true
+  tmux -L "$TMUX_SOCK" new-session -d -s "$1" -x 200 -y 50 -P -F '#{pane_pid}' \
+    "exec env KINDOPS_TESTBED_NAME=bench-apply bash $TB exec -- env XDG_DATA_HOME=$WORK/xdg/tui/data $KINDOPS status --watch --context $CTX"
+}
+# tui_pid PANE_PID: the kindops process under `ip netns exec` (exec'd, so usually the same pid).
+tui_pid() {
+  local p="$1" i
+  for i in $(seq 1 50); do
+    if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = kindops ]; then echo "$p"; return; fi
+    local c; c="$(pgrep -P "$p" | head -1 || true)"; [ -n "$c" ] && p="$c"
+    sleep 0.1
+  done
+  return 1
+}
+# apps_yaml FROM TO: Applications app-FROM..app-TO pointing at a path that does not exist.
+apps_yaml() {
+  local i
+  for i in $(seq "$1" "$2"); do
+    printf -- '---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: bench-%05d, namespace: argocd}\nspec:\n  project: default\n  source: {repoURL: "file:///nonexistent/bench.git", path: "apps/%05d", targetRevision: HEAD}\n  destination: {server: "https://kubernetes.default.svc", namespace: default}\n' "$i" "$i"
+  done
+}
+
+if want tui; then
+  log "4b. kindops status --watch: idle CPU with 200 unchanging Applications, peak RSS with 1,000"
+  # Argo CD's CRDs and namespace, no Argo CD controller: the Applications stay as created.
+  in_bed bench-apply bash -c 'kubectl get ns argocd >/dev/null 2>&1' || in_bed bench-apply "$KINDOPS" up --phase 1 "${UP_ARGS[@]}" >/dev/null
+  apps_yaml 1 200 >"$WORK/apps-200.yaml"
+  in_bed bench-apply kubectl create -f "$WORK/apps-200.yaml" >/dev/null
+  pane="$(tui_start idle)"; pid="$(tui_pid "$pane")"
+  sleep 5
+  tmux -L "$TMUX_SOCK" capture-pane -p -t idle >"$OUT/tui-idle-200.txt"
+  hz="$(getconf CLK_TCK)"
+  a="$(cpu_ticks "$pid")"; s=$EPOCHREALTIME
+  sleep 30
+  b="$(cpu_ticks "$pid")"; e=$EPOCHREALTIME
+  cpu="$(echo "scale=4; ($b - $a) * 100 / $hz / ($e - $s)" | bc)"
+  result "tui_idle_cpu_200_apps pct_of_core=$(printf %.3f "$cpu") ticks=$((b - a)) over=30s target<0.5 $(verdict "$cpu" '<' 0.5)"
+  tmux -L "$TMUX_SOCK" kill-session -t idle
+  apps_yaml 201 1000 >"$WORK/apps-800.yaml"
+  in_bed bench-apply kubectl create -f "$WORK/apps-800.yaml" >/dev/null
+  pane="$(tui_start rss)"; pid="$(tui_pid "$pane")"
+  sleep 4
+  # Scroll through the list (end, start) so every row has been laid out once.
+  tmux -L "$TMUX_SOCK" send-keys -t rss G; sleep 1; tmux -L "$TMUX_SOCK" send-keys -t rss g; sleep 1
+  tmux -L "$TMUX_SOCK" capture-pane -p -t rss >"$OUT/tui-rss-1000.txt"
+  grep -q 'bench-01000\|1000' "$OUT/tui-rss-1000.txt" || log "warning: the 1,000-Application screen does not show 1000 (see $OUT/tui-rss-1000.txt)"
+  hwm="$(awk '/VmHWM/{print $2}' "/proc/$pid/status")"
+  mb="$(echo "scale=1; $hwm / 1024" | bc)"
+  result "tui_peak_rss_1000_apps MB=$mb target<50 $(verdict "$mb" '<' 50)"
+  tmux -L "$TMUX_SOCK" kill-session -t rss
+fi
+
+if want startup; then
+  log "5. start-up (hyperfine, inside the test bed's namespace: nothing can leave the machine)"
+  if command -v hyperfine >/dev/null; then
+    hf() { # hf NAME CMD: median seconds
+      in_bed bench-apply hyperfine -N --warmup 3 --runs 30 --style none --export-json "$WORK/hf-$1.json" "$2" >/dev/null 2>&1
+      jq -r '.results[0].median' "$WORK/hf-$1.json"
+    }
+  else
+    log "hyperfine not installed (just deps); timing 30 runs with bash"
+    hf() {
+      local i
+      for i in $(seq 1 30); do timed bench-apply $2; done | median
+    }
+  fi
+  v="$(hf version "$KINDOPS --version")"; vms="$(echo "$v * 1000" | bc)"
+  result "startup_version_ms median=$(printf %.1f "$vms") target<10 $(verdict "$vms" '<' 10)"
+  p="$(hf plan-mirror "$KINDOPS plan --mirror $MIRROR")"; pms="$(echo "$p * 1000" | bc)"
+  result "startup_plan_ms median=$(printf %.1f "$pms") (with --mirror: counts every object) target<100 $(verdict "$pms" '<' 100)"
+  p="$(hf plan "$KINDOPS plan")"; pms="$(echo "$p * 1000" | bc)"
+  result "startup_plan_nocache_ms median=$(printf %.1f "$pms") (no mirror, empty cache: counts unknown) target<100 $(verdict "$pms" '<' 100)"
+fi
+
+if [[ " ${BEDS[*]} " == *" bench-apply "* ]]; then down_bed bench-apply; fi
+
+# ------------------------------------------------ 3: phases 2-4 with the real Argo CD
+# argo_ready NAME: the three Argo CD processes answer on their metrics ports.
+argo_ready() {
+  local i
+  for i in $(seq 1 240); do
+    if in_bed "$1" bash -c 'for p in 8082 8084 8085; do curl -sf -o /dev/null --max-time 2 http://127.0.0.1:$p/metrics || exit 1; done'; then
+      sleep 2; return 0
+    fi
+    sleep 0.5
+  done
+  log "Argo CD did not come up on $1"; return 1
+}
+if want argocd; then
+  log "3. phases 2-4 with the real Argo CD: kindops (refresh on publish) on bench-argo-k"
+  up_bed bench-argo-k --argocd
+  in_bed bench-argo-k "$KINDOPS" up --phase 1 "${UP_ARGS[@]}" >/dev/null
+  argo_ready bench-argo-k
+  s=$EPOCHREALTIME
+  in_bed bench-argo-k "$KINDOPS" up --phase 4 "${UP_ARGS[@]}" --output json --timeout 10m >"$WORK/argo-k.jsonl" \
+    || { tail -5 "$WORK/argo-k.jsonl" >&2; log "kindops up --phase 4 failed"; exit 1; }
+  wall="$(echo "$EPOCHREALTIME - $s" | bc)"
+  # elapsed_ms counts from the run's start: phase N took finished - started.
+  kphases="$(jq -r 'select((.event=="phase_started" or .event=="phase_finished") and .phase >= 2) | "\(.phase) \(.event) \(.elapsed_ms)"' "$WORK/argo-k.jsonl" \
+    | awk '$2=="phase_started"{s[$1]=$3} $2=="phase_finished"{print $1, $3-s[$1]}')"
+  ksum="$(echo "$kphases" | awk '{s+=$2} END{printf "%.2f", s/1000}')"
+  down_bed bench-argo-k
+
+  log "3. phases 2-4 by hand (kubectl apply + polling, Argo CD's own poll) on bench-argo-b"
+  up_bed bench-argo-b --argocd
+  in_bed bench-argo-b "$KINDOPS" up --phase 1 "${UP_ARGS[@]}" >/dev/null
+  git clone -q "$WORK/git/gitops.git" "$WORK/checkout"
+  argo_ready bench-argo-b
+  in_bed bench-argo-b bash "$ROOT/benches/phases234-by-hand.sh" "$WORK/checkout" >"$WORK/argo-b.txt"
+  bsum="$(awk '{s+=$3} END{printf "%.2f", s}' "$WORK/argo-b.txt")"
+  down_bed bench-argo-b
+  per() { tr '\n' ' ' | sed 's/ $//'; }
+  result "argocd_phases_2_4_kindops_s total=$ksum per_phase_ms=[$(echo "$kphases" | awk '{printf "%s:%s ", $1, $2}' | sed 's/ $//')] whole_command_s=$(printf %.2f "$wall") target<30 $(verdict "$ksum" '<' 30)"
+  result "argocd_phases_2_4_byhand_poll_s total=$bsum per_phase_s=[$(awk '{printf "%s:%.2f ", $2, $3}' "$WORK/argo-b.txt" | sed 's/ $//')]"
+  result "argocd_phases_2_4_vs_byhand ratio=$(printf %.2f "$(echo "scale=3; $ksum / $bsum" | bc)")"
+fi
+
+# ------------------------------------------------ 4a: TUI frame render (criterion)
+if want criterion; then
+  log "4a. TUI frame render (criterion)"
+  cargo bench --quiet --bench tui >"$OUT/criterion-tui.txt" 2>&1 || { cat "$OUT/criterion-tui.txt" >&2; exit 1; }
+  crit() { jq -r '.median.point_estimate' "$ROOT/target/criterion/$1/new/estimates.json"; }
+  for n in 1000 10000; do
+    target=$([ $n = 1000 ] && echo 2 || echo 20)
+    f="$(echo "scale=4; $(crit "apps_frame/$n") / 1000000" | bc)"
+    t="$(echo "scale=4; $(crit "apps_table/$n") / 1000000" | bc)"
+    l="$(echo "scale=4; $(crit "apps_load_and_frame/$n") / 1000000" | bc)"
+    result "tui_frame_${n}_apps_ms median=$(printf %.3f "$f") (table alone $(printf %.3f "$t"), build view + table $(printf %.3f "$l")) target<$target $(verdict "$f" '<' "$target")"
+  done
+fi
+
+log "done in $((SECONDS - T_START))s; results in $RESULTS"
