@@ -2,20 +2,17 @@
 
 testbed := "tests/testbed/testbed.sh"
 
-# Set up a machine (Debian packages, the Go-built test bed, the Rust build), then run the main job (`kindops up`).
-up *ARGS: setup
-    cargo run --release --quiet -- up {{ARGS}}
-
-# Install what a fresh machine lacks: Debian packages, the test bed binaries, the Rust build.
-setup: deps testbed-build
+# Set up a machine with Docker (packages, kind, the release build), then run the main job: `kindops up`.
+up *ARGS: deps
     cargo build --release --quiet
+    PATH="$PATH:$(go env GOPATH)/bin" target/release/kindops up {{ARGS}}
 
-# Debian packages the product and the test bed need (idempotent; apt-get needs root).
+# What a fresh machine lacks: Debian packages (git, kubectl, docker.io, tmux, redis, iproute2), just, kind (idempotent; apt-get needs root).
 deps:
     bash .ci/deps.sh
 
 # Run every test: unit tests, then integration tests inside the test bed's loopback-only network namespace.
-test: testbed-build
+test: deps testbed-build
     cargo build --tests --quiet
     {{testbed}} up --argocd
     {{testbed}} exec -- cargo test --offline --no-fail-fast -- --test-threads=4
@@ -37,10 +34,10 @@ testbed-down:
     {{testbed}} down
 
 # The whole walk-through in the TUI against the test bed (no Docker needed): simulated nodes and pods, real API server and Argo CD.
-demo: testbed-build
+demo *ARGS: deps testbed-build
     cargo build --release --quiet
     {{testbed}} up --argocd
-    bash tests/demo.sh
+    bash tests/demo.sh {{ARGS}}
 
 # Benchmarks: kindops against what users would do by hand, as ratios (BENCHMARKS.md).
 # benches/run.sh starts its own private test beds (bench-*) and runs everything

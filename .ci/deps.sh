@@ -22,6 +22,12 @@ if ! command -v just >/dev/null 2>&1; then
   cargo install --locked --quiet just
 fi
 
+# kind, for `kindops up` on a machine with Docker (Go module proxy; not in Debian).
+if ! command -v kind >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/kind" ]; then
+  echo "[deps] go install sigs.k8s.io/kind@v0.32.0"
+  GOTOOLCHAIN=local CGO_ENABLED=0 go install sigs.k8s.io/kind@v0.32.0
+fi
+
 for t in go cargo git kubectl just dockerd redis-server; do
   command -v "$t" >/dev/null 2>&1 || { echo "[deps] still missing: $t" >&2; exit 1; }
 done

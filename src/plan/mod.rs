@@ -257,13 +257,11 @@ pub fn parse_phase(file: &str, text: &str, expect: u8, content: &Content) -> Res
                 applications,
                 applicationsets,
                 ..
-            } => {
-                if applications.is_empty() && applicationsets.is_empty() {
-                    return Err(err(
-                        "wait-applications",
-                        "wait-applications needs `applications` or `applicationsets`".into(),
-                    ));
-                }
+            } if applications.is_empty() && applicationsets.is_empty() => {
+                return Err(err(
+                    "wait-applications",
+                    "wait-applications needs `applications` or `applicationsets`".into(),
+                ));
             }
             Step::ShowSecret { namespace, .. } => check_dns_label(namespace).map_err(|m| err(namespace, m))?,
             _ => {}
