@@ -300,20 +300,29 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         "argo-rollouts",
         "--wait=true",
     ]);
+    // The Application is OutOfSync (its app-level health stays Healthy in Argo
+    // CD 3.x); its Deployment is OutOfSync and Missing (per-resource health,
+    // kept by argocd-cmd-params-cm controller.resource.health.persist).
     let drift = wait_until(
-        "kindops status to show argo-rollouts OutOfSync/Missing",
+        "kindops status to show argo-rollouts OutOfSync with its Deployment Missing",
         Duration::from_secs(90),
         || {
-            status_apps(&bed)
-                .into_iter()
-                .find(|a| a["name"] == "argo-rollouts" && a["sync"] == "OutOfSync" && a["health"] == "Missing")
+            status_apps(&bed).into_iter().find(|a| {
+                a["name"] == "argo-rollouts"
+                    && a["sync"] == "OutOfSync"
+                    && a["resources"].as_array().is_some_and(|rs| {
+                        rs.iter().any(|r| {
+                            r["kind"] == "Deployment" && r["status"] == "OutOfSync" && r["health"] == "Missing"
+                        })
+                    })
+            })
         },
     );
     let text = bed.kindops(&["status", "--context", "kindops-testbed"], &[]);
     assert!(
-        stdout(&text)
-            .lines()
-            .any(|l| l.starts_with("argo-rollouts") && l.contains("OutOfSync") && l.contains("Missing")),
+        stdout(&text).lines().any(|l| l.starts_with("argo-rollouts")
+            && l.contains("OutOfSync")
+            && l.contains("Deployment argo-rollouts/argo-rollouts: OutOfSync Missing")),
         "{}",
         show(&text)
     );
