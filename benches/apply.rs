@@ -190,7 +190,10 @@ async fn resolve_kinds(client: &Client, sets: &[Vec<Manifest>]) -> Result<Resolv
     let mut out = Resolved::new();
     for m in sets.iter().flatten() {
         if !out.contains_key(&m.gvk) {
-            out.insert(m.gvk.clone(), kube::discovery::pinned_kind(client, &m.gvk).await?);
+            let found = kube::discovery::pinned_kind(client, &m.gvk)
+                .await
+                .with_context(|| format!("resolving {:?}", m.gvk))?;
+            out.insert(m.gvk.clone(), found);
         }
     }
     Ok(out)
@@ -351,8 +354,11 @@ async fn reset(client: &Client, sets: &[Vec<Manifest>]) -> Result<()> {
             }
         }
         for (api, name) in &targets {
-            if api.get_opt(name).await?.is_some() {
-                left.push(name.clone());
+            match api.get(name).await {
+                // A kind whose CRD is gone answers a bare 404 too.
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(anyhow!("reading {name}: {e}")),
+                Ok(_) => left.push(name.clone()),
             }
         }
         if left.is_empty() {

@@ -278,6 +278,7 @@ fn wait_secs(n: u64) -> Duration {
 /// opens details, Esc goes back, `q` quits and gives the terminal back.
 #[test]
 fn status_watch_shows_argocd_live_and_gives_the_terminal_back() {
+    let t0 = Instant::now();
     let bed = Bed::up("tui-status", true);
     // Phase 3 does not wait for metrics-server: it stays Progressing here.
     let phases = testbed_phases(bed.home.path());
@@ -300,6 +301,7 @@ fn status_watch_shows_argocd_live_and_gives_the_terminal_back() {
         &[],
     );
     assert_eq!(up.status.code(), Some(0), "kindops up --phase 4: {}", show(&up));
+    eprintln!("[tui status] test bed and phases 0-4 took {:?}", t0.elapsed());
 
     let t = Tmux::start(
         &bed,
@@ -436,6 +438,7 @@ fn status_watch_shows_argocd_live_and_gives_the_terminal_back() {
 
     t.type_text("q");
     assert_eq!(t.assert_exited_and_terminal_sane(), 0);
+    eprintln!("[tui status] done after {:?}", t0.elapsed());
 }
 
 /// `kindops up --step` (presenter mode) at 80x24: paused before phase 0
@@ -444,6 +447,7 @@ fn status_watch_shows_argocd_live_and_gives_the_terminal_back() {
 /// `q` exits 0 with the terminal restored.
 #[test]
 fn up_step_waits_for_a_key_before_each_phase() {
+    let t0 = Instant::now();
     let bed = Bed::up("tui-step", false);
     let t = Tmux::start(
         &bed,
@@ -497,6 +501,7 @@ fn up_step_waits_for_a_key_before_each_phase() {
 
     t.type_text("q");
     assert_eq!(t.assert_exited_and_terminal_sane(), 0, "kindops up --step exit code");
+    eprintln!("[tui step] done after {:?}", t0.elapsed());
 }
 
 /// Argo CD's Application and ApplicationSet CRDs, from the pinned install
@@ -558,6 +563,7 @@ fn application(i: usize) -> serde_json::Value {
 /// shows up live.
 #[test]
 fn a_thousand_applications_scroll_and_filter() {
+    let t0 = Instant::now();
     let bed = Bed::up("tui-1000", false);
     let crds = bed.home.path().join("crds.yaml");
     std::fs::write(&crds, argocd_crds()).unwrap();
@@ -593,6 +599,7 @@ fn a_thousand_applications_scroll_and_filter() {
     });
     let count = bed.kubectl_ok(&["get", "applications", "-n", "argocd", "-o", "name"]);
     assert_eq!(count.lines().count(), 1000);
+    eprintln!("[tui 1000] test bed and 1,000 Applications took {:?}", t0.elapsed());
 
     let t = Tmux::start(
         &bed,
@@ -678,6 +685,20 @@ fn a_thousand_applications_scroll_and_filter() {
         s.contains("Applications 1001 ✓251")
     });
 
+    // A resize re-lays out the table: 80 columns drop PROJECT, REV and
+    // LAST SYNC for AGE; 24 lines show fewer rows.
+    let out = t.tmux(&["resize-window", "-t", &t.session, "-x", "80", "-y", "24"]);
+    assert!(out.status.success(), "tmux resize-window: {}", show(&out));
+    let s = t.wait_for("the table laid out for 80x24", KEY_DEADLINE, |s| {
+        s.lines()
+            .any(|l| l.contains("NAME") && l.contains("AGE") && !l.contains("PROJECT"))
+    });
+    assert!(s.lines().all(|l| l.chars().count() <= 80), "{s}");
+    let rows = table_rows(&s);
+    assert!((15..=21).contains(&rows.len()), "{} rows at 24 lines:\n{s}", rows.len());
+    assert_eq!(selected(&s).as_deref(), Some("app-0000"), "{s}");
+
     t.type_text("q");
     assert_eq!(t.assert_exited_and_terminal_sane(), 0);
+    eprintln!("[tui 1000] done after {:?}", t0.elapsed());
 }
