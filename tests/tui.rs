@@ -77,7 +77,7 @@ impl Tmux {
             data,
         };
         let shell = format!(
-            "env KINDOPS_TESTBED_NAME={} PS1={} bash --norc --noprofile -i",
+            "env KINDOPS_TESTBED_NAME={} PS1={} HISTFILE= bash --norc --noprofile -i",
             sh_quote(&bed.name),
             sh_quote(&format!("{PROMPT} "))
         );
@@ -102,8 +102,9 @@ impl Tmux {
     }
 
     fn tmux(&self, args: &[&str]) -> Output {
+        // No user or system tmux.conf: the test's own defaults only.
         Command::new("tmux")
-            .arg("-L")
+            .args(["-f", "/dev/null", "-L"])
             .arg(&self.socket)
             .args(args)
             .output()
@@ -302,6 +303,9 @@ fn status_watch_shows_argocd_live_and_gives_the_terminal_back() {
     );
     assert_eq!(up.status.code(), Some(0), "kindops up --phase 4: {}", show(&up));
     eprintln!("[tui status] test bed and phases 0-4 took {:?}", t0.elapsed());
+    for l in stdout(&up).lines().filter(|l| l.starts_with("==>")) {
+        eprintln!("[tui status] {l}");
+    }
 
     let t = Tmux::start(
         &bed,
