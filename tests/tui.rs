@@ -471,17 +471,21 @@ fn up_step_waits_for_a_key_before_each_phase() {
         ],
     );
     let s = t.wait_for("the presenter banner before phase 0", wait_secs(30), |s| {
-        s.contains("‖ PAUSED · next: phase 0")
+        s.contains("‖ PAUSED · press Space to start phase 0 · A cluster on your laptop")
     });
-    assert!(s.contains("Space"), "the banner or hint bar names the key:\n{s}");
+    // The title bar keeps the run state at 80 columns (the target is cut).
+    let title = s.lines().next().unwrap_or_default();
+    assert!(title.contains("‖ paused"), "{s}");
+    assert!(title.contains("up → existing cluster"), "{s}");
+    let phase0 = s.lines().position(|l| l.contains("· 0 A cluster on your laptop"));
     assert!(
-        s.lines().any(|l| l.contains("0 A cluster on your laptop")),
-        "phase list:\n{s}"
+        phase0.is_some_and(|i| s.lines().nth(i + 1).is_some_and(|l| l.contains("pending · 0/2 steps"))),
+        "phase 0 should be pending:\n{s}"
     );
 
     t.keys(&["Space"]);
     let s = t.wait_for("phase 0 done and the pause before phase 1", wait_secs(60), |s| {
-        s.contains("‖ PAUSED · next: phase 1")
+        s.contains("‖ PAUSED · press Space to start phase 1")
     });
     assert!(
         s.lines().any(|l| l.contains("✓ 0 A cluster on your laptop")),
@@ -492,10 +496,16 @@ fn up_step_waits_for_a_key_before_each_phase() {
     let ns = bed.kubectl(&["get", "namespace", "argocd"]);
     assert!(!ns.status.success(), "phase 1 ran without a key: {}", show(&ns));
     let s = t.screen();
-    assert!(s.contains("‖ PAUSED · next: phase 1"), "{s}");
+    assert!(s.contains("‖ PAUSED · press Space to start phase 1"), "{s}");
+    assert!(
+        s.lines().any(|l| l.contains("· 1 Install Argo CD") && !l.contains('✓')),
+        "phase 1 should not be done:\n{s}"
+    );
 
     t.keys(&["Enter"]);
-    let s = t.wait_for("phase 1 done", wait_secs(150), |s| s.contains("✓ succeeded in"));
+    let s = t.wait_for("phase 1 done", wait_secs(150), |s| {
+        s.lines().next().is_some_and(|l| l.contains("✓ succeeded in"))
+    });
     assert!(
         s.lines().any(|l| l.contains("✓ 1 Install Argo CD")),
         "phase 1 is not shown done:\n{s}"

@@ -76,7 +76,7 @@ fn awaiting_continue_shows_the_banner_and_selects_the_next_phase() {
     assert_eq!(app.awaiting, Some(2));
     assert_eq!(app.selected_phase, 2);
     assert!(app.available(Action::Continue));
-    assert!(screen_text(&app).contains("PAUSED · next: phase 2 · Argo CD manages itself"));
+    assert!(screen_text(&app).contains("PAUSED · press Space to start phase 2 · Argo CD manages itself"));
     // PhaseStarted for that phase ends the wait even without a key.
     app.update(st(61_000, Event::PhaseStarted { phase: 2 }));
     assert_eq!(app.awaiting, None);

@@ -249,7 +249,8 @@ fn banner(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     } else {
         theme.selected()
     };
-    let text = format!(" ‖ PAUSED · next: phase {p} · {title} · press Space to start it ");
+    // The key first: on a narrow screen the title is what gets cut.
+    let text = format!(" ‖ PAUSED · press Space to start phase {p} · {title} ");
     frame.render_widget(
         Paragraph::new(Line::from(Span::styled(text, style.add_modifier(Modifier::BOLD)))).style(style),
         area,
