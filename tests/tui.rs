@@ -218,7 +218,13 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // kill-server leaves its socket file behind.
+        let socket = self.tmux(&["display-message", "-p", "#{socket_path}"]);
         let _ = self.tmux(&["kill-server"]);
+        let path = stdout(&socket);
+        if socket.status.success() && path.trim().ends_with(&self.socket) {
+            let _ = std::fs::remove_file(path.trim());
+        }
     }
 }
 
