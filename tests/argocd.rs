@@ -20,29 +20,10 @@ mod support;
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::bed::{mirror, show, stdout, testbed_phases, Bed};
+use support::bed::{show, stdout, testbed_phases, Bed};
 
 fn up(bed: &Bed, phase: &str, phases: &str, timeout: &str) -> std::process::Output {
-    let repo = bed.repo_url();
-    bed.kindops(
-        &[
-            "up",
-            "--phase",
-            phase,
-            "--no-tui",
-            "--context",
-            "kindops-testbed",
-            "--mirror",
-            &mirror(),
-            "--repo-url",
-            &repo,
-            "--phases",
-            phases,
-            "--timeout",
-            timeout,
-        ],
-        &[],
-    )
+    bed.kindops_up(&["--phase", phase, "--phases", phases, "--timeout", timeout])
 }
 
 fn json(s: &str) -> Value {

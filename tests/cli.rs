@@ -14,22 +14,8 @@ use support::bed::{mirror, show, stdout, Bed, KINDOPS};
 #[test]
 fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
     let bed = Bed::up("phase1", false);
-    let repo = bed.repo_url();
-    let args = [
-        "up",
-        "--phase",
-        "1",
-        "--no-tui",
-        "--context",
-        "kindops-testbed",
-        "--mirror",
-        &mirror(),
-        "--repo-url",
-        &repo,
-        "--timeout",
-        "4m",
-    ];
-    let first = bed.kindops(&args, &[]);
+    let args = ["--phase", "1", "--timeout", "4m"];
+    let first = bed.kindops_up(&args);
     assert_eq!(first.status.code(), Some(0), "{}", show(&first));
     let text = stdout(&first);
     assert!(text.contains("==> phase 1: done"), "{text}");
@@ -113,7 +99,7 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
     ]);
     assert!(stdout(&state).contains("finished_at"), "{}", show(&state));
 
-    let second = bed.kindops(&args, &[("KINDOPS_LOG", "info")]);
+    let second = bed.kindops_up(&args);
     assert_eq!(second.status.code(), Some(0), "{}", show(&second));
     let text = stdout(&second);
     assert!(
@@ -129,7 +115,7 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
     assert!(!text.contains("FAILED"), "{text}");
 
     // JSON output: one event object per line with the documented fields.
-    let json = bed.kindops(&[&args[..], &["--output", "json"]].concat(), &[]);
+    let json = bed.kindops_up(&[&args[..], &["--output", "json"]].concat());
     assert_eq!(json.status.code(), Some(0), "{}", show(&json));
     let mut finished = 0;
     for line in stdout(&json).lines() {
@@ -182,22 +168,7 @@ spec:
         let o = bed.kubectl(&["-n", "default", "create", "configmap", "argocd-cm", "--dry-run=server"]);
         (!o.status.success()).then_some(())
     });
-    let repo = bed.repo_url();
-    let out = bed.kindops(
-        &[
-            "up",
-            "--phase",
-            "1",
-            "--no-tui",
-            "--context",
-            "kindops-testbed",
-            "--mirror",
-            &mirror(),
-            "--repo-url",
-            &repo,
-        ],
-        &[],
-    );
+    let out = bed.kindops_up(&["--phase", "1"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let text = stdout(&out);
     assert!(text.contains("object: ConfigMap argocd/argocd-cm"), "{text}");
@@ -604,25 +575,8 @@ spec:
     let f = bed.home.path().join("stuck.yaml");
     std::fs::write(&f, stuck).unwrap();
     bed.kubectl_ok(&["apply", "-f", f.to_str().unwrap()]);
-    let repo = bed.repo_url();
     let t = std::time::Instant::now();
-    let out = bed.kindops(
-        &[
-            "up",
-            "--phase",
-            "1",
-            "--no-tui",
-            "--context",
-            "kindops-testbed",
-            "--mirror",
-            &mirror(),
-            "--repo-url",
-            &repo,
-            "--timeout",
-            "20s",
-        ],
-        &[],
-    );
+    let out = bed.kindops_up(&["--phase", "1", "--timeout", "20s"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(t.elapsed() < std::time::Duration::from_secs(90), "{:?}", t.elapsed());
     let text = stdout(&out);

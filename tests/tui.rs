@@ -290,23 +290,7 @@ fn status_watch_shows_argocd_live_and_gives_the_terminal_back() {
     // Phase 3 does not wait for metrics-server: it stays Progressing here.
     let phases = testbed_phases(bed.home.path());
     let repo = bed.repo_url();
-    let up = bed.kindops(
-        &[
-            "up",
-            "--phase",
-            "4",
-            "--no-tui",
-            "--context",
-            "kindops-testbed",
-            "--mirror",
-            &mirror(),
-            "--repo-url",
-            &repo,
-            "--phases",
-            &phases,
-        ],
-        &[],
-    );
+    let up = bed.kindops_up(&["--phase", "4", "--phases", &phases]);
     assert_eq!(up.status.code(), Some(0), "kindops up --phase 4: {}", show(&up));
     eprintln!("[tui status] test bed and phases 0-4 took {:?}", t0.elapsed());
     for l in stdout(&up).lines().filter(|l| l.starts_with("==>")) {

@@ -91,6 +91,24 @@ impl Bed {
         cmd.output().expect("run kindops")
     }
 
+    /// `kindops up --no-tui --context kindops-testbed --mirror <../shared/upstream>
+    /// --repo-url <this bed's git source> EXTRA...` inside this test bed.
+    pub fn kindops_up(&self, extra: &[&str]) -> Output {
+        let (m, repo) = (mirror(), self.repo_url());
+        let mut args = vec![
+            "up",
+            "--no-tui",
+            "--context",
+            "kindops-testbed",
+            "--mirror",
+            &m,
+            "--repo-url",
+            &repo,
+        ];
+        args.extend_from_slice(extra);
+        self.kindops(&args, &[])
+    }
+
     pub fn kubectl(&self, args: &[&str]) -> Output {
         let mut full = vec!["exec", "--", "kubectl"];
         full.extend_from_slice(args);
