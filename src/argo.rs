@@ -39,6 +39,17 @@ pub struct ResourceStatus {
     pub requires_pruning: bool,
 }
 
+impl ResourceStatus {
+    /// `namespace/name`, or `name` for cluster-scoped resources.
+    pub fn qualified_name(&self) -> String {
+        if self.namespace.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}/{}", self.namespace, self.name)
+        }
+    }
+}
+
 /// One `status.conditions[]` entry (`ComparisonError`, `SyncError`, ...).
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct AppCondition {
@@ -190,8 +201,11 @@ impl AppSummary {
             .find(|r| r.status == "OutOfSync" || (!r.health.is_empty() && r.health != "Healthy"))
         {
             out.push_str(&format!(
-                "; first unready resource {} {}/{} ({} {})",
-                r.kind, r.namespace, r.name, r.status, r.health
+                "; first unready resource {} {} ({} {})",
+                r.kind,
+                r.qualified_name(),
+                r.status,
+                r.health
             ));
         }
         out

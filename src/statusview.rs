@@ -54,7 +54,7 @@ pub async fn print(client: &Client, target: &Target, format: Format) -> Result<(
                             a.resources
                                 .iter()
                                 .find(|r| r.status == "OutOfSync" || (!r.health.is_empty() && r.health != "Healthy"))
-                                .map(|r| format!("{} {}/{}: {} {}", r.kind, r.namespace, r.name, r.status, r.health))
+                                .map(|r| format!("{} {}: {} {}", r.kind, r.qualified_name(), r.status, r.health))
                                 .unwrap_or_default()
                         }
                     });
