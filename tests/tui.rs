@@ -706,3 +706,67 @@ fn a_thousand_applications_scroll_and_filter() {
     assert_eq!(t.assert_exited_and_terminal_sane(), 0);
     eprintln!("[tui 1000] done after {:?}", t0.elapsed());
 }
+
+/// Quitting while a phase runs cancels the engine and exits 130 with the
+/// terminal given back; SIGTERM does the same (130, or 143 if the signal
+/// itself ended the process), never leaving the terminal in raw mode.
+#[test]
+fn quitting_or_sigterm_mid_phase_interrupts_and_restores_the_terminal() {
+    let bed = Bed::up("tui-quit", false);
+    let args = [
+        "up",
+        "--phase",
+        "1",
+        "--context",
+        "kindops-testbed",
+        "--mirror",
+        &mirror(),
+        "--repo-url",
+        &bed.repo_url(),
+        "--timeout",
+        "5m",
+    ];
+    // A Deployment that never becomes Available keeps phase 1 running.
+    bed.kubectl_ok(&["create", "namespace", "argocd"]);
+    bed.kubectl_ok(&[
+        "-n",
+        "argocd",
+        "create",
+        "deployment",
+        "stuck",
+        "--image=example.invalid/none:1",
+    ]);
+    bed.kubectl_ok(&[
+        "-n",
+        "argocd",
+        "patch",
+        "deployment",
+        "stuck",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"template":{"spec":{"nodeSelector":{"no-such-node":"true"}}}}}"#,
+    ]);
+
+    let t = Tmux::start(&bed, "quit", (100, 30), &args);
+    t.wait_for("phase 1 waiting for rollouts", wait_secs(120), |s| {
+        s.lines().any(|l| l.contains("running wait for rollouts"))
+    });
+    t.type_text("q");
+    assert_eq!(t.assert_exited_and_terminal_sane(), 130, "q mid-phase");
+    drop(t);
+
+    let t = Tmux::start(&bed, "term", (100, 30), &args);
+    t.wait_for("phase 1 waiting for rollouts", wait_secs(120), |s| {
+        s.lines().any(|l| l.contains("running wait for rollouts"))
+    });
+    let pattern = format!("^{KINDOPS} up .*{}", bed.repo_url());
+    let kill = Command::new("pkill").args(["-TERM", "-f", &pattern]).output().unwrap();
+    assert!(
+        kill.status.success(),
+        "no kindops process matched {pattern}: {}",
+        show(&kill)
+    );
+    let code = t.assert_exited_and_terminal_sane();
+    assert!(code == 130 || code == 143, "SIGTERM mid-phase exit code {code}");
+}

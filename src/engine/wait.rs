@@ -58,8 +58,11 @@ pub struct RolloutState {
     pub detail: String,
 }
 
-/// A Deployment is Available when the controller has seen its latest spec,
-/// every replica is updated and available, and condition `Available` is True.
+/// A Deployment is Available when its rollout is complete, as `kubectl rollout
+/// status` judges it: the controller has seen the latest spec
+/// (`status.observedGeneration`), every desired replica is updated, no old
+/// replica is left (`status.replicas <= updatedReplicas`), every updated
+/// replica is available, and condition `Available` is True.
 pub fn deployment_state(d: &Deployment) -> RolloutState {
     let name = format!(
         "Deployment {}/{}",
@@ -71,14 +74,16 @@ pub fn deployment_state(d: &Deployment) -> RolloutState {
     let observed = st.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0);
     let updated = st.updated_replicas.unwrap_or(0);
     let available = st.available_replicas.unwrap_or(0);
+    let total = st.replicas.unwrap_or(0);
     let conds = st.conditions.unwrap_or_default();
     let avail_cond = conds.iter().any(|c| c.type_ == "Available" && c.status == "True");
-    let ready = observed && updated >= want && available >= want && avail_cond;
+    let ready = observed && updated >= want && total <= updated && available >= updated && avail_cond;
     let detail = if ready {
         format!("{available}/{want} available")
     } else if let Some(c) = conds.iter().find(|c| c.status != "True").or(conds.last()) {
         format!(
-            "{available}/{want} available, {updated} updated; {} {}: {}",
+            "{available}/{want} available, {updated} updated, {} old; {} {}: {}",
+            total.saturating_sub(updated),
             c.type_,
             c.status,
             c.message.as_deref().unwrap_or_default()
@@ -346,5 +351,48 @@ pub async fn applications_ready(
                 watcher::Event::InitDone => initialized = true,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(replicas: i32, status: serde_json::Value) -> Deployment {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "d", "namespace": "ns", "generation": 2},
+            "spec": {"replicas": replicas, "selector": {}, "template": {}},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_rollout_with_an_old_replica_left_is_not_available() {
+        // The new ReplicaSet's pod cannot schedule; the old pod still serves,
+        // so the Deployment's own Available condition is True.
+        let d = deployment(
+            1,
+            serde_json::json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 1,
+                "conditions": [{"type": "Available", "status": "True"}, {"type": "Progressing", "status": "True", "message": "ReplicaSet d-2 is progressing."}]}),
+        );
+        let s = deployment_state(&d);
+        assert!(!s.ready, "{s:?}");
+        assert!(s.detail.contains("1 old"), "{}", s.detail);
+        let done = deployment(
+            1,
+            serde_json::json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1,
+                "conditions": [{"type": "Available", "status": "True"}]}),
+        );
+        assert!(deployment_state(&done).ready);
+        let stale = deployment(
+            1,
+            serde_json::json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1,
+                "conditions": [{"type": "Available", "status": "True"}]}),
+        );
+        assert!(
+            !deployment_state(&stale).ready,
+            "a spec the controller has not seen yet"
+        );
     }
 }
