@@ -18,6 +18,16 @@ struct BadInput(String);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Up(_)) {
+        // `kindops plan | head`: end quietly when the reader goes away, as Unix
+        // tools do. These commands start no child process. (`up` keeps SIGPIPE
+        // ignored: its printer drops output to a closed pipe and the run goes on,
+        // so its children are still cleaned up.)
+        // SAFETY: called first thing in main, before any thread is started.
+        unsafe {
+            let _ = nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl);
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
