@@ -35,12 +35,16 @@ wait_apps() { # wait_apps "APPS" "APPSETS"
   kubectl -n argocd get applications >&2 || true
   return 1
 }
-phase() { # phase N "APPS" "APPSETS"
-  local t0; t0="$(now)"
-  kubectl apply -f "$repo/bootstrap/phase-$1/" >/dev/null
-  wait_apps "$2" "$3"
-  echo "phase $1 $(echo "$(now) - $t0" | bc)"
+phase() { # phase N "APPS" "APPSETS" [FILES...]: apply FILES (default: the whole dir), wait
+  local n="$1" apps="$2" sets="$3" t0 f; shift 3
+  t0="$(now)"
+  if [ $# -eq 0 ]; then set -- "$repo/bootstrap/phase-$n/"; fi
+  for f in "$@"; do kubectl apply -f "$f" >/dev/null; done
+  wait_apps "$apps" "$sets"
+  # Like the phase file: metrics-server goes last and is not waited for (fake APIService backend).
+  [ "$n" != 3 ] || kubectl apply -f "$repo/bootstrap/phase-3/metrics-server.yaml" >/dev/null
+  echo "phase $n $(echo "$(now) - $t0" | bc)"
 }
 phase 2 "argo-cd" ""
-phase 3 "external-secrets argo-rollouts" ""
+phase 3 "external-secrets argo-rollouts" "" "$repo/bootstrap/phase-3/external-secrets.yaml" "$repo/bootstrap/phase-3/argo-rollouts.yaml"
 phase 4 "coffee-ci" "coffee"

@@ -75,8 +75,11 @@ APPLY_BIN="$(cargo bench --no-run --quiet --bench apply --message-format=json 2>
 # Healthy (metrics-server's APIService backend is fake there).
 PHASES="$WORK/phases"
 cp -r "$ROOT/phases" "$PHASES"
+# Older shape: one wait for all three; newer: metrics-server applied and waited for last.
 sed -i 's/applications: \[metrics-server, external-secrets, argo-rollouts\]/applications: [external-secrets, argo-rollouts]/' "$PHASES/phase-3.yaml"
-grep -q 'applications: \[external-secrets, argo-rollouts\]' "$PHASES/phase-3.yaml" || { log "phase-3.yaml changed shape; fix the sed"; exit 1; }
+sed -i '/- type: wait-applications/{N;/applications: \[metrics-server\]/{N;d}}' "$PHASES/phase-3.yaml"
+grep -q 'applications: \[external-secrets, argo-rollouts\]' "$PHASES/phase-3.yaml" && ! grep -q 'applications: \[metrics-server\]' "$PHASES/phase-3.yaml" \
+  || { log "phase-3.yaml changed shape; fix the sed"; exit 1; }
 
 UP_ARGS=(--no-tui --context "$CTX" --mirror "$MIRROR" --repo-url "file://$WORK/git/gitops.git" --phases "$PHASES")
 
