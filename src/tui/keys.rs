@@ -228,8 +228,24 @@ pub fn hints(ctx: Context) -> Vec<(String, &'static str, Action)> {
     out
 }
 
+/// Bindings that only mean something where there are phases (`kindops up`).
+fn phases_only(b: &Binding) -> bool {
+    b.scope == Scope::Phases
+        || matches!(
+            b.action,
+            Action::NextPane
+                | Action::PrevPane
+                | Action::ShowPhases
+                | Action::ShowApps
+                | Action::Continue
+                | Action::Retry
+        )
+}
+
 /// The help page: sections of (keys, description), from the same table.
-pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
+/// `with_phases` is false for `kindops status --watch`, which has no phases,
+/// panes or steps to continue or retry.
+pub fn help_sections(with_phases: bool) -> Vec<(&'static str, Vec<(String, &'static str)>)> {
     let order = [
         Scope::Always,
         Scope::Global,
@@ -242,7 +258,7 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
     for scope in order {
         let rows: Vec<(String, &'static str)> = BINDINGS
             .iter()
-            .filter(|b| b.scope == scope)
+            .filter(|b| b.scope == scope && (with_phases || !phases_only(b)))
             .map(|b| (b.keys.iter().map(Key::label).collect::<Vec<_>>().join(" "), b.desc))
             .collect();
         if rows.is_empty() {
@@ -334,7 +350,13 @@ mod tests {
 
     #[test]
     fn help_and_hints_come_from_the_table() {
-        let help = help_sections();
+        let help = help_sections(true);
+        let status_help = help_sections(false);
+        assert!(status_help.iter().all(|(t, rows)| *t != Scope::Phases.title()
+            && rows
+                .iter()
+                .all(|(_, d)| !d.contains("retry") && !d.contains("presenter"))));
+        assert!(status_help.iter().any(|(t, _)| *t == Scope::Apps.title()));
         let all: Vec<&str> = help.iter().flat_map(|(_, r)| r.iter().map(|(_, d)| *d)).collect();
         for b in BINDINGS {
             assert!(all.contains(&b.desc), "{} missing from help", b.desc);

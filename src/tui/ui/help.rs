@@ -1,7 +1,7 @@
 //! The `?` page, generated from the key table.
 
 use super::{pad, Theme};
-use crate::tui::app::App;
+use crate::tui::app::{App, Mode};
 use crate::tui::keys;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -14,16 +14,20 @@ pub fn popup(area: Rect) -> Rect {
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
-pub fn lines(theme: Theme) -> Vec<Line<'static>> {
-    let mut out = vec![Line::from(Span::styled(
-        "States: · pending  ▶ running  ✓ done  ✗ failed  ↷ skipped",
-        theme.dim(),
-    ))];
+/// The help page's lines; `with_phases` is false for `kindops status --watch`.
+pub fn lines(theme: Theme, with_phases: bool) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    if with_phases {
+        out.push(Line::from(Span::styled(
+            "States: · pending  ▶ running  ✓ done  ✗ failed  ↷ skipped",
+            theme.dim(),
+        )));
+    }
     out.push(Line::from(Span::styled(
         "Apps:   ✓ Synced+Healthy  ↻ progressing  ≠ OutOfSync  ✗ failing  ? unknown",
         theme.dim(),
     )));
-    for (title, rows) in keys::help_sections() {
+    for (title, rows) in keys::help_sections(with_phases) {
         out.push(Line::default());
         out.push(Line::from(Span::styled(title, theme.bold())));
         for (k, desc) in rows {
@@ -38,7 +42,7 @@ pub fn lines(theme: Theme) -> Vec<Line<'static>> {
 
 pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let area = popup(area);
-    let all = lines(theme);
+    let all = lines(theme, app.mode == Mode::Up);
     let rows = area.height.saturating_sub(2) as usize;
     let max = all.len().saturating_sub(rows);
     let scroll = app.help_scroll.min(max);

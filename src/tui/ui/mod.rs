@@ -141,7 +141,9 @@ pub fn help_rows(app: &App) -> usize {
 }
 
 pub fn help_max_scroll(app: &App) -> usize {
-    help::lines(Theme::new(true)).len().saturating_sub(help_rows(app))
+    help::lines(Theme::new(true), app.mode == crate::tui::app::Mode::Up)
+        .len()
+        .saturating_sub(help_rows(app))
 }
 
 /// Draws the whole screen.
