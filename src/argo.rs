@@ -211,3 +211,68 @@ impl AppSummary {
         out
     }
 }
+
+/// One `status.conditions[]` entry of an ApplicationSet.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct SetCondition {
+    pub kind: String,
+    pub status: String,
+    pub message: String,
+}
+
+/// What the TUI shows of one ApplicationSet.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct AppSetSummary {
+    pub namespace: String,
+    pub name: String,
+    pub conditions: Vec<SetCondition>,
+    /// `status.resources[].name`: the Applications it generated.
+    pub generated: Vec<String>,
+}
+
+impl AppSetSummary {
+    /// Reads an ApplicationSet object (`status` is its subresource; empty before
+    /// the applicationset-controller first reconciles it).
+    pub fn from_object(obj: &DynamicObject) -> Self {
+        let d = &obj.data;
+        let conditions = d
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|c| SetCondition {
+                        kind: s(c, &["type"]),
+                        status: s(c, &["status"]),
+                        message: s(c, &["message"]),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let generated = d
+            .pointer("/status/resources")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|r| s(r, &["name"])).filter(|n| !n.is_empty()).collect())
+            .unwrap_or_default();
+        AppSetSummary {
+            namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+            name: obj.metadata.name.clone().unwrap_or_default(),
+            conditions,
+            generated,
+        }
+    }
+
+    /// The `ErrorOccurred=True` condition's message, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.conditions
+            .iter()
+            .find(|c| c.kind == "ErrorOccurred" && c.status == "True")
+            .map(|c| c.message.as_str())
+    }
+
+    /// `ResourcesUpToDate=True`.
+    pub fn up_to_date(&self) -> bool {
+        self.conditions
+            .iter()
+            .any(|c| c.kind == "ResourcesUpToDate" && c.status == "True")
+    }
+}
