@@ -95,40 +95,32 @@ fn s(v: &Value, path: &[&str]) -> String {
     cur.as_str().unwrap_or_default().to_string()
 }
 
+/// Maps every element of the array at JSON `pointer` (none when absent).
+fn each<T>(v: &Value, pointer: &str, f: impl Fn(&Value) -> T) -> Vec<T> {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(f).collect())
+        .unwrap_or_default()
+}
+
 impl AppSummary {
     /// Reads an Application object. Missing fields become empty strings: a
     /// fresh Application has no `.status` until the controller reconciles it.
     pub fn from_object(obj: &DynamicObject) -> Self {
         let d = &obj.data;
-        let conditions = d
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|c| AppCondition {
-                        kind: s(c, &["type"]),
-                        message: s(c, &["message"]),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let resources = d
-            .pointer("/status/resources")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|r| ResourceStatus {
-                        group: s(r, &["group"]),
-                        kind: s(r, &["kind"]),
-                        namespace: s(r, &["namespace"]),
-                        name: s(r, &["name"]),
-                        status: s(r, &["status"]),
-                        health: s(r, &["health", "status"]),
-                        requires_pruning: r.get("requiresPruning").and_then(Value::as_bool).unwrap_or(false),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let conditions = each(d, "/status/conditions", |c| AppCondition {
+            kind: s(c, &["type"]),
+            message: s(c, &["message"]),
+        });
+        let resources = each(d, "/status/resources", |r| ResourceStatus {
+            group: s(r, &["group"]),
+            kind: s(r, &["kind"]),
+            namespace: s(r, &["namespace"]),
+            name: s(r, &["name"]),
+            status: s(r, &["status"]),
+            health: s(r, &["health", "status"]),
+            requires_pruning: r.get("requiresPruning").and_then(Value::as_bool).unwrap_or(false),
+        });
         let owner_appset = obj
             .metadata
             .owner_references
@@ -235,24 +227,13 @@ impl AppSetSummary {
     /// the applicationset-controller first reconciles it).
     pub fn from_object(obj: &DynamicObject) -> Self {
         let d = &obj.data;
-        let conditions = d
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|c| SetCondition {
-                        kind: s(c, &["type"]),
-                        status: s(c, &["status"]),
-                        message: s(c, &["message"]),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let generated = d
-            .pointer("/status/resources")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(|r| s(r, &["name"])).filter(|n| !n.is_empty()).collect())
-            .unwrap_or_default();
+        let conditions = each(d, "/status/conditions", |c| SetCondition {
+            kind: s(c, &["type"]),
+            status: s(c, &["status"]),
+            message: s(c, &["message"]),
+        });
+        let mut generated = each(d, "/status/resources", |r| s(r, &["name"]));
+        generated.retain(|n| !n.is_empty());
         AppSetSummary {
             namespace: obj.metadata.namespace.clone().unwrap_or_default(),
             name: obj.metadata.name.clone().unwrap_or_default(),
@@ -274,5 +255,63 @@ impl AppSetSummary {
         self.conditions
             .iter()
             .any(|c| c.kind == "ResourcesUpToDate" && c.status == "True")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: serde_json::Value) -> DynamicObject {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn application_fields_are_read_as_argo_cd_writes_them() {
+        let a = AppSummary::from_object(&obj(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "cart", "namespace": "argocd",
+                "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "name": "coffee", "uid": "u"}]},
+            "spec": {"project": "default"},
+            "status": {
+                "sync": {"status": "OutOfSync", "revision": "0123456789abcdef"},
+                "health": {"status": "Healthy"},
+                "operationState": {"phase": "Succeeded", "finishedAt": "2026-11-21T06:00:00Z"},
+                "conditions": [{"type": "SharedResourceWarning", "message": "shared"}],
+                "resources": [
+                    {"group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition", "name": "x.example.io", "status": "Synced", "health": {"status": "Healthy"}},
+                    {"group": "apps", "kind": "Deployment", "namespace": "coffee", "name": "cart-app", "status": "OutOfSync", "health": {"status": "Missing"}}
+                ]
+            }
+        })));
+        assert_eq!(
+            (a.sync.as_str(), a.health.as_str(), a.project.as_str()),
+            ("OutOfSync", "Healthy", "default")
+        );
+        assert_eq!(a.short_revision(), "0123456");
+        assert_eq!(a.owner_appset.as_deref(), Some("coffee"));
+        assert_eq!(a.resources.len(), 2);
+        assert_eq!(a.resources[0].qualified_name(), "x.example.io");
+        assert_eq!(a.error(), None, "a warning is not an error");
+        assert_eq!(
+            a.describe(),
+            "OutOfSync/Healthy; first unready resource Deployment coffee/cart-app (OutOfSync Missing)"
+        );
+        assert!(!a.is_ready());
+    }
+
+    #[test]
+    fn a_fresh_application_and_an_applicationset() {
+        let fresh = AppSummary::from_object(&obj(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "new"}, "spec": {}
+        })));
+        assert_eq!(fresh.describe(), "sync=<none>/health=<none>");
+        let set = AppSetSummary::from_object(&obj(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": {"name": "coffee", "namespace": "argocd"},
+            "status": {"conditions": [{"type": "ErrorOccurred", "status": "True", "message": "boom"}],
+                       "resources": [{"name": "cart"}, {"name": ""}, {"name": "order"}]}
+        })));
+        assert_eq!(set.generated, vec!["cart", "order"]);
+        assert_eq!(set.error(), Some("boom"));
     }
 }
