@@ -204,19 +204,14 @@ fn phase_0_with_real_docker_and_kind_fails_clearly_and_leaves_nothing() {
         ("PATH", path.as_str()),
         ("KUBECONFIG", kc.as_str()),
     ];
-    let out = bed.kindops(
-        &[
-            "up",
-            "--phase",
-            "0",
-            "--no-tui",
-            "--cluster",
-            "kotest",
-            "--mirror",
-            &mirror(),
-        ],
-        &env,
-    );
+    let m = mirror();
+    let phase_0 = || {
+        bed.kindops(
+            &["up", "--phase", "0", "--no-tui", "--cluster", "kotest", "--mirror", &m],
+            &env,
+        )
+    };
+    let out = phase_0();
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let text = stdout(&out);
     assert!(
@@ -251,19 +246,7 @@ fn phase_0_with_real_docker_and_kind_fails_clearly_and_leaves_nothing() {
 
     // Docker stopped: preflight names it and says what to do.
     let _ = support::bed::script("docker.sh", &bed.name, &["stop"]);
-    let out = bed.kindops(
-        &[
-            "up",
-            "--phase",
-            "0",
-            "--no-tui",
-            "--cluster",
-            "kotest",
-            "--mirror",
-            &mirror(),
-        ],
-        &env,
-    );
+    let out = phase_0();
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let text = stdout(&out);
     assert!(text.contains("object: docker"), "{text}");

@@ -693,9 +693,12 @@ fn a_thousand_applications_scroll_and_filter() {
     // LAST SYNC for AGE; 24 lines show fewer rows.
     let out = t.tmux(&["resize-window", "-t", &t.session, "-x", "80", "-y", "24"]);
     assert!(out.status.success(), "tmux resize-window: {}", show(&out));
+    // Wait for the whole frame: a capture can land while tmux is still
+    // painting the redraw after the resize.
     let s = t.wait_for("the table laid out for 80x24", KEY_DEADLINE, |s| {
         s.lines()
             .any(|l| l.contains("NAME") && l.contains("AGE") && !l.contains("PROJECT"))
+            && table_rows(s).len() >= 15
     });
     assert!(s.lines().all(|l| l.chars().count() <= 80), "{s}");
     let rows = table_rows(&s);
