@@ -119,6 +119,22 @@ impl Clone {
     }
 }
 
+/// Turns an Application's automated self-heal on or off.
+fn set_self_heal(bed: &Bed, app: &str, on: bool) {
+    let patch = format!(r#"{{"spec":{{"syncPolicy":{{"automated":{{"selfHeal":{on}}}}}}}}}"#);
+    bed.kubectl_ok(&[
+        "-n",
+        "argocd",
+        "patch",
+        "application",
+        app,
+        "--type",
+        "merge",
+        "-p",
+        &patch,
+    ]);
+}
+
 fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     support::wait_for(what, timeout, &mut f)
 }
@@ -253,17 +269,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
 
     // Drift: with self-heal off, a deleted Deployment shows as OutOfSync/Missing in
     // kindops's status; with self-heal on again, Argo CD recreates it.
-    bed.kubectl_ok(&[
-        "-n",
-        "argocd",
-        "patch",
-        "application",
-        "argo-rollouts",
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"syncPolicy":{"automated":{"selfHeal":false}}}}"#,
-    ]);
+    set_self_heal(&bed, "argo-rollouts", false);
     let old_uid = bed.kubectl_ok(&[
         "-n",
         "argo-rollouts",
@@ -308,17 +314,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         show(&text)
     );
     eprintln!("drift seen: {}", drift);
-    bed.kubectl_ok(&[
-        "-n",
-        "argocd",
-        "patch",
-        "application",
-        "argo-rollouts",
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"syncPolicy":{"automated":{"selfHeal":true}}}}"#,
-    ]);
+    set_self_heal(&bed, "argo-rollouts", true);
     let t = Instant::now();
     wait_until("argo-rollouts self-healed", Duration::from_secs(120), || {
         let a = app(&bed, "argo-rollouts")?;

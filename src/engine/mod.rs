@@ -646,36 +646,15 @@ impl Engine {
                 .chain([config_path.display().to_string()])
                 .collect();
             self.log(n, i, Stream::Kindops, format!("$ kind {}", args.join(" ")));
-            let em = self.events.clone();
-            let fin = proc::run("kind", &args, None, &[], &self.cancel, move |line| {
-                em.emit(Event::StepLog {
-                    phase: n,
-                    step: i,
-                    stream: Stream::Stdout,
-                    line,
-                })
-            })
-            .await?;
+            let fin = self.run_child(n, i, "kind", &args, &[], &self.cancel).await?;
             if !fin.success {
                 // Leave nothing behind: kind may have created the node container.
                 self.log(n, i, Stream::Kindops, format!("$ kind delete cluster --name {name}"));
-                let em = self.events.clone();
-                let del = proc::run(
-                    "kind",
-                    &["delete".into(), "cluster".into(), "--name".into(), name.clone()],
-                    None,
-                    &[],
-                    &CancellationToken::new(),
-                    move |line| {
-                        em.emit(Event::StepLog {
-                            phase: n,
-                            step: i,
-                            stream: Stream::Stdout,
-                            line,
-                        })
-                    },
-                )
-                .await;
+                let del_args = ["delete", "cluster", "--name", &name].map(str::to_string);
+                // Not cancellable: the cleanup must finish even after Ctrl-C.
+                let del = self
+                    .run_child(n, i, "kind", &del_args, &[], &CancellationToken::new())
+                    .await;
                 let cleaned = matches!(del, Ok(ref f) if f.success);
                 let image_hint = if fin.output.contains("pull") || fin.output.contains("image") {
                     "kind could not get its node image (kindest/node): with no internet, `docker load -i kindest-node.tar` from a workshop copy, then run again"
@@ -716,26 +695,34 @@ impl Engine {
         ))
     }
 
+    /// Runs a child process whose output lines go to the event stream as
+    /// this step's log (see [`proc::run`]).
+    async fn run_child(
+        &self,
+        n: PhaseNo,
+        i: usize,
+        program: &str,
+        args: &[String],
+        env: &[(String, String)],
+        cancel: &CancellationToken,
+    ) -> Result<proc::Finished> {
+        let em = self.events.clone();
+        proc::run(program, args, None, env, cancel, move |line| {
+            em.emit(Event::StepLog {
+                phase: n,
+                step: i,
+                stream: Stream::Stdout,
+                line,
+            })
+        })
+        .await
+    }
+
     async fn git(&self, n: PhaseNo, i: usize, dir: &std::path::Path, args: &[&str]) -> Result<proc::Finished> {
         let argv = git_source::git_args(dir, args);
         self.log(n, i, Stream::Kindops, format!("$ git {}", args.join(" ")));
-        let em = self.events.clone();
-        let fin = proc::run(
-            "git",
-            &argv,
-            None,
-            &[("GIT_TERMINAL_PROMPT".into(), "0".into())],
-            &self.cancel,
-            move |line| {
-                em.emit(Event::StepLog {
-                    phase: n,
-                    step: i,
-                    stream: Stream::Stdout,
-                    line,
-                })
-            },
-        )
-        .await?;
+        let env = [("GIT_TERMINAL_PROMPT".to_string(), "0".to_string())];
+        let fin = self.run_child(n, i, "git", &argv, &env, &self.cancel).await?;
         if !fin.success {
             return Err(anyhow!("`git {}` failed: {}", args.join(" "), fin.tail.join(" / ")));
         }
