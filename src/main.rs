@@ -257,15 +257,13 @@ async fn up(args: UpArgs) -> Result<u8, Outcome> {
     }
 
     let outcome = if use_tui {
-        // The Applications view needs a client; an existing cluster gives one now.
-        let client = engine::provider::client_for(&target.context()).await.ok();
         let engine_task = tokio::spawn(engine.run());
         let opts = kindops::tui::TuiOptions {
             step_mode: args.step,
             no_color: no_color(),
             log_path: log_path.clone(),
         };
-        let ui = kindops::tui::run_up(rx, ctl_tx, client, opts).await;
+        let ui = kindops::tui::run_up(rx, ctl_tx, opts).await;
         cancel.cancel();
         let engine_outcome = engine_task.await.unwrap_or(RunOutcome::Failed);
         if let Some(p) = &log_path {

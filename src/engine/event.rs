@@ -65,6 +65,13 @@ pub enum Event {
     PhaseStarted {
         phase: PhaseNo,
     },
+    /// The cluster answers: `context` is the kubeconfig context kindops uses from
+    /// now on (`kind-<name>` for a kind cluster phase 0 created or found, or the
+    /// `--context` given). Emitted once per run, as soon as phase 0 has a client;
+    /// a reader that watches the cluster (the TUI's Applications view) starts here.
+    ClusterReady {
+        context: String,
+    },
     /// The phase is already done in the cluster (recorded state and live check agree).
     PhaseSkipped {
         phase: PhaseNo,

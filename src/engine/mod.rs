@@ -300,6 +300,16 @@ impl Engine {
         Ok(())
     }
 
+    /// Keeps the cluster's client and tells the readers which context it is
+    /// ([`Event::ClusterReady`], once per run).
+    fn set_client(&mut self, client: Client, context: String) {
+        let first = self.client.is_none();
+        self.client = Some(client);
+        if first {
+            self.events.emit(Event::ClusterReady { context });
+        }
+    }
+
     fn log(&self, phase: PhaseNo, step: usize, stream: Stream, line: String) {
         self.events.emit(Event::StepLog {
             phase,
@@ -588,7 +598,7 @@ impl Engine {
                 Stream::Kindops,
                 format!("ok      cluster   context {context}: Kubernetes {}", v.git_version),
             );
-            self.client = Some(client);
+            self.set_client(client, context.clone());
         }
         let warnings = checks.iter().filter(|c| c.verdict == preflight::Verdict::Warn).count();
         Ok((
@@ -684,7 +694,7 @@ impl Engine {
             hint: Some(format!("`kind get kubeconfig --name {name}` shows kind's kubeconfig; `kind export kubeconfig --name {name}` restores the context")),
             output_tail: vec![],
         }))?;
-        self.client = Some(client);
+        self.set_client(client, context.clone());
         Ok((
             changed,
             if changed {

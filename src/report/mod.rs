@@ -36,6 +36,7 @@ pub fn plain_lines(ev: &Stamped, phases: &mut Vec<crate::engine::event::PhaseInf
                 .unwrap_or("");
             vec![format!("==> phase {phase}: {title}")]
         }
+        Event::ClusterReady { context } => vec![format!("     cluster ready: context {context}")],
         Event::PhaseSkipped { phase, reason } => vec![format!("==> phase {phase}: skipped ({reason})")],
         Event::AwaitingContinue { phase } => vec![format!("==> phase {phase}: waiting for the presenter")],
         Event::PhaseFinished { phase, elapsed } => vec![format!("==> phase {phase}: done in {}", secs(*elapsed))],
@@ -92,6 +93,7 @@ pub fn json_line(ev: &Stamped) -> serde_json::Value {
     let (phase, step, status, message): (Option<u8>, Option<usize>, &str, String) = match &ev.event {
         Event::RunStarted { target, .. } => (None, None, "started", target.clone()),
         Event::PhaseStarted { phase } => (Some(*phase), None, "running", String::new()),
+        Event::ClusterReady { context } => (Some(0), None, "cluster_ready", context.clone()),
         Event::PhaseSkipped { phase, reason } => (Some(*phase), None, "skipped", reason.clone()),
         Event::AwaitingContinue { phase } => (Some(*phase), None, "waiting", "waiting for the presenter".into()),
         Event::PhaseFinished { phase, .. } => (Some(*phase), None, "done", String::new()),
@@ -155,6 +157,7 @@ fn event_name(e: &Event) -> &'static str {
     match e {
         Event::RunStarted { .. } => "run_started",
         Event::PhaseStarted { .. } => "phase_started",
+        Event::ClusterReady { .. } => "cluster_ready",
         Event::PhaseSkipped { .. } => "phase_skipped",
         Event::AwaitingContinue { .. } => "awaiting_continue",
         Event::PhaseFinished { .. } => "phase_finished",

@@ -34,10 +34,13 @@ pub enum Msg {
 }
 
 /// What the loop must do after an update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Send(Control),
     Quit,
+    /// Start the Applications watcher on this kubeconfig context (the engine
+    /// announced the cluster with [`Event::ClusterReady`]).
+    Watch(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,15 +331,6 @@ impl App {
         }
     }
 
-    /// Phases done or skipped so far (the loop tries a late kube client
-    /// each time this grows).
-    pub fn phases_ended(&self) -> usize {
-        self.phases
-            .iter()
-            .filter(|p| matches!(p.state, State::Done | State::Skipped))
-            .count()
-    }
-
     /// Whether something animates (spinner), so the loop ticks faster.
     pub fn animating(&self) -> bool {
         self.phases.iter().any(|p| p.state == State::Running)
@@ -347,6 +341,9 @@ impl App {
             Msg::Key(k) => self.on_key(k),
             Msg::Engine(st) => {
                 self.now_ms = self.now_ms.max(st.elapsed_ms);
+                if let Event::ClusterReady { context } = &st.event {
+                    return Some(Effect::Watch(context.clone()));
+                }
                 self.on_engine(st.elapsed_ms, st.event);
                 None
             }
@@ -659,6 +656,7 @@ impl App {
                     self.awaiting = None;
                 }
             }
+            Event::ClusterReady { .. } => {}
             Event::PhaseSkipped { phase, reason } => {
                 if let Some(p) = self.phases.get_mut(phase as usize) {
                     p.state = State::Skipped;

@@ -34,42 +34,24 @@ pub struct TuiOptions {
 }
 
 /// `kindops up` full screen: reads engine events, sends [`Control`] back,
-/// watches Applications/ApplicationSets via `client` when `Some`. Returns
-/// when the user quits: the run's outcome, or `Interrupted` if it was still
-/// running (or `Failed` if the engine stopped without a result).
+/// and watches Applications/ApplicationSets once the engine announces the
+/// cluster ([`crate::engine::event::Event::ClusterReady`]; phase 0 may create
+/// it). Returns when the user quits: the run's outcome, or `Interrupted` if it
+/// was still running (or `Failed` if the engine stopped without a result).
 pub async fn run_up(
     events: UnboundedReceiver<Stamped>,
     control: UnboundedSender<Control>,
-    client: Option<kube::Client>,
-    opts: TuiOptions,
-) -> anyhow::Result<RunOutcome> {
-    run_up_connecting(events, control, client, None, opts).await
-}
-
-/// Makes a kube client once the cluster exists (e.g. the target context's
-/// client); `None` while it cannot.
-pub type Connect = Box<dyn FnMut() -> futures::future::BoxFuture<'static, Option<kube::Client>> + Send>;
-
-/// [`run_up`] for a run that may create the cluster: while there is no
-/// client, `connect` is tried (in the background, never blocking the UI)
-/// each time a phase finishes or is skipped, and the Applications watcher
-/// starts with the first client it returns.
-pub async fn run_up_connecting(
-    events: UnboundedReceiver<Stamped>,
-    control: UnboundedSender<Control>,
-    client: Option<kube::Client>,
-    connect: Option<Connect>,
     opts: TuiOptions,
 ) -> anyhow::Result<RunOutcome> {
     let app = App::new(Mode::Up, opts.step_mode, opts.no_color, opts.log_path);
-    let app = run_loop(app, Some(events), Some(control), client, connect).await?;
+    let app = run_loop(app, Some(events), Some(control), None).await?;
     Ok(app.outcome_on_quit())
 }
 
 /// `kindops status --watch`: the Applications view alone.
 pub async fn run_status(client: kube::Client, opts: TuiOptions) -> anyhow::Result<()> {
     let app = App::new(Mode::Status, false, opts.no_color, opts.log_path);
-    run_loop(app, None, None, Some(client), None).await?;
+    run_loop(app, None, None, Some(client)).await?;
     Ok(())
 }
 
@@ -94,7 +76,6 @@ async fn run_loop(
     mut events: Option<UnboundedReceiver<Stamped>>,
     control: Option<UnboundedSender<Control>>,
     client: Option<kube::Client>,
-    mut connect: Option<Connect>,
 ) -> anyhow::Result<App> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -106,10 +87,10 @@ async fn run_loop(
         app.update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
         watchers = watch::spawn(c, wtx.clone());
     }
-    // Late clients (the cluster is created by phase 0).
-    let (client_tx, mut client_rx) = unbounded_channel::<Option<kube::Client>>();
+    // The engine's client arrives late (phase 0 may create the cluster): a
+    // connect runs in the background on `Effect::Watch`, never blocking the UI.
+    let (client_tx, mut client_rx) = unbounded_channel::<anyhow::Result<kube::Client>>();
     let mut connecting = false;
-    let mut phases_ended_at_last_try = 0;
 
     let mut guard = terminal::TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
@@ -154,9 +135,13 @@ async fn run_loop(
                 },
                 Some(c) = client_rx.recv() => {
                     connecting = false;
-                    if let (Some(c), true) = (c, watchers.is_empty()) {
-                        app.update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
-                        watchers = watch::spawn(c, wtx.clone());
+                    match c {
+                        Ok(c) if watchers.is_empty() => watchers = watch::spawn(c, wtx.clone()),
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!("the Applications view cannot connect: {e:#}");
+                            app.update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Retrying(format!("{e:#}")))));
+                        }
                     }
                 }
                 _ = tokio::time::sleep(tick_period(&app)) => {}
@@ -180,21 +165,25 @@ async fn run_loop(
             while let Ok(k) = keys.try_recv() {
                 effects.push(on_term_event(&mut app, k?));
             }
-            if let (true, false, Some(connect)) = (watchers.is_empty(), connecting, connect.as_mut()) {
-                let ended = app.phases_ended();
-                if ended > phases_ended_at_last_try {
-                    phases_ended_at_last_try = ended;
-                    connecting = true;
-                    let attempt = connect();
-                    let tx = client_tx.clone();
-                    tokio::spawn(async move {
-                        let _ = tx.send(attempt.await);
-                    });
-                }
-            }
             for e in effects.into_iter().flatten() {
-                if let (Effect::Send(c), Some(ctl)) = (e, &control) {
-                    let _ = ctl.send(c);
+                match e {
+                    Effect::Send(c) => {
+                        if let Some(ctl) = &control {
+                            let _ = ctl.send(c);
+                        }
+                    }
+                    Effect::Watch(context) if watchers.is_empty() && !connecting => {
+                        connecting = true;
+                        app.update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
+                        let tx = client_tx.clone();
+                        tokio::spawn(async move {
+                            use backon::Retryable;
+                            let connect = || crate::engine::provider::client_for(&context);
+                            let policy = backon::ExponentialBuilder::default().with_max_times(6);
+                            let _ = tx.send(connect.retry(policy).await);
+                        });
+                    }
+                    Effect::Watch(_) | Effect::Quit => {}
                 }
             }
         }
