@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks for kindops's build, its test bed and its
+# Installs what a fresh machine lacks for kindops's build, its test bed, the
+# real-kind lane (tests/kind: debootstrap, gcc for the static pause) and its
 # tests. Idempotent: installs only what is missing. Needs root for apt-get.
 set -euo pipefail
 
 need_apt=()
 for pair in ip:iproute2 git:git redis-server:redis-server dockerd:docker.io tmux:tmux openssl:openssl \
-            curl:curl flock:util-linux nsenter:util-linux kubectl:kubectl jq:jq bc:bc hyperfine:hyperfine; do
+            curl:curl flock:util-linux nsenter:util-linux kubectl:kubectl jq:jq bc:bc hyperfine:hyperfine \
+            debootstrap:debootstrap gcc:gcc; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
