@@ -14,8 +14,9 @@ deps:
 # Run every test: unit tests, then integration tests inside the test bed's loopback-only network namespace.
 test: deps testbed-build
     cargo build --tests --quiet
+    bash tests/mirror.sh
     {{testbed}} up --argocd
-    {{testbed}} exec -- cargo test --offline --no-fail-fast -- --test-threads=4
+    KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml {{testbed}} exec -- cargo test --offline --no-fail-fast -- --test-threads=4
 
 # Build the test bed (etcd, kube-apiserver, controller-manager, scheduler, KWOK, kind, Argo CD, helm, kustomize) from Go modules.
 testbed-build:
@@ -45,3 +46,27 @@ demo *ARGS: deps testbed-build
 bench: testbed-build
     cargo build --release --quiet
     bash benches/run.sh
+
+# Build the real-kind lane's images offline from Debian packages and Go modules (kind base image, node image kindops.local/node:v1.36.3 and what it preloads); `just kind-build redis argocd dex` builds single steps.
+kind-build *STEPS: deps
+    tests/kind/lane.sh build {{STEPS}}
+
+# Start the real-kind lane's dockerd in its loopback-only network namespace (prints DOCKER_HOST).
+kind-up:
+    tests/kind/lane.sh up
+
+# Run a command in the real-kind lane's namespace with DOCKER_HOST set: `just kind-exec -- kind get clusters`.
+kind-exec *CMD:
+    tests/kind/lane.sh exec {{CMD}}
+
+# Remove every container of the real-kind lane and stop its dockerd (the built images stay).
+kind-down:
+    tests/kind/lane.sh down
+
+# Real-kind lane smoke test: kind create cluster with the lane's node image (node Ready, coredns Ready, a pod with a local-path volume Running), then kind delete cluster.
+test-kind: kind-build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    trap 'tests/kind/lane.sh down' EXIT
+    tests/kind/lane.sh up
+    tests/kind/lane.sh smoke

@@ -95,6 +95,10 @@ fn main() -> Result<()> {
 /// Materializes the GitOps tree and renders phase 1's two apply paths.
 async fn prepare(mirror: &str, out: &Path, repo_url: &str) -> Result<()> {
     std::fs::create_dir_all(out)?;
+    // The same pins as `kindops --pins` / KINDOPS_PINS (benches/run.sh sets it to the test mirror's).
+    if let Some(p) = std::env::var_os("KINDOPS_PINS") {
+        kindops::upstream::use_pins_file(Path::new(&p))?;
+    }
     let cache = tempfile::tempdir()?;
     let up = Upstream {
         mirror: Some(Mirror::parse(mirror)),

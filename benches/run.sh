@@ -16,7 +16,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 TB="$ROOT/tests/testbed/testbed.sh"
 KINDOPS="$ROOT/target/release/kindops"
-MIRROR="$(cd "${KINDOPS_BENCH_MIRROR:-$ROOT/../shared/upstream}" && pwd)"
+# The test mirror (tests/mirror.sh: ../shared/upstream plus the packaged
+# External Secrets chart) and its pins file.
+MIRROR="${KINDOPS_BENCH_MIRROR:-$(bash "$ROOT/tests/mirror.sh")}"
+export KINDOPS_PINS="${KINDOPS_PINS:-$MIRROR/pins.yaml}"
 ROUNDS="${KINDOPS_BENCH_ROUNDS:-3}"
 ONLY="${KINDOPS_BENCH_ONLY:-apply phase1 tui argocd criterion startup}"
 OUT="$ROOT/target/bench"

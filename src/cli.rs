@@ -13,6 +13,10 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Read upstream pins (name, version, file, url, sha256) from this file
+    /// instead of the built-in manifests/upstream.yaml.
+    #[arg(long, global = true, value_name = "FILE", env = "KINDOPS_PINS")]
+    pub pins: Option<PathBuf>,
 }
 
 /// Which cluster: a kind cluster kindops manages, or an existing context.

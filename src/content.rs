@@ -100,10 +100,16 @@ pub fn kind_config(cluster: &str, git_dir: &Path, ui_port: u16) -> String {
         .replace("${KINDOPS_UI_PORT}", &ui_port.to_string())
 }
 
-/// Unpacks a chart archive (`NAME/Chart.yaml`, ...) into `into`, dropping the
-/// first path component, then removes from `Chart.yaml` any dependency that is
-/// not vendored under `charts/` (so `helm template` runs offline; the dropped
-/// dependencies must be optional, `condition:`-guarded ones).
+/// Unpacks a packaged Helm chart (`helm package` layout: `NAME/Chart.yaml`,
+/// `NAME/templates/...`, dependencies vendored as `NAME/charts/<dep>-<version>.tgz`
+/// or `NAME/charts/<dep>/`) into `into`, dropping the top-level `NAME/`.
+/// `Chart.yaml` is left as it is: every dependency keeps its `condition:`, so
+/// helm renders a vendored optional dependency only when its values enable it.
+///
+/// Errors: an entry escaping the chart directory; no `Chart.yaml` at the top;
+/// a dependency of `Chart.yaml` that is not vendored under `charts/` (the
+/// archive is the chart's source, not the packaged chart: `helm template`
+/// would fail offline), naming the archive, the dependency and the next step.
 fn unpack_chart(archive: &Path, into: &Path) -> Result<()> {
     if into.exists() {
         std::fs::remove_dir_all(into)?;
@@ -129,23 +135,43 @@ fn unpack_chart(archive: &Path, into: &Path) -> Result<()> {
             entry.unpack(&target)?;
         }
     }
-    let chart_yaml = into.join("Chart.yaml");
-    let text = std::fs::read_to_string(&chart_yaml).context("the chart archive has no Chart.yaml at its top")?;
-    let mut chart: serde_yaml::Value = serde_yaml::from_str(&text)?;
-    if let Some(deps) = chart.get_mut("dependencies").and_then(|d| d.as_sequence_mut()) {
-        let before = deps.len();
-        deps.retain(|d| {
-            let name = d.get("name").and_then(|n| n.as_str()).unwrap_or_default();
-            into.join("charts").join(name).exists()
-        });
-        if deps.len() != before {
-            if deps.is_empty() {
-                chart.as_mapping_mut().unwrap().remove("dependencies");
-            }
-            std::fs::write(&chart_yaml, serde_yaml::to_string(&chart)?)?;
+    let text =
+        std::fs::read_to_string(into.join("Chart.yaml")).context("the chart archive has no Chart.yaml at its top")?;
+    let chart: serde_yaml::Value = serde_yaml::from_str(&text).context("Chart.yaml")?;
+    let deps = chart
+        .get("dependencies")
+        .and_then(|d| d.as_sequence())
+        .cloned()
+        .unwrap_or_default();
+    for dep in deps {
+        let name = dep.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+        if !vendored(&into.join("charts"), name) {
+            anyhow::bail!(
+                "{}: Chart.yaml depends on chart {name:?}, which is not vendored under charts/ \
+                 (this is the chart's source, not the packaged chart `helm package` makes). \
+                 Use the packaged .tgz from the chart repository (`kindops fetch` downloads it)",
+                archive.display()
+            );
         }
     }
     Ok(())
+}
+
+/// True when `charts/` holds dependency `name` as helm vendors it: a directory
+/// `charts/<name>/` or an archive `charts/<name>-<version>.tgz`.
+fn vendored(charts: &Path, name: &str) -> bool {
+    if name.is_empty() || charts.join(name).join("Chart.yaml").is_file() {
+        return !name.is_empty();
+    }
+    let prefix = format!("{name}-");
+    std::fs::read_dir(charts).is_ok_and(|entries| {
+        entries.filter_map(|e| e.ok()).any(|e| {
+            let f = e.file_name().to_string_lossy().into_owned();
+            f.strip_prefix(&prefix).is_some_and(|rest| {
+                rest.ends_with(".tgz") && rest.chars().next().is_some_and(|c| c.is_ascii_digit() || c == 'v')
+            })
+        })
+    })
 }
 
 #[cfg(test)]
@@ -181,5 +207,88 @@ mod tests {
         let out = fill(std::str::from_utf8(appset).unwrap(), &vars);
         assert!(!out.contains("${KINDOPS_REPO_URL}"));
         assert_eq!(out.matches("file:///tmp/x.git").count(), 2);
+    }
+
+    /// A gzipped tar laid out as `helm package` lays out a chart with a
+    /// vendored dependency: `NAME/Chart.yaml`, `NAME/values.yaml`,
+    /// `NAME/templates/...`, `NAME/charts/<dep>-<version>.tgz`.
+    fn packaged_chart(dir: &Path, with_dep_archive: bool) -> PathBuf {
+        fn add(b: &mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>, path: &str, data: &[u8]) {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, path, data).unwrap();
+        }
+        let out = dir.join("external-secrets-2.9.0.tgz");
+        let gz = flate2::write::GzEncoder::new(std::fs::File::create(&out).unwrap(), flate2::Compression::default());
+        let mut b = tar::Builder::new(gz);
+        // Chart.yaml as in external-secrets' deploy/charts/external-secrets (tag helm-chart-2.9.0).
+        add(
+            &mut b,
+            "external-secrets/Chart.yaml",
+            b"apiVersion: v2\nname: external-secrets\nversion: \"2.9.0\"\nappVersion: \"v2.9.0\"\ndependencies:\n  - name: bitwarden-sdk-server\n    version: v0.6.0\n    repository: oci://ghcr.io/external-secrets/charts\n    condition: bitwarden-sdk-server.enabled\n",
+        );
+        add(
+            &mut b,
+            "external-secrets/values.yaml",
+            b"bitwarden-sdk-server:\n  enabled: false\n",
+        );
+        add(
+            &mut b,
+            "external-secrets/templates/deployment.yaml",
+            b"kind: Deployment\n",
+        );
+        if with_dep_archive {
+            add(
+                &mut b,
+                "external-secrets/charts/bitwarden-sdk-server-v0.6.0.tgz",
+                b"\x1f\x8b not read here",
+            );
+        }
+        b.into_inner().unwrap().finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn packaged_chart_keeps_its_vendored_dependency_and_condition() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = packaged_chart(dir.path(), true);
+        let into = dir.path().join("repo/charts/external-secrets");
+        unpack_chart(&archive, &into).unwrap();
+        assert!(into.join("charts/bitwarden-sdk-server-v0.6.0.tgz").is_file());
+        assert!(into.join("templates/deployment.yaml").is_file());
+        let chart = std::fs::read_to_string(into.join("Chart.yaml")).unwrap();
+        assert!(
+            chart.contains("condition: bitwarden-sdk-server.enabled") && chart.contains("name: bitwarden-sdk-server"),
+            "the dependency and its condition must stay, so helm keeps it off: {chart}"
+        );
+    }
+
+    #[test]
+    fn chart_source_without_its_dependency_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = packaged_chart(dir.path(), false);
+        let err = unpack_chart(&archive, &dir.path().join("out")).unwrap_err().to_string();
+        assert!(
+            err.contains("bitwarden-sdk-server")
+                && err.contains("external-secrets-2.9.0.tgz")
+                && err.contains("packaged"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn shipped_chart_pin_is_the_packaged_chart_from_its_release() {
+        let pin = crate::upstream::pins()
+            .into_iter()
+            .find(|p| p.unpack.is_some())
+            .expect("a chart pin");
+        assert!(pin.file.ends_with(".tgz"), "{pin:?}");
+        assert_eq!(
+            pin.url,
+            "https://github.com/external-secrets/external-secrets/releases/download/helm-chart-2.9.0/external-secrets-2.9.0.tgz"
+        );
+        assert!(pin.sha256.is_some(), "the chart index publishes a digest");
     }
 }

@@ -108,6 +108,9 @@ fn check_phase(n: Option<u8>) -> Result<u8, Outcome> {
 }
 
 async fn run(cli: Cli) -> Result<u8, Outcome> {
+    if let Some(p) = &cli.pins {
+        kindops::upstream::use_pins_file(p).map_err(|e| Outcome::Bad(BadInput(format!("{e:#}"))))?;
+    }
     match cli.command {
         Command::Up(args) => up(args).await,
         Command::Plan { phase, source, output } => {

@@ -28,14 +28,49 @@ pub struct Pin {
     pub url: String,
     /// Lowercase hex SHA-256 of the bytes, when known.
     pub sha256: Option<String>,
-    /// For chart archives: the path in the GitOps repo to unpack into.
+    /// For packaged Helm charts (`helm package` layout: `NAME/Chart.yaml`,
+    /// dependencies vendored under `NAME/charts/`): the path in the GitOps repo
+    /// to unpack into.
     #[serde(default)]
     pub unpack: Option<String>,
 }
 
-/// Every pin kindops ships.
+/// Pins read from `--pins FILE` (or `$KINDOPS_PINS`), set once at start-up by
+/// [`use_pins_file`]; `None` means the built-in `manifests/upstream.yaml`.
+static PINS_OVERRIDE: std::sync::OnceLock<Vec<Pin>> = std::sync::OnceLock::new();
+
+/// The pins in force: the file given to [`use_pins_file`], else the ones kindops ships.
 pub fn pins() -> Vec<Pin> {
-    serde_yaml::from_str(PINS).expect("manifests/upstream.yaml is checked by a unit test")
+    match PINS_OVERRIDE.get() {
+        Some(p) => p.clone(),
+        None => serde_yaml::from_str(PINS).expect("manifests/upstream.yaml is checked by a unit test"),
+    }
+}
+
+/// Parses a pins file (the shape of `manifests/upstream.yaml`).
+///
+/// Errors: unreadable file; a YAML or shape error, named as `FILE:LINE:COLUMN`.
+pub fn parse_pins(path: &Path) -> Result<Vec<Pin>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading the pins file {}", path.display()))?;
+    serde_yaml::from_str(&text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        anyhow::anyhow!(
+            "{}{at}: {e}. A pins file is a list of {{name, version, file, url, sha256}} as in kindops's manifests/upstream.yaml",
+            path.display()
+        )
+    })
+}
+
+/// `--pins FILE`: use the pins in `path` instead of the built-in ones for the
+/// rest of this process (e.g. a newer release, or a workshop's own artifacts).
+/// Call once, before anything resolves pins.
+pub fn use_pins_file(path: &Path) -> Result<()> {
+    let pins = parse_pins(path)?;
+    let _ = PINS_OVERRIDE.set(pins);
+    Ok(())
 }
 
 /// A pin resolved to a local file whose checksum was checked.
@@ -101,6 +136,55 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
+/// A progress line every this many bytes of a download.
+const PROGRESS_EVERY: u64 = 1 << 20;
+
+/// Download deadlines: a stalled server must not hang phase 0 (or CI) forever.
+/// Connect: 30 s; each read: 60 s without a byte, or `$KINDOPS_DOWNLOAD_TIMEOUT`
+/// (a humantime duration such as `10s` or `5m`) for slow links.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn read_timeout() -> std::time::Duration {
+    std::env::var("KINDOPS_DOWNLOAD_TIMEOUT")
+        .ok()
+        .and_then(|v| humantime::parse_duration(&v).ok())
+        .unwrap_or(READ_TIMEOUT)
+}
+
+/// The HTTP client for downloads: rustls with both the platform's root
+/// certificates (`rustls-tls-native-roots`: a TLS-inspecting proxy's CA that
+/// the OS trusts works) and the bundled Mozilla roots (`rustls-tls`), and the
+/// deadlines above. Proxies come from the usual `HTTPS_PROXY`/`NO_PROXY`.
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT.min(read_timeout()))
+        .read_timeout(read_timeout())
+        .user_agent(concat!("kindops/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("reqwest client with rustls")
+}
+
+/// An error with its sources (reqwest's own Display hides the cause: timeout, TLS, DNS).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// `<file>.sha256` beside a mirrored artifact: the hash `kindops fetch` saw
+/// (`sha256sum` format: `HEX  FILE`).
+fn recorded_hash_path(artifact: &Path) -> PathBuf {
+    let mut name = artifact.file_name().unwrap_or_default().to_os_string();
+    name.push(".sha256");
+    artifact.with_file_name(name)
+}
+
 impl Upstream {
     /// The default cache: `$XDG_CACHE_HOME/kindops/upstream` (or `~/.cache/...`).
     pub fn default_cache_dir() -> PathBuf {
@@ -115,15 +199,29 @@ impl Upstream {
     /// Resolves every pin. Errors name the artifact, where it was looked for,
     /// and (for a mismatch) both hashes.
     pub async fn resolve_all(&self, pins: &[Pin]) -> Result<Vec<Resolved>> {
+        self.resolve_all_reporting(pins, &|_| {}).await
+    }
+
+    /// [`Self::resolve_all`], telling `progress` how large downloads advance
+    /// (a line per MiB, e.g. `downloading argo-cd install-v3.5.1.yaml: 1024 of 1872 KiB`).
+    pub async fn resolve_all_reporting(
+        &self,
+        pins: &[Pin],
+        progress: &(dyn Fn(String) + Sync),
+    ) -> Result<Vec<Resolved>> {
         let mut out = Vec::with_capacity(pins.len());
         for pin in pins {
-            out.push(self.resolve(pin).await?);
+            out.push(self.resolve_reporting(pin, progress).await?);
         }
         Ok(out)
     }
 
     /// Resolves one pin (see the module docs for the order).
     pub async fn resolve(&self, pin: &Pin) -> Result<Resolved> {
+        self.resolve_reporting(pin, &|_| {}).await
+    }
+
+    async fn resolve_reporting(&self, pin: &Pin, progress: &(dyn Fn(String) + Sync)) -> Result<Resolved> {
         let cached = self.cache_dir.join(&pin.name).join(&pin.file);
         match &self.mirror {
             Some(Mirror::Dir(dir)) => {
@@ -138,6 +236,27 @@ impl Upstream {
                     .into());
                 }
                 let sha = sha256_file(&path)?;
+                // A pin with no published hash: the mirror's own record (written
+                // by `kindops fetch`) must match the bytes it serves.
+                if pin.sha256.is_none() {
+                    if let Ok(recorded) = std::fs::read_to_string(recorded_hash_path(&path)) {
+                        let recorded = recorded.split_whitespace().next().unwrap_or_default().to_string();
+                        if recorded != sha {
+                            return Err(UpstreamError::ChecksumMismatch {
+                                name: pin.name.clone(),
+                                version: pin.version.clone(),
+                                location: format!(
+                                    "{} (hash recorded by `kindops fetch` in {})",
+                                    path.display(),
+                                    recorded_hash_path(&path).display()
+                                ),
+                                expected: recorded,
+                                actual: sha,
+                            }
+                            .into());
+                        }
+                    }
+                }
                 self.check(pin, &path.display().to_string(), &sha, &cached)?;
                 Ok(Resolved {
                     pin: pin.clone(),
@@ -148,7 +267,7 @@ impl Upstream {
             }
             Some(Mirror::Http(base)) => {
                 let url = format!("{base}/{}/{}", pin.name, pin.file);
-                self.download(pin, &url, &cached).await
+                self.download(pin, &url, &cached, progress).await
             }
             None => {
                 if cached.is_file() {
@@ -161,7 +280,7 @@ impl Upstream {
                         origin: "cache".into(),
                     });
                 }
-                self.download(pin, &pin.url.clone(), &cached).await
+                self.download(pin, &pin.url.clone(), &cached, progress).await
             }
         }
     }
@@ -192,25 +311,66 @@ impl Upstream {
         }
     }
 
-    async fn download(&self, pin: &Pin, url: &str, cached: &Path) -> Result<Resolved> {
+    async fn download(
+        &self,
+        pin: &Pin,
+        url: &str,
+        cached: &Path,
+        progress: &(dyn Fn(String) + Sync),
+    ) -> Result<Resolved> {
+        use std::io::Write;
         let missing = |reason: String| UpstreamError::Missing {
             name: pin.name.clone(),
             version: pin.version.clone(),
             location: url.to_string(),
             reason,
         };
-        let resp = reqwest::get(url).await.map_err(|e| missing(e.to_string()))?;
+        let mut resp = http_client().get(url).send().await.map_err(|e| {
+            let stalled = if e.is_timeout() {
+                format!(
+                    " (no answer within {}s: a stalled server or proxy; KINDOPS_DOWNLOAD_TIMEOUT sets the limit)",
+                    read_timeout().as_secs()
+                )
+            } else {
+                String::new()
+            };
+            missing(format!("{}{stalled}", error_chain(&e)))
+        })?;
         if !resp.status().is_success() {
             return Err(missing(format!("HTTP {}", resp.status())).into());
         }
-        let bytes = resp.bytes().await.map_err(|e| missing(e.to_string()))?;
-        let sha = hex::encode(Sha256::digest(&bytes));
-        self.check(pin, url, &sha, cached)?;
         let dir = cached.parent().unwrap();
         std::fs::create_dir_all(dir)?;
         // Write then rename: an interrupted download never leaves a partial file.
-        let tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::fs::write(tmp.path(), &bytes)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        let total = resp.content_length();
+        let (mut got, mut hasher, mut last_report) = (0u64, Sha256::new(), 0u64);
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| missing(format!("{} after {got} bytes", error_chain(&e))))?
+        {
+            hasher.update(&chunk);
+            tmp.write_all(&chunk)
+                .with_context(|| format!("writing {}", tmp.path().display()))?;
+            got += chunk.len() as u64;
+            if got - last_report >= PROGRESS_EVERY {
+                last_report = got;
+                progress(match total {
+                    Some(t) => format!(
+                        "downloading {} {}: {} of {} KiB",
+                        pin.name,
+                        pin.file,
+                        got >> 10,
+                        t >> 10
+                    ),
+                    None => format!("downloading {} {}: {} KiB", pin.name, pin.file, got >> 10),
+                });
+            }
+        }
+        let sha = hex::encode(hasher.finalize());
+        self.check(pin, url, &sha, cached)?;
+        tmp.as_file().sync_all()?;
         tmp.persist(cached)
             .with_context(|| format!("storing {}", cached.display()))?;
         Ok(Resolved {
@@ -222,7 +382,9 @@ impl Upstream {
     }
 
     /// `kindops fetch --into DIR`: resolves every pin and copies it to
-    /// `DIR/<name>/<file>`, a layout `--mirror DIR` reads. Returns the resolved pins.
+    /// `DIR/<name>/<file>`, a layout `--mirror DIR` reads, with the sha256 it
+    /// saw beside it (`<file>.sha256`, checked by `--mirror DIR` for pins that
+    /// have no published hash). Returns the resolved pins.
     pub async fn fill_mirror(&self, pins: &[Pin], into: &Path) -> Result<Vec<Resolved>> {
         let resolved = self.resolve_all(pins).await?;
         for r in &resolved {
@@ -231,6 +393,9 @@ impl Upstream {
             if r.path != target {
                 std::fs::copy(&r.path, &target).with_context(|| format!("writing {}", target.display()))?;
             }
+            let record = recorded_hash_path(&target);
+            std::fs::write(&record, format!("{}  {}\n", r.sha256, r.pin.file))
+                .with_context(|| format!("writing {}", record.display()))?;
         }
         Ok(resolved)
     }
@@ -319,6 +484,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn fetch_records_hashes_and_the_mirror_checks_them_for_unpublished_pins() {
+        let src = tempfile::tempdir().unwrap();
+        let into = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let pin = Pin {
+            name: "demo".into(),
+            version: "v1".into(),
+            file: "a.yaml".into(),
+            url: "https://example.invalid/a.yaml".into(),
+            sha256: None,
+            unpack: None,
+        };
+        std::fs::create_dir_all(src.path().join("demo")).unwrap();
+        std::fs::write(src.path().join("demo/a.yaml"), b"one\n").unwrap();
+        let from = Upstream {
+            mirror: Some(Mirror::Dir(src.path().into())),
+            cache_dir: cache.path().into(),
+        };
+        from.fill_mirror(std::slice::from_ref(&pin), into.path()).await.unwrap();
+        let record = std::fs::read_to_string(into.path().join("demo/a.yaml.sha256")).unwrap();
+        assert!(
+            record.starts_with(&sha256_file(&src.path().join("demo/a.yaml")).unwrap()),
+            "{record}"
+        );
+        // A learner's machine (empty cache) reading a damaged copy of that mirror.
+        std::fs::write(into.path().join("demo/a.yaml"), b"on").unwrap();
+        let learner = Upstream {
+            mirror: Some(Mirror::Dir(into.path().into())),
+            cache_dir: tempfile::tempdir().unwrap().path().into(),
+        };
+        let err = learner.resolve(&pin).await.unwrap_err().to_string();
+        assert!(
+            err.contains("checksum mismatch") && err.contains("a.yaml.sha256"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
     async fn shared_upstream_mirror_resolves_every_pin() {
         let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream");
         if !shared.is_dir() {
@@ -329,7 +532,16 @@ mod tests {
             mirror: Some(Mirror::Dir(shared)),
             cache_dir: cache.path().into(),
         };
-        let all = up.resolve_all(&pins()).await.unwrap();
-        assert_eq!(all.len(), pins().len());
+        // Every pin but the packaged External Secrets chart, which the test
+        // data holds only as its source (tests/mirror.sh packages it).
+        for pin in pins() {
+            let res = up.resolve(&pin).await;
+            if pin.unpack.is_some() {
+                let err = res.unwrap_err().to_string();
+                assert!(err.contains(&pin.file) && err.contains("kindops fetch"), "{err}");
+            } else {
+                res.unwrap();
+            }
+        }
     }
 }

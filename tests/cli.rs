@@ -321,7 +321,7 @@ fn unknown_phase_number_is_bad_input() {
 fn checksum_mismatch_stops_before_anything_is_applied() {
     let dir = tempfile::tempdir().unwrap();
     // A mirror whose Argo CD manifest is not the pinned one.
-    let src = support::shared_dir().join("upstream");
+    let src = std::path::PathBuf::from(mirror());
     let m = dir.path().join("mirror");
     for e in std::fs::read_dir(&src).unwrap() {
         let e = e.unwrap();
@@ -579,8 +579,7 @@ fn fetch_fills_a_mirror_that_up_can_read() {
         assert!(f.is_file(), "{} missing", f.display());
         assert_eq!(
             kindops::upstream::sha256_file(&f).unwrap(),
-            kindops::upstream::sha256_file(&support::shared_dir().join("upstream").join(&p.name).join(&p.file))
-                .unwrap()
+            kindops::upstream::sha256_file(&std::path::Path::new(&mirror()).join(&p.name).join(&p.file)).unwrap()
         );
     }
     // The filled mirror serves `plan` (offline object counts).

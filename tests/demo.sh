@@ -23,8 +23,9 @@ wait = "  - type: wait-applications\n    applications: [metrics-server]\n    tim
 assert wait in s, "phases/phase-3.yaml changed shape; update tests/demo.sh"
 open(p, "w").write(s.replace(wait, ""))
 PY
+MIRROR="$(bash tests/mirror.sh)"
 exec tests/testbed/testbed.sh exec -- env \
-  XDG_DATA_HOME="$PWD/$DEMO/data" XDG_CACHE_HOME="$PWD/$DEMO/cache" \
+  KINDOPS_PINS="$MIRROR/pins.yaml" XDG_DATA_HOME="$PWD/$DEMO/data" XDG_CACHE_HOME="$PWD/$DEMO/cache" \
   target/release/kindops up --context kindops-testbed \
-    --mirror ../shared/upstream --repo-url "file://$PWD/$DEMO/git/gitops.git" \
+    --mirror "$MIRROR" --repo-url "file://$PWD/$DEMO/git/gitops.git" \
     --phases "$DEMO/phases" "$@"

@@ -560,7 +560,8 @@ impl Engine {
             mirror: self.settings.mirror.clone(),
             cache_dir: self.settings.cache_dir.clone(),
         };
-        let resolved = up.resolve_all(&crate::upstream::pins()).await.map_err(|e| StepError(Failure {
+        let progress = self.progress_fn(n, i);
+        let resolved = up.resolve_all_reporting(&crate::upstream::pins(), &progress).await.map_err(|e| StepError(Failure {
             object: Some("upstream artifacts".into()),
             reason: format!("{e:#}"),
             hint: Some("fix the mirror or the cache, or run `kindops fetch --into DIR` where there is internet and pass --mirror DIR".into()),

@@ -134,9 +134,23 @@ impl Drop for Bed {
     }
 }
 
-/// `../shared/upstream`, served to kindops through `--mirror`.
+/// The test mirror (`tests/testbed/mirror`, made by `tests/mirror.sh` from
+/// `../shared/upstream`), served to kindops through `--mirror`; its pins file
+/// reaches every kindops the tests start through `KINDOPS_PINS` (`just test`
+/// sets both up).
 pub fn mirror() -> String {
-    super::shared_dir().join("upstream").display().to_string()
+    let dir = super::repo_root().join("tests/testbed/mirror");
+    assert!(
+        dir.join("pins.yaml").is_file(),
+        "no test mirror at {}: run `bash tests/mirror.sh` (`just test` does)",
+        dir.display()
+    );
+    assert!(
+        std::env::var_os("KINDOPS_PINS").is_some(),
+        "KINDOPS_PINS is not set: run the tests through `just test`, or export KINDOPS_PINS={}",
+        dir.join("pins.yaml").display()
+    );
+    dir.display().to_string()
 }
 
 /// A copy of `phases/` for the test bed, in `dir/phases`: phase 3 does not wait
