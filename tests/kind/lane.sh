@@ -1,0 +1,551 @@
+#!/usr/bin/env bash
+# kindops real-kind lane: a real kind cluster, offline, from Debian packages
+# and Go modules only. Docker (Debian's dockerd) runs in a network namespace
+# with only loopback up, so nothing it or kind does can send a packet off
+# this machine.
+#
+#   lane.sh build [STEP...]   build images (idempotent; default: the node image
+#                             and what it needs). Steps, each runnable alone:
+#                               bin base slim kube coredns pause busybox kindnetd
+#                               local-path node   (the node image)
+#                               redis argocd dex  (workload images)
+#                               all               (every step)
+#   lane.sh up                start dockerd in the namespace (prints DOCKER_HOST)
+#   lane.sh exec -- CMD...    run CMD in the namespace with DOCKER_HOST set and
+#                             tests/kind/out/bin (kubectl v1.36.3) and kind on PATH
+#   lane.sh smoke             kind create cluster, check it, kind delete cluster
+#   lane.sh down              remove every container, stop dockerd, remove the namespace
+#   lane.sh status            say whether dockerd is up, list the lane's images
+#
+# KINDOPS_KIND_NAME (default kindops-kind) names the network namespace.
+# Output (git-ignored): tests/kind/out/ - bin/ (Go binaries), cache/ (Debian
+# .debs, kept), docker/ (dockerd's data-root: the images live there, kept
+# across up/down), build/ (scratch, rebuilt as needed).
+set -euo pipefail
+
+LANE_DIR="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
+REPO_ROOT="$(cd "$LANE_DIR/../.." && pwd)"
+OUT="$LANE_DIR/out"
+BIN="$OUT/bin"
+CACHE="$OUT/cache"
+SCRATCH="$OUT/build"
+NETNS="${KINDOPS_KIND_NAME:-kindops-kind}"
+DDIR="$OUT/docker"
+SOCK="$DDIR/docker.sock"
+export DOCKER_HOST="unix://$SOCK" DOCKER_BUILDKIT=0
+
+K8S_VERSION=v1.36.3
+KIND_VERSION=v0.32.0
+COREDNS_VERSION=v1.14.2
+LOCAL_PATH_VERSION=v0.0.30
+CRICTL_VERSION=v1.36.0
+ARGOCD_VERSION=v3.5.1
+SUITE=bookworm
+MIRROR="${KINDOPS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+NODE_IMAGE="kindops.local/node:$K8S_VERSION"
+BASE_IMAGE="kindops.local/base:$SUITE"
+SLIM_IMAGE="kindops.local/debian-slim:$SUITE"
+KUBE_IMAGE="kindops.local/kube:$K8S_VERSION"
+BUSYBOX_IMAGE="kindops.local/busybox:$SUITE"
+RUNTIME_NAME=kindops-runc
+SMOKE_CLUSTER="${KINDOPS_KIND_SMOKE_CLUSTER:-kindops-smoke}"
+
+# Go: module proxy only (no direct), the local toolchain, static binaries.
+GOPROXY_ONLY="$(go env GOPROXY | tr ',|' '\n\n' | grep -v -x -e direct -e off | paste -sd, -)"
+export GOPROXY="$GOPROXY_ONLY" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false"
+GO_P="${KINDOPS_GO_P:-2}"
+
+log() { printf '[kind-lane] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+case "$NETNS" in ''|*[!a-z0-9-]*) die "KINDOPS_KIND_NAME must be lowercase letters, digits and '-'";; esac
+
+# ---------------------------------------------------------------- docker
+
+DOCKER_SH="$REPO_ROOT/tests/testbed/docker.sh"
+docker_sh() {
+  KINDOPS_DOCKER_NETNS="$NETNS" KINDOPS_DOCKER_DIR="$DDIR" KINDOPS_DOCKER_PIDS="" \
+    KINDOPS_DOCKER_RUNTIME="$RUNTIME_NAME=$LANE_DIR/runc-wrapper.sh" bash "$DOCKER_SH" "$@"
+}
+in_ns() { ip netns exec "$NETNS" "$@"; }
+dk() { in_ns docker "$@"; }
+docker_up() { [ -e "/run/netns/$NETNS" ] && timeout 5 docker version >/dev/null 2>&1; }
+
+cmd_up() {
+  [ "$(id -u)" = 0 ] || die "must run as root (ip netns, dockerd)"
+  command -v jq >/dev/null || die "jq missing (the runc wrapper needs it): bash .ci/deps.sh"
+  if [ ! -e "/run/netns/$NETNS" ]; then
+    ip netns add "$NETNS"
+    ip netns exec "$NETNS" ip link set lo up
+  fi
+  mkdir -p "$DDIR"
+  docker_sh start >/dev/null
+  log "dockerd up in namespace $NETNS: DOCKER_HOST=$DOCKER_HOST"
+  echo "$DOCKER_HOST"
+}
+
+cmd_down() {
+  if docker_up; then
+    local ids
+    ids="$(dk ps -aq)"
+    if [ -n "$ids" ]; then
+      log "removing containers: $(echo $ids)"
+      # shellcheck disable=SC2086
+      dk rm -f -v $ids >/dev/null
+    fi
+    # kind's "kind" network goes with the namespace's bridge when dockerd stops.
+  fi
+  docker_sh stop
+  if [ -e "/run/netns/$NETNS" ]; then ip netns del "$NETNS"; fi
+  log "down (images kept in $DDIR/data)"
+}
+
+cmd_exec() {
+  [ "${1:-}" = "--" ] && shift
+  [ $# -gt 0 ] || die "usage: lane.sh exec -- CMD..."
+  docker_up || die "dockerd is not up: run 'tests/kind/lane.sh up' first"
+  exec ip netns exec "$NETNS" env DOCKER_HOST="$DOCKER_HOST" PATH="$BIN:$PATH:$(go env GOPATH)/bin" "$@"
+}
+
+cmd_status() {
+  if docker_up; then
+    echo "up: dockerd in namespace $NETNS ($DOCKER_HOST)"
+    dk images --format '{{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' | sort
+    dk ps -a --format '{{.Names}}  {{.Status}}'
+  else
+    echo "down: $NETNS"; return 1
+  fi
+}
+
+# ---------------------------------------------------------------- helpers
+
+# The recipe of a step: its function's source plus the given inputs. An image
+# carries it as a label; a step whose image has the same label is skipped.
+recipe() { { declare -f "$1"; shift; printf '%s\n' "$@"; } | sha256sum | cut -c1-16; }
+image_recipe() { dk image inspect -f '{{index .Config.Labels "kindops.recipe"}}' "$1" 2>/dev/null || true; }
+fresh() { # fresh IMAGE RECIPE: true if IMAGE exists with that recipe
+  if [ "$(image_recipe "$1")" = "$2" ]; then log "$1: up to date"; return 0; fi
+  return 1
+}
+sha() { sha256sum "$1" | cut -c1-16; }
+
+mod_dir() { # mod_dir MODULE@VERSION: its directory in the module cache (downloads it through the proxy)
+  (cd "$LANE_DIR/kube" && go mod download -json "$1" | jq -r .Dir)
+}
+KIND_SRC=""
+kind_src() {
+  [ -n "$KIND_SRC" ] || KIND_SRC="$(mod_dir "sigs.k8s.io/kind@$KIND_VERSION")"
+  [ -d "$KIND_SRC" ] || die "sigs.k8s.io/kind@$KIND_VERSION not in the module cache"
+  echo "$KIND_SRC"
+}
+
+# kind_const NAME: a Go string constant of kind's pkg/build/nodeimage (manifests, image names).
+kind_const() {
+  if [ ! -x "$BIN/kindconst" ] || [ "$LANE_DIR/kindconst/main.go" -nt "$BIN/kindconst" ]; then
+    mkdir -p "$BIN"; go build -o "$BIN/kindconst" "$LANE_DIR/kindconst/main.go"
+  fi
+  "$BIN/kindconst" "$(kind_src)/pkg/build/nodeimage" "$1"
+}
+
+# build_image TAG RECIPE DIR: docker build DIR (Dockerfile in it) with the recipe label.
+build_image() {
+  local tag="$1" rec="$2" dir="$3"
+  printf 'LABEL kindops.recipe=%s\n' "$rec" >>"$dir/Dockerfile"
+  # (the classic builder: no pulls, FROM a local image or scratch; its
+  # deprecation notice is noise here, so stderr is shown only on failure)
+  dk build -q --network none -t "$tag" "$dir" >/dev/null 2>"$SCRATCH/docker-build.err" \
+    || { cat "$SCRATCH/docker-build.err" >&2; die "docker build $tag failed"; }
+  log "$tag: built"
+}
+# tag_more SRC TAG...: extra names for an image (same ID)
+tag_more() { local src="$1" t; shift; for t in "$@"; do dk tag "$src" "$t"; done; }
+
+debootstrap_rootfs() { # debootstrap_rootfs DIR PACKAGES(comma-separated)
+  local dir="$1" include="$2"
+  command -v debootstrap >/dev/null || die "debootstrap missing: bash .ci/deps.sh"
+  rm -rf "$dir"; mkdir -p "$dir" "$CACHE/debs"
+  debootstrap --variant=minbase --include="$include" --cache-dir="$CACHE/debs" \
+    "$SUITE" "$dir" "$MIRROR" >"$dir.log" 2>&1 || { tail -n 30 "$dir.log" >&2; die "debootstrap $dir failed"; }
+  # apt's lists and caches are not needed in an image
+  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
+    "$dir"/var/log/* "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/*
+}
+
+import_rootfs() { # import_rootfs DIR TAG RECIPE CHANGE...: one-layer image from a directory
+  local dir="$1" tag="$2" rec="$3"; shift 3
+  local args=() c
+  for c in "$@" "LABEL kindops.recipe=$rec"; do args+=(-c "$c"); done
+  tar -C "$dir" --numeric-owner -cf - . | dk import "${args[@]}" - "$tag" >/dev/null
+  log "$tag: imported"
+}
+
+need_image() { dk image inspect "$1" >/dev/null 2>&1 || die "$1 missing: run 'lane.sh build $2' first"; }
+
+# ---------------------------------------------------------------- steps
+
+# Go binaries: the Kubernetes multi-call (tests/kind/kube), coredns,
+# local-path-provisioner, crictl; pause (gcc -static).
+step_bin() {
+  mkdir -p "$BIN"
+  local t0=$SECONDS minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+  log "go build kube multi-call ($K8S_VERSION: kubelet kubeadm kubectl kube-proxy kube-apiserver kube-controller-manager kube-scheduler etcd)"
+  (cd "$LANE_DIR/kube" && GOFLAGS="$GOFLAGS -mod=mod" go build -p "$GO_P" -trimpath \
+    -ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean" \
+    -o "$BIN/kube" .)
+  local c
+  for c in kubelet kubeadm kubectl kube-proxy kube-apiserver kube-controller-manager kube-scheduler etcd; do
+    ln -sfn kube "$BIN/$c"
+  done
+  log "go install coredns $COREDNS_VERSION, local-path-provisioner $LOCAL_PATH_VERSION, crictl $CRICTL_VERSION"
+  GOBIN="$BIN" go install -p "$GO_P" -trimpath -ldflags="-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
+    "github.com/coredns/coredns@$COREDNS_VERSION"
+  GOBIN="$BIN" go install -p "$GO_P" -trimpath -ldflags="-s -w -X main.VERSION=$LOCAL_PATH_VERSION" \
+    "github.com/rancher/local-path-provisioner@$LOCAL_PATH_VERSION"
+  GOBIN="$BIN" go install -p "$GO_P" -trimpath -ldflags="-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" \
+    "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+  # pause: kubernetes' own build/pause/linux/pause.c, as its Makefile builds it.
+  local pause_src; pause_src="$(mod_dir "k8s.io/kubernetes@$K8S_VERSION")/build/pause/linux/pause.c"
+  if [ ! -x "$BIN/pause" ] || [ "$pause_src" -nt "$BIN/pause" ]; then
+    command -v gcc >/dev/null || die "gcc missing: bash .ci/deps.sh"
+    CGO_ENABLED=1 gcc -Os -Wall -Werror -static -DVERSION="v3.10.2-kindops" -o "$BIN/pause" "$pause_src"
+  fi
+  log "binaries in $((SECONDS - t0))s -> $BIN"
+}
+
+# kind's base image: debootstrap + Debian's containerd/runc/CNI plugins, and
+# kind's base files read from the sigs.k8s.io/kind module (never copied into
+# the repository).
+BASE_PACKAGES=systemd,systemd-sysv,dbus,iproute2,procps,containerd,runc,containernetworking-plugins,iptables,nftables,conntrack,socat,ethtool,util-linux,mount,kmod,libseccomp2,fuse-overlayfs,e2fsprogs,pigz,ca-certificates,curl,jq,bash
+step_base() {
+  local src rec; src="$(kind_src)/images/base/files"
+  [ -x "$BIN/crictl" ] || die "$BIN/crictl missing: run 'lane.sh build bin' first"
+  rec="$(recipe step_base "$BASE_PACKAGES" "$(cd "$src" && find . -type f | sort | xargs sha256sum)" "$(sha "$BIN/crictl")")"
+  fresh "$BASE_IMAGE" "$rec" && return 0
+  local t0=$SECONDS r="$SCRATCH/base"
+  log "debootstrap $SUITE minbase + base packages"
+  debootstrap_rootfs "$r" "$BASE_PACKAGES"
+  log "debootstrap done in $((SECONDS - t0))s; adding kind's base files"
+  # As kind's images/base/Dockerfile: scripts 0755, everything else 0644.
+  install -m 0755 "$src"/usr/local/bin/* "$r/usr/local/bin/"
+  mkdir -p "$r/kind/bin" "$r/LICENSES" "$r/etc/containerd" "$r/etc/systemd/system/kubelet.service.d"
+  install -m 0644 "$src"/kind/README.txt "$r/kind/"
+  install -m 0755 "$src"/kind/bin/* "$r/kind/bin/"
+  install -m 0644 "$src"/LICENSES/* "$r/LICENSES/"
+  install -m 0644 "$src"/etc/crictl.yaml "$r/etc/"
+  install -m 0644 "$src"/etc/containerd/* "$r/etc/containerd/"
+  install -m 0644 "$src"/etc/default/* "$r/etc/default/"
+  install -m 0644 "$src"/etc/sysctl.d/* "$r/etc/sysctl.d/"
+  install -m 0644 "$src"/etc/systemd/system/*.service "$src"/etc/systemd/system/*.slice "$r/etc/systemd/system/"
+  install -m 0644 "$src"/etc/systemd/system/kubelet.service.d/* "$r/etc/systemd/system/kubelet.service.d/"
+  # Workaround for this VM (not needed on a laptop): CAP_SYS_RESOURCE is not in
+  # the VM's capability bounding set, so containerd cannot lower a pod's
+  # oom_score_adj (-998) and every sandbox fails ("can't get final child's PID
+  # from pipe: EOF"). kind's entrypoint sets this only for rootless nodes.
+  sed -i 's/^\(\s*\)restrict_oom_score_adj = false/\1restrict_oom_score_adj = true/' "$r/etc/containerd/config.toml"
+  grep -q 'restrict_oom_score_adj = true' "$r/etc/containerd/config.toml" || die "could not set restrict_oom_score_adj"
+  # Debian's containerd is /usr/bin/containerd (kind's unit runs /usr/local/bin/containerd);
+  # its CNI plugins are in /usr/lib/cni (kind and kubelet look in /opt/cni/bin).
+  ln -sfn /usr/bin/containerd "$r/usr/local/bin/containerd"
+  ln -sfn /usr/bin/ctr "$r/usr/local/bin/ctr"
+  mkdir -p "$r/opt/cni/bin"
+  local p
+  for p in "$r"/usr/lib/cni/*; do ln -sfn "/usr/lib/cni/$(basename "$p")" "$r/opt/cni/bin/$(basename "$p")"; done
+  install -m 0755 "$BIN/crictl" "$r/usr/local/bin/crictl"
+  # containerd's default OCI spec with kind's product_uuid hook, no rlimits (as the Dockerfile).
+  chroot "$r" ctr oci spec \
+    | jq '.hooks.createContainer[.hooks.createContainer| length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \
+    | jq 'del(.process.rlimits)' >"$r/etc/containerd/cri-base.json"
+  # The Dockerfile's clean-up and unit set-up.
+  find "$r/lib/systemd/system/sysinit.target.wants/" -name systemd-tmpfiles-setup.service -delete
+  rm -f "$r"/lib/systemd/system/multi-user.target.wants/* "$r"/etc/systemd/system/*.wants/* \
+    "$r"/lib/systemd/system/local-fs.target.wants/* "$r"/lib/systemd/system/sockets.target.wants/*udev* \
+    "$r"/lib/systemd/system/sockets.target.wants/*initctl* "$r"/lib/systemd/system/basic.target.wants/*
+  echo "ReadKMsg=no" >>"$r/etc/systemd/journald.conf"
+  [ -e "$r/sbin/init" ] || ln -s /usr/lib/systemd/systemd "$r/sbin/init"
+  chroot "$r" systemctl enable kubelet.service containerd.service undo-mount-hacks.service >/dev/null 2>&1
+  chroot "$r" systemctl mask systemd-binfmt.service >/dev/null 2>&1
+  mkdir -p "$r/etc/kubernetes/manifests"
+  : >"$r/etc/machine-id"
+  import_rootfs "$r" "$BASE_IMAGE" "$rec" 'ENV container=docker' \
+    'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]'
+  rm -rf "$r"; mkdir -p "$r"
+  # (docker import cannot set STOPSIGNAL; systemd exits on SIGRTMIN+3)
+  printf 'FROM %s\nSTOPSIGNAL SIGRTMIN+3\n' "$BASE_IMAGE" >"$r/Dockerfile"
+  build_image "$BASE_IMAGE" "$rec" "$r"
+  rm -rf "$r"
+  log "base image in $((SECONDS - t0))s"
+}
+
+# A small Debian for images that need a shell or iptables (kube-proxy).
+SLIM_PACKAGES=iptables,conntrack,ca-certificates
+step_slim() {
+  local rec; rec="$(recipe step_slim "$SLIM_PACKAGES")"
+  fresh "$SLIM_IMAGE" "$rec" && return 0
+  local t0=$SECONDS r="$SCRATCH/slim"
+  debootstrap_rootfs "$r" "$SLIM_PACKAGES"
+  import_rootfs "$r" "$SLIM_IMAGE" "$rec" 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+  rm -rf "$r"
+  log "debian-slim image in $((SECONDS - t0))s"
+}
+
+# kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy and etcd:
+# one layer with the multi-call binary on debian-slim (kube-proxy needs
+# iptables), then one image per component with only its entrypoint, so the
+# node stores the binary once.
+step_kube() {
+  need_image "$SLIM_IMAGE" slim
+  [ -x "$BIN/kube" ] || die "$BIN/kube missing: run 'lane.sh build bin' first"
+  local rec; rec="$(recipe step_kube "$(sha "$BIN/kube")" "$(image_recipe "$SLIM_IMAGE")")"
+  local etcd_tag; etcd_tag="$("$BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" | grep /etcd:)"
+  if fresh "$KUBE_IMAGE" "$rec" && [ "$(image_recipe "$etcd_tag")" = "$rec" ]; then return 0; fi
+  local d="$SCRATCH/kube"; rm -rf "$d"; mkdir -p "$d/bin"
+  cp "$BIN/kube" "$d/bin/kube"
+  local c
+  for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd; do ln -s kube "$d/bin/$c"; done
+  printf 'FROM %s\nCOPY bin/ /usr/local/bin/\n' "$SLIM_IMAGE" >"$d/Dockerfile"
+  build_image "$KUBE_IMAGE" "$rec" "$d"
+  rm -rf "$d"
+  local e; e="$SCRATCH/kube-entry"; mkdir -p "$e"
+  for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd; do
+    local tag="registry.k8s.io/$c:$K8S_VERSION"
+    [ "$c" = etcd ] && tag="$etcd_tag"
+    printf 'FROM %s\nENTRYPOINT ["/usr/local/bin/%s"]\n' "$KUBE_IMAGE" "$c" >"$e/Dockerfile"
+    build_image "$tag" "$rec" "$e"
+  done
+  rm -rf "$e"
+}
+
+# coredns from its Go module, as the only file of the image (like upstream's).
+step_coredns() {
+  [ -x "$BIN/coredns" ] || die "$BIN/coredns missing: run 'lane.sh build bin' first"
+  local tag rec; tag="$("$BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" | grep /coredns:)"
+  rec="$(recipe step_coredns "$(sha "$BIN/coredns")")"
+  fresh "$tag" "$rec" && return 0
+  local d="$SCRATCH/coredns"; rm -rf "$d"; mkdir -p "$d"
+  cp "$BIN/coredns" "$d/coredns"
+  printf 'FROM scratch\nCOPY coredns /coredns\nEXPOSE 53 53/udp\nENTRYPOINT ["/coredns"]\n' >"$d/Dockerfile"
+  build_image "$tag" "$rec" "$d"
+  rm -rf "$d"
+}
+
+# pause: the node's containerd sandbox_image (kind's config.toml) and
+# kubeadm's default pause tag are the same static binary.
+step_pause() {
+  [ -x "$BIN/pause" ] || die "$BIN/pause missing: run 'lane.sh build bin' first"
+  local sandbox kubeadm_pause rec
+  sandbox="$(sed -n 's/^\s*sandbox_image = "\(.*\)"/\1/p' "$(kind_src)/images/base/files/etc/containerd/config.toml")"
+  kubeadm_pause="$("$BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" | grep /pause:)"
+  rec="$(recipe step_pause "$(sha "$BIN/pause")" "$sandbox" "$kubeadm_pause")"
+  if fresh "$sandbox" "$rec" && [ "$(image_recipe "$kubeadm_pause")" = "$rec" ]; then return 0; fi
+  local d="$SCRATCH/pause"; rm -rf "$d"; mkdir -p "$d"
+  cp "$BIN/pause" "$d/pause"
+  printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"$d/Dockerfile"
+  build_image "$sandbox" "$rec" "$d"
+  tag_more "$sandbox" "$kubeadm_pause"
+  rm -rf "$d"
+}
+
+# busybox-static from Debian: the shell for local-path's helper pods and the
+# kindnetd stand-in.
+step_busybox() {
+  local rec; rec="$(recipe step_busybox)"
+  fresh "$BUSYBOX_IMAGE" "$rec" && return 0
+  local d="$SCRATCH/busybox"; rm -rf "$d"; mkdir -p "$d/root/bin" "$d/deb" "$CACHE/debs"
+  local deb; deb="$(ls "$CACHE"/debs/busybox-static_*.deb 2>/dev/null | head -1 || true)"
+  if [ -z "$deb" ]; then
+    (cd "$CACHE/debs" && apt-get download busybox-static >/dev/null) || die "apt-get download busybox-static failed"
+    deb="$(ls "$CACHE"/debs/busybox-static_*.deb | head -1)"
+  fi
+  dpkg-deb -x "$deb" "$d/deb"
+  cp "$d/deb/bin/busybox" "$d/root/bin/busybox"
+  local a
+  for a in $("$d/root/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$d/root/bin/$a"; done
+  mkdir -p "$d/root/tmp" "$d/root/etc"; chmod 1777 "$d/root/tmp"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$d/root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/root/etc/group"
+  import_rootfs "$d/root" "$BUSYBOX_IMAGE" "$rec" 'ENV PATH=/bin' 'CMD ["/bin/sh"]'
+  rm -rf "$d"
+}
+
+# kindnetd STAND-IN: the Go module proxy refuses sigs.k8s.io/kindnet. A
+# one-node stand-in (kindnetd-standin.sh) that writes the ptp + host-local
+# conflist kindnetd would write, tagged as kind's manifest names kindnetd.
+step_kindnetd() {
+  need_image "$BUSYBOX_IMAGE" busybox
+  local tag rec; tag="$(kind_const kindnetdImage)"
+  rec="$(recipe step_kindnetd "$(sha "$LANE_DIR/kindnetd-standin.sh")" "$(image_recipe "$BUSYBOX_IMAGE")")"
+  fresh "$tag" "$rec" && return 0
+  local d="$SCRATCH/kindnetd"; rm -rf "$d"; mkdir -p "$d"
+  install -m 0755 "$LANE_DIR/kindnetd-standin.sh" "$d/kindnetd"
+  printf 'FROM %s\nCOPY kindnetd /bin/kindnetd\nENTRYPOINT ["/bin/kindnetd"]\n' "$BUSYBOX_IMAGE" >"$d/Dockerfile"
+  build_image "$tag" "$rec" "$d"
+  rm -rf "$d"
+}
+
+# local-path-provisioner (real, from its Go module; v0.0.30 as the proxy serves
+# it, under the tag kind's manifest names) and its helper (busybox, as upstream's).
+step_local_path() {
+  need_image "$BUSYBOX_IMAGE" busybox
+  [ -x "$BIN/local-path-provisioner" ] || die "$BIN/local-path-provisioner missing: run 'lane.sh build bin' first"
+  local prov helper rec
+  prov="$(kind_const storageProvisionerImage)"; helper="$(kind_const storageHelperImage)"
+  rec="$(recipe step_local_path "$(sha "$BIN/local-path-provisioner")" "$(image_recipe "$BUSYBOX_IMAGE")")"
+  if fresh "$prov" "$rec" && [ "$(image_recipe "$helper")" = "$rec" ]; then return 0; fi
+  local d="$SCRATCH/local-path"; rm -rf "$d"; mkdir -p "$d"
+  cp "$BIN/local-path-provisioner" "$d/"
+  printf 'FROM %s\nCOPY local-path-provisioner /usr/bin/local-path-provisioner\nENV PATH=/usr/bin:/bin\nENTRYPOINT ["local-path-provisioner"]\n' \
+    "$BUSYBOX_IMAGE" >"$d/Dockerfile"
+  build_image "$prov" "$rec" "$d"
+  printf 'FROM %s\n' "$BUSYBOX_IMAGE" >"$d/Dockerfile"
+  rm -f "$d/local-path-provisioner"
+  build_image "$helper" "$rec" "$d"
+  rm -rf "$d"
+}
+
+# The images the node preloads: kubeadm's list (pause replaced by containerd's
+# sandbox_image, as kind does), kindnetd, and the local-path images.
+node_images() {
+  local sandbox
+  sandbox="$(sed -n 's/^\s*sandbox_image = "\(.*\)"/\1/p' "$(kind_src)/images/base/files/etc/containerd/config.toml")"
+  "$BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" | grep -v /pause:
+  echo "$sandbox"
+  local c
+  for c in kindnetdImage storageProvisionerImage storageHelperImage; do printf '%s\n' "$(kind_const "$c")"; done
+}
+
+# kind's node image, assembled the way kind's pkg/build/nodeimage does it.
+step_node() {
+  need_image "$BASE_IMAGE" base
+  local images=() i ids=""
+  mapfile -t images < <(node_images)
+  for i in "${images[@]}"; do
+    dk image inspect "$i" >/dev/null 2>&1 || die "$i missing: run 'lane.sh build' (all node steps) first"
+    ids="$ids $i=$(dk image inspect -f '{{.Id}}' "$i")"
+  done
+  local cni storage; cni="$(kind_const defaultCNIManifest)"; storage="$(kind_const defaultStorageManifest)"
+  local rec; rec="$(recipe step_node "$(sha "$BIN/kube")" "$(image_recipe "$BASE_IMAGE")" "$ids" "$cni" "$storage")"
+  fresh "$NODE_IMAGE" "$rec" && return 0
+  local t0=$SECONDS c=kindops-node-build
+  dk rm -f -v "$c" >/dev/null 2>&1 || true
+  dk run -d --name "$c" --network none --entrypoint=sleep --security-opt seccomp=unconfined "$BASE_IMAGE" infinity >/dev/null
+  # kubelet, kubeadm, kubectl in /usr/bin (kind's kubelet unit runs /usr/bin/kubelet).
+  dk cp "$BIN/kube" "$c:/usr/bin/kube"
+  dk exec "$c" sh -c 'chown root:root /usr/bin/kube && chmod 0755 /usr/bin/kube &&
+    for b in kubelet kubeadm kubectl; do ln -sfn kube /usr/bin/$b; done'
+  printf '%s' "$K8S_VERSION" | dk exec -i "$c" sh -c 'cat >/kind/version'
+  dk exec "$c" mkdir -p /kind/manifests
+  printf '%s' "$cni" | dk exec -i "$c" sh -c 'cat >/kind/manifests/default-cni.yaml'
+  printf '%s' "$storage" | dk exec -i "$c" sh -c 'cat >/kind/manifests/default-storage.yaml'
+  # Preload the images into the node's containerd (kind's containerdImporter;
+  # ctr 1.6 has no import --label, so they are pinned afterwards).
+  dk exec "$c" bash -c 'nohup containerd >/dev/null 2>&1 &'
+  dk exec "$c" bash -c 'for i in $(seq 1 50); do [ -S /run/containerd/containerd.sock ] && ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1' \
+    || die "containerd in the build container did not start"
+  dk save "${images[@]}" | dk exec -i "$c" ctr --namespace=k8s.io images import --all-platforms --no-unpack --digests - >/dev/null
+  for i in "${images[@]}"; do
+    local ref; ref="$(dk exec "$c" ctr -n k8s.io images list -q | grep -x -e "$i" -e "docker.io/$i" | head -1)"
+    [ -n "$ref" ] || die "image $i not found in the node's containerd after import"
+    dk exec "$c" ctr -n k8s.io images label "$ref" io.cri-containerd.pinned=pinned >/dev/null
+  done
+  log "node containerd holds: $(dk exec "$c" ctr -n k8s.io images list -q | grep -v '^sha256:' | grep -v '@sha256:' | tr '\n' ' ')"
+  # (sleep is pid 1 and reaps nothing: a stopped containerd stays a zombie)
+  dk exec "$c" sh -c 'pkill -x containerd; for i in $(seq 1 50); do ps -o stat= -C containerd | grep -q "^[^Z]" || exit 0; sleep 0.2; done; exit 1' \
+    || die "containerd in the build container did not stop"
+  dk commit --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
+    --change "LABEL kindops.recipe=$rec" "$c" "$NODE_IMAGE" >/dev/null
+  dk rm -f -v "$c" >/dev/null
+  log "$NODE_IMAGE: built in $((SECONDS - t0))s"
+}
+
+NODE_STEPS=(bin base slim kube coredns pause busybox kindnetd local-path node)
+WORKLOAD_STEPS=(redis argocd dex)
+
+cmd_build() {
+  local steps=("$@")
+  [ ${#steps[@]} -gt 0 ] || steps=("${NODE_STEPS[@]}")
+  if [ "${steps[0]}" = all ]; then steps=("${NODE_STEPS[@]}" "${WORKLOAD_STEPS[@]}"); fi
+  command -v go >/dev/null || die "go is not installed"
+  KIND_SRC="$(kind_src)"
+  local started=0 t0=$SECONDS s
+  for s in "${steps[@]}"; do
+    if [ "$s" != bin ] && ! docker_up; then cmd_up >/dev/null; started=1; fi
+    local ts=$SECONDS
+    case "$s" in
+      bin|base|slim|kube|coredns|pause|busybox|kindnetd|node|redis|argocd|dex) "step_$s";;
+      local-path) step_local_path;;
+      *) die "unknown build step '$s' (steps: ${NODE_STEPS[*]} ${WORKLOAD_STEPS[*]} all)";;
+    esac
+    log "step $s: $((SECONDS - ts))s"
+  done
+  [ $started = 0 ] || log "dockerd left running (lane.sh down stops it)"
+  log "build done in $((SECONDS - t0))s"
+}
+
+# ---------------------------------------------------------------- smoke
+
+cmd_smoke() {
+  docker_up || die "dockerd is not up: run 'tests/kind/lane.sh up' first"
+  need_image "$NODE_IMAGE" node
+  KIND_SRC="$(kind_src)"
+  local kind; kind="$(command -v kind || echo "$(go env GOPATH)/bin/kind")"
+  [ -x "$kind" ] || die "kind missing: bash .ci/deps.sh"
+  local kcfg="$OUT/$SMOKE_CLUSTER.kubeconfig" t0=$SECONDS
+  run() { ip netns exec "$NETNS" env DOCKER_HOST="$DOCKER_HOST" KUBECONFIG="$kcfg" PATH="$BIN:$PATH" "$@"; }
+  run "$kind" delete cluster --name "$SMOKE_CLUSTER" >/dev/null 2>&1 || true
+  log "kind create cluster --name $SMOKE_CLUSTER --image $NODE_IMAGE"
+  run "$kind" create cluster --name "$SMOKE_CLUSTER" --image "$NODE_IMAGE" --config "$LANE_DIR/kind-config.yaml" \
+    --kubeconfig "$kcfg" --retain || { log "kind create cluster failed; node logs: lane.sh exec -- kind export logs --name $SMOKE_CLUSTER"; return 1; }
+  log "kind create cluster returned after $((SECONDS - t0))s"
+  run kubectl wait --for=condition=Ready node --all --timeout=180s
+  log "node Ready after $((SECONDS - t0))s"
+  run kubectl -n kube-system wait --for=condition=Ready pod -l k8s-app=kube-dns --timeout=180s
+  log "coredns Ready after $((SECONDS - t0))s"
+  local helper; helper="$(kind_const storageHelperImage)"
+  run kubectl apply -f - <<EOF
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: smoke}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Mi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: smoke}
+spec:
+  containers:
+  - name: sh
+    image: $helper
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, 'echo ok >/data/ok && nslookup kubernetes.default.svc.cluster.local && sleep 3600']
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - name: data
+    persistentVolumeClaim: {claimName: smoke}
+EOF
+  run kubectl wait --for=condition=Ready pod/smoke --timeout=180s
+  log "pod scheduled and Running (PVC bound through local-path-provisioner) after $((SECONDS - t0))s"
+  run kubectl get nodes -o wide
+  run kubectl get pods -A -o wide
+  run kubectl logs smoke
+  log "node RSS (MiB): $(run docker stats --no-stream --format '{{.Name}} {{.MemUsage}}')"
+  local td=$SECONDS
+  run "$kind" delete cluster --name "$SMOKE_CLUSTER"
+  log "kind delete cluster in $((SECONDS - td))s; smoke passed in $((SECONDS - t0))s"
+}
+
+main() {
+  local sub="${1:-}"
+  [ $# -gt 0 ] && shift
+  case "$sub" in
+    build) cmd_build "$@";;
+    up) cmd_up "$@";;
+    down) cmd_down "$@";;
+    exec) cmd_exec "$@";;
+    smoke) cmd_smoke "$@";;
+    status) cmd_status "$@";;
+    *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2;;
+  esac
+}
+# One line, so that bash has read all of this file before it runs anything:
+# editing the script while a long build runs does not break that build.
+main "$@"; exit $?
