@@ -159,12 +159,26 @@ build_image() {
 # tag_more SRC TAG...: extra names for an image (same ID)
 tag_more() { local src="$1" t; shift; for t in "$@"; do dk tag "$src" "$t"; done; }
 
+# rmtree DIR: remove a scratch tree that may hold a rootfs; first unmount what
+# debootstrap may have left mounted in it (/proc), and never cross into
+# another file system.
+rmtree() {
+  local dir="$1" m
+  [ -e "$dir" ] || return 0
+  for m in $(awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r); do
+    umount -l "$m" || die "could not unmount $m"
+  done
+  rm -rf --one-file-system "$dir"
+}
+
 debootstrap_rootfs() { # debootstrap_rootfs DIR PACKAGES(comma-separated)
   local dir="$1" include="$2"
   command -v debootstrap >/dev/null || die "debootstrap missing: bash .ci/deps.sh"
-  rm -rf "$dir"; mkdir -p "$dir" "$CACHE/debs"
+  rmtree "$dir"; mkdir -p "$dir" "$CACHE/debs"
   debootstrap --variant=minbase --include="$include" --cache-dir="$CACHE/debs" \
     "$SUITE" "$dir" "$MIRROR" >"$dir.log" 2>&1 || { tail -n 30 "$dir.log" >&2; die "debootstrap $dir failed"; }
+  local m
+  for m in $(awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m"; done
   # apt's lists and caches are not needed in an image
   rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
     "$dir"/var/log/* "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/*
@@ -267,11 +281,11 @@ step_base() {
   : >"$r/etc/machine-id"
   import_rootfs "$r" "$BASE_IMAGE" "$rec" 'ENV container=docker' \
     'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]'
-  rm -rf "$r"; mkdir -p "$r"
+  rmtree "$r"; mkdir -p "$r"
   # (docker import cannot set STOPSIGNAL; systemd exits on SIGRTMIN+3)
   printf 'FROM %s\nSTOPSIGNAL SIGRTMIN+3\n' "$BASE_IMAGE" >"$r/Dockerfile"
   build_image "$BASE_IMAGE" "$rec" "$r"
-  rm -rf "$r"
+  rmtree "$r"
   log "base image in $((SECONDS - t0))s"
 }
 
@@ -283,7 +297,7 @@ step_slim() {
   local t0=$SECONDS r="$SCRATCH/slim"
   debootstrap_rootfs "$r" "$SLIM_PACKAGES"
   import_rootfs "$r" "$SLIM_IMAGE" "$rec" 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
-  rm -rf "$r"
+  rmtree "$r"
   log "debian-slim image in $((SECONDS - t0))s"
 }
 
@@ -297,13 +311,13 @@ step_kube() {
   local rec; rec="$(recipe step_kube "$(sha "$BIN/kube")" "$(image_recipe "$SLIM_IMAGE")")"
   local etcd_tag; etcd_tag="$("$BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" | grep /etcd:)"
   if fresh "$KUBE_IMAGE" "$rec" && [ "$(image_recipe "$etcd_tag")" = "$rec" ]; then return 0; fi
-  local d="$SCRATCH/kube"; rm -rf "$d"; mkdir -p "$d/bin"
+  local d="$SCRATCH/kube"; rmtree "$d"; mkdir -p "$d/bin"
   cp "$BIN/kube" "$d/bin/kube"
   local c
   for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd; do ln -s kube "$d/bin/$c"; done
   printf 'FROM %s\nCOPY bin/ /usr/local/bin/\n' "$SLIM_IMAGE" >"$d/Dockerfile"
   build_image "$KUBE_IMAGE" "$rec" "$d"
-  rm -rf "$d"
+  rmtree "$d"
   local e; e="$SCRATCH/kube-entry"; mkdir -p "$e"
   for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd; do
     local tag="registry.k8s.io/$c:$K8S_VERSION"
@@ -311,7 +325,7 @@ step_kube() {
     printf 'FROM %s\nENTRYPOINT ["/usr/local/bin/%s"]\n' "$KUBE_IMAGE" "$c" >"$e/Dockerfile"
     build_image "$tag" "$rec" "$e"
   done
-  rm -rf "$e"
+  rmtree "$e"
 }
 
 # coredns from its Go module, as the only file of the image (like upstream's).
@@ -320,11 +334,11 @@ step_coredns() {
   local tag rec; tag="$("$BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" | grep /coredns:)"
   rec="$(recipe step_coredns "$(sha "$BIN/coredns")")"
   fresh "$tag" "$rec" && return 0
-  local d="$SCRATCH/coredns"; rm -rf "$d"; mkdir -p "$d"
+  local d="$SCRATCH/coredns"; rmtree "$d"; mkdir -p "$d"
   cp "$BIN/coredns" "$d/coredns"
   printf 'FROM scratch\nCOPY coredns /coredns\nEXPOSE 53 53/udp\nENTRYPOINT ["/coredns"]\n' >"$d/Dockerfile"
   build_image "$tag" "$rec" "$d"
-  rm -rf "$d"
+  rmtree "$d"
 }
 
 # pause: the node's containerd sandbox_image (kind's config.toml) and
@@ -336,12 +350,12 @@ step_pause() {
   kubeadm_pause="$("$BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" | grep /pause:)"
   rec="$(recipe step_pause "$(sha "$BIN/pause")" "$sandbox" "$kubeadm_pause")"
   if fresh "$sandbox" "$rec" && [ "$(image_recipe "$kubeadm_pause")" = "$rec" ]; then return 0; fi
-  local d="$SCRATCH/pause"; rm -rf "$d"; mkdir -p "$d"
+  local d="$SCRATCH/pause"; rmtree "$d"; mkdir -p "$d"
   cp "$BIN/pause" "$d/pause"
   printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"$d/Dockerfile"
   build_image "$sandbox" "$rec" "$d"
   tag_more "$sandbox" "$kubeadm_pause"
-  rm -rf "$d"
+  rmtree "$d"
 }
 
 # busybox-static from Debian: the shell for local-path's helper pods and the
@@ -349,7 +363,7 @@ step_pause() {
 step_busybox() {
   local rec; rec="$(recipe step_busybox)"
   fresh "$BUSYBOX_IMAGE" "$rec" && return 0
-  local d="$SCRATCH/busybox"; rm -rf "$d"; mkdir -p "$d/root/bin" "$d/deb" "$CACHE/debs"
+  local d="$SCRATCH/busybox"; rmtree "$d"; mkdir -p "$d/root/bin" "$d/deb" "$CACHE/debs"
   local deb; deb="$(ls "$CACHE"/debs/busybox-static_*.deb 2>/dev/null | head -1 || true)"
   if [ -z "$deb" ]; then
     (cd "$CACHE/debs" && apt-get download busybox-static >/dev/null) || die "apt-get download busybox-static failed"
@@ -363,7 +377,7 @@ step_busybox() {
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$d/root/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/root/etc/group"
   import_rootfs "$d/root" "$BUSYBOX_IMAGE" "$rec" 'ENV PATH=/bin' 'CMD ["/bin/sh"]'
-  rm -rf "$d"
+  rmtree "$d"
 }
 
 # kindnetd STAND-IN: the Go module proxy refuses sigs.k8s.io/kindnet. A
@@ -374,11 +388,11 @@ step_kindnetd() {
   local tag rec; tag="$(kind_const kindnetdImage)"
   rec="$(recipe step_kindnetd "$(sha "$LANE_DIR/kindnetd-standin.sh")" "$(image_recipe "$BUSYBOX_IMAGE")")"
   fresh "$tag" "$rec" && return 0
-  local d="$SCRATCH/kindnetd"; rm -rf "$d"; mkdir -p "$d"
+  local d="$SCRATCH/kindnetd"; rmtree "$d"; mkdir -p "$d"
   install -m 0755 "$LANE_DIR/kindnetd-standin.sh" "$d/kindnetd"
   printf 'FROM %s\nCOPY kindnetd /bin/kindnetd\nENTRYPOINT ["/bin/kindnetd"]\n' "$BUSYBOX_IMAGE" >"$d/Dockerfile"
   build_image "$tag" "$rec" "$d"
-  rm -rf "$d"
+  rmtree "$d"
 }
 
 # local-path-provisioner (real, from its Go module; v0.0.30 as the proxy serves
@@ -390,7 +404,7 @@ step_local_path() {
   prov="$(kind_const storageProvisionerImage)"; helper="$(kind_const storageHelperImage)"
   rec="$(recipe step_local_path "$(sha "$BIN/local-path-provisioner")" "$(image_recipe "$BUSYBOX_IMAGE")")"
   if fresh "$prov" "$rec" && [ "$(image_recipe "$helper")" = "$rec" ]; then return 0; fi
-  local d="$SCRATCH/local-path"; rm -rf "$d"; mkdir -p "$d"
+  local d="$SCRATCH/local-path"; rmtree "$d"; mkdir -p "$d"
   cp "$BIN/local-path-provisioner" "$d/"
   printf 'FROM %s\nCOPY local-path-provisioner /usr/bin/local-path-provisioner\nENV PATH=/usr/bin:/bin\nENTRYPOINT ["local-path-provisioner"]\n' \
     "$BUSYBOX_IMAGE" >"$d/Dockerfile"
@@ -398,7 +412,7 @@ step_local_path() {
   printf 'FROM %s\n' "$BUSYBOX_IMAGE" >"$d/Dockerfile"
   rm -f "$d/local-path-provisioner"
   build_image "$helper" "$rec" "$d"
-  rm -rf "$d"
+  rmtree "$d"
 }
 
 # The images the node preloads: kubeadm's list (pause replaced by containerd's
@@ -454,6 +468,102 @@ step_node() {
     --change "LABEL kindops.recipe=$rec" "$c" "$NODE_IMAGE" >/dev/null
   dk rm -f -v "$c" >/dev/null
   log "$NODE_IMAGE: built in $((SECONDS - t0))s"
+}
+
+# ---------------------------------------------------------------- workload images
+
+# The image name a Deployment of Argo CD's install manifest uses for CONTAINER
+# (the manifest is test data in ../shared/upstream, never committed).
+ARGOCD_MANIFEST="${KINDOPS_ARGOCD_MANIFEST:-$REPO_ROOT/../shared/upstream/argo-cd/install-$ARGOCD_VERSION.yaml}"
+argocd_image_of() {
+  [ -f "$ARGOCD_MANIFEST" ] || die "Argo CD install manifest not found at $ARGOCD_MANIFEST (KINDOPS_ARGOCD_MANIFEST)"
+  sed -n "s#^ *image: \(.*/$1:.*\)\$#\1#p" "$ARGOCD_MANIFEST" | sort -u | head -n 1
+}
+
+# Argo CD's redis: Debian's redis-server (7.0, not the 8.2 the tag names),
+# uid 999 as the manifest's runAsUser, under the manifest's image name.
+step_redis() {
+  local tag rec; tag="$(argocd_image_of redis)"
+  [ -n "$tag" ] || die "no redis image in $ARGOCD_MANIFEST"
+  rec="$(recipe step_redis)"
+  fresh "$tag" "$rec" && return 0
+  local t0=$SECONDS r="$SCRATCH/redis"
+  debootstrap_rootfs "$r" redis-server
+  # Debian's package makes a system user with the next free uid; Argo CD runs it as 999.
+  chroot "$r" sh -c 'groupmod -g 999 redis && usermod -u 999 -g 999 redis &&
+    chown -R redis:redis /var/lib/redis /etc/redis && mkdir -p /data && chown redis:redis /data'
+  import_rootfs "$r" "$tag" "$rec" 'USER 999:999' 'WORKDIR /data' 'EXPOSE 6379' 'ENTRYPOINT ["redis-server"]'
+  rmtree "$r"
+  log "redis image in $((SECONDS - t0))s"
+}
+
+# Argo CD's image: the full upstream `argocd` multi-call (package
+# github.com/argoproj/argo-cd/v3/cmd, built in tests/kind/argocd, whose go.mod
+# is the test bed's with its replace block), helm and kustomize (the versions
+# tests/testbed/argocd/build.sh builds), Debian's git, git-lfs, gpg,
+# openssh-client, tini; laid out as upstream's Dockerfile does, uid 999.
+ARGOCD_PACKAGES=git,git-lfs,tini,ca-certificates,gpg,gpg-agent,tzdata,connect-proxy,openssh-client
+step_argocd() {
+  local tag; tag="$(argocd_image_of argocd)"
+  [ -n "$tag" ] || die "no argocd image in $ARGOCD_MANIFEST"
+  local tb_build="$REPO_ROOT/tests/testbed/argocd/build.sh" helm_v kustomize_v
+  helm_v="$(sed -n 's/^HELM_VERSION=//p' "$tb_build")"; kustomize_v="$(sed -n 's/^KUSTOMIZE_VERSION=//p' "$tb_build")"
+  [ -n "$helm_v" ] && [ -n "$kustomize_v" ] || die "could not read HELM_VERSION/KUSTOMIZE_VERSION from $tb_build"
+  local t0=$SECONDS v="${ARGOCD_VERSION#v}" pkg=github.com/argoproj/argo-cd/v3/common
+  mkdir -p "$BIN/argocd-image"
+  log "go build argocd $ARGOCD_VERSION (full multi-call), helm $helm_v, kustomize $kustomize_v"
+  (cd "$LANE_DIR/argocd" && GOFLAGS="$GOFLAGS -mod=mod" go build -p "$GO_P" -trimpath \
+    -ldflags "-s -w -X $pkg.version=$v -X $pkg.gitTag=$ARGOCD_VERSION -X $pkg.gitCommit=109ca7ca71139e514114499d294a492e7910a965 -X $pkg.gitTreeState=clean" \
+    -o "$BIN/argocd-image/argocd" github.com/argoproj/argo-cd/v3/cmd)
+  GOBIN="$BIN/argocd-image" go install -p "$GO_P" -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$helm_v" \
+    "helm.sh/helm/v4/cmd/helm@$helm_v"
+  GOBIN="$BIN/argocd-image" go install -p "$GO_P" -trimpath -ldflags "-s -w -X sigs.k8s.io/kustomize/api/provenance.version=$kustomize_v" \
+    "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_v"
+  log "Go builds in $((SECONDS - t0))s"
+  local src; src="$(cd "$LANE_DIR/argocd" && go list -mod=mod -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)"
+  local b rec sums=""
+  for b in argocd helm kustomize; do sums="$sums $(sha "$BIN/argocd-image/$b")"; done
+  rec="$(recipe step_argocd "$ARGOCD_PACKAGES" "$sums" "$(cat "$src/entrypoint.sh" "$src/hack/gpg-wrapper.sh" "$src/hack/git-verify-wrapper.sh" | sha256sum)")"
+  fresh "$tag" "$rec" && return 0
+  local r="$SCRATCH/argocd"
+  debootstrap_rootfs "$r" "$ARGOCD_PACKAGES"
+  chroot "$r" sh -euc '
+    groupadd -g 999 argocd
+    useradd -r -u 999 -g argocd argocd
+    mkdir -p /home/argocd && chown argocd:0 /home/argocd && chmod g=u /home/argocd
+    git lfs install --system >/dev/null
+    mkdir -p /app/config/ssh /etc/ssh && touch /app/config/ssh/ssh_known_hosts
+    ln -sfn /app/config/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts
+    mkdir -p /app/config/tls /app/config/gpg/source /app/config/gpg/keys
+    chown argocd /app/config/gpg/keys && chmod 0700 /app/config/gpg/keys'
+  install -m 0755 "$src/hack/gpg-wrapper.sh" "$src/hack/git-verify-wrapper.sh" "$src/entrypoint.sh" "$r/usr/local/bin/"
+  ln -sfn /usr/local/bin/entrypoint.sh "$r/usr/local/bin/uid_entrypoint.sh"
+  install -m 0755 "$BIN/argocd-image/argocd" "$BIN/argocd-image/helm" "$BIN/argocd-image/kustomize" "$r/usr/local/bin/"
+  for b in argocd-server argocd-repo-server argocd-cmp-server argocd-application-controller argocd-dex \
+           argocd-notifications argocd-applicationset-controller argocd-k8s-auth argocd-commit-server; do
+    ln -sfn /usr/local/bin/argocd "$r/usr/local/bin/$b"
+  done
+  import_rootfs "$r" "$tag" "$rec" 'ENV USER=argocd' 'ENV GRPC_ENABLE_TXT_SERVICE_CONFIG=false' \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    'USER 999' 'WORKDIR /home/argocd' 'ENTRYPOINT ["/usr/bin/tini", "--"]'
+  rmtree "$r"
+  log "argocd image in $((SECONDS - t0))s"
+}
+
+# dex STAND-IN (dex-standin.sh; the proxy refuses dexidp/dex v2.45), uid 1001
+# as upstream's image, under the manifest's image name.
+step_dex() {
+  need_image "$BUSYBOX_IMAGE" busybox
+  local tag rec; tag="$(argocd_image_of dex)"
+  [ -n "$tag" ] || die "no dex image in $ARGOCD_MANIFEST"
+  rec="$(recipe step_dex "$(sha "$LANE_DIR/dex-standin.sh")" "$(image_recipe "$BUSYBOX_IMAGE")")"
+  fresh "$tag" "$rec" && return 0
+  local d="$SCRATCH/dex"; rmtree "$d"; mkdir -p "$d"
+  install -m 0755 "$LANE_DIR/dex-standin.sh" "$d/dex"
+  printf 'FROM %s\nCOPY dex /usr/local/bin/dex\nENV PATH=/usr/local/bin:/bin\nUSER 1001:1001\nENTRYPOINT ["dex"]\nCMD ["version"]\n' \
+    "$BUSYBOX_IMAGE" >"$d/Dockerfile"
+  build_image "$tag" "$rec" "$d"
+  rmtree "$d"
 }
 
 NODE_STEPS=(bin base slim kube coredns pause busybox kindnetd local-path node)
