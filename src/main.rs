@@ -238,8 +238,11 @@ async fn up(args: UpArgs) -> Result<u8, Outcome> {
         interactive: use_tui,
         ui_port: args.ui_port,
     };
-    if let Err(e) = settings.git_source() {
-        return Err(Outcome::Bad(BadInput(format!("{e:#}"))));
+    // A git source is needed only by phases that publish (2 and later).
+    if plan.publishes(upto) {
+        if let Err(e) = settings.git_source() {
+            return Err(Outcome::Bad(BadInput(format!("{e:#}"))));
+        }
     }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Stamped>();
     let (ctl_tx, ctl_rx) = tokio::sync::mpsc::unbounded_channel();

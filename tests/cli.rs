@@ -103,7 +103,7 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
     assert_eq!(second.status.code(), Some(0), "{}", show(&second));
     let text = stdout(&second);
     assert!(
-        text.contains("60 objects (3 CRDs), 0 changed"),
+        text.contains("61 objects (3 CRDs), 0 changed"),
         "argo-cd re-apply changed something:\n{}",
         show(&second)
     );
@@ -464,7 +464,7 @@ fn plan_is_offline_and_counts_objects() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("apply platform/argo-cd (server-side) — 60 objects"),
+        text.contains("apply platform/argo-cd (server-side) — 61 objects"),
         "{text}"
     );
     assert!(text.contains("image quay.io/argoproj/argocd:v3.5.1"), "{text}");

@@ -28,6 +28,28 @@ pub struct GitSource {
     pub work_dir: PathBuf,
 }
 
+/// `git init` arguments for the built-in bare repository: world-readable on
+/// purpose (`--shared=0644`: files 0644, directories 0755, whatever the
+/// user's umask), since Argo CD's repo-server reads it as uid 999, not as the
+/// host user who owns it.
+pub const INIT_BARE: &[&str] = &["init", "--bare", "--shared=0644", "--initial-branch=main", "."];
+
+/// Creates the built-in git source's folder (`<data>/<cluster>/git`, which
+/// the kind node mounts) and, if given, the bare repository's folder, both
+/// mode 0755 whatever the umask: the mount's root must be enterable by the
+/// repo-server's uid 999.
+///
+/// Errors: I/O on the data directory (named).
+pub fn prepare_builtin_dirs(git_dir: &Path, bare: Option<&Path>) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for d in std::iter::once(git_dir).chain(bare) {
+        std::fs::create_dir_all(d).map_err(|e| anyhow!("creating {}: {e}", d.display()))?;
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| anyhow!("making {} readable for Argo CD's repo-server: {e}", d.display()))?;
+    }
+    Ok(())
+}
+
 /// Path inside the kind node (and the repo-server pod) of the mounted git dir.
 pub const IN_CLUSTER_GIT_DIR: &str = "/var/lib/kindops/git";
 

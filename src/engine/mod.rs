@@ -33,6 +33,10 @@ use tokio_util::sync::CancellationToken;
 /// Namespace Argo CD runs in (Argo CD's install.yaml expects `argocd`).
 pub const ARGOCD_NAMESPACE: &str = "argocd";
 
+/// How long a cancelled step may take to stop its children and clean up
+/// (`kind delete cluster` of a cluster this run was creating takes ~6 s).
+pub const CLEANUP_GRACE: Duration = Duration::from_secs(60);
+
 /// Default deadline of a wait step that gives none.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(600);
 
@@ -230,15 +234,38 @@ impl Engine {
                 label: step.label(),
             });
             let cancel = self.cancel.clone();
-            let res = tokio::select! {
-                r = self.run_step(n, i, step) => Some(r),
-                _ = cancel.cancelled() => None,
+            // Ok(result), or Err(what the cancelled step said while it stopped).
+            let res: std::result::Result<StepResult, Option<Failure>> = {
+                let fut = self.run_step(n, i, step);
+                tokio::pin!(fut);
+                tokio::select! {
+                    r = &mut fut => Ok(r),
+                    _ = cancel.cancelled() => {
+                        // Steps that run children see the same token: they stop
+                        // their process groups and clean up what this run made
+                        // (a half-made kind cluster). Give them that long; other
+                        // steps (API calls, watches) stop at once.
+                        let grace = if matches!(step, Step::CreateCluster {} | Step::PublishRepo {} | Step::Preflight {}) {
+                            CLEANUP_GRACE
+                        } else {
+                            Duration::ZERO
+                        };
+                        match tokio::time::timeout(grace, &mut fut).await {
+                            Ok(Err(StepError(f))) => Err(Some(f)),
+                            _ => Err(None),
+                        }
+                    }
+                }
             };
             match res {
-                None => {
+                Err(said) => {
+                    let (object, what) = match said {
+                        Some(f) => (f.object, f.reason),
+                        None => (None, step.label()),
+                    };
                     let failure = Failure {
-                        object: None,
-                        reason: format!("interrupted during phase {n}, step {}: {}", i + 1, step.label()),
+                        object,
+                        reason: format!("interrupted during phase {n}, step {}: {what}", i + 1),
                         hint: Some(
                             "run `kindops up` again: every step converges, so it resumes where it stopped".into(),
                         ),
@@ -252,7 +279,7 @@ impl Engine {
                     });
                     return Err((RunOutcome::Interrupted, Some(failure)));
                 }
-                Some(Ok((changed, message))) => {
+                Ok(Ok((changed, message))) => {
                     self.events.emit(Event::StepFinished {
                         phase: n,
                         step: i,
@@ -262,7 +289,7 @@ impl Engine {
                     });
                     i += 1;
                 }
-                Some(Err(StepError(failure))) => {
+                Ok(Err(StepError(failure))) => {
                     self.events.emit(Event::StepFailed {
                         phase: n,
                         step: i,
@@ -546,15 +573,21 @@ impl Engine {
                 output_tail: vec![],
             }));
         }
-        // The git source must be decidable before anything is created.
-        self.settings.git_source().map_err(|e| {
-            StepError(Failure {
-                object: Some("--repo-url".into()),
-                reason: format!("{e:#}"),
-                hint: Some("pass --repo-url URL".into()),
-                output_tail: vec![],
-            })
-        })?;
+        // The git source must be decidable before anything is created (only
+        // phases that publish need one).
+        let publishes = self.plan.publishes(self.settings.upto);
+        self.settings
+            .git_source()
+            .map(|_| ())
+            .or_else(|e| if publishes { Err(e) } else { Ok(()) })
+            .map_err(|e| {
+                StepError(Failure {
+                    object: Some("--repo-url".into()),
+                    reason: format!("{e:#}"),
+                    hint: Some("pass --repo-url URL".into()),
+                    output_tail: vec![],
+                })
+            })?;
         // Every upstream artifact, checksums checked, before anything is applied.
         let up = Upstream {
             mirror: self.settings.mirror.clone(),
@@ -612,14 +645,25 @@ impl Engine {
         ))
     }
 
+    /// Whether kind has a cluster `name` (`kind get clusters`).
+    ///
+    /// Errors: `kind get clusters` fails (no Docker, wrong provider): then
+    /// nothing may be created nor cleaned up, since what exists is unknown.
     async fn kind_cluster_exists(&self, name: &str) -> std::result::Result<bool, StepError> {
-        let out = duct::cmd!("kind", "get", "clusters")
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()
-            .map_err(anyhow::Error::from)?;
-        Ok(String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == name))
+        let args = ["get", "clusters"].map(str::to_string);
+        let fin = proc::run("kind", &args, None, &[], &self.cancel, |_, _| {}).await?;
+        if !fin.success {
+            return Err(StepError(Failure {
+                object: Some(format!("kind cluster {name}")),
+                reason: format!(
+                    "`kind get clusters` failed (exit {}), so kindops cannot tell whether cluster {name} exists",
+                    fin.code.map(|c| c.to_string()).unwrap_or_else(|| "signal".into())
+                ),
+                hint: Some("run `kind get clusters` yourself: kind must reach the container engine (Docker running; KIND_EXPERIMENTAL_PROVIDER if you use podman or nerdctl)".into()),
+                output_tail: fin.tail,
+            }));
+        }
+        Ok(fin.stdout.lines().any(|l| l.trim() == name))
     }
 
     async fn create_cluster(&mut self, n: PhaseNo, i: usize) -> StepResult {
@@ -644,7 +688,7 @@ impl Engine {
         } else {
             let dir = self.settings.cluster_dir();
             let git_dir = dir.join("git");
-            std::fs::create_dir_all(&git_dir).map_err(anyhow::Error::from)?;
+            git_source::prepare_builtin_dirs(&git_dir, None)?;
             let config_path = dir.join("kind-config.yaml");
             std::fs::write(
                 &config_path,
@@ -657,7 +701,31 @@ impl Engine {
                 .chain([config_path.display().to_string()])
                 .collect();
             self.log(n, i, Stream::Kindops, format!("$ kind {}", args.join(" ")));
-            let fin = self.run_child(n, i, "kind", &args, &[], &self.cancel).await?;
+            let created = self.run_child(n, i, "kind", &args, &[], &self.cancel).await;
+            let interrupted = created.is_err() && self.cancel.is_cancelled();
+            let fin = match created {
+                Ok(fin) => fin,
+                Err(e) if !interrupted => return Err(e.into()),
+                Err(e) => proc::Finished {
+                    success: false,
+                    code: None,
+                    tail: vec![format!("{e:#}")],
+                    output: String::new(),
+                    stdout: String::new(),
+                },
+            };
+            // Another kindops (or the user) made it meanwhile: not ours to delete.
+            let not_ours = fin.output.contains("already exist");
+            if !fin.success && not_ours {
+                return Err(StepError(Failure {
+                    object: Some(format!("kind cluster {name}")),
+                    reason: format!(
+                        "kind cluster {name} appeared while this run was creating it; it was left as it is"
+                    ),
+                    hint: Some("run `kindops up` again: it uses the existing cluster".into()),
+                    output_tail: fin.tail,
+                }));
+            }
             if !fin.success {
                 // Leave nothing behind: kind may have created the node container.
                 self.log(n, i, Stream::Kindops, format!("$ kind delete cluster --name {name}"));
@@ -672,6 +740,22 @@ impl Engine {
                 } else {
                     "read kind's output above; `kind create cluster` must work on this machine"
                 };
+                if interrupted {
+                    return Err(StepError(Failure {
+                        object: Some(format!("kind cluster {name}")),
+                        reason: format!(
+                            "interrupted while creating kind cluster {name}; {}",
+                            if cleaned {
+                                "the partial cluster was deleted"
+                            } else {
+                                "deleting the partial cluster failed: run `kind delete cluster --name NAME`"
+                            }
+                            .replace("NAME", &name)
+                        ),
+                        hint: Some("run `kindops up` again to create it".into()),
+                        output_tail: vec![],
+                    }));
+                }
                 return Err(StepError(Failure {
                     object: Some(format!("kind cluster {name}")),
                     reason: format!(
@@ -718,11 +802,11 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<proc::Finished> {
         let em = self.events.clone();
-        proc::run(program, args, None, env, cancel, move |line| {
+        proc::run(program, args, None, env, cancel, move |stream, line| {
             em.emit(Event::StepLog {
                 phase: n,
                 step: i,
-                stream: Stream::Stdout,
+                stream,
                 line,
             })
         })
@@ -753,8 +837,15 @@ impl Engine {
         };
         if let Some(bare) = &src.local_bare {
             if !bare.join("HEAD").exists() {
-                std::fs::create_dir_all(bare).map_err(anyhow::Error::from)?;
-                self.git(n, i, bare, &["init", "--bare", "--initial-branch=main", "."])
+                if src
+                    .repo_url
+                    .starts_with(&format!("file://{}", git_source::IN_CLUSTER_GIT_DIR))
+                {
+                    git_source::prepare_builtin_dirs(bare.parent().unwrap_or(bare), Some(bare))?;
+                } else {
+                    std::fs::create_dir_all(bare).map_err(anyhow::Error::from)?;
+                }
+                self.git(n, i, bare, git_source::INIT_BARE)
                     .await
                     .map_err(|e| fail(e, &src))?;
             }

@@ -203,6 +203,14 @@ impl Plan {
     pub fn upto(&self, upto: u8) -> &[Phase] {
         &self.phases[..=(upto as usize).min(self.phases.len() - 1)]
     }
+
+    /// True when phases `0..=upto` publish to the git source (a `publish-repo`
+    /// step), so a git source must be known before they start.
+    pub fn publishes(&self, upto: u8) -> bool {
+        self.upto(upto)
+            .iter()
+            .any(|p| p.steps.iter().any(|s| matches!(s, Step::PublishRepo {})))
+    }
 }
 
 /// Parses one phase file's text and validates it; `expect` is the number its name gives.
