@@ -37,7 +37,6 @@ pub fn plain_lines(ev: &Stamped, phases: &mut Vec<crate::engine::event::PhaseInf
             vec![format!("==> phase {phase}: {title}")]
         }
         Event::ClusterReady { context } => vec![format!("     cluster ready: context {context}")],
-        Event::PhaseSkipped { phase, reason } => vec![format!("==> phase {phase}: skipped ({reason})")],
         Event::AwaitingContinue { phase } => vec![format!("==> phase {phase}: waiting for the presenter")],
         Event::PhaseFinished { phase, elapsed } => vec![format!("==> phase {phase}: done in {}", secs(*elapsed))],
         Event::StepStarted { label, .. } => vec![format!("  -> {label}")],
@@ -94,7 +93,6 @@ pub fn json_line(ev: &Stamped) -> serde_json::Value {
         Event::RunStarted { target, .. } => (None, None, "started", target.clone()),
         Event::PhaseStarted { phase } => (Some(*phase), None, "running", String::new()),
         Event::ClusterReady { context } => (Some(0), None, "cluster_ready", context.clone()),
-        Event::PhaseSkipped { phase, reason } => (Some(*phase), None, "skipped", reason.clone()),
         Event::AwaitingContinue { phase } => (Some(*phase), None, "waiting", "waiting for the presenter".into()),
         Event::PhaseFinished { phase, .. } => (Some(*phase), None, "done", String::new()),
         Event::StepStarted { phase, step, label } => (Some(*phase), Some(*step), "running", label.clone()),
@@ -158,7 +156,6 @@ fn event_name(e: &Event) -> &'static str {
         Event::RunStarted { .. } => "run_started",
         Event::PhaseStarted { .. } => "phase_started",
         Event::ClusterReady { .. } => "cluster_ready",
-        Event::PhaseSkipped { .. } => "phase_skipped",
         Event::AwaitingContinue { .. } => "awaiting_continue",
         Event::PhaseFinished { .. } => "phase_finished",
         Event::StepStarted { .. } => "step_started",

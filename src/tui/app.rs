@@ -37,6 +37,7 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Send(Control),
+    /// Leave: restore the terminal and return the run's outcome.
     Quit,
     /// Start the Applications watcher on this kubeconfig context (the engine
     /// announced the cluster with [`Event::ClusterReady`]).
@@ -64,7 +65,6 @@ pub enum State {
     Running,
     Done,
     Failed,
-    Skipped,
 }
 
 impl State {
@@ -75,7 +75,6 @@ impl State {
             State::Running => "▶",
             State::Done => "✓",
             State::Failed => "✗",
-            State::Skipped => "↷",
         }
     }
     pub fn word(self) -> &'static str {
@@ -84,7 +83,6 @@ impl State {
             State::Running => "running",
             State::Done => "done",
             State::Failed => "failed",
-            State::Skipped => "skipped",
         }
     }
 }
@@ -107,7 +105,6 @@ pub struct PhaseView {
     pub state: State,
     pub started_ms: Option<u64>,
     pub elapsed: Option<Duration>,
-    pub skip_reason: Option<String>,
     pub steps: Vec<StepView>,
 }
 
@@ -239,8 +236,6 @@ pub struct App {
     pub apps_offset: usize,
     pub filter: String,
     pub filter_input: bool,
-
-    pub quit: bool,
 }
 
 impl App {
@@ -283,7 +278,6 @@ impl App {
             apps_offset: 0,
             filter: String::new(),
             filter_input: false,
-            quit: false,
         }
     }
 
@@ -382,10 +376,7 @@ impl App {
                 self.clamp_apps_offset();
                 None
             }
-            Msg::Terminate => {
-                self.quit = true;
-                Some(Effect::Quit)
-            }
+            Msg::Terminate => Some(Effect::Quit),
         }
     }
 
@@ -436,10 +427,7 @@ impl App {
             }
         }
         match action {
-            Action::Quit => {
-                self.quit = true;
-                return Some(Effect::Quit);
-            }
+            Action::Quit => return Some(Effect::Quit),
             Action::Help => {
                 self.help = true;
                 self.help_scroll = 0;
@@ -633,7 +621,6 @@ impl App {
                         state: State::Pending,
                         started_ms: None,
                         elapsed: None,
-                        skip_reason: None,
                     })
                     .collect();
                 self.run_started = true;
@@ -657,12 +644,6 @@ impl App {
                 }
             }
             Event::ClusterReady { .. } => {}
-            Event::PhaseSkipped { phase, reason } => {
-                if let Some(p) = self.phases.get_mut(phase as usize) {
-                    p.state = State::Skipped;
-                    p.skip_reason = Some(reason);
-                }
-            }
             Event::AwaitingContinue { phase } => {
                 self.awaiting = Some(phase);
             }

@@ -118,9 +118,6 @@ async fn run_loop(
                 wall: SystemTime::now(),
             });
             guard.terminal.draw(|f| ui::draw(f, &app))?;
-            if app.quit {
-                return Ok(());
-            }
             let mut effects: Vec<Option<Effect>> = Vec::new();
             tokio::select! {
                 ev = recv_opt(&mut events) => match ev {
@@ -167,6 +164,7 @@ async fn run_loop(
             }
             for e in effects.into_iter().flatten() {
                 match e {
+                    Effect::Quit => return Ok(()),
                     Effect::Send(c) => {
                         if let Some(ctl) = &control {
                             let _ = ctl.send(c);
@@ -183,7 +181,7 @@ async fn run_loop(
                             let _ = tx.send(connect.retry(policy).await);
                         });
                     }
-                    Effect::Watch(_) | Effect::Quit => {}
+                    Effect::Watch(_) => {}
                 }
             }
         }

@@ -19,7 +19,7 @@ pub fn lines(theme: Theme, with_phases: bool) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     if with_phases {
         out.push(Line::from(Span::styled(
-            "States: · pending  ▶ running  ✓ done  ✗ failed  ↷ skipped",
+            "States: · pending  ▶ running  ✓ done  ✗ failed",
             theme.dim(),
         )));
     }

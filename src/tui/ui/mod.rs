@@ -64,7 +64,6 @@ impl Theme {
             State::Running => self.info().add_modifier(Modifier::BOLD),
             State::Done => self.ok(),
             State::Failed => self.err().add_modifier(Modifier::BOLD),
-            State::Skipped => self.dim(),
         }
     }
 }

@@ -50,9 +50,7 @@ fn explain_lines(p: &PhaseView, inner: usize) -> usize {
 }
 
 fn detail_height(p: &PhaseView, inner: usize) -> usize {
-    explain_lines(p, inner)
-        + usize::from(p.skip_reason.is_some())
-        + p.steps.iter().map(|s| 1 + s.secrets.len()).sum::<usize>()
+    explain_lines(p, inner) + p.steps.iter().map(|s| 1 + s.secrets.len()).sum::<usize>()
 }
 
 /// (top: phase list + steps, bottom: log). The top is as tall as the
@@ -106,7 +104,7 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) 
             if !dur.is_empty() {
                 extra.push(dur.clone());
             }
-            if !p.steps.is_empty() && p.state != State::Skipped {
+            if !p.steps.is_empty() {
                 extra.push(format!("{done}/{} steps", p.steps.len()));
             }
             let steps = if extra.is_empty() {
@@ -184,12 +182,6 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             lines.push(Line::from(Span::styled(l, theme.dim().add_modifier(Modifier::ITALIC))));
         }
         lines.push(Line::default());
-    }
-    if let Some(r) = &p.skip_reason {
-        lines.push(Line::from(vec![
-            Span::styled("↷ skipped: ", theme.bold()),
-            Span::raw(fit(r, inner.saturating_sub(11))),
-        ]));
     }
     for s in &p.steps {
         let st = theme.state(s.state);
