@@ -47,17 +47,6 @@ pub async fn print(client: &Client, target: &Target, format: Format) -> Result<(
                     "NAME", "PROJECT", "SYNC", "HEALTH", "OPERATION", "REV"
                 );
                 for a in &apps {
-                    let msg = a.error().unwrap_or_else(|| {
-                        if !a.health_message.is_empty() {
-                            a.health_message.clone()
-                        } else {
-                            a.resources
-                                .iter()
-                                .find(|r| r.status == "OutOfSync" || (!r.health.is_empty() && r.health != "Healthy"))
-                                .map(|r| format!("{} {}: {} {}", r.kind, r.qualified_name(), r.status, r.health))
-                                .unwrap_or_default()
-                        }
-                    });
                     println!(
                         "{:<20} {:<10} {:<10} {:<12} {:<12} {:<8} {}",
                         a.name,
@@ -66,7 +55,7 @@ pub async fn print(client: &Client, target: &Target, format: Format) -> Result<(
                         or_dash(&a.health),
                         or_dash(&a.operation_phase),
                         or_dash(a.short_revision()),
-                        msg
+                        a.why()
                     );
                 }
             }

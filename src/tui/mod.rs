@@ -3,15 +3,22 @@
 //!
 //! - [`app`]: the one owner of UI state, changed only by `App::update(msg)`.
 //! - [`keys`]: the one key table (dispatch, help page, hint bar).
+//! - [`layout`]: the screen's areas and page sizes, used by `update` and `ui`.
 //! - [`ui`]: drawing, a pure function of `&App`.
+//! - [`details`]: an Application's or ApplicationSet's details as lines.
+//! - [`format`], [`theme`]: text/time formatting and styles, in one place each.
 //! - [`terminal`]: the guard that always restores the terminal.
 //! - [`watch`]: watchers on Applications and ApplicationSets.
 
 pub mod app;
+pub mod details;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod format;
 pub mod keys;
+pub mod layout;
 pub mod terminal;
+pub mod theme;
 pub mod ui;
 pub mod watch;
 
@@ -212,31 +219,32 @@ pub struct AppsBench {
 impl AppsBench {
     pub fn new(apps: &[AppSummary]) -> Self {
         let mut app = App::new(Mode::Status, false, false, None);
-        app.apps_status = watch::WatchStatus::Live;
+        app.table.apps_status = watch::WatchStatus::Live;
         app.wall = SystemTime::now();
-        app.set_apps(apps.iter().cloned());
+        app.table.set_apps(apps.iter().cloned());
         AppsBench { app }
     }
 
     /// Applies a filter as typing `/query` would.
     pub fn filter(&mut self, query: &str) {
-        self.app.filter = query.to_string();
-        self.app.rebuild_view();
+        self.app.table.filter = query.to_string();
+        self.app.table.rebuild_view();
     }
 
     /// Moves the selection (as `j`/`G` would) so the window scrolls.
     pub fn select(&mut self, row: usize) {
-        self.app.selected_row = row.min(self.app.view.len().saturating_sub(1));
-        self.app.clamp_apps_offset();
+        let t = &mut self.app.table;
+        t.selected_row = row.min(t.view.len().saturating_sub(1));
+        self.app.clamp_table();
     }
 
     /// Renders one frame of the table; only the visible rows are built.
     pub fn render(&mut self, width: u16, height: u16) -> Buffer {
         self.app.size = (width, height);
-        self.app.clamp_apps_offset();
+        self.app.clamp_table();
         let area = Rect::new(0, 0, width, height);
         let mut buf = Buffer::empty(area);
-        ui::render_apps_table(&self.app, ui::Theme::new(self.app.no_color), area, &mut buf);
+        ui::render_apps_table(&self.app, theme::Theme::new(self.app.no_color), area, &mut buf);
         buf
     }
 }

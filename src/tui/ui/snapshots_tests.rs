@@ -143,14 +143,14 @@ fn waiting_for_argo_cd() {
 #[test]
 fn title_bar_keeps_the_run_state_with_a_long_target_at_80_columns() {
     let mut app = mid_run(80, 24);
-    app.target = "existing cluster, context kindops-testbed".into();
+    app.run.target = "existing cluster, context kindops-testbed".into();
     let text = screen_text(&app);
     let title = text.lines().next().unwrap();
     assert!(title.contains("phase 1 running · 52s"), "{title}");
     assert!(title.contains("up → existing clu…"), "{title}");
     // Wide enough: the whole target.
     let mut app = mid_run(160, 48);
-    app.target = "existing cluster, context kindops-testbed".into();
+    app.run.target = "existing cluster, context kindops-testbed".into();
     let text = screen_text(&app);
     assert!(
         text.lines().next().unwrap().contains("context kindops-testbed "),
