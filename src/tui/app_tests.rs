@@ -26,8 +26,8 @@ fn run_started_lays_out_every_phase_pending() {
     assert_eq!(app.run.target, "kind-kindops");
     assert_eq!(app.run.phases.len(), 5);
     assert!(app.run.phases.iter().all(|p| p.state == State::Pending));
-    assert_eq!(app.run.phases[1].steps.len(), 4);
-    assert_eq!(app.run.phases[1].steps[3].label, "Show the admin password");
+    assert_eq!(app.run.phases[1].steps.len(), 5);
+    assert_eq!(app.run.phases[1].steps[3].label, "show the Argo CD admin password");
     assert_eq!(app.outcome_on_quit(), RunOutcome::Interrupted);
 }
 
@@ -98,7 +98,7 @@ fn step_started_progress_and_finished() {
     let s = &app.run.phases[1].steps[2];
     assert_eq!(s.state, State::Running);
     assert_eq!(s.started_ms, Some(41_001));
-    assert_eq!(s.message, "3/7 Deployments Available");
+    assert_eq!(s.message, ROLLOUT_PROGRESS);
     app.update(st(
         50_000,
         Event::StepFinished {
@@ -174,7 +174,7 @@ fn step_failed_raises_a_persistent_toast_naming_the_object() {
     assert_eq!(app.run.failed_step, Some((1, 2)));
     let t = app.run.toast.as_ref().unwrap();
     assert_eq!(t.failure.object.as_deref(), Some("Deployment argocd/argocd-server"));
-    assert!(t.title.contains("Wait for argocd-server"));
+    assert!(t.title.contains("wait for rollouts in argocd"), "{}", t.title);
     // The toast stays across ticks (unlike a flash).
     app.update(Msg::Tick {
         now_ms: 10_000_000,
@@ -183,8 +183,8 @@ fn step_failed_raises_a_persistent_toast_naming_the_object() {
     assert!(app.run.toast.is_some());
     let s = screen_text(&app);
     assert!(s.contains("Deployment argocd/argocd-server"), "{s}");
-    assert!(s.contains("then press r to"), "{s}");
-    assert!(s.contains("rollout to finish"), "output tail shown: {s}");
+    assert!(s.contains("r retry"), "{s}");
+    assert!(s.contains("look at its pods' events"), "{s}");
 }
 
 #[test]
@@ -542,7 +542,7 @@ fn r_retries_a_failed_step_once() {
         Event::StepStarted {
             phase: 1,
             step: 2,
-            label: "Wait for argocd-server".into(),
+            label: label(1, 2),
         },
     ));
     assert_eq!(app.run.phases[1].state, State::Running);
@@ -561,7 +561,7 @@ fn a_retried_step_clears_the_toast_when_it_starts() {
         Event::StepStarted {
             phase: 1,
             step: 2,
-            label: "Wait for argocd-server".into(),
+            label: label(1, 2),
         },
     ));
     assert!(app.run.toast.is_none());

@@ -122,8 +122,20 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         return;
     };
     let mut lines: Vec<Line> = Vec::new();
-    if !p.info.explain.trim().is_empty() {
-        for l in wrap(&reflow(&p.info.explain), inner) {
+    // The steps always show; the explanation gets the rows left above them
+    // (cut with `…`: on 80x24 a long explanation would hide every step).
+    let rows = area.height.saturating_sub(2) as usize;
+    let step_rows: usize = p.steps.iter().map(|s| 1 + s.secrets.len()).sum();
+    let room = rows.saturating_sub(step_rows + 1);
+    if !p.info.explain.trim().is_empty() && room > 0 {
+        let mut explain = wrap(&reflow(&p.info.explain), inner);
+        if explain.len() > room {
+            explain.truncate(room);
+            if let Some(last) = explain.last_mut() {
+                *last = format!("{}…", fit(last, inner.saturating_sub(1)));
+            }
+        }
+        for l in explain {
             lines.push(Line::from(Span::styled(l, theme.dim().add_modifier(Modifier::ITALIC))));
         }
         lines.push(Line::default());
