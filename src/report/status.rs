@@ -1,31 +1,15 @@
-//! `kindops status`: recorded phase progress and every Application's state.
+//! `kindops status`: recorded phase progress and every Application's state,
+//! as text or JSON.
 
-use crate::argo::{application_resource, AppSummary};
+use super::Format;
+use crate::argo::AppSummary;
 use crate::engine::provider::Target;
-use crate::engine::{state, ARGOCD_NAMESPACE};
-use crate::report::Format;
+use crate::engine::state::PhaseRecord;
+use crate::tui::format::or_dash;
 use anyhow::Result;
-use kube::api::{Api, DynamicObject, ListParams};
-use kube::Client;
+use std::collections::BTreeMap;
 
-/// Lists Applications in the Argo CD namespace; a cluster without Argo CD's
-/// CRDs gives an empty list.
-pub async fn applications(client: &Client) -> Result<Vec<AppSummary>> {
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ARGOCD_NAMESPACE, &application_resource());
-    match api.list(&ListParams::default()).await {
-        Ok(list) => {
-            let mut v: Vec<AppSummary> = list.items.iter().map(AppSummary::from_object).collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
-            Ok(v)
-        }
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(vec![]),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub async fn print(client: &Client, target: &Target, format: Format) -> Result<()> {
-    let phases = state::read(client).await?;
-    let apps = applications(client).await?;
+pub fn print(target: &Target, phases: &BTreeMap<u8, PhaseRecord>, apps: &[AppSummary], format: Format) -> Result<()> {
     match format {
         Format::Json => {
             let v = serde_json::json!({"target": target.describe(), "phases": phases, "applications": apps});
@@ -46,7 +30,7 @@ pub async fn print(client: &Client, target: &Target, format: Format) -> Result<(
                     "{:<20} {:<10} {:<10} {:<12} {:<12} {:<8} MESSAGE",
                     "NAME", "PROJECT", "SYNC", "HEALTH", "OPERATION", "REV"
                 );
-                for a in &apps {
+                for a in apps {
                     println!(
                         "{:<20} {:<10} {:<10} {:<12} {:<12} {:<8} {}",
                         a.name,
@@ -62,12 +46,4 @@ pub async fn print(client: &Client, target: &Target, format: Format) -> Result<(
         }
     }
     Ok(())
-}
-
-fn or_dash(s: &str) -> &str {
-    if s.is_empty() {
-        "-"
-    } else {
-        s
-    }
 }
