@@ -157,5 +157,5 @@ impl App {
 }
 
 #[cfg(test)]
-#[path = "../app_tests.rs"]
+#[path = "app_tests.rs"]
 mod tests;
