@@ -13,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod content;
 pub mod engine;
+pub mod format;
 pub mod plan;
 pub mod report;
 pub mod tui;

@@ -5,7 +5,7 @@ use super::Format;
 use crate::argo::AppSummary;
 use crate::engine::provider::Target;
 use crate::engine::state::PhaseRecord;
-use crate::tui::format::or_dash;
+use crate::format::or_dash;
 use anyhow::Result;
 use std::collections::BTreeMap;
 

@@ -1,8 +1,8 @@
 //! The details of one Application or ApplicationSet, as lines: the details
 //! view draws them, and paging measures them.
 
+use crate::format::{fmt_age, or_dash, pad, wrap};
 use crate::tui::app::{App, RowKey, RowState};
-use crate::tui::format::{fmt_age, or_dash, pad, wrap};
 use crate::tui::theme::Theme;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};

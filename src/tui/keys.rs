@@ -1,7 +1,7 @@
 //! The one key table: it drives dispatch ([`lookup`]), the `?` help page
 //! ([`help_sections`], [`help_lines`]) and the hint bar ([`hints`]). Keys follow k9s habits.
 
-use crate::tui::format::pad;
+use crate::format::pad;
 use crate::tui::theme::Theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::text::{Line, Span};

@@ -2,8 +2,8 @@
 //! draws into these areas and `update()` pages by the same numbers, so
 //! neither asks the other.
 
+use crate::format::{reflow, wrap};
 use crate::tui::app::{App, PhaseView};
-use crate::tui::format::{reflow, wrap};
 use crate::tui::theme::Theme;
 use crate::tui::{details, keys};
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -7,7 +7,7 @@
 //! - [`layout`]: the screen's areas and page sizes, used by `update` and `ui`.
 //! - [`ui`]: drawing, a pure function of `&App`.
 //! - [`details`]: an Application's or ApplicationSet's details as lines.
-//! - [`format`], [`theme`]: text/time formatting and styles, in one place each.
+//! - [`theme`]: styles; text and time formatting is [`crate::format`].
 //! - [`event`]: the one channel's [`event::TuiEvent`] and its producers.
 //! - [`terminal`]: the guard that always restores the terminal.
 //! - [`watch`]: watchers on Applications and ApplicationSets.
@@ -17,7 +17,6 @@ pub mod details;
 pub mod event;
 #[cfg(test)]
 pub(crate) mod fixtures;
-pub mod format;
 pub mod keys;
 pub mod layout;
 pub mod terminal;
@@ -258,4 +257,46 @@ impl AppsBench {
 /// measure the per-frame cost alone).
 pub fn render_apps_for_bench(apps: &[AppSummary], width: u16, height: u16) -> Buffer {
     AppsBench::new(apps).render(width, height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixtures::{key, mid_run, new_up, wall};
+
+    fn changed(n: Next) -> bool {
+        match n {
+            Next::Go { changed } => changed,
+            Next::Quit => panic!("quit"),
+        }
+    }
+
+    fn tick(now_ms: u64) -> TuiEvent {
+        Msg::Tick { now_ms, wall: wall() }.into()
+    }
+
+    #[test]
+    fn an_idle_tick_redraws_once_a_second_a_running_step_every_tick() {
+        let (tx, _rx) = unbounded_channel();
+        let mut ui = Loop::new(new_up(80, 24), tx.clone(), None);
+        ui.drawn_sec = 0;
+        assert!(!changed(ui.handle(tick(250)).unwrap()), "same second, nothing moves");
+        assert!(changed(ui.handle(tick(1_000)).unwrap()), "the clock moved");
+        let mut ui = Loop::new(mid_run(80, 24), tx, None);
+        ui.drawn_sec = 52;
+        assert!(changed(ui.handle(tick(52_400)).unwrap()), "the spinner moves");
+    }
+
+    #[test]
+    fn keys_redraw_quit_ends_and_control_reaches_the_engine() {
+        let (tx, _rx) = unbounded_channel();
+        let (ctl, mut ctl_rx) = unbounded_channel();
+        let mut ui = Loop::new(crate::tui::fixtures::failed(80, 24), tx, Some(ctl));
+        assert!(changed(ui.handle(key('?').into()).unwrap()));
+        assert!(changed(ui.handle(key('?').into()).unwrap()));
+        assert!(changed(ui.handle(key('r').into()).unwrap()));
+        assert_eq!(ctl_rx.try_recv().ok(), Some(Control::Retry));
+        assert!(matches!(ui.handle(key('q').into()).unwrap(), Next::Quit));
+        assert!(ui.handle(TuiEvent::InputFailed("closed".into())).is_err());
+    }
 }

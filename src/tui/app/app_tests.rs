@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::engine::event::{Failure, Stream};
+use crate::format::{fmt_age, fmt_duration};
 use crate::tui::app::table::window_offset;
 use crate::tui::fixtures::*;
-use crate::tui::format::{fmt_age, fmt_duration};
 use crate::tui::keys::{Action, Context};
 use crate::tui::watch::{WatchMsg, WatchStatus};
 use crossterm::event::{KeyCode, KeyEventKind, KeyEventState, KeyModifiers};

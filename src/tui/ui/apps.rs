@@ -2,10 +2,10 @@
 //! details view.
 
 use super::pane_block;
+use crate::format::{fit, fmt_age, or_dash, wrap};
 use crate::tui::app::table::window_offset;
 use crate::tui::app::{App, RowKey, RowState};
 use crate::tui::details;
-use crate::tui::format::{fit, fmt_age, or_dash, wrap};
 use crate::tui::theme::Theme;
 use crate::tui::watch::{AppSetSummary, WatchStatus};
 use ratatui::buffer::Buffer;

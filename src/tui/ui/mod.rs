@@ -5,8 +5,8 @@ mod help;
 mod phases;
 
 use crate::engine::event::RunOutcome;
+use crate::format::{fit, fmt_duration as fmt_dur, wrap};
 use crate::tui::app::{App, Mode, Pane, State};
-use crate::tui::format::{fit, fmt_duration as fmt_dur, wrap};
 use crate::tui::keys;
 use crate::tui::layout;
 use crate::tui::theme::{state_symbol, Theme};

@@ -1,5 +1,5 @@
-//! Text and time formatting shared by the state and the drawing code: one
-//! place for durations, ages, cutting, padding and wrapping.
+//! Text and time formatting in one place (the TUI and the printed reports):
+//! durations, ages, `-` for empty fields, cutting, padding, wrapping.
 
 use std::time::{Duration, SystemTime};
 
