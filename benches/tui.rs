@@ -64,10 +64,10 @@ fn apps(n: usize) -> Vec<AppSummary> {
 
 fn frame_app(list: &[AppSummary]) -> App {
     let mut app = App::new(Mode::Status, false, false, None);
-    app.apps_status = WatchStatus::Live;
+    app.table.apps_status = WatchStatus::Live;
     app.wall = SystemTime::now();
     app.size = (W, H);
-    app.set_apps(list.iter().cloned());
+    app.table.set_apps(list.iter().cloned());
     app
 }
 

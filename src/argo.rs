@@ -170,7 +170,33 @@ impl AppSummary {
         &self.revision[..self.revision.len().min(7)]
     }
 
-    /// One line: where it stands and why, for timeouts and plain output.
+    /// Why it is not (yet) Synced and Healthy, in one line (empty when nothing
+    /// says): an error condition or a failed sync, else the health message,
+    /// else a running sync's message, else the first resource not Synced or
+    /// not Healthy (`Deployment coffee/cart: OutOfSync Missing`). The
+    /// one answer the table, `kindops status` and the timeouts give.
+    pub fn why(&self) -> String {
+        if let Some(e) = self.error() {
+            return e;
+        }
+        if !self.health_message.is_empty() {
+            return self.health_message.clone();
+        }
+        if self.operation_phase == "Running" && !self.operation_message.is_empty() {
+            return self.operation_message.clone();
+        }
+        self.resources
+            .iter()
+            .find(|r| r.status == "OutOfSync" || (!r.health.is_empty() && r.health != "Healthy"))
+            .map(|r| {
+                format!("{} {}: {} {}", r.kind, r.qualified_name(), r.status, r.health)
+                    .trim_end()
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+
+    /// One line: where it stands and [`why`](Self::why), for timeouts.
     pub fn describe(&self) -> String {
         let sync = if self.sync.is_empty() {
             "sync=<none>"
@@ -182,25 +208,10 @@ impl AppSummary {
         } else {
             &self.health
         };
-        let mut out = format!("{sync}/{health}");
-        if let Some(e) = self.error() {
-            out.push_str(&format!("; {e}"));
-        } else if !self.health_message.is_empty() {
-            out.push_str(&format!("; {}", self.health_message));
-        } else if let Some(r) = self
-            .resources
-            .iter()
-            .find(|r| r.status == "OutOfSync" || (!r.health.is_empty() && r.health != "Healthy"))
-        {
-            out.push_str(&format!(
-                "; first unready resource {} {} ({} {})",
-                r.kind,
-                r.qualified_name(),
-                r.status,
-                r.health
-            ));
+        match self.why() {
+            why if why.is_empty() => format!("{sync}/{health}"),
+            why => format!("{sync}/{health}; {why}"),
         }
-        out
     }
 }
 
@@ -295,7 +306,7 @@ mod tests {
         assert_eq!(a.error(), None, "a warning is not an error");
         assert_eq!(
             a.describe(),
-            "OutOfSync/Healthy; first unready resource Deployment coffee/cart-app (OutOfSync Missing)"
+            "OutOfSync/Healthy; Deployment coffee/cart-app: OutOfSync Missing"
         );
         assert!(!a.is_ready());
     }

@@ -4,15 +4,17 @@
 //! `plan` (phase files → typed steps) → `engine` (runs steps, emits typed
 //! [`engine::event::Event`]s) → readers: `report` (plain/JSON lines) and `tui`.
 //! `upstream` resolves pinned artifacts (mirror, cache, checksums); `content`
-//! is the GitOps tree kindops applies and publishes.
+//! is the GitOps tree kindops applies and publishes. `commands` holds one
+//! module per subcommand (the binary is a thin `main` over it); `report`
+//! holds one module per thing printed outside the TUI.
 
 pub mod argo;
 pub mod cli;
+pub mod commands;
 pub mod content;
 pub mod engine;
+pub mod format;
 pub mod plan;
-pub mod planview;
 pub mod report;
-pub mod statusview;
 pub mod tui;
 pub mod upstream;

@@ -57,7 +57,7 @@ pub enum RunOutcome {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// The plan about to run: every phase (including ones that will be skipped).
+    /// The plan about to run: every phase, with its steps.
     RunStarted {
         phases: Vec<PhaseInfo>,
         target: String,
@@ -71,11 +71,6 @@ pub enum Event {
     /// a reader that watches the cluster (the TUI's Applications view) starts here.
     ClusterReady {
         context: String,
-    },
-    /// The phase is already done in the cluster (recorded state and live check agree).
-    PhaseSkipped {
-        phase: PhaseNo,
-        reason: String,
     },
     /// Presenter mode: the engine waits for [`Control::Continue`] before this phase.
     AwaitingContinue {

@@ -25,7 +25,6 @@ use git_source::GitSource;
 use kube::Client;
 use provider::Target;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
@@ -169,11 +168,6 @@ impl Engine {
             kinds: None,
             revision: None,
         }
-    }
-
-    /// The client, once phase 0 has one (after the cluster exists).
-    pub fn client(&self) -> Option<Client> {
-        self.client.clone()
     }
 
     /// Runs phases 0..=upto. Emits `RunStarted` first and `RunFinished` last.
@@ -552,18 +546,7 @@ impl Engine {
         );
         checks.extend(preflight::disk(&self.settings.data_dir));
         for c in &checks {
-            let word = match c.verdict {
-                preflight::Verdict::Ok => "ok",
-                preflight::Verdict::Warn => "warning",
-                preflight::Verdict::Fail => "FAILED",
-            };
-            let hint = c.hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
-            self.log(
-                n,
-                i,
-                Stream::Kindops,
-                format!("{word:7} {:9} {}{hint}", c.name, c.detail),
-            );
+            self.log(n, i, Stream::Kindops, c.line());
         }
         if let Err(c) = preflight::verdict(&checks) {
             return Err(StepError(Failure {
@@ -958,6 +941,3 @@ pub fn default_data_dir() -> PathBuf {
         .unwrap_or_else(std::env::temp_dir)
         .join("kindops")
 }
-
-/// Shared handle type for callers that keep the client for a watcher.
-pub type SharedClient = Arc<tokio::sync::RwLock<Option<Client>>>;

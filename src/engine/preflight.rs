@@ -25,6 +25,19 @@ pub struct Check {
 }
 
 impl Check {
+    /// The check as one line, the same for `kindops doctor` and phase 0's log:
+    /// `{verdict:7} {name:9} {detail} ({hint})`, verdict `ok`, `warning` or `FAILED`,
+    /// e.g. `ok      docker    Docker engine 28.5.1 (API 1.51)`.
+    pub fn line(&self) -> String {
+        let word = match self.verdict {
+            Verdict::Ok => "ok",
+            Verdict::Warn => "warning",
+            Verdict::Fail => "FAILED",
+        };
+        let hint = self.hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+        format!("{word:7} {:9} {}{hint}", self.name, self.detail)
+    }
+
     fn ok(name: &str, detail: String) -> Self {
         Check {
             name: name.into(),

@@ -14,20 +14,25 @@ pub fn wall() -> SystemTime {
     humantime::parse_rfc3339("2026-08-01T12:00:00Z").unwrap()
 }
 
+/// The phases as the engine announces them (`RunStarted`): the real
+/// embedded plan, so a snapshot shows what a learner sees.
 pub fn phases() -> Vec<PhaseInfo> {
-    let p = |n: u8, title: &str, explain: &str, steps: &[&str]| PhaseInfo {
-        number: n,
-        title: title.into(),
-        explain: explain.into(),
-        steps: steps.iter().map(|s| s.to_string()).collect(),
-    };
-    vec![
-        p(0, "Create the kind cluster", "A Kubernetes cluster in Docker containers on this laptop: one control-plane node, ports mapped to localhost.", &["Check docker", "Create cluster kindops", "Wait for the node to be Ready"]),
-        p(1, "Install Argo CD by hand", "We apply Argo CD's install manifest once with server-side apply. From phase 2 on, Argo CD manages itself from git.", &["Create namespace argocd", "Apply install.yaml (server-side)", "Wait for argocd-server", "Show the admin password"]),
-        p(2, "Argo CD manages itself", "An Application named argocd points at this repo's argocd overlay: changes to Argo CD now go through git.", &["Register Application argocd", "Wait for Synced and Healthy"]),
-        p(3, "Platform add-ons", "metrics-server, External Secrets Operator and Argo Rollouts, each an Application.", &["Register add-on Applications", "Wait for add-ons"]),
-        p(4, "Products via an ApplicationSet", "An ApplicationSet watches applications/coffee/* and creates one Application per directory.", &["Register ApplicationSet coffee", "Wait for cart and order"]),
-    ]
+    let plan = crate::plan::Plan::load(&crate::plan::phase_source(None), &crate::content::Content::embedded())
+        .expect("the embedded plan loads");
+    plan.phases
+        .iter()
+        .map(|p| PhaseInfo {
+            number: p.phase,
+            title: p.title.clone(),
+            explain: p.explain.clone(),
+            steps: p.steps.iter().map(crate::plan::Step::label).collect(),
+        })
+        .collect()
+}
+
+/// The label the engine sends with `StepStarted`: the plan's.
+pub fn label(phase: u8, step: usize) -> String {
+    phases()[phase as usize].steps[step].clone()
 }
 
 pub fn st(ms: u64, event: Event) -> Msg {
@@ -73,9 +78,37 @@ fn log(ms: u64, phase: u8, step: usize, stream: Stream, line: &str) -> Msg {
     )
 }
 
-/// Phase 0 done, phase 1 running its third step, some log lines.
+fn started(ms: u64, phase: u8, step: usize) -> Msg {
+    st(
+        ms,
+        Event::StepStarted {
+            phase,
+            step,
+            label: label(phase, step),
+        },
+    )
+}
+
+fn finished_step(ms: u64, phase: u8, step: usize, changed: bool, message: &str, elapsed_ms: u64) -> Msg {
+    st(
+        ms,
+        Event::StepFinished {
+            phase,
+            step,
+            changed,
+            message: message.into(),
+            elapsed: Duration::from_millis(elapsed_ms),
+        },
+    )
+}
+
+/// Phase 0 done, phase 1 waiting for its rollouts (step 3 of 5), with the
+/// log lines, progress and results the engine sends (preflight verdicts,
+/// the kind command line and kind's own stderr).
 pub fn mid_run(w: u16, h: u16) -> App {
     let mut app = new_up(w, h);
+    let pre = |ms: u64, line: &str| log(ms, 0, 0, Stream::Kindops, line);
+    let kind = |ms: u64, line: &str| log(ms, 0, 1, Stream::Stderr, line);
     send(
         &mut app,
         [
@@ -83,78 +116,56 @@ pub fn mid_run(w: u16, h: u16) -> App {
                 0,
                 Event::RunStarted {
                     phases: phases(),
-                    target: "kind-kindops".into(),
+                    target: "kind cluster kindops (context kind-kindops)".into(),
                 },
             ),
             st(5, Event::PhaseStarted { phase: 0 }),
-            st(
-                6,
-                Event::StepStarted {
-                    phase: 0,
-                    step: 0,
-                    label: "Check docker".into(),
-                },
+            started(6, 0, 0),
+            pre(20, "ok      docker    Docker engine 28.5.1 (API 1.51)"),
+            pre(21, "ok      resources 4 CPUs, 15.5 GiB memory for containers"),
+            pre(22, "ok      kind      kind at /usr/local/bin/kind"),
+            pre(23, "ok      kubectl   kubectl at /usr/local/bin/kubectl"),
+            pre(24, "ok      git       git at /usr/bin/git"),
+            pre(25, "ok      ports     127.0.0.1:8080 is free"),
+            pre(26, "ok      inotify   inotify max_user_watches=524288, max_user_instances=512"),
+            pre(27, "ok      disk      187.3 GiB free at /home/learner/.local/share/kindops"),
+            pre(
+                38,
+                "ok      upstream  argo-cd v3.5.1 install-v3.5.1.yaml (sha256 3b2f8c41d09a…, cache)",
             ),
-            st(
+            finished_step(
                 40,
-                Event::StepFinished {
-                    phase: 0,
-                    step: 0,
-                    changed: false,
-                    message: "docker 28.1 running".into(),
-                    elapsed: Duration::from_millis(34),
-                },
+                0,
+                0,
+                false,
+                "8 checks passed, 0 warnings; 8 upstream artifacts verified",
+                34,
             ),
-            st(
-                41,
-                Event::StepStarted {
-                    phase: 0,
-                    step: 1,
-                    label: "Create cluster kindops".into(),
-                },
-            ),
+            started(41, 0, 1),
             log(
                 50,
                 0,
                 1,
                 Stream::Kindops,
-                "$ kind create cluster --name kindops --config /tmp/kind.yaml",
+                "$ kind create cluster --name kindops --config /home/learner/.local/share/kindops/kindops/kind-config.yaml",
             ),
-            log(900, 0, 1, Stream::Stderr, "Creating cluster \"kindops\" ..."),
-            log(
-                20_000,
+            kind(900, "Creating cluster \"kindops\" ..."),
+            kind(30_000, " ✓ Preparing nodes 📦"),
+            kind(30_500, " ✓ Writing configuration 📜"),
+            kind(30_800, " ✓ Installing CNI 🔌"),
+            kind(30_900, "Set kubectl context to \"kind-kindops\""),
+            finished_step(
+                38_000,
                 0,
                 1,
-                Stream::Stderr,
-                " ✓ Ensuring node image (kindest/node:v1.36.1)",
-            ),
-            log(30_000, 0, 1, Stream::Stderr, " ✓ Preparing nodes"),
-            st(
-                31_000,
-                Event::StepFinished {
-                    phase: 0,
-                    step: 1,
-                    changed: true,
-                    message: "created".into(),
-                    elapsed: Duration::from_millis(30_959),
-                },
-            ),
-            st(
-                31_001,
-                Event::StepStarted {
-                    phase: 0,
-                    step: 2,
-                    label: "Wait for the node to be Ready".into(),
-                },
+                true,
+                "created kind cluster kindops, context kind-kindops",
+                37_959,
             ),
             st(
                 38_000,
-                Event::StepFinished {
-                    phase: 0,
-                    step: 2,
-                    changed: true,
-                    message: "1/1 nodes Ready".into(),
-                    elapsed: Duration::from_millis(6_999),
+                Event::ClusterReady {
+                    context: "kind-kindops".into(),
                 },
             ),
             st(
@@ -165,71 +176,25 @@ pub fn mid_run(w: u16, h: u16) -> App {
                 },
             ),
             st(38_002, Event::PhaseStarted { phase: 1 }),
-            st(
-                38_003,
-                Event::StepStarted {
-                    phase: 1,
-                    step: 0,
-                    label: "Create namespace argocd".into(),
-                },
-            ),
-            st(
-                38_200,
-                Event::StepFinished {
-                    phase: 1,
-                    step: 0,
-                    changed: true,
-                    message: "created".into(),
-                    elapsed: Duration::from_millis(197),
-                },
-            ),
-            st(
-                38_201,
-                Event::StepStarted {
-                    phase: 1,
-                    step: 1,
-                    label: "Apply install.yaml (server-side)".into(),
-                },
-            ),
+            started(38_003, 1, 0),
             log(
-                38_210,
+                38_010,
                 1,
-                1,
+                0,
                 Stream::Kindops,
-                "server-side apply of 59 objects, field manager kindops",
+                "GitOps content materialized in /tmp/.tmpq3XbLz",
             ),
-            st(
-                41_000,
-                Event::StepFinished {
-                    phase: 1,
-                    step: 1,
-                    changed: true,
-                    message: "59 objects applied".into(),
-                    elapsed: Duration::from_millis(2_799),
-                },
-            ),
-            st(
-                41_001,
-                Event::StepStarted {
-                    phase: 1,
-                    step: 2,
-                    label: "Wait for argocd-server".into(),
-                },
-            ),
+            finished_step(38_200, 1, 0, true, "60 objects (3 CRDs), 60 changed", 197),
+            started(38_201, 1, 1),
+            finished_step(41_000, 1, 1, true, "126 objects (15 CRDs), 126 changed", 2_799),
+            started(41_001, 1, 2),
             st(
                 45_000,
                 Event::StepProgress {
                     phase: 1,
                     step: 2,
-                    message: "3/7 Deployments Available".into(),
+                    message: ROLLOUT_PROGRESS.into(),
                 },
-            ),
-            log(
-                45_001,
-                1,
-                2,
-                Stream::Stdout,
-                "deployment.apps/argocd-redis condition met",
             ),
         ],
     );
@@ -240,29 +205,33 @@ pub fn mid_run(w: u16, h: u16) -> App {
     app
 }
 
+/// What `wait-rollouts` reports while Argo CD's server is not Available yet.
+pub const ROLLOUT_PROGRESS: &str = "9/14 workloads Available; waiting for Deployment argocd/argocd-server (0/1 available, 1 updated, 0 old; Available False: Deployment does not have minimum availability.)";
+
+/// How `wait-rollouts` fails at its deadline (phase 1 waits 10m).
 pub fn failure() -> Failure {
     Failure {
         object: Some("Deployment argocd/argocd-server".into()),
-        reason: "not Available after 5m0s: 0/1 replicas ready (ImagePullBackOff: quay.io/argoproj/argocd:v3.5.1)".into(),
-        hint: Some("check the node can pull images (docker login, proxy), then press r to retry".into()),
-        output_tail: (1..=12).map(|i| format!("kubectl: waiting for deployment \"argocd-server\" rollout to finish: 0 of 1 updated replicas are available ({i})")).collect(),
+        reason: "not Available within 10m: Deployment argocd/argocd-server (0/1 available, 1 updated, 0 old; Available False: Deployment does not have minimum availability.). Look at: kubectl -n argocd describe deployment argocd-server; kubectl -n argocd get pods".into(),
+        hint: Some("a workload is not Available: look at its pods' events (image pulls, scheduling, resources)".into()),
+        output_tail: vec![],
     }
 }
 
-/// `mid_run` with the waiting step failed.
+/// `mid_run` with the waiting step failed at its deadline.
 pub fn failed(w: u16, h: u16) -> App {
     let mut app = mid_run(w, h);
     app.update(st(
-        341_001,
+        641_001,
         Event::StepFailed {
             phase: 1,
             step: 2,
             failure: failure(),
-            elapsed: Duration::from_secs(300),
+            elapsed: Duration::from_secs(600),
         },
     ));
     app.update(Msg::Tick {
-        now_ms: 341_500,
+        now_ms: 641_500,
         wall: wall(),
     });
     app
@@ -285,7 +254,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
         ..Default::default()
     };
     let mut argocd = app(
-        "argocd",
+        "argo-cd",
         "default",
         "Synced",
         "Healthy",
@@ -314,7 +283,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
     ];
     let mut metrics = app(
         "metrics-server",
-        "platform",
+        "default",
         "OutOfSync",
         "Healthy",
         "",
@@ -331,7 +300,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
     }];
     let mut eso = app(
         "external-secrets",
-        "platform",
+        "default",
         "Synced",
         "Progressing",
         "Running",
@@ -341,7 +310,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
     eso.operation_message = "waiting for healthy state of apps/Deployment/external-secrets-webhook".into();
     let mut cart = app(
         "cart",
-        "products",
+        "default",
         "OutOfSync",
         "Degraded",
         "Failed",
@@ -385,14 +354,14 @@ pub fn sample_apps() -> Vec<AppSummary> {
     ];
     let mut order = app(
         "order",
-        "products",
+        "default",
         "Synced",
         "Healthy",
         "Succeeded",
         "2026-08-01T11:58:00Z",
     );
     order.owner_appset = Some("coffee".into());
-    let rollouts = app("argo-rollouts", "platform", "", "", "", "");
+    let rollouts = app("argo-rollouts", "default", "", "", "", "");
     vec![argocd, metrics, eso, cart, order, rollouts]
 }
 

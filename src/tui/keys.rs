@@ -1,7 +1,10 @@
 //! The one key table: it drives dispatch ([`lookup`]), the `?` help page
-//! ([`help_sections`]) and the hint bar ([`hints`]). Keys follow k9s habits.
+//! ([`help_sections`], [`help_lines`]) and the hint bar ([`hints`]). Keys follow k9s habits.
 
+use crate::format::pad;
+use crate::tui::theme::Theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::text::{Line, Span};
 
 /// What a key asks the app to do. [`crate::tui::app::App::update`] interprets it
 /// in the current context.
@@ -267,6 +270,32 @@ pub fn help_sections(with_phases: bool) -> Vec<(&'static str, Vec<(String, &'sta
         match out.iter_mut().find(|(t, _)| *t == scope.title()) {
             Some((_, existing)) => existing.extend(rows),
             None => out.push((scope.title(), rows)),
+        }
+    }
+    out
+}
+
+/// The help page's lines; `with_phases` is false for `kindops status --watch`.
+pub fn help_lines(theme: Theme, with_phases: bool) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    if with_phases {
+        out.push(Line::from(Span::styled(
+            "States: · pending  ▶ running  ✓ done  ✗ failed",
+            theme.dim(),
+        )));
+    }
+    out.push(Line::from(Span::styled(
+        "Apps:   ✓ Synced+Healthy  ↻ progressing  ≠ OutOfSync  ✗ failing  ? unknown",
+        theme.dim(),
+    )));
+    for (title, rows) in help_sections(with_phases) {
+        out.push(Line::default());
+        out.push(Line::from(Span::styled(title, theme.bold())));
+        for (k, desc) in rows {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {}", pad(&k, 16)), theme.info()),
+                Span::raw(desc),
+            ]));
         }
     }
     out

@@ -1,29 +1,38 @@
-//! The full-screen terminal UI (ratatui). Reads the engine event stream and
-//! a kube watcher; never blocks on either.
+//! The full-screen terminal UI (ratatui). Every producer (engine events,
+//! the Applications watchers, terminal input, signals, ticks) sends into one
+//! channel ([`event`]); the loop is `recv → update → draw if changed`.
 //!
 //! - [`app`]: the one owner of UI state, changed only by `App::update(msg)`.
 //! - [`keys`]: the one key table (dispatch, help page, hint bar).
+//! - [`layout`]: the screen's areas and page sizes, used by `update` and `ui`.
 //! - [`ui`]: drawing, a pure function of `&App`.
+//! - [`details`]: an Application's or ApplicationSet's details as lines.
+//! - [`theme`]: styles; text and time formatting is [`crate::format`].
+//! - [`event`]: the one channel's [`event::TuiEvent`] and its producers.
 //! - [`terminal`]: the guard that always restores the terminal.
 //! - [`watch`]: watchers on Applications and ApplicationSets.
 
 pub mod app;
+pub mod details;
+pub mod event;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod keys;
+pub mod layout;
 pub mod terminal;
+pub mod theme;
 pub mod ui;
 pub mod watch;
 
 use crate::argo::AppSummary;
 use crate::engine::event::{Control, RunOutcome, Stamped};
 use app::{App, Effect, Mode, Msg};
-use crossterm::event::{Event as CtEvent, EventStream};
-use futures::StreamExt;
+use event::TuiEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::mpsc::{error::TryRecvError, unbounded_channel, UnboundedReceiver, UnboundedSender};
+use std::time::{Instant, SystemTime};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::task::AbortHandle;
 
 pub struct TuiOptions {
     /// Presenter mode: the engine pauses before each phase; a key continues.
@@ -44,164 +53,163 @@ pub async fn run_up(
     opts: TuiOptions,
 ) -> anyhow::Result<RunOutcome> {
     let app = App::new(Mode::Up, opts.step_mode, opts.no_color, opts.log_path);
-    let app = run_loop(app, Some(events), Some(control), None).await?;
+    let (tx, rx) = unbounded_channel();
+    let engine = event::forward_engine(events, tx.clone());
+    let mut ui = Loop::new(app, tx, Some(control));
+    ui.tasks.push(engine);
+    let app = ui.run(rx).await?;
     Ok(app.outcome_on_quit())
 }
 
 /// `kindops status --watch`: the Applications view alone.
 pub async fn run_status(client: kube::Client, opts: TuiOptions) -> anyhow::Result<()> {
     let app = App::new(Mode::Status, false, opts.no_color, opts.log_path);
-    run_loop(app, None, None, Some(client)).await?;
+    let (tx, rx) = unbounded_channel();
+    let mut ui = Loop::new(app, tx, None);
+    ui.start_watchers(client);
+    ui.run(rx).await?;
     Ok(())
 }
 
-async fn recv_opt<T>(rx: &mut Option<UnboundedReceiver<T>>) -> Option<T> {
-    match rx {
-        Some(r) => r.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Idle ticks: fast enough for a spinner while a step runs, slow otherwise.
-fn tick_period(app: &App) -> Duration {
-    if app.animating() {
-        Duration::from_millis(250)
-    } else {
-        Duration::from_secs(1)
-    }
-}
-
-async fn run_loop(
-    mut app: App,
-    mut events: Option<UnboundedReceiver<Stamped>>,
+/// The loop: `recv → update → draw if changed`, with everything pending
+/// drained before a draw. It owns the app, the producers' tasks and the
+/// way back to the engine.
+struct Loop {
+    app: App,
+    tx: event::Sender,
     control: Option<UnboundedSender<Control>>,
-    client: Option<kube::Client>,
-) -> anyhow::Result<App> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
+    tasks: Vec<AbortHandle>,
+    watching: bool,
+    connecting: bool,
+    /// The whole second last drawn: an idle screen redraws once a second.
+    drawn_sec: u64,
+}
 
-    let (wtx, mut wrx) = unbounded_channel();
-    let mut watchers = Vec::new();
-    if let Some(c) = client {
-        app.update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
-        watchers = watch::spawn(c, wtx.clone());
-    }
-    // The engine's client arrives late (phase 0 may create the cluster): a
-    // connect runs in the background on `Effect::Watch`, never blocking the UI.
-    let (client_tx, mut client_rx) = unbounded_channel::<anyhow::Result<kube::Client>>();
-    let mut connecting = false;
+/// What one event asks of the loop.
+enum Next {
+    Go { changed: bool },
+    Quit,
+}
 
-    let mut guard = terminal::TerminalGuard::enter()?;
-    let size = guard.terminal.size()?;
-    app.update(Msg::Resize(size.width, size.height));
-    // Terminal input in its own task, so the loop can drain it with try_recv
-    // (polling EventStream with a throw-away waker would lose its wake-up).
-    let (ktx, mut keys) = unbounded_channel();
-    let input = tokio::spawn(async move {
-        let mut stream = EventStream::new();
-        while let Some(ev) = stream.next().await {
-            if ktx.send(ev).is_err() {
-                break;
-            }
+impl Loop {
+    fn new(app: App, tx: event::Sender, control: Option<UnboundedSender<Control>>) -> Self {
+        Loop {
+            app,
+            tx,
+            control,
+            tasks: Vec::new(),
+            watching: false,
+            connecting: false,
+            drawn_sec: u64::MAX,
         }
-    });
-    let t0 = Instant::now();
+    }
 
-    let result: anyhow::Result<()> = async {
-        loop {
+    fn start_watchers(&mut self, client: kube::Client) {
+        if !self.watching {
+            self.watching = true;
+            self.app
+                .update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
+            self.tasks.extend(event::watch(client, &self.tx));
+        }
+    }
+
+    async fn run(mut self, mut rx: UnboundedReceiver<TuiEvent>) -> anyhow::Result<App> {
+        let mut guard = terminal::TerminalGuard::enter()?;
+        let result = self.pump(&mut guard, &mut rx).await;
+        for t in &self.tasks {
+            t.abort();
+        }
+        drop(guard);
+        result.map(|()| self.app)
+    }
+
+    async fn pump(
+        &mut self,
+        guard: &mut terminal::TerminalGuard,
+        rx: &mut UnboundedReceiver<TuiEvent>,
+    ) -> anyhow::Result<()> {
+        let size = guard.terminal.size()?;
+        self.app.update(Msg::Resize(size.width, size.height));
+        self.app.update(Msg::Tick {
+            now_ms: 0,
+            wall: SystemTime::now(),
+        });
+        self.tasks.push(event::forward_input(self.tx.clone()));
+        self.tasks.push(event::forward_signals(self.tx.clone())?);
+        self.tasks.push(event::forward_ticks(Instant::now(), self.tx.clone()));
+        guard.terminal.draw(|f| ui::draw(f, &self.app))?;
+        // The loop holds a sender itself, so `recv` ends only if it is dropped.
+        while let Some(ev) = rx.recv().await {
+            let mut changed = false;
+            let mut next = Some(ev);
+            // Drain whatever else is pending before the next draw.
+            while let Some(ev) = next {
+                match self.handle(ev)? {
+                    Next::Go { changed: c } => changed |= c,
+                    Next::Quit => return Ok(()),
+                }
+                next = rx.try_recv().ok();
+            }
             if let Some(p) = terminal::panicked() {
                 anyhow::bail!("a task panicked: {p}");
             }
-            app.update(Msg::Tick {
-                now_ms: t0.elapsed().as_millis() as u64,
-                wall: SystemTime::now(),
-            });
-            guard.terminal.draw(|f| ui::draw(f, &app))?;
-            if app.quit {
-                return Ok(());
+            if changed {
+                self.drawn_sec = self.app.now_ms / 1000;
+                guard.terminal.draw(|f| ui::draw(f, &self.app))?;
             }
-            let mut effects: Vec<Option<Effect>> = Vec::new();
-            tokio::select! {
-                ev = recv_opt(&mut events) => match ev {
-                    Some(e) => effects.push(app.update(Msg::Engine(e))),
-                    None => { events = None; app.update(Msg::EngineClosed); }
-                },
-                Some(w) = wrx.recv() => { app.update(Msg::Watch(w)); }
-                k = keys.recv() => match k {
-                    Some(Ok(ev)) => effects.push(on_term_event(&mut app, ev)),
-                    Some(Err(e)) => return Err(e.into()),
-                    None => anyhow::bail!("the terminal's input closed"),
-                },
-                Some(c) = client_rx.recv() => {
-                    connecting = false;
-                    match c {
-                        Ok(c) if watchers.is_empty() => watchers = watch::spawn(c, wtx.clone()),
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::warn!("the Applications view cannot connect: {e:#}");
-                            app.update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Retrying(format!("{e:#}")))));
-                        }
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, ev: TuiEvent) -> anyhow::Result<Next> {
+        match ev {
+            TuiEvent::Msg(msg) => {
+                let tick = matches!(msg, Msg::Tick { .. });
+                let flash = self.app.flash.is_some();
+                let effect = self.app.update(msg);
+                let changed = !tick
+                    || self.app.animating()
+                    || self.app.now_ms / 1000 != self.drawn_sec
+                    || flash != self.app.flash.is_some();
+                Ok(match effect {
+                    Some(e) => self.apply(e),
+                    None => Next::Go { changed },
+                })
+            }
+            TuiEvent::Connected(c) => {
+                self.connecting = false;
+                match c {
+                    Ok(c) => self.start_watchers(c),
+                    Err(e) => {
+                        tracing::warn!("the Applications view cannot connect: {e:#}");
+                        let st = watch::WatchStatus::Retrying(format!("{e:#}"));
+                        self.app.update(Msg::Watch(watch::WatchMsg::AppsStatus(st)));
                     }
                 }
-                _ = tokio::time::sleep(tick_period(&app)) => {}
-                _ = sigterm.recv() => effects.push(app.update(Msg::Terminate)),
-                _ = sighup.recv() => effects.push(app.update(Msg::Terminate)),
+                Ok(Next::Go { changed: true })
             }
-            // Drain whatever else is pending before the next draw.
-            while let Some(rx) = events.as_mut() {
-                match rx.try_recv() {
-                    Ok(e) => effects.push(app.update(Msg::Engine(e))),
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        events = None;
-                        app.update(Msg::EngineClosed);
-                    }
+            TuiEvent::InputFailed(e) => anyhow::bail!("{e}"),
+        }
+    }
+
+    fn apply(&mut self, effect: Effect) -> Next {
+        match effect {
+            Effect::Quit => return Next::Quit,
+            Effect::Send(c) => {
+                if let Some(ctl) = &self.control {
+                    let _ = ctl.send(c);
                 }
             }
-            while let Ok(w) = wrx.try_recv() {
-                app.update(Msg::Watch(w));
-            }
-            while let Ok(k) = keys.try_recv() {
-                effects.push(on_term_event(&mut app, k?));
-            }
-            for e in effects.into_iter().flatten() {
-                match e {
-                    Effect::Send(c) => {
-                        if let Some(ctl) = &control {
-                            let _ = ctl.send(c);
-                        }
-                    }
-                    Effect::Watch(context) if watchers.is_empty() && !connecting => {
-                        connecting = true;
-                        app.update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
-                        let tx = client_tx.clone();
-                        tokio::spawn(async move {
-                            use backon::Retryable;
-                            let connect = || crate::engine::provider::client_for(&context);
-                            let policy = backon::ExponentialBuilder::default().with_max_times(6);
-                            let _ = tx.send(connect.retry(policy).await);
-                        });
-                    }
-                    Effect::Watch(_) | Effect::Quit => {}
+            Effect::Watch(context) => {
+                if !self.watching && !self.connecting {
+                    self.connecting = true;
+                    self.app
+                        .update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
+                    event::connect(context, self.tx.clone());
                 }
             }
         }
-    }
-    .await;
-    for w in &watchers {
-        w.abort();
-    }
-    input.abort();
-    drop(guard);
-    result.map(|()| app)
-}
-
-fn on_term_event(app: &mut App, ev: CtEvent) -> Option<Effect> {
-    match ev {
-        CtEvent::Key(k) => app.update(Msg::Key(k)),
-        CtEvent::Resize(w, h) => app.update(Msg::Resize(w, h)),
-        _ => None,
+        Next::Go { changed: true }
     }
 }
 
@@ -214,31 +222,32 @@ pub struct AppsBench {
 impl AppsBench {
     pub fn new(apps: &[AppSummary]) -> Self {
         let mut app = App::new(Mode::Status, false, false, None);
-        app.apps_status = watch::WatchStatus::Live;
+        app.table.apps_status = watch::WatchStatus::Live;
         app.wall = SystemTime::now();
-        app.set_apps(apps.iter().cloned());
+        app.table.set_apps(apps.iter().cloned());
         AppsBench { app }
     }
 
     /// Applies a filter as typing `/query` would.
     pub fn filter(&mut self, query: &str) {
-        self.app.filter = query.to_string();
-        self.app.rebuild_view();
+        self.app.table.filter = query.to_string();
+        self.app.table.rebuild_view();
     }
 
     /// Moves the selection (as `j`/`G` would) so the window scrolls.
     pub fn select(&mut self, row: usize) {
-        self.app.selected_row = row.min(self.app.view.len().saturating_sub(1));
-        self.app.clamp_apps_offset();
+        let t = &mut self.app.table;
+        t.selected_row = row.min(t.view.len().saturating_sub(1));
+        self.app.clamp_table();
     }
 
     /// Renders one frame of the table; only the visible rows are built.
     pub fn render(&mut self, width: u16, height: u16) -> Buffer {
         self.app.size = (width, height);
-        self.app.clamp_apps_offset();
+        self.app.clamp_table();
         let area = Rect::new(0, 0, width, height);
         let mut buf = Buffer::empty(area);
-        ui::render_apps_table(&self.app, ui::Theme::new(self.app.no_color), area, &mut buf);
+        ui::render_apps_table(&self.app, theme::Theme::new(self.app.no_color), area, &mut buf);
         buf
     }
 }
@@ -248,4 +257,46 @@ impl AppsBench {
 /// measure the per-frame cost alone).
 pub fn render_apps_for_bench(apps: &[AppSummary], width: u16, height: u16) -> Buffer {
     AppsBench::new(apps).render(width, height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixtures::{key, mid_run, new_up, wall};
+
+    fn changed(n: Next) -> bool {
+        match n {
+            Next::Go { changed } => changed,
+            Next::Quit => panic!("quit"),
+        }
+    }
+
+    fn tick(now_ms: u64) -> TuiEvent {
+        Msg::Tick { now_ms, wall: wall() }.into()
+    }
+
+    #[test]
+    fn an_idle_tick_redraws_once_a_second_a_running_step_every_tick() {
+        let (tx, _rx) = unbounded_channel();
+        let mut ui = Loop::new(new_up(80, 24), tx.clone(), None);
+        ui.drawn_sec = 0;
+        assert!(!changed(ui.handle(tick(250)).unwrap()), "same second, nothing moves");
+        assert!(changed(ui.handle(tick(1_000)).unwrap()), "the clock moved");
+        let mut ui = Loop::new(mid_run(80, 24), tx, None);
+        ui.drawn_sec = 52;
+        assert!(changed(ui.handle(tick(52_400)).unwrap()), "the spinner moves");
+    }
+
+    #[test]
+    fn keys_redraw_quit_ends_and_control_reaches_the_engine() {
+        let (tx, _rx) = unbounded_channel();
+        let (ctl, mut ctl_rx) = unbounded_channel();
+        let mut ui = Loop::new(crate::tui::fixtures::failed(80, 24), tx, Some(ctl));
+        assert!(changed(ui.handle(key('?').into()).unwrap()));
+        assert!(changed(ui.handle(key('?').into()).unwrap()));
+        assert!(changed(ui.handle(key('r').into()).unwrap()));
+        assert_eq!(ctl_rx.try_recv().ok(), Some(Control::Retry));
+        assert!(matches!(ui.handle(key('q').into()).unwrap(), Next::Quit));
+        assert!(ui.handle(TuiEvent::InputFailed("closed".into())).is_err());
+    }
 }

@@ -120,13 +120,13 @@ impl Watched for AppSetSummary {
 
 /// Lists then watches one kind in all namespaces; on errors the stream
 /// backs off and relists. Returns when the UI is gone.
-async fn watch_kind<T: Watched>(client: kube::Client, tx: UnboundedSender<WatchMsg>) {
+async fn watch_kind<T: Watched, M: From<WatchMsg>>(client: kube::Client, tx: UnboundedSender<M>) {
     let api: Api<DynamicObject> = Api::all_with(client, &T::resource());
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     futures::pin_mut!(stream);
     let mut buffer: Vec<T> = Vec::new();
     let mut last = WatchStatus::Connecting;
-    let send = |m: WatchMsg| tx.send(m).is_ok();
+    let send = |m: WatchMsg| tx.send(m.into()).is_ok();
     if !send(T::status(last.clone())) {
         return;
     }
@@ -172,10 +172,14 @@ async fn watch_kind<T: Watched>(client: kube::Client, tx: UnboundedSender<WatchM
 
 /// Starts both watchers; abort them with the returned handles (they also
 /// end when `tx`'s receiver is dropped). A watcher that panics is reported
-/// as a status (the terminal's panic hook also stops the UI).
-pub fn spawn(client: kube::Client, tx: UnboundedSender<WatchMsg>) -> Vec<tokio::task::AbortHandle> {
-    let apps = tokio::spawn(watch_kind::<AppSummary>(client.clone(), tx.clone()));
-    let sets = tokio::spawn(watch_kind::<AppSetSummary>(client, tx.clone()));
+/// as a status (the terminal's panic hook also stops the UI). `tx` is the
+/// loop's one channel: anything a [`WatchMsg`] converts into.
+pub fn spawn<M: From<WatchMsg> + Send + 'static>(
+    client: kube::Client,
+    tx: UnboundedSender<M>,
+) -> Vec<tokio::task::AbortHandle> {
+    let apps = tokio::spawn(watch_kind::<AppSummary, M>(client.clone(), tx.clone()));
+    let sets = tokio::spawn(watch_kind::<AppSetSummary, M>(client, tx.clone()));
     let mut aborts = vec![apps.abort_handle(), sets.abort_handle()];
     for (handle, status) in [
         (apps, AppSummary::status as fn(WatchStatus) -> WatchMsg),
@@ -187,9 +191,8 @@ pub fn spawn(client: kube::Client, tx: UnboundedSender<WatchMsg>) -> Vec<tokio::
                 if let Err(e) = handle.await {
                     if e.is_panic() {
                         tracing::error!(error = %e, "watcher task panicked");
-                        let _ = tx.send(status(WatchStatus::Retrying(
-                            "watcher crashed (see the log file)".into(),
-                        )));
+                        let _ =
+                            tx.send(status(WatchStatus::Retrying("watcher crashed (see the log file)".into())).into());
                     }
                 }
             })

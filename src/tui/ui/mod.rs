@@ -5,179 +5,48 @@ mod help;
 mod phases;
 
 use crate::engine::event::RunOutcome;
+use crate::format::{fit, fmt_duration as fmt_dur, wrap};
 use crate::tui::app::{App, Mode, Pane, State};
 use crate::tui::keys;
-use ratatui::layout::{Constraint, Layout, Rect};
+use crate::tui::layout;
+use crate::tui::theme::{state_symbol, Theme};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use ratatui::Frame;
 use std::time::Duration;
 
-pub use apps::{details_lines, render_apps_table};
-
-/// Styles; with NO_COLOR only modifiers (bold, reversed, dim) remain.
-#[derive(Clone, Copy)]
-pub struct Theme {
-    pub color: bool,
-}
-
-impl Theme {
-    pub fn new(no_color: bool) -> Self {
-        Theme { color: !no_color }
-    }
-    fn fg(&self, c: Color) -> Style {
-        if self.color {
-            Style::default().fg(c)
-        } else {
-            Style::default()
-        }
-    }
-    pub fn ok(&self) -> Style {
-        self.fg(Color::Green)
-    }
-    pub fn warn(&self) -> Style {
-        self.fg(Color::Yellow)
-    }
-    pub fn err(&self) -> Style {
-        self.fg(Color::Red)
-    }
-    pub fn info(&self) -> Style {
-        self.fg(Color::Cyan)
-    }
-    pub fn dim(&self) -> Style {
-        if self.color {
-            Style::default().fg(Color::DarkGray)
-        } else {
-            Style::default()
-        }
-    }
-    pub fn bold(&self) -> Style {
-        Style::default().add_modifier(Modifier::BOLD)
-    }
-    pub fn selected(&self) -> Style {
-        Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
-    }
-    pub fn state(&self, s: State) -> Style {
-        match s {
-            State::Pending => self.dim(),
-            State::Running => self.info().add_modifier(Modifier::BOLD),
-            State::Done => self.ok(),
-            State::Failed => self.err().add_modifier(Modifier::BOLD),
-            State::Skipped => self.dim(),
-        }
-    }
-}
-
-const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-
-/// The state's symbol, animated while running.
-pub fn state_symbol(s: State, now_ms: u64) -> &'static str {
-    if s == State::Running {
-        SPINNER[((now_ms / 250) % SPINNER.len() as u64) as usize]
-    } else {
-        s.symbol()
-    }
-}
-
-/// Screen regions; the same numbers drive paging in `update()`.
-pub struct Areas {
-    pub title: Rect,
-    pub banner: Option<Rect>,
-    pub body: Rect,
-    pub hint: Rect,
-}
-
-pub fn areas(app: &App, area: Rect) -> Areas {
-    let banner_h = u16::from(app.awaiting.is_some());
-    let [title, banner, body, hint] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(banner_h),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    Areas {
-        title,
-        banner: (banner_h > 0).then_some(banner),
-        body,
-        hint,
-    }
-}
-
-fn screen(app: &App) -> Rect {
-    Rect::new(0, 0, app.size.0, app.size.1)
-}
-
-/// Visible rows of the Applications table.
-pub fn apps_rows(app: &App) -> usize {
-    areas(app, screen(app)).body.height.saturating_sub(3) as usize
-}
-
-/// Visible lines of the details view.
-pub fn details_rows(app: &App) -> usize {
-    areas(app, screen(app)).body.height.saturating_sub(2) as usize
-}
-
-pub fn details_max_scroll(app: &App) -> usize {
-    let width = screen(app).width.saturating_sub(2);
-    let n = app
-        .details
-        .as_ref()
-        .map(|k| details_lines(app, k, width, Theme::new(true)).len())
-        .unwrap_or(0);
-    n.saturating_sub(details_rows(app))
-}
-
-/// Visible lines of the log pane.
-pub fn log_rows(app: &App) -> usize {
-    let a = areas(app, screen(app));
-    let (_, log) = phases::split(app, a.body);
-    log.height.saturating_sub(2) as usize
-}
-
-pub fn help_rows(app: &App) -> usize {
-    help::popup(screen(app)).height.saturating_sub(2) as usize
-}
-
-pub fn help_max_scroll(app: &App) -> usize {
-    help::lines(Theme::new(true), app.mode == crate::tui::app::Mode::Up)
-        .len()
-        .saturating_sub(help_rows(app))
-}
+pub use apps::render_apps_table;
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
     let theme = Theme::new(app.no_color);
     let area = frame.area();
-    let a = areas(app, area);
+    let a = layout::areas(app, area);
     title_bar(frame, app, theme, a.title);
     if let Some(b) = a.banner {
         banner(frame, app, theme, b);
     }
-    match app.pane {
+    match app.nav.pane {
         Pane::Phases | Pane::Log => phases::draw(frame, app, theme, a.body),
-        Pane::Apps => match &app.details {
+        Pane::Apps => match &app.nav.details {
             Some(key) => apps::draw_details(frame, app, theme, a.body, key),
             None => apps::draw_table(frame, app, theme, a.body),
         },
     }
-    if let Some(t) = &app.toast {
+    if let Some(t) = &app.run.toast {
         toast(frame, app, theme, a.body, t);
     }
     hint_bar(frame, app, theme, a.hint);
-    if app.help {
+    if app.nav.help {
         help::draw(frame, app, theme, area);
     }
 }
 
-pub fn fmt_dur(d: Duration) -> String {
-    crate::tui::app::fmt_duration(d)
-}
-
 fn run_state(app: &App, theme: Theme) -> Span<'static> {
-    let total = Duration::from_millis(app.finished_ms.unwrap_or(app.now_ms));
-    match app.outcome {
+    let total = Duration::from_millis(app.run.finished_ms.unwrap_or(app.now_ms));
+    match app.run.outcome {
         Some(RunOutcome::Succeeded) => Span::styled(
             format!("✓ succeeded in {}", fmt_dur(total)),
             theme.ok().add_modifier(Modifier::BOLD),
@@ -187,9 +56,11 @@ fn run_state(app: &App, theme: Theme) -> Span<'static> {
             theme.err().add_modifier(Modifier::BOLD),
         ),
         Some(RunOutcome::Interrupted) => Span::styled("✗ interrupted".to_string(), theme.err()),
-        None if app.awaiting.is_some() => Span::styled(format!("‖ paused · {}", fmt_dur(total)), theme.warn()),
-        None if app.failed_step.is_some() => Span::styled(format!("✗ step failed · {}", fmt_dur(total)), theme.err()),
-        None if app.run_started => match app.phases.iter().find(|p| p.state == State::Running) {
+        None if app.run.awaiting.is_some() => Span::styled(format!("‖ paused · {}", fmt_dur(total)), theme.warn()),
+        None if app.run.failed_step.is_some() => {
+            Span::styled(format!("✗ step failed · {}", fmt_dur(total)), theme.err())
+        }
+        None if app.run.started => match app.run.phases.iter().find(|p| p.state == State::Running) {
             Some(p) => Span::styled(
                 format!(
                     "{} phase {} running · {}",
@@ -214,21 +85,21 @@ fn title_bar(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             Span::raw(format!(" {label} "))
         }
     };
-    let n_apps = format!("Applications {}", app.counts.apps);
+    let n_apps = format!("Applications {}", app.table.counts.apps);
     match app.mode {
         Mode::Up => {
             let rest = [
-                tab("1 Phases".into(), app.pane != Pane::Apps),
-                tab(format!("2 {n_apps}"), app.pane == Pane::Apps),
+                tab("1 Phases".into(), app.nav.pane != Pane::Apps),
+                tab(format!("2 {n_apps}"), app.nav.pane == Pane::Apps),
                 Span::raw(" "),
                 run_state(app, theme),
             ];
-            if !app.target.is_empty() {
+            if !app.run.target.is_empty() {
                 // The run state matters more than the target: cut the target
                 // (a long context name) so the state stays on narrow screens.
                 let used: usize = spans.iter().chain(&rest).map(Span::width).sum();
                 let room = (area.width as usize).saturating_sub(used);
-                let target = format!("up → {}", app.target);
+                let target = format!("up → {}", app.run.target);
                 if room >= 8 {
                     spans.push(Span::styled(format!("{} ", fit(&target, room - 1)), theme.dim()));
                 }
@@ -244,8 +115,13 @@ fn title_bar(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
 }
 
 fn banner(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
-    let Some(p) = app.awaiting else { return };
-    let title = app.phases.get(p as usize).map(|p| p.info.title.as_str()).unwrap_or("");
+    let Some(p) = app.run.awaiting else { return };
+    let title = app
+        .run
+        .phases
+        .get(p as usize)
+        .map(|p| p.info.title.as_str())
+        .unwrap_or("");
     let style = if theme.color {
         Style::default().bg(Color::Yellow).fg(Color::Black)
     } else {
@@ -350,52 +226,6 @@ pub fn pane_block<'a>(title: Line<'a>, focused: bool, theme: Theme) -> Block<'a>
     } else {
         b.border_type(BorderType::Plain).border_style(theme.dim())
     }
-}
-
-/// Cuts a string to `w` characters, with `…` when cut.
-pub fn fit(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
-        s.to_string()
-    } else if w == 0 {
-        String::new()
-    } else {
-        let mut out: String = s.chars().take(w - 1).collect();
-        out.push('…');
-        out
-    }
-}
-
-/// Pads or cuts to exactly `w` characters.
-pub fn pad(s: &str, w: usize) -> String {
-    let f = fit(s, w);
-    let n = f.chars().count();
-    format!("{f}{}", " ".repeat(w - n))
-}
-
-/// Greedy word wrap to `width` characters (long words are cut).
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut out = Vec::new();
-    for para in text.split('\n') {
-        let mut line = String::new();
-        for word in para.split_whitespace() {
-            let wl = word.chars().count();
-            let ll = line.chars().count();
-            if ll > 0 && ll + 1 + wl > width {
-                out.push(std::mem::take(&mut line));
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            if wl > width {
-                line.push_str(&fit(word, width));
-            } else {
-                line.push_str(word);
-            }
-        }
-        out.push(line);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,78 +1,18 @@
 //! The phases screen: phase list, the selected phase's explanation and
 //! steps, and the log pane.
 
-use super::{fit, fmt_dur, pad, pane_block, state_symbol, wrap, Theme};
+use super::pane_block;
 use crate::engine::event::Stream;
+use crate::format::{fit, fmt_duration as fmt_dur, pad, reflow, wrap};
 use crate::tui::app::{App, Pane, PhaseView, State};
-use ratatui::layout::{Constraint, Layout, Rect};
+use crate::tui::layout;
+use crate::tui::theme::{state_symbol, Theme};
+use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use std::time::Duration;
-
-fn left_width(body: Rect) -> u16 {
-    if body.width >= 120 {
-        58
-    } else {
-        (body.width * 47 / 100).max(30)
-    }
-}
-
-/// Narrow screens give each phase two lines (title, then state and time)
-/// so titles are not cut.
-fn two_lines(body: Rect) -> bool {
-    left_width(body) < 50
-}
-
-/// The explanation as paragraphs: phase files keep their own line breaks
-/// (YAML `|`), which would otherwise end screen lines mid-sentence; a blank
-/// line still separates paragraphs.
-fn explain_text(p: &PhaseView) -> String {
-    reflow(&p.info.explain)
-}
-
-fn reflow(text: &str) -> String {
-    text.trim()
-        .split("\n\n")
-        .map(|para| para.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|para| !para.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n\n")
-}
-
-fn explain_lines(p: &PhaseView, inner: usize) -> usize {
-    if p.info.explain.trim().is_empty() {
-        0
-    } else {
-        wrap(&explain_text(p), inner).len() + 1
-    }
-}
-
-fn detail_height(p: &PhaseView, inner: usize) -> usize {
-    explain_lines(p, inner)
-        + usize::from(p.skip_reason.is_some())
-        + p.steps.iter().map(|s| 1 + s.secrets.len()).sum::<usize>()
-}
-
-/// (top: phase list + steps, bottom: log). The top is as tall as the
-/// tallest phase needs, so the log does not jump when the phase changes.
-pub fn split(app: &App, body: Rect) -> (Rect, Rect) {
-    let inner = body.width.saturating_sub(left_width(body) + 2) as usize;
-    let want = app
-        .phases
-        .iter()
-        .map(|p| detail_height(p, inner))
-        .chain(std::iter::once(app.phases.len() * if two_lines(body) { 2 } else { 1 }))
-        .max()
-        .unwrap_or(0) as u16
-        + 2;
-    let top = want
-        .min(body.height.saturating_sub(5).max(body.height * 6 / 10))
-        .min(body.height);
-    let [t, l] = Layout::vertical([Constraint::Length(top), Constraint::Min(0)]).areas(body);
-    (t, l)
-}
 
 fn phase_elapsed(app: &App, p: &PhaseView) -> Option<Duration> {
     p.elapsed.or_else(|| match (p.state, p.started_ms) {
@@ -82,22 +22,21 @@ fn phase_elapsed(app: &App, p: &PhaseView) -> Option<Duration> {
 }
 
 pub fn draw(frame: &mut Frame, app: &App, theme: Theme, body: Rect) {
-    let (top, log) = split(app, body);
-    let [list, detail] = Layout::horizontal([Constraint::Length(left_width(body)), Constraint::Min(0)]).areas(top);
-    draw_list(frame, app, theme, list, two_lines(body));
-    draw_detail(frame, app, theme, detail);
-    draw_log(frame, app, theme, log);
+    let a = layout::phases(app, body);
+    draw_list(frame, app, theme, a.list, a.two_lines);
+    draw_detail(frame, app, theme, a.detail);
+    draw_log(frame, app, theme, a.log);
 }
 
 fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) {
     let inner = area.width.saturating_sub(2) as usize;
-    let focused = app.pane == Pane::Phases && !app.help;
+    let focused = app.nav.pane == Pane::Phases && !app.nav.help;
     let mut lines = Vec::new();
-    if app.phases.is_empty() {
+    if app.run.phases.is_empty() {
         lines.push(Line::from(Span::styled(" waiting for the plan…", theme.dim())));
     }
-    for (i, p) in app.phases.iter().enumerate() {
-        let selected = i == app.selected_phase;
+    for (i, p) in app.run.phases.iter().enumerate() {
+        let selected = i == app.run.selected_phase;
         let dur = phase_elapsed(app, p).map(fmt_dur).unwrap_or_default();
         let st = theme.state(p.state);
         if two {
@@ -106,7 +45,7 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) 
             if !dur.is_empty() {
                 extra.push(dur.clone());
             }
-            if !p.steps.is_empty() && p.state != State::Skipped {
+            if !p.steps.is_empty() {
                 extra.push(format!("{done}/{} steps", p.steps.len()));
             }
             let steps = if extra.is_empty() {
@@ -162,7 +101,11 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) 
     let title = Line::from(vec![
         Span::styled(" Phases ", theme.bold()),
         Span::styled(
-            if app.follow_phase { "" } else { "(picked; Esc follows) " },
+            if app.run.follow_phase {
+                ""
+            } else {
+                "(picked; Esc follows) "
+            },
             theme.dim(),
         ),
     ]);
@@ -171,7 +114,7 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) 
 
 fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let inner = area.width.saturating_sub(2) as usize;
-    let Some(p) = app.phases.get(app.selected_phase) else {
+    let Some(p) = app.run.phases.get(app.run.selected_phase) else {
         frame.render_widget(
             Paragraph::new("").block(pane_block(Line::from(" Steps "), false, theme)),
             area,
@@ -179,17 +122,23 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         return;
     };
     let mut lines: Vec<Line> = Vec::new();
-    if !p.info.explain.trim().is_empty() {
-        for l in wrap(&explain_text(p), inner) {
+    // The steps always show; the explanation gets the rows left above them
+    // (cut with `…`: on 80x24 a long explanation would hide every step).
+    let rows = area.height.saturating_sub(2) as usize;
+    let step_rows: usize = p.steps.iter().map(|s| 1 + s.secrets.len()).sum();
+    let room = rows.saturating_sub(step_rows + 1);
+    if !p.info.explain.trim().is_empty() && room > 0 {
+        let mut explain = wrap(&reflow(&p.info.explain), inner);
+        if explain.len() > room {
+            explain.truncate(room);
+            if let Some(last) = explain.last_mut() {
+                *last = format!("{}…", fit(last, inner.saturating_sub(1)));
+            }
+        }
+        for l in explain {
             lines.push(Line::from(Span::styled(l, theme.dim().add_modifier(Modifier::ITALIC))));
         }
         lines.push(Line::default());
-    }
-    if let Some(r) = &p.skip_reason {
-        lines.push(Line::from(vec![
-            Span::styled("↷ skipped: ", theme.bold()),
-            Span::raw(fit(r, inner.saturating_sub(11))),
-        ]));
     }
     for s in &p.steps {
         let st = theme.state(s.state);
@@ -253,10 +202,11 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
 fn draw_log(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let rows = area.height.saturating_sub(2) as usize;
     let inner = area.width.saturating_sub(2) as usize;
-    let n = app.logs.len();
+    let n = app.run.logs.len();
     let max_top = n.saturating_sub(rows);
-    let top = app.log_scroll.unwrap_or(max_top).min(max_top);
+    let top = app.run.log_scroll.unwrap_or(max_top).min(max_top);
     let lines: Vec<Line> = app
+        .run
         .logs
         .range(top..(top + rows).min(n))
         .map(|l| {
@@ -270,8 +220,8 @@ fn draw_log(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             Line::from(vec![Span::styled(prefix, theme.dim()), Span::styled(text, style)])
         })
         .collect();
-    let focused = app.pane == Pane::Log && !app.help;
-    let state = match app.log_scroll {
+    let focused = app.nav.pane == Pane::Log && !app.nav.help;
+    let state = match app.run.log_scroll {
         None => "following".to_string(),
         Some(_) => format!("lines {}-{} of {n}; G follows", top + 1, (top + rows).min(n)),
     };
@@ -292,20 +242,4 @@ fn draw_log(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Paragraph::new(lines).block(pane_block(Line::from(title), focused, theme)),
         area,
     );
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn explanation_line_breaks_are_reflowed_and_paragraphs_kept() {
-        let yaml_block = "First we check the machine: is the Docker engine running,\nare kind and git installed.\n\nThen kind starts\na cluster.\n";
-        assert_eq!(
-            super::reflow(yaml_block),
-            "First we check the machine: is the Docker engine running, are kind and git installed.\n\nThen kind starts a cluster."
-        );
-        let lines = super::wrap(&super::reflow(yaml_block), 40);
-        assert_eq!(lines[0], "First we check the machine: is the");
-        assert_eq!(lines[1], "Docker engine running, are kind and git");
-        assert!(lines.contains(&String::new()), "paragraph break kept: {lines:?}");
-    }
 }

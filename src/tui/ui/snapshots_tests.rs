@@ -1,9 +1,11 @@
 //! Screen snapshots (ratatui `TestBackend` + insta) at 80x24 and 160x48.
 //! Review changes with `cargo insta review` (or `INSTA_UPDATE=always`).
 
+use crate::engine::event::{Event, Stream};
 use crate::tui::app::App;
 use crate::tui::fixtures::*;
 use crossterm::event::KeyCode;
+use std::time::Duration;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
@@ -30,51 +32,93 @@ fn failed_step_with_toast() {
 fn presenter_pause() {
     for (w, h) in SIZES {
         let mut app = mid_run(w, h);
-        app.update(st(
-            52_000,
-            crate::engine::event::Event::StepFinished {
-                phase: 1,
-                step: 2,
-                changed: true,
-                message: "7/7 Deployments Available".into(),
-                elapsed: std::time::Duration::from_millis(10_999),
-            },
-        ));
-        app.update(st(
-            52_001,
-            crate::engine::event::Event::StepStarted {
-                phase: 1,
-                step: 3,
-                label: "Show the admin password".into(),
-            },
-        ));
-        app.update(st(
-            52_100,
-            crate::engine::event::Event::SecretShown {
-                phase: 1,
-                step: 3,
-                label: "Argo CD admin password".into(),
-                value: "kX9-2mPq7Ls".into(),
-            },
-        ));
-        app.update(st(
-            52_101,
-            crate::engine::event::Event::StepFinished {
-                phase: 1,
-                step: 3,
-                changed: false,
-                message: String::new(),
-                elapsed: std::time::Duration::from_millis(100),
-            },
-        ));
-        app.update(st(
-            52_102,
-            crate::engine::event::Event::PhaseFinished {
-                phase: 1,
-                elapsed: std::time::Duration::from_millis(14_100),
-            },
-        ));
-        app.update(st(52_103, crate::engine::event::Event::AwaitingContinue { phase: 2 }));
+        let note = label(1, 4);
+        send(
+            &mut app,
+            [
+                st(
+                    52_000,
+                    Event::StepFinished {
+                        phase: 1,
+                        step: 2,
+                        changed: false,
+                        message: "14 workloads Available".into(),
+                        elapsed: Duration::from_millis(10_999),
+                    },
+                ),
+                st(
+                    52_001,
+                    Event::StepStarted {
+                        phase: 1,
+                        step: 3,
+                        label: label(1, 3),
+                    },
+                ),
+                st(
+                    52_100,
+                    Event::SecretShown {
+                        phase: 1,
+                        step: 3,
+                        label: "the Argo CD admin password".into(),
+                        value: "kX9-2mPq7LsvW4dT".into(),
+                    },
+                ),
+                st(
+                    52_101,
+                    Event::StepFinished {
+                        phase: 1,
+                        step: 3,
+                        changed: false,
+                        message: "the Argo CD admin password shown (--show-secrets)".into(),
+                        elapsed: Duration::from_millis(100),
+                    },
+                ),
+                st(
+                    52_102,
+                    Event::StepStarted {
+                        phase: 1,
+                        step: 4,
+                        label: note.clone(),
+                    },
+                ),
+                st(
+                    52_103,
+                    Event::StepLog {
+                        phase: 1,
+                        step: 4,
+                        stream: Stream::Kindops,
+                        line: note.clone(),
+                    },
+                ),
+                st(
+                    52_104,
+                    Event::StepLog {
+                        phase: 1,
+                        step: 4,
+                        stream: Stream::Kindops,
+                        line: "kubectl -n argocd port-forward svc/argocd-server 8080:80".into(),
+                    },
+                ),
+                st(
+                    52_105,
+                    Event::StepFinished {
+                        phase: 1,
+                        step: 4,
+                        changed: false,
+                        message: note,
+                        elapsed: Duration::from_millis(1),
+                    },
+                ),
+                st(
+                    52_106,
+                    Event::PhaseFinished {
+                        phase: 1,
+                        elapsed: Duration::from_millis(14_104),
+                    },
+                ),
+                st(52_107, Event::AwaitingContinue { phase: 2 }),
+            ],
+        );
         snap("presenter_pause", &app);
     }
 }
@@ -91,7 +135,7 @@ fn applications_table_mixed_states() {
 #[test]
 fn applications_filter() {
     let mut app = status_app(80, 24);
-    send(&mut app, [key('/'), key('p'), key('l'), key('a'), key('t')]);
+    send(&mut app, [key('/'), key('r'), key('o'), key('l'), key('l')]);
     snap("apps_filter_typing", &app);
 }
 
@@ -143,14 +187,14 @@ fn waiting_for_argo_cd() {
 #[test]
 fn title_bar_keeps_the_run_state_with_a_long_target_at_80_columns() {
     let mut app = mid_run(80, 24);
-    app.target = "existing cluster, context kindops-testbed".into();
+    app.run.target = "existing cluster, context kindops-testbed".into();
     let text = screen_text(&app);
     let title = text.lines().next().unwrap();
     assert!(title.contains("phase 1 running · 52s"), "{title}");
     assert!(title.contains("up → existing clu…"), "{title}");
     // Wide enough: the whole target.
     let mut app = mid_run(160, 48);
-    app.target = "existing cluster, context kindops-testbed".into();
+    app.run.target = "existing cluster, context kindops-testbed".into();
     let text = screen_text(&app);
     assert!(
         text.lines().next().unwrap().contains("context kindops-testbed "),

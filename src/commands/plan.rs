@@ -1,33 +1,20 @@
 //! `kindops plan`: the phases, their steps, object counts and images, offline.
+//! This module counts; [`crate::report::plan`] prints.
 //!
 //! Reads upstream artifacts only from `--mirror` or the cache (never the
 //! network) and our own manifests from the binary. Counts come from parsing
 //! every YAML document a step's path refers to (kustomization `resources`
 //! followed recursively; patches do not add objects).
 
+use super::{check_phase, load_plan, Result};
+use crate::cli::SourceArgs;
 use crate::content::Content;
 use crate::plan::{Plan, Step};
-use crate::report::Format;
-use crate::upstream::{pins, Mirror, Upstream};
-use anyhow::Result;
-use serde::Serialize;
+use crate::report::plan::{PhaseView, StepView};
+use crate::report::{self, Format};
+use crate::upstream::{Mirror, Upstream};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, Serialize)]
-struct StepView {
-    label: String,
-    objects: Option<usize>,
-    images: Vec<String>,
-    note: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct PhaseView {
-    phase: u8,
-    title: String,
-    steps: Vec<StepView>,
-}
 
 /// Where an upstream file is found offline: the mirror directory, else the cache.
 fn upstream_file(mirror: Option<&Mirror>, name: &str, file: &str) -> Option<PathBuf> {
@@ -140,59 +127,39 @@ fn collect_images(v: &serde_yaml::Value, out: &mut BTreeSet<String>) {
     }
 }
 
-/// Prints the plan for phases 0..=upto.
-pub fn print(plan: &Plan, upto: u8, mirror: Option<&str>, format: Format) -> Result<()> {
+pub fn run(phase: Option<u8>, source: &SourceArgs, output: Format) -> Result<u8> {
+    let upto = check_phase(phase)?;
+    let plan = load_plan(source.phases.as_deref())?;
+    let views = views(&plan, upto, source.mirror.as_deref());
+    report::plan::print(&views, output)?;
+    Ok(0)
+}
+
+/// The plan for phases 0..=upto, with counts and images per apply step.
+fn views(plan: &Plan, upto: u8, mirror: Option<&str>) -> Vec<PhaseView> {
     let mirror = mirror.map(Mirror::parse);
     let content = Content::embedded();
-    let mut views = Vec::new();
-    for p in plan.upto(upto) {
-        let steps = p
-            .steps
-            .iter()
-            .map(|s| {
-                let (objects, images, note) = match s {
-                    Step::Apply { path, .. } => count(&content, mirror.as_ref(), path),
-                    _ => (None, BTreeSet::new(), None),
-                };
-                StepView {
-                    label: s.label(),
-                    objects,
-                    images: images.into_iter().collect(),
-                    note,
-                }
-            })
-            .collect();
-        views.push(PhaseView {
+    plan.upto(upto)
+        .iter()
+        .map(|p| PhaseView {
             phase: p.phase,
             title: p.title.clone(),
-            steps,
-        });
-    }
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&views)?),
-        Format::Text => {
-            for v in &views {
-                println!("phase {}: {}", v.phase, v.title);
-                for s in &v.steps {
-                    let count = s.objects.map(|n| format!(" — {n} objects")).unwrap_or_default();
-                    let note = s.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
-                    println!("  - {}{count}{note}", s.label);
-                    for i in &s.images {
-                        println!("      image {i}");
+            steps: p
+                .steps
+                .iter()
+                .map(|s| {
+                    let (objects, images, note) = match s {
+                        Step::Apply { path, .. } => count(&content, mirror.as_ref(), path),
+                        _ => (None, BTreeSet::new(), None),
+                    };
+                    StepView {
+                        label: s.label(),
+                        objects,
+                        images: images.into_iter().collect(),
+                        note,
                     }
-                }
-            }
-            let pins = pins();
-            println!(
-                "upstream artifacts pinned: {}",
-                pins.iter()
-                    .map(|p| format!("{} {}", p.name, p.version))
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-    }
-    Ok(())
+                })
+                .collect(),
+        })
+        .collect()
 }

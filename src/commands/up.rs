@@ -1,0 +1,93 @@
+//! `kindops up`: run the phases, full screen (TUI) on a terminal, else
+//! plain or JSON lines. Ctrl-C / SIGTERM cancel the engine; exit 130.
+
+use super::{check_phase, init_tracing_file, init_tracing_stderr, load_plan, no_color, target, Error, Result};
+use crate::cli::UpArgs;
+use crate::engine::event::{RunOutcome, Stamped};
+use crate::engine::{self, Engine, Settings};
+use crate::report::{self, Format};
+use crate::upstream::{Mirror, Upstream};
+use std::io::IsTerminal;
+use tokio_util::sync::CancellationToken;
+
+pub async fn run(args: UpArgs) -> Result<u8> {
+    let upto = check_phase(args.phase)?;
+    let plan = load_plan(args.source.phases.as_deref())?;
+    let use_tui = !args.no_tui
+        && args.output == Format::Text
+        && std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal();
+    let log_path = if use_tui {
+        init_tracing_file()
+    } else {
+        init_tracing_stderr();
+        None
+    };
+    let settings = Settings {
+        target: target(&args.cluster),
+        upto,
+        repo_url: args.repo_url.clone(),
+        mirror: args.source.mirror.as_deref().map(Mirror::parse),
+        cache_dir: Upstream::default_cache_dir(),
+        data_dir: engine::default_data_dir(),
+        timeout: args.timeout,
+        show_secrets: args.show_secrets,
+        step_mode: args.step && use_tui,
+        interactive: use_tui,
+        ui_port: args.ui_port,
+    };
+    // A git source is needed only by phases that publish (2 and later).
+    if plan.publishes(upto) {
+        if let Err(e) = settings.git_source() {
+            return Err(Error::Bad(format!("{e:#}")));
+        }
+    }
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Stamped>();
+    let (ctl_tx, ctl_rx) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    let engine = Engine::new(plan, settings, tx, ctl_rx, cancel.clone());
+    cancel_on_signals(cancel.clone());
+
+    let outcome = if use_tui {
+        let engine_task = tokio::spawn(engine.run());
+        let opts = crate::tui::TuiOptions {
+            step_mode: args.step,
+            no_color: no_color(),
+            log_path: log_path.clone(),
+        };
+        let ui = crate::tui::run_up(rx, ctl_tx, opts).await;
+        cancel.cancel();
+        let engine_outcome = engine_task.await.unwrap_or(RunOutcome::Failed);
+        if let Some(p) = &log_path {
+            eprintln!("kindops: log written to {}", p.display());
+        }
+        match ui {
+            Ok(RunOutcome::Interrupted) => RunOutcome::Interrupted,
+            Ok(_) => engine_outcome,
+            Err(e) => return Err(Error::Failed(e)),
+        }
+    } else {
+        drop(ctl_tx);
+        let printer = tokio::spawn(report::print_stream(rx, args.output, std::io::stdout()));
+        let outcome = engine.run().await;
+        let _ = printer.await;
+        outcome
+    };
+    Ok(match outcome {
+        RunOutcome::Succeeded => 0,
+        RunOutcome::Failed => 1,
+        RunOutcome::Interrupted => 130,
+    })
+}
+
+/// Ctrl-C and SIGTERM cancel the engine; its children are killed.
+fn cancel_on_signals(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {},
+        }
+        cancel.cancel();
+    });
+}

@@ -1,0 +1,161 @@
+//! The one owner of UI state. State changes only in [`App::update`]; the
+//! drawing code in [`crate::tui::ui`] is a pure function of `&App`.
+//!
+//! The state has three parts, each in its own file: the run view
+//! ([`run`]: phases, steps, logs, toasts, from the engine's events), the
+//! Applications table ([`table`]: rows, filter, selection, from the
+//! watchers), and navigation ([`nav`]: pane, help, details, keys).
+
+pub mod nav;
+pub mod run;
+pub mod table;
+
+pub use nav::{Nav, Pane};
+pub use run::{LogLine, PhaseView, RunView, State, StepView, Toast, LOG_CAP};
+pub use table::{AppsTable, Counts, RowKey, RowState};
+
+use crate::engine::event::{Control, Event, RunOutcome, Stamped};
+use crate::tui::watch::WatchMsg;
+use crossterm::event::KeyEvent;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+/// How long a flash message stays (k9s-style), in ms.
+pub const FLASH_MS: u64 = 4_000;
+
+/// Everything that can change the state.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Engine(Stamped),
+    /// The engine's channel closed.
+    EngineClosed,
+    Watch(WatchMsg),
+    /// The slow tick: `now_ms` since the run started, and wall-clock time for ages.
+    Tick {
+        now_ms: u64,
+        wall: SystemTime,
+    },
+    Resize(u16, u16),
+    /// SIGTERM/SIGHUP: leave as if the user quit.
+    Terminate,
+}
+
+/// What the loop must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Send(Control),
+    /// Leave: restore the terminal and return the run's outcome.
+    Quit,
+    /// Start the Applications watcher on this kubeconfig context (the engine
+    /// announced the cluster with [`Event::ClusterReady`]).
+    Watch(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `kindops up`: phases, log and Applications.
+    Up,
+    /// `kindops status --watch`: the Applications view alone.
+    Status,
+}
+
+pub struct App {
+    pub mode: Mode,
+    pub step_mode: bool,
+    pub no_color: bool,
+    pub log_path: Option<PathBuf>,
+    pub size: (u16, u16),
+    /// Milliseconds since the run started, and wall-clock time for ages.
+    pub now_ms: u64,
+    pub wall: SystemTime,
+    /// A message in the hint bar until the given `now_ms`.
+    pub flash: Option<(String, u64)>,
+
+    pub run: RunView,
+    pub table: AppsTable,
+    pub nav: Nav,
+}
+
+impl App {
+    pub fn new(mode: Mode, step_mode: bool, no_color: bool, log_path: Option<PathBuf>) -> Self {
+        App {
+            mode,
+            step_mode,
+            no_color,
+            log_path,
+            size: (80, 24),
+            now_ms: 0,
+            wall: SystemTime::UNIX_EPOCH,
+            flash: None,
+            run: RunView::default(),
+            table: AppsTable::default(),
+            nav: Nav::new(mode),
+        }
+    }
+
+    /// How the run ended, as `run_up` reports it when the user quits.
+    pub fn outcome_on_quit(&self) -> RunOutcome {
+        match self.run.outcome {
+            Some(o) => o,
+            None if self.run.engine_closed && self.run.started => RunOutcome::Failed,
+            None => RunOutcome::Interrupted,
+        }
+    }
+
+    /// Whether something animates (spinner), so the loop ticks faster.
+    pub fn animating(&self) -> bool {
+        self.run.phases.iter().any(|p| p.state == State::Running)
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Option<Effect> {
+        match msg {
+            Msg::Key(k) => self.on_key(k),
+            Msg::Engine(st) => {
+                self.now_ms = self.now_ms.max(st.elapsed_ms);
+                if let Event::ClusterReady { context } = &st.event {
+                    return Some(Effect::Watch(context.clone()));
+                }
+                self.run.on_event(st.elapsed_ms, st.event);
+                None
+            }
+            Msg::EngineClosed => {
+                self.run.on_closed(self.log_path.as_deref());
+                None
+            }
+            Msg::Watch(w) => {
+                self.table.on_watch(w);
+                self.clamp_table();
+                None
+            }
+            Msg::Tick { now_ms, wall } => {
+                self.now_ms = self.now_ms.max(now_ms);
+                self.wall = wall;
+                if matches!(self.flash, Some((_, until)) if until <= self.now_ms) {
+                    self.flash = None;
+                }
+                None
+            }
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                self.clamp_table();
+                None
+            }
+            Msg::Terminate => Some(Effect::Quit),
+        }
+    }
+
+    fn flash(&mut self, text: impl Into<String>) {
+        self.flash = Some((text.into(), self.now_ms + FLASH_MS));
+    }
+
+    /// Keeps the selected row inside the table window.
+    pub fn clamp_table(&mut self) {
+        let rows = crate::tui::layout::table_rows(self);
+        self.table.clamp_offset(rows);
+    }
+}
+
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;

@@ -1,0 +1,143 @@
+//! The screen's geometry, a pure function of the state: the drawing code
+//! draws into these areas and `update()` pages by the same numbers, so
+//! neither asks the other.
+
+use crate::format::{reflow, wrap};
+use crate::tui::app::{App, PhaseView};
+use crate::tui::theme::Theme;
+use crate::tui::{details, keys};
+use ratatui::layout::{Constraint, Layout, Rect};
+
+/// Screen regions: title bar, presenter banner, body, hint bar.
+pub struct Areas {
+    pub title: Rect,
+    pub banner: Option<Rect>,
+    pub body: Rect,
+    pub hint: Rect,
+}
+
+/// The phases screen's panes inside the body.
+pub struct PhaseAreas {
+    pub list: Rect,
+    pub detail: Rect,
+    pub log: Rect,
+    /// Narrow screens give each phase two lines (title, then state and time)
+    /// so titles are not cut.
+    pub two_lines: bool,
+}
+
+pub fn screen(app: &App) -> Rect {
+    Rect::new(0, 0, app.size.0, app.size.1)
+}
+
+pub fn areas(app: &App, area: Rect) -> Areas {
+    let banner_h = u16::from(app.run.awaiting.is_some());
+    let [title, banner, body, hint] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner_h),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Areas {
+        title,
+        banner: (banner_h > 0).then_some(banner),
+        body,
+        hint,
+    }
+}
+
+fn left_width(body: Rect) -> u16 {
+    if body.width >= 120 {
+        58
+    } else {
+        (body.width * 47 / 100).max(30)
+    }
+}
+
+/// Lines the detail pane needs for a phase: its explanation and its steps.
+fn detail_height(p: &PhaseView, inner: usize) -> usize {
+    let explain = if p.info.explain.trim().is_empty() {
+        0
+    } else {
+        wrap(&reflow(&p.info.explain), inner).len() + 1
+    };
+    explain + p.steps.iter().map(|s| 1 + s.secrets.len()).sum::<usize>()
+}
+
+/// Phase list and steps on top, the log below. The top is as tall as the
+/// tallest phase needs, so the log does not jump when the phase changes.
+pub fn phases(app: &App, body: Rect) -> PhaseAreas {
+    let left = left_width(body);
+    let two_lines = left < 50;
+    let inner = body.width.saturating_sub(left + 2) as usize;
+    let phases = &app.run.phases;
+    let want = phases
+        .iter()
+        .map(|p| detail_height(p, inner))
+        .chain(std::iter::once(phases.len() * if two_lines { 2 } else { 1 }))
+        .max()
+        .unwrap_or(0) as u16
+        + 2;
+    let top = want
+        .min(body.height.saturating_sub(5).max(body.height * 6 / 10))
+        .min(body.height);
+    let [top, log] = Layout::vertical([Constraint::Length(top), Constraint::Min(0)]).areas(body);
+    let [list, detail] = Layout::horizontal([Constraint::Length(left), Constraint::Min(0)]).areas(top);
+    PhaseAreas {
+        list,
+        detail,
+        log,
+        two_lines,
+    }
+}
+
+/// The `?` page, centred.
+pub fn help_popup(area: Rect) -> Rect {
+    let w = area.width.saturating_sub(4).min(84);
+    let h = area.height.saturating_sub(2).min(40);
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+}
+
+fn body(app: &App) -> Rect {
+    areas(app, screen(app)).body
+}
+
+/// Visible rows of the Applications table (inside the border, under the header).
+pub fn table_rows(app: &App) -> usize {
+    body(app).height.saturating_sub(3) as usize
+}
+
+/// Visible lines of the details view.
+pub fn details_rows(app: &App) -> usize {
+    body(app).height.saturating_sub(2) as usize
+}
+
+/// How far the details view scrolls before its last line shows.
+pub fn details_max_scroll(app: &App) -> usize {
+    let width = screen(app).width.saturating_sub(2);
+    let n = app
+        .nav
+        .details
+        .as_ref()
+        .map(|k| details::lines(app, k, width, Theme::new(true)).len())
+        .unwrap_or(0);
+    n.saturating_sub(details_rows(app))
+}
+
+/// Visible lines of the log pane.
+pub fn log_rows(app: &App) -> usize {
+    phases(app, body(app)).log.height.saturating_sub(2) as usize
+}
+
+/// Visible lines of the help page.
+pub fn help_rows(app: &App) -> usize {
+    help_popup(screen(app)).height.saturating_sub(2) as usize
+}
+
+/// How far the help page scrolls before its last line shows.
+pub fn help_max_scroll(app: &App) -> usize {
+    keys::help_lines(Theme::new(true), app.mode == crate::tui::app::Mode::Up)
+        .len()
+        .saturating_sub(help_rows(app))
+}
