@@ -152,6 +152,20 @@ impl AppSummary {
         self.sync == "Synced" && self.health == "Healthy"
     }
 
+    /// Argo CD gave up on this revision: its automated sync failed (after the
+    /// Application's `syncPolicy.retry`) and the controller will not auto-sync
+    /// the same revision again. Argo CD says so with a `SyncError` condition
+    /// "Failed sync attempt to <revision>: <operation message>"
+    /// (argo-cd v3.5 controller/appcontroller.go, `autoSync`). Returns that message.
+    pub fn sync_given_up(&self) -> Option<&str> {
+        let failed_op = matches!(self.operation_phase.as_str(), "Failed" | "Error");
+        self.conditions
+            .iter()
+            .find(|c| c.kind == "SyncError" && c.message.starts_with("Failed sync attempt to"))
+            .filter(|_| failed_op)
+            .map(|c| c.message.as_str())
+    }
+
     /// The condition or operation message that explains a failure, if any:
     /// `ComparisonError`/`SyncError`/`InvalidSpecError` conditions first, then a
     /// Failed/Error operation.
@@ -309,6 +323,27 @@ mod tests {
             "OutOfSync/Healthy; Deployment coffee/cart-app: OutOfSync Missing"
         );
         assert!(!a.is_ready());
+    }
+
+    #[test]
+    fn a_sync_argo_cd_gave_up_on_is_told_apart_from_one_still_retrying() {
+        let app = |phase: &str| {
+            AppSummary::from_object(&obj(serde_json::json!({
+                "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                "metadata": {"name": "external-secrets", "namespace": "argocd"},
+                "status": {
+                    "sync": {"status": "OutOfSync"},
+                    "operationState": {"phase": phase, "message": "one or more objects failed to apply"},
+                    // As argo-cd v3.5 controller/appcontroller.go autoSync words it.
+                    "conditions": [{"type": "SyncError", "message": "Failed sync attempt to 0123abc: one or more objects failed to apply"}]
+                }
+            })))
+        };
+        assert_eq!(
+            app("Failed").sync_given_up(),
+            Some("Failed sync attempt to 0123abc: one or more objects failed to apply")
+        );
+        assert_eq!(app("Running").sync_given_up(), None, "a retry is under way");
     }
 
     #[test]

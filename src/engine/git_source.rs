@@ -94,6 +94,48 @@ pub fn git_args(work: &Path, args: &[&str]) -> Vec<String> {
     v
 }
 
+/// Asks Argo CD to sync again every Application whose automated sync it gave
+/// up on ([`crate::argo::AppSummary::sync_given_up`]): Argo CD never auto-syncs
+/// a revision again once its sync failed, so a re-run of `kindops up` (which
+/// may publish nothing new) would otherwise wait for nothing. Sets the
+/// Application's `operation` field as `argocd app sync` does (a sync to its
+/// `targetRevision`, with the same retry as kindops's Applications). Returns
+/// the names it asked.
+pub async fn resync_given_up(client: &Client, namespace: &str) -> Result<Vec<String>> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &crate::argo::application_resource());
+    let list = match api.list(&ListParams::default()).await {
+        Ok(l) => l,
+        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(vec![]),
+        Err(e) => return Err(anyhow!("listing Applications in {namespace}: {e}")),
+    };
+    let mut asked = vec![];
+    for o in &list.items {
+        let app = crate::argo::AppSummary::from_object(o);
+        if app.sync_given_up().is_none() {
+            continue;
+        }
+        let patch = serde_json::json!({"operation": {
+            "initiatedBy": {"username": "kindops"},
+            "sync": {"syncStrategy": {"hook": {}}},
+            "retry": {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "1m"}},
+        }});
+        match api
+            .patch(&app.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => asked.push(app.name),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => {
+                return Err(anyhow!(
+                    "asking Argo CD to sync Application {namespace}/{} again: {e}",
+                    app.name
+                ))
+            }
+        }
+    }
+    Ok(asked)
+}
+
 /// Asks Argo CD to look at git now instead of at its next poll: annotates every
 /// Application with `argocd.argoproj.io/refresh: normal` and every
 /// ApplicationSet with `argocd.argoproj.io/application-set-refresh: "true"`

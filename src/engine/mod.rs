@@ -668,6 +668,9 @@ impl Engine {
                 Stream::Kindops,
                 format!("kind cluster {name} exists; not creating it"),
             );
+            if self.settings.repo_url.is_none() {
+                self.check_git_mount(n, i, &name).await?;
+            }
         } else {
             let dir = self.settings.cluster_dir();
             let git_dir = dir.join("git");
@@ -771,6 +774,55 @@ impl Engine {
                 format!("kind cluster {name} exists, context {context}")
             },
         ))
+    }
+
+    /// An existing kind cluster must mount kindops's git source (made by hand,
+    /// by an older kindops, or with the data dir re-made, it does not, and
+    /// Argo CD's repo-server would see an empty folder and time out phase 2).
+    /// A canary file written on the host must be visible in the node container
+    /// (`<name>-control-plane`) at [`git_source::IN_CLUSTER_GIT_DIR`], read with
+    /// the container CLI kind uses (`KIND_EXPERIMENTAL_PROVIDER`: docker, podman, nerdctl).
+    async fn check_git_mount(&self, n: PhaseNo, i: usize, name: &str) -> std::result::Result<(), StepError> {
+        let git_dir = self.settings.cluster_dir().join("git");
+        git_source::prepare_builtin_dirs(&git_dir, None)?;
+        let canary = format!(".kindops-canary-{}", std::process::id());
+        let host_file = git_dir.join(&canary);
+        std::fs::write(&host_file, b"kindops mount check\n").map_err(anyhow::Error::from)?;
+        let cli = provider::container_cli();
+        let node = format!("{name}-control-plane");
+        let args = [
+            "exec",
+            &node,
+            "test",
+            "-f",
+            &format!("{}/{canary}", git_source::IN_CLUSTER_GIT_DIR),
+        ]
+        .map(str::to_string);
+        self.log(n, i, Stream::Kindops, format!("$ {cli} {}", args.join(" ")));
+        let fin = proc::run(cli, &args, None, &[], &self.cancel, |_, _| {}).await;
+        let _ = std::fs::remove_file(&host_file);
+        let fin = fin?;
+        if fin.success {
+            self.log(
+                n,
+                i,
+                Stream::Kindops,
+                format!("ok      git mount {} is mounted in node {node}", git_dir.display()),
+            );
+            return Ok(());
+        }
+        Err(StepError(Failure {
+            object: Some(format!("kind cluster {name}")),
+            reason: format!(
+                "kind cluster {name} does not mount kindops's git source ({} at {} in node {node}): it was made by hand, by an older kindops, or its data folder was re-made. Argo CD would read an empty folder",
+                git_dir.display(),
+                git_source::IN_CLUSTER_GIT_DIR
+            ),
+            hint: Some(format!(
+                "recreate it with kindops (`kindops down --cluster {name}`, then `kindops up`), or keep it and pass --repo-url with a git remote Argo CD can reach"
+            )),
+            output_tail: fin.tail,
+        }))
     }
 
     /// Runs a child process whose output lines go to the event stream as
@@ -898,7 +950,17 @@ impl Engine {
             .to_string();
         self.revision = Some(rev.clone());
         let refreshed = match &self.client {
-            Some(c) => git_source::refresh_argo(c, ARGOCD_NAMESPACE).await?,
+            Some(c) => {
+                for name in git_source::resync_given_up(c, ARGOCD_NAMESPACE).await? {
+                    self.log(
+                        n,
+                        i,
+                        Stream::Kindops,
+                        format!("Application {ARGOCD_NAMESPACE}/{name}: Argo CD had given up on its failed sync; asked it to sync again"),
+                    );
+                }
+                git_source::refresh_argo(c, ARGOCD_NAMESPACE).await?
+            }
             None => 0,
         };
         Ok((

@@ -31,6 +31,19 @@ impl Target {
     }
 }
 
+/// The container CLI kind drives, as kind picks its provider
+/// (`KIND_EXPERIMENTAL_PROVIDER`, kind v0.32 `pkg/internal/runtime/runtime.go`):
+/// `podman`, `nerdctl` (also `finch`, `nerdctl.lima`), else `docker`.
+pub fn container_cli() -> &'static str {
+    match std::env::var("KIND_EXPERIMENTAL_PROVIDER").as_deref() {
+        Ok("podman") => "podman",
+        Ok("nerdctl") => "nerdctl",
+        Ok("finch") => "finch",
+        Ok("nerdctl.lima") => "nerdctl.lima",
+        _ => "docker",
+    }
+}
+
 /// A client for `context` from the default kubeconfig (`$KUBECONFIG` or
 /// `~/.kube/config`), checked with a `/version` call.
 ///

@@ -299,6 +299,21 @@ pub async fn applications_ready(
             (waiting.is_empty(), waiting)
         };
         if initialized {
+            // A sync Argo CD will not try again: waiting longer cannot help.
+            let given_up = apps.values().find_map(|a| {
+                let ours = applications.contains(&a.name)
+                    || a.owner_appset.as_ref().is_some_and(|o| applicationsets.contains(o));
+                a.sync_given_up()
+                    .filter(|_| ours)
+                    .map(|m| (a.name.clone(), m.to_string()))
+            });
+            if let Some((name, message)) = given_up {
+                return Err(anyhow!(
+                    "Application {namespace}/{name}: Argo CD's automated sync failed after its retries, and Argo CD will not sync this revision again by itself: {message}. \
+                     Fix the cause, then run `kindops up` again (it asks Argo CD to sync once more), or sync by hand: \
+                     kubectl -n {namespace} patch application {name} --type merge -p '{{\"operation\":{{\"sync\":{{}}}}}}'"
+                ));
+            }
             let (done, waiting) = evaluate(&apps);
             let wanted = applications.len()
                 + apps
