@@ -244,6 +244,33 @@ fn phase_0_with_real_docker_and_kind_fails_clearly_and_leaves_nothing() {
         show(&ps)
     );
 
+    // No DOCKER_HOST: the engine is found as the docker CLI finds it, through
+    // the current docker context (Colima, Rancher Desktop, rootless Docker...).
+    let docker_config = bed.home.path().join("docker-config");
+    let cfg = docker_config.display().to_string();
+    for args in [
+        vec![
+            "--config",
+            &cfg,
+            "context",
+            "create",
+            "kotest",
+            "--docker",
+            &format!("host={sock}"),
+        ],
+        vec!["--config", &cfg, "context", "use", "kotest"],
+    ] {
+        let out = Command::new("docker").args(&args).output().unwrap();
+        assert!(out.status.success(), "docker {args:?}: {}", show(&out));
+    }
+    let out = bed.kindops(&["doctor"], &[("DOCKER_CONFIG", cfg.as_str()), ("PATH", path.as_str())]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("ok      docker    Docker engine") && text.contains("(context kotest)"),
+        "the docker context's endpoint: {}",
+        show(&out)
+    );
+
     // Docker stopped: preflight names it and says what to do.
     let _ = support::bed::script("docker.sh", &bed.name, &["stop"]);
     let out = phase_0();

@@ -8,7 +8,7 @@ use crate::report::checks;
 pub async fn run(cluster: &ClusterArgs) -> Result<u8> {
     let mut found = vec![];
     if cluster.context.is_none() {
-        found.extend(preflight::docker().await);
+        found.extend(preflight::container_engine().await);
         found.extend(preflight::binaries(&["kind", "kubectl", "git"]));
         found.extend(preflight::inotify());
     } else {

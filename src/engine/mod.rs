@@ -529,7 +529,7 @@ impl Engine {
         let mut checks = Vec::new();
         match self.settings.target.clone() {
             Target::Kind { name } => {
-                checks.extend(preflight::docker().await);
+                checks.extend(preflight::container_engine().await);
                 checks.extend(preflight::binaries(&["kind", "kubectl", "git"]));
                 if preflight::verdict(&checks).is_ok() && !self.kind_cluster_exists(&name).await? {
                     checks.extend(preflight::ports(&[self.settings.ui_port]));
