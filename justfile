@@ -2,12 +2,14 @@
 
 testbed := "tests/testbed/testbed.sh"
 
-# Set up a machine with Docker (packages, kind, the release build), then run the main job: `kindops up`.
-up *ARGS: deps
+# The main job: build kindops and run `kindops up` (no root, nothing installed;
+# its preflight says what is missing: Docker or another engine kind supports,
+# kind, kubectl, git). Also finds a kind installed with `go install`.
+up *ARGS:
     cargo build --release --quiet
-    PATH="$PATH:$(go env GOPATH)/bin" target/release/kindops up {{ARGS}}
+    PATH="$PATH:${GOPATH:-$HOME/go}/bin" target/release/kindops up {{ARGS}}
 
-# What a fresh machine lacks: Debian packages (git, kubectl, docker.io, tmux, redis, iproute2), just, kind (idempotent; apt-get needs root).
+# For developing kindops (tests, test bed, CI), not for running it: Debian packages (git, kubectl, docker.io, tmux, redis, iproute2), just, kind (idempotent; apt-get needs root).
 deps:
     bash .ci/deps.sh
 

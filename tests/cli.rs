@@ -613,3 +613,27 @@ fn fetch_fills_a_mirror_that_up_can_read() {
     let out = run_local(&["plan", "--phase", "1", "--mirror", into.to_str().unwrap()], &[]);
     assert!(stdout(&out).contains("126 objects"), "{}", show(&out));
 }
+
+/// `just up` is a learner's command (README quick start): it must install
+/// nothing and need no root (no apt-get, no `deps`), on Linux as on macOS.
+/// Read with `just` itself (`--dump --dump-format json`).
+#[test]
+fn just_up_installs_nothing_and_needs_no_root() {
+    let out = Command::new("just")
+        .args(["--dump", "--dump-format", "json"])
+        .current_dir(support::repo_root())
+        .output()
+        .expect("just (installed by .ci/deps.sh)");
+    assert!(out.status.success(), "{}", show(&out));
+    let dump: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let up = &dump["recipes"]["up"];
+    assert_eq!(
+        up["dependencies"],
+        serde_json::json!([]),
+        "`just up` must not depend on other recipes"
+    );
+    let body = up["body"].to_string();
+    for word in ["apt-get", "deps.sh", "sudo", "go install"] {
+        assert!(!body.contains(word), "`just up` runs {word}: {body}");
+    }
+}

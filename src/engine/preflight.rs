@@ -303,11 +303,17 @@ pub fn binaries(names: &[&str]) -> Vec<Check> {
         .collect()
 }
 
+/// How to install a missing tool on this OS (macOS: Homebrew; Linux: the
+/// upstream's own instructions, which work without a distribution package).
 fn install_hint(name: &str) -> &'static str {
-    match name {
-        "kind" => "install kind v0.32: `go install sigs.k8s.io/kind@v0.32.0` or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
-        "kubectl" => "install kubectl: https://kubernetes.io/docs/tasks/tools/ (or your package manager: apt install kubectl, brew install kubectl)",
-        "git" => "install git (apt install git, brew install git)",
+    let mac = cfg!(target_os = "macos");
+    match (name, mac) {
+        ("kind", true) => "install kind v0.32: `brew install kind` (or `go install sigs.k8s.io/kind@v0.32.0`)",
+        ("kind", false) => "install kind v0.32: `go install sigs.k8s.io/kind@v0.32.0` (no root needed; adds it to ~/go/bin), or the release binary from https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+        ("kubectl", true) => "install kubectl: `brew install kubectl`",
+        ("kubectl", false) => "install kubectl: https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/ (a single binary in ~/.local/bin works without root), or your package manager",
+        ("git", true) => "install git: `xcode-select --install` or `brew install git`",
+        ("git", false) => "install git with your package manager (`sudo apt install git`, `sudo dnf install git`)",
         _ => "install it and make sure it is on PATH",
     }
 }
