@@ -637,3 +637,101 @@ fn just_up_installs_nothing_and_needs_no_root() {
         assert!(!body.contains(word), "`just up` runs {word}: {body}");
     }
 }
+
+/// A mirror (or upstream) that accepts the connection and then sends nothing:
+/// the download gives up after its read deadline, naming the URL and the
+/// setting, instead of hanging phase 0 (or CI) forever.
+#[test]
+fn a_stalled_download_fails_naming_the_url_and_its_deadline() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().take(8) {
+            held.push(conn); // never answered
+        }
+        std::thread::sleep(std::time::Duration::from_secs(120));
+    });
+    let into = tempfile::tempdir().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let out = run_local(
+        &["fetch", "--into", into.path().to_str().unwrap(), "--mirror", &base],
+        &[("KINDOPS_DOWNLOAD_TIMEOUT", "2s")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{base}/argo-cd/install-v3.5.1.yaml")), "{err}");
+    assert!(
+        err.contains("no answer within 2s") && err.contains("KINDOPS_DOWNLOAD_TIMEOUT"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+    // Nothing partial was left in the cache or the mirror.
+    assert_eq!(std::fs::read_dir(into.path()).unwrap().count(), 0);
+}
+
+/// Large artifacts downloaded from an http(s) mirror report their progress
+/// as phase 0's step progress (a line per MiB), here in `--output json`.
+#[test]
+fn downloads_report_progress_in_phase_0() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+            "--directory",
+            &mirror(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kc = support::testbed().kubeconfig.display().to_string();
+    let out = run_local(
+        &[
+            "up",
+            "--phase",
+            "0",
+            "--context",
+            "kindops-testbed",
+            "--mirror",
+            &base,
+            "--output",
+            "json",
+        ],
+        &[("KUBECONFIG", &kc)],
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let progress: Vec<String> = stdout(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "step_progress")
+        .filter_map(|v| v["message"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        progress
+            .iter()
+            .any(|m| m.starts_with("downloading argo-cd install-v3.5.1.yaml: 1024 of 1872 KiB")),
+        "{progress:?}"
+    );
+}
