@@ -110,6 +110,11 @@ pub struct UpArgs {
     /// Print secrets a phase offers (the Argo CD admin password) on the terminal.
     #[arg(long)]
     pub show_secrets: bool,
+    /// The kind node image (default: the one kind v0.32 pins for Kubernetes
+    /// v1.36, by digest; see manifests/kind/versions.yaml). For a local or
+    /// mirrored image on restricted networks.
+    #[arg(long, value_name = "REF")]
+    pub node_image: Option<String>,
     /// Host port of the Argo CD UI on kind.
     #[arg(long, value_name = "PORT", default_value_t = 8080)]
     pub ui_port: u16,

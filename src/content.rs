@@ -92,12 +92,74 @@ pub fn fill(text: &str, vars: &Vars) -> String {
     text.replace("${KINDOPS_REPO_URL}", &vars.repo_url)
 }
 
-/// The kind cluster config with its tokens filled in.
-pub fn kind_config(cluster: &str, git_dir: &Path, ui_port: u16) -> String {
-    KIND_CONFIG
-        .replace("${KINDOPS_CLUSTER}", cluster)
-        .replace("${KINDOPS_GIT_DIR}", &git_dir.display().to_string())
-        .replace("${KINDOPS_UI_PORT}", &ui_port.to_string())
+static KIND_VERSIONS: &str = include_str!("../manifests/kind/versions.yaml");
+
+/// `manifests/kind/versions.yaml`: the kind release kindops is made for and
+/// its default node image (by digest).
+#[derive(Debug, Clone, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KindVersions {
+    /// e.g. `v0.32.0`.
+    pub kind: String,
+    /// e.g. `kindest/node:v1.36.1@sha256:...`.
+    pub node_image: String,
+}
+
+/// The pinned kind release and node image.
+pub fn kind_versions() -> KindVersions {
+    serde_yaml::from_str(KIND_VERSIONS).expect("manifests/kind/versions.yaml is checked by a unit test")
+}
+
+/// What kindops puts in the kind cluster config besides its template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindOptions<'a> {
+    pub cluster: &'a str,
+    /// The host folder of the built-in git source (mounted at /var/lib/kindops/git).
+    pub git_dir: &'a Path,
+    /// Host port of the Argo CD UI.
+    pub ui_port: u16,
+    /// `image:` of every node (`--node-image`, else [`KindVersions::node_image`]).
+    pub node_image: &'a str,
+    /// The container engine's host runs cgroup v1 (`docker info` →
+    /// `CgroupVersion`): kubelet 1.35+ exits there unless its configuration
+    /// says `failCgroupV1: false` (KEP-5573, kubernetes/kubernetes#134298),
+    /// which kindops adds as a `kubeadmConfigPatches` entry.
+    pub cgroup_v1: bool,
+}
+
+/// The kind cluster config (`manifests/kind/cluster.yaml`) with its tokens
+/// filled in, every node's `image:` set and, on cgroup v1 hosts, the
+/// kubelet patch added; as YAML text for `kind create cluster --config`.
+///
+/// Errors: the template does not parse after filling (a bug, or an odd
+/// cluster name / path), named.
+pub fn kind_config(o: &KindOptions) -> Result<String> {
+    let text = KIND_CONFIG
+        .replace("${KINDOPS_CLUSTER}", o.cluster)
+        .replace("${KINDOPS_GIT_DIR}", &o.git_dir.display().to_string())
+        .replace("${KINDOPS_UI_PORT}", &o.ui_port.to_string());
+    let mut cfg: serde_yaml::Value =
+        serde_yaml::from_str(&text).context("manifests/kind/cluster.yaml after filling its tokens")?;
+    if let Some(nodes) = cfg.get_mut("nodes").and_then(|n| n.as_sequence_mut()) {
+        for node in nodes {
+            if let Some(m) = node.as_mapping_mut() {
+                m.insert("image".into(), o.node_image.into());
+            }
+        }
+    }
+    if o.cgroup_v1 {
+        let patch = "kind: KubeletConfiguration\nfailCgroupV1: false\n";
+        let m = cfg
+            .as_mapping_mut()
+            .context("manifests/kind/cluster.yaml is not a mapping")?;
+        let patches = m
+            .entry("kubeadmConfigPatches".into())
+            .or_insert_with(|| serde_yaml::Value::Sequence(vec![]));
+        if let Some(seq) = patches.as_sequence_mut() {
+            seq.push(patch.into());
+        }
+    }
+    Ok(serde_yaml::to_string(&cfg)?)
 }
 
 /// Unpacks a packaged Helm chart (`helm package` layout: `NAME/Chart.yaml`,
@@ -290,5 +352,39 @@ mod tests {
             "https://github.com/external-secrets/external-secrets/releases/download/helm-chart-2.9.0/external-secrets-2.9.0.tgz"
         );
         assert!(pin.sha256.is_some(), "the chart index publishes a digest");
+    }
+
+    #[test]
+    fn kind_config_sets_the_node_image_and_the_cgroup_v1_patch_only_when_asked() {
+        let v = kind_versions();
+        assert_eq!(v.kind, "v0.32.0");
+        assert!(
+            v.node_image.starts_with("kindest/node:v1.36.") && v.node_image.contains("@sha256:"),
+            "{v:?}"
+        );
+        let git = Path::new("/home/me/.local/share/kindops/kindops/git");
+        let opts = KindOptions {
+            cluster: "kindops",
+            git_dir: git,
+            ui_port: 8443,
+            node_image: &v.node_image,
+            cgroup_v1: false,
+        };
+        let cfg: serde_yaml::Value = serde_yaml::from_str(&kind_config(&opts).unwrap()).unwrap();
+        let node = &cfg["nodes"][0];
+        assert_eq!(node["image"].as_str(), Some(v.node_image.as_str()));
+        assert_eq!(node["extraMounts"][0]["hostPath"].as_str(), Some(git.to_str().unwrap()));
+        assert_eq!(node["extraPortMappings"][0]["hostPort"].as_u64(), Some(8443));
+        assert!(cfg.get("kubeadmConfigPatches").is_none());
+        let v1 = KindOptions {
+            node_image: "kindops.local/node:v1.36.3",
+            cgroup_v1: true,
+            ..opts
+        };
+        let cfg: serde_yaml::Value = serde_yaml::from_str(&kind_config(&v1).unwrap()).unwrap();
+        assert_eq!(cfg["nodes"][0]["image"].as_str(), Some("kindops.local/node:v1.36.3"));
+        let patch: serde_yaml::Value = serde_yaml::from_str(cfg["kubeadmConfigPatches"][0].as_str().unwrap()).unwrap();
+        assert_eq!(patch["kind"].as_str(), Some("KubeletConfiguration"));
+        assert_eq!(patch["failCgroupV1"].as_bool(), Some(false));
     }
 }

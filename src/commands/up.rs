@@ -35,6 +35,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         step_mode: args.step && use_tui,
         interactive: use_tui,
         ui_port: args.ui_port,
+        node_image: args.node_image.clone(),
     };
     // A git source is needed only by phases that publish (2 and later).
     if plan.publishes(upto) {

@@ -60,6 +60,9 @@ pub struct Settings {
     pub interactive: bool,
     /// Host port for the Argo CD UI (kind port mapping).
     pub ui_port: u16,
+    /// `--node-image`: the kind node image; `None` = the pinned default
+    /// (`manifests/kind/versions.yaml`).
+    pub node_image: Option<String>,
 }
 
 impl Settings {
@@ -130,6 +133,8 @@ pub struct Engine {
     tree: Option<tempfile::TempDir>,
     kinds: Option<apply::Kinds>,
     revision: Option<String>,
+    /// Preflight saw a cgroup v1 container host (see [`preflight::CGROUP_V1`]).
+    cgroup_v1: bool,
 }
 
 /// A step's failure, before it is turned into an event.
@@ -167,6 +172,7 @@ impl Engine {
             tree: None,
             kinds: None,
             revision: None,
+            cgroup_v1: false,
         }
     }
 
@@ -531,6 +537,10 @@ impl Engine {
             Target::Kind { name } => {
                 checks.extend(preflight::container_engine().await);
                 checks.extend(preflight::binaries(&["kind", "kubectl", "git"]));
+                if preflight::verdict(&checks).is_ok() {
+                    checks.extend(preflight::kind_version().await);
+                }
+                self.cgroup_v1 = checks.iter().any(|c| c.name == preflight::CGROUP_V1);
                 if preflight::verdict(&checks).is_ok() && !self.kind_cluster_exists(&name).await? {
                     checks.extend(preflight::ports(&[self.settings.ui_port]));
                 }
@@ -676,11 +686,27 @@ impl Engine {
             let git_dir = dir.join("git");
             git_source::prepare_builtin_dirs(&git_dir, None)?;
             let config_path = dir.join("kind-config.yaml");
-            std::fs::write(
-                &config_path,
-                crate::content::kind_config(&name, &git_dir, self.settings.ui_port),
-            )
-            .map_err(anyhow::Error::from)?;
+            let node_image = self
+                .settings
+                .node_image
+                .clone()
+                .unwrap_or_else(|| crate::content::kind_versions().node_image);
+            let config = crate::content::kind_config(&crate::content::KindOptions {
+                cluster: &name,
+                git_dir: &git_dir,
+                ui_port: self.settings.ui_port,
+                node_image: &node_image,
+                cgroup_v1: self.cgroup_v1,
+            })?;
+            if self.cgroup_v1 {
+                self.log(
+                    n,
+                    i,
+                    Stream::Kindops,
+                    "cgroup v1 host: the kind config sets failCgroupV1: false for the kubelet".into(),
+                );
+            }
+            std::fs::write(&config_path, config).map_err(anyhow::Error::from)?;
             let args: Vec<String> = ["create", "cluster", "--name", &name, "--config"]
                 .iter()
                 .map(|s| s.to_string())
@@ -722,7 +748,7 @@ impl Engine {
                     .await;
                 let cleaned = matches!(del, Ok(ref f) if f.success);
                 let image_hint = if fin.output.contains("pull") || fin.output.contains("image") {
-                    "kind could not get its node image (kindest/node): with no internet, `docker load -i kindest-node.tar` from a workshop copy, then run again"
+                    "kind could not get its node image: with no internet, `docker load -i kindest-node.tar` from a workshop copy (then run again), or pass --node-image with a node image the engine already has"
                 } else {
                     "read kind's output above; `kind create cluster` must work on this machine"
                 };

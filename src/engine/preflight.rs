@@ -83,6 +83,47 @@ pub struct DockerEndpoint {
     pub source: String,
 }
 
+/// Name of the check that warns about a cgroup v1 container host; the engine
+/// reads it to add the kubelet patch to the kind config.
+pub const CGROUP_V1: &str = "cgroup";
+
+/// `kind version` against the kind release kindops is made for
+/// (`manifests/kind/versions.yaml`): a different minor release warns, with
+/// what to do (kind's config, flags and default node image change between
+/// minor releases).
+pub async fn kind_version() -> Vec<Check> {
+    let want = crate::content::kind_versions().kind;
+    let args = ["version".to_string()];
+    let fin = super::proc::run(
+        "kind",
+        &args,
+        None,
+        &[],
+        &tokio_util::sync::CancellationToken::new(),
+        |_, _| {},
+    )
+    .await;
+    let Ok(fin) = fin else { return vec![] };
+    // "kind v0.32.0 go1.26.8 linux/amd64"
+    let got = fin.stdout.split_whitespace().nth(1).unwrap_or_default().to_string();
+    let minor = |v: &str| {
+        v.trim_start_matches('v')
+            .split('.')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    if fin.success && minor(&got) == minor(&want) {
+        vec![Check::ok("kind", format!("kind {got} (kindops is made for {want})"))]
+    } else {
+        vec![Check::warn(
+            "kind",
+            format!("kind {} is not the release kindops is made for ({want})", if got.is_empty() { "?" } else { &got }),
+            "install kind v0.32.0 (`go install sigs.k8s.io/kind@v0.32.0`, `brew install kind`), or pass --node-image with a node image built for your kind release",
+        )]
+    }
+}
+
 /// The default Docker socket (docker/cli `opts.DefaultUnixSocket`).
 pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 
@@ -288,6 +329,13 @@ pub async fn docker() -> Vec<Check> {
             Check::ok("resources", detail)
         });
         out.extend(docker_storage(info.docker_root_dir.as_deref().unwrap_or_default()));
+        if info.cgroup_version.as_ref().map(|v| v.to_string()).as_deref() == Some("1") {
+            out.push(Check::warn(
+                CGROUP_V1,
+                "the Docker host runs cgroup v1: kubelet 1.35+ exits there by default (KEP-5573)".into(),
+                "kindops adds `failCgroupV1: false` to the kubelet through the kind config; cgroup v1 support is deprecated, so move the host to cgroup v2 when you can",
+            ));
+        }
     }
     out
 }
