@@ -390,15 +390,9 @@ impl Engine {
                 )
                 .await
                 .map_err(|e| {
-                    let text = format!("{e:#}");
-                    let object = text
-                        .split(" was rejected")
-                        .next()
-                        .filter(|o| o.len() < text.len())
-                        .map(str::to_string);
                     StepError(Failure {
-                        object,
-                        reason: text,
+                        object: e.object,
+                        reason: e.reason,
                         hint: Some(format!(
                             "fix the manifest under {path} (or the patch kindops puts on it) and run again"
                         )),
@@ -420,13 +414,7 @@ impl Engine {
                 let progress = self.progress_fn(n, i);
                 let t = self.wait_timeout(*timeout);
                 let ready = wait::rollouts_available(&client, namespaces, t, &progress).await.map_err(|e| {
-                    let text = format!("{e:#}");
-                    let object = text
-                        .split(": ")
-                        .nth(1)
-                        .and_then(|s| s.split(" (").next())
-                        .map(str::to_string);
-                    StepError(Failure { object, reason: text, hint: Some("a workload is not Available: look at its pods' events (image pulls, scheduling, resources)".into()), output_tail: vec![] })
+                    StepError(Failure { object: e.object, reason: e.reason, hint: Some("a workload is not Available: look at its pods' events (image pulls, scheduling, resources)".into()), output_tail: vec![] })
                 })?;
                 Ok((false, format!("{ready} workloads Available")))
             }
@@ -442,11 +430,9 @@ impl Engine {
                 let apps = wait::applications_ready(&client, ARGOCD_NAMESPACE, applications, applicationsets, t, &progress)
                     .await
                     .map_err(|e| {
-                        let text = format!("{e:#}");
-                        let object = text.split(": ").nth(1).and_then(|s| s.split(" (").next()).map(str::to_string);
                         StepError(Failure {
-                            object,
-                            reason: text,
+                            object: e.object,
+                            reason: e.reason,
                             hint: Some("look at the Application's conditions and operation state: `kindops status`, or `kubectl -n argocd describe application NAME`".into()),
                             output_tail: vec![],
                         })
