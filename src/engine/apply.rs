@@ -4,8 +4,9 @@
 //! until Established so the API server serves their kinds; then every other
 //! object is applied concurrently. Kinds are resolved with per-GVK discovery
 //! (`kube::discovery::pinned_kind`), retried with backoff while a fresh CRD's
-//! group is not yet served.
+//! group is not yet served. [`apply_step`] is the `apply` step of a phase.
 
+use super::step::{Done, StepCtx, StepError, StepResult};
 use super::wait;
 use anyhow::{anyhow, Context, Result};
 use backon::{ExponentialBuilder, Retryable};
@@ -360,6 +361,45 @@ async fn apply_all(
     .try_fold(0usize, |acc, changed| async move { Ok(acc + usize::from(changed)) })
     .await?;
     Ok(changed)
+}
+
+/// The `apply` step: renders `path` of the GitOps tree and applies it
+/// ([`apply`]), namespaced objects that name none going to `namespace`.
+pub(crate) async fn apply_step(ctx: &mut StepCtx<'_>, path: &str, namespace: Option<&str>) -> StepResult {
+    let client = ctx.client()?;
+    let tree = ctx.tree_dir()?;
+    let rendered = {
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || render(&tree, &path))
+            .await
+            .map_err(|e| anyhow!("render task: {e}"))??
+    };
+    let manifests = parse_manifests(&rendered, path)?;
+    let kinds = ctx.run.kinds.get_or_insert_with(|| Kinds::new(client.clone())).clone();
+    let progress = ctx.progress();
+    let report = apply(
+        &client,
+        &kinds,
+        manifests,
+        namespace,
+        ctx.wait_timeout(None).min(Duration::from_secs(120)),
+        &progress,
+    )
+    .await
+    .map_err(|e| {
+        StepError::new(e.reason).object_if(e.object).hint(format!(
+            "fix the manifest under {path} (or the patch kindops puts on it) and run again"
+        ))
+    })?;
+    Ok(Done::new(
+        report.changed > 0,
+        format!(
+            "{} objects ({} CRDs), {} changed",
+            report.total,
+            report.crds.len(),
+            report.changed
+        ),
+    ))
 }
 
 #[cfg(test)]

@@ -3,8 +3,12 @@
 //! Every wait is a kube-runtime watcher (re-listing with backoff on errors,
 //! never sleep-polling) with a deadline. On timeout the error names the stuck
 //! object, its last condition or message, and what to look at next.
+//! [`wait_rollouts_step`] and [`wait_applications_step`] are the wait steps.
 
+use super::step::{Done, StepCtx, StepError, StepResult};
+use super::ARGOCD_NAMESPACE;
 use crate::argo::{application_resource, AppSummary};
+use crate::plan::HumanDuration;
 use anyhow::{anyhow, Result};
 use futures::{stream, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -405,6 +409,56 @@ pub async fn applications_ready(
             },
         }
     }
+}
+
+/// The `wait-rollouts` step: every Deployment and StatefulSet in `namespaces`
+/// Available ([`rollouts_available`]).
+pub(crate) async fn wait_rollouts_step(
+    ctx: &mut StepCtx<'_>,
+    namespaces: &[String],
+    timeout: Option<HumanDuration>,
+) -> StepResult {
+    let client = ctx.client()?;
+    let progress = ctx.progress();
+    let ready = rollouts_available(&client, namespaces, ctx.wait_timeout(timeout), &progress)
+        .await
+        .map_err(|e| {
+            StepError::new(e.reason)
+                .object_if(e.object)
+                .hint("a workload is not Available: look at its pods' events (image pulls, scheduling, resources)")
+        })?;
+    Ok(Done::unchanged(format!("{ready} workloads Available")))
+}
+
+/// The `wait-applications` step: the named Applications, and those of the
+/// named ApplicationSets, Synced and Healthy ([`applications_ready`]).
+pub(crate) async fn wait_applications_step(
+    ctx: &mut StepCtx<'_>,
+    applications: &[String],
+    applicationsets: &[String],
+    timeout: Option<HumanDuration>,
+) -> StepResult {
+    let client = ctx.client()?;
+    let progress = ctx.progress();
+    let apps = applications_ready(
+        &client,
+        ARGOCD_NAMESPACE,
+        applications,
+        applicationsets,
+        ctx.wait_timeout(timeout),
+        &progress,
+    )
+    .await
+    .map_err(|e| {
+        StepError::new(e.reason).object_if(e.object).hint(
+            "look at the Application's conditions and operation state: `kindops status`, or `kubectl -n argocd describe application NAME`",
+        )
+    })?;
+    Ok(Done::unchanged(format!(
+        "{} Synced+Healthy: {}",
+        apps.len(),
+        apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+    )))
 }
 
 #[cfg(test)]
