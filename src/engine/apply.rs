@@ -4,8 +4,9 @@
 //! until Established so the API server serves their kinds; then every other
 //! object is applied concurrently. Kinds are resolved with per-GVK discovery
 //! (`kube::discovery::pinned_kind`), retried with backoff while a fresh CRD's
-//! group is not yet served.
+//! group is not yet served. [`apply_step`] is the `apply` step of a phase.
 
+use super::step::{Done, StepCtx, StepError, StepResult};
 use super::wait;
 use anyhow::{anyhow, Context, Result};
 use backon::{ExponentialBuilder, Retryable};
@@ -156,6 +157,34 @@ pub struct ApplyReport {
     pub crds: Vec<String>,
 }
 
+/// Why an apply failed. `object` names the object the API server rejected
+/// (`Deployment argocd/argocd-server`), if that is what failed; `reason` is
+/// the whole message (what `Display` prints).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyError {
+    pub object: Option<String>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for ApplyError {}
+
+/// Any other failure (discovery, the CRD wait, a manifest naming no
+/// namespace): no single object to blame, the message with its context chain.
+impl From<anyhow::Error> for ApplyError {
+    fn from(e: anyhow::Error) -> Self {
+        ApplyError {
+            object: None,
+            reason: format!("{e:#}"),
+        }
+    }
+}
+
 /// Resolves kinds to API resources, once per GVK.
 #[derive(Clone)]
 pub struct Kinds {
@@ -203,8 +232,9 @@ impl Kinds {
 /// what it applies). `default_ns` is set on namespaced objects that name none.
 /// `progress` is called with a short line as groups of objects complete.
 ///
-/// Errors name the object and carry the API server's message, e.g.
-/// `Deployment argocd/argocd-server was rejected: ...`.
+/// Errors: a rejected object is named, as data ([`ApplyError::object`]) and
+/// in the message with the API server's own words, e.g.
+/// `Deployment argocd/argocd-server was rejected by the API server: ...`.
 pub async fn apply(
     client: &Client,
     kinds: &Kinds,
@@ -212,7 +242,7 @@ pub async fn apply(
     default_ns: Option<&str>,
     crd_timeout: Duration,
     progress: &(dyn Fn(String) + Sync),
-) -> Result<ApplyReport> {
+) -> Result<ApplyReport, ApplyError> {
     let started = apply_started();
     let (first, rest): (Vec<_>, Vec<_>) = manifests.drain(..).partition(|m| {
         m.gvk.group == "apiextensions.k8s.io" && m.gvk.kind == "CustomResourceDefinition"
@@ -254,7 +284,7 @@ async fn apply_all(
     manifests: Vec<Manifest>,
     default_ns: Option<&str>,
     started: &Timestamp,
-) -> Result<usize> {
+) -> Result<usize, ApplyError> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let changed = stream::iter(manifests.into_iter().map(|m| {
         let params = params.clone();
@@ -293,13 +323,14 @@ async fn apply_all(
                 .patch(&name, &params, &Patch::Apply(&obj))
                 .await
                 .map_err(|e| match e {
-                    kube::Error::Api(s) => anyhow!(
-                        "{shown} was rejected by the API server: {} ({}, HTTP {})",
-                        s.message,
-                        s.reason,
-                        s.code
-                    ),
-                    other => anyhow!("{shown}: {other}"),
+                    kube::Error::Api(s) => ApplyError {
+                        reason: format!(
+                            "{shown} was rejected by the API server: {} ({}, HTTP {})",
+                            s.message, s.reason, s.code
+                        ),
+                        object: Some(shown.clone()),
+                    },
+                    other => anyhow!("{shown}: {other}").into(),
                 })?;
             let mine = applied
                 .metadata
@@ -323,13 +354,52 @@ async fn apply_all(
             if changed {
                 tracing::info!(object = %shown, "server-side apply changed the object");
             }
-            Ok::<bool, anyhow::Error>(changed)
+            Ok::<bool, ApplyError>(changed)
         }
     }))
     .buffer_unordered(CONCURRENCY)
     .try_fold(0usize, |acc, changed| async move { Ok(acc + usize::from(changed)) })
     .await?;
     Ok(changed)
+}
+
+/// The `apply` step: renders `path` of the GitOps tree and applies it
+/// ([`apply`]), namespaced objects that name none going to `namespace`.
+pub(crate) async fn apply_step(ctx: &mut StepCtx<'_>, path: &str, namespace: Option<&str>) -> StepResult {
+    let client = ctx.client()?;
+    let tree = ctx.tree_dir()?;
+    let rendered = {
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || render(&tree, &path))
+            .await
+            .map_err(|e| anyhow!("render task: {e}"))??
+    };
+    let manifests = parse_manifests(&rendered, path)?;
+    let kinds = ctx.run.kinds.get_or_insert_with(|| Kinds::new(client.clone())).clone();
+    let progress = ctx.progress();
+    let report = apply(
+        &client,
+        &kinds,
+        manifests,
+        namespace,
+        ctx.wait_timeout(None).min(Duration::from_secs(120)),
+        &progress,
+    )
+    .await
+    .map_err(|e| {
+        StepError::new(e.reason).object_if(e.object).hint(format!(
+            "fix the manifest under {path} (or the patch kindops puts on it) and run again"
+        ))
+    })?;
+    Ok(Done::new(
+        report.changed > 0,
+        format!(
+            "{} objects ({} CRDs), {} changed",
+            report.total,
+            report.crds.len(),
+            report.changed
+        ),
+    ))
 }
 
 #[cfg(test)]

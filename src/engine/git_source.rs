@@ -9,7 +9,11 @@
 //! `file:///var/lib/kindops/git/gitops.git`. `--repo-url URL` uses any other
 //! git remote instead (a `file://` path on the test bed where the repo-server
 //! runs on the host, or a hosted repository with your own credentials).
+//!
+//! [`publish_repo_step`] is the `publish-repo` step.
 
+use super::step::{Done, StepCtx, StepError, StepResult};
+use super::ARGOCD_NAMESPACE;
 use anyhow::{anyhow, Result};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::Client;
@@ -173,4 +177,120 @@ pub async fn refresh_argo(client: &Client, namespace: &str) -> Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// The `publish-repo` step: commits the materialized GitOps tree on top of
+/// what the remote's `main` has, pushes it, then asks Argo CD to sync again
+/// what it gave up on ([`resync_given_up`]) and to refresh ([`refresh_argo`]).
+pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
+    let n = ctx.phase;
+    let tree = ctx.tree_dir()?;
+    let src = ctx.settings.git_source()?;
+    let fail = |e: anyhow::Error| {
+        StepError::new(format!("{e:#}"))
+            .object(format!("git source {}", src.push_url))
+            .hint("check that you can push there (`git ls-remote URL`), or pass another --repo-url")
+    };
+    if let Some(bare) = &src.local_bare {
+        if !bare.join("HEAD").exists() {
+            if src.repo_url.starts_with(&format!("file://{IN_CLUSTER_GIT_DIR}")) {
+                prepare_builtin_dirs(bare.parent().unwrap_or(bare), Some(bare))?;
+            } else {
+                std::fs::create_dir_all(bare).map_err(anyhow::Error::from)?;
+            }
+            ctx.git(bare, INIT_BARE).await.map_err(fail)?;
+        }
+    }
+    let work = src.work_dir.clone();
+    if !work.join(".git").exists() {
+        std::fs::create_dir_all(&work).map_err(anyhow::Error::from)?;
+        ctx.git(&work, &["init", "--initial-branch=main", "."])
+            .await
+            .map_err(fail)?;
+        ctx.git(&work, &["remote", "add", "origin", &src.push_url])
+            .await
+            .map_err(fail)?;
+    } else {
+        ctx.git(&work, &["remote", "set-url", "origin", &src.push_url])
+            .await
+            .map_err(fail)?;
+    }
+    ctx.git(&work, &["fetch", "origin"]).await.map_err(fail)?;
+    let has_main = ctx
+        .git(&work, &["rev-parse", "--verify", "--quiet", "refs/remotes/origin/main"])
+        .await
+        .is_ok();
+    if has_main {
+        // Start from what the remote has: anything someone else pushed stays.
+        ctx.git(&work, &["checkout", "-B", "main", "origin/main"])
+            .await
+            .map_err(fail)?;
+        ctx.git(&work, &["reset", "--hard", "origin/main"])
+            .await
+            .map_err(fail)?;
+    }
+    copy_tree(&tree, &work).map_err(fail)?;
+    ctx.git(&work, &["add", "-A"]).await.map_err(fail)?;
+    let status = ctx.git(&work, &["status", "--porcelain"]).await.map_err(fail)?;
+    let changed = !status.output.trim().is_empty();
+    if changed {
+        let msg = format!(
+            "kindops {}: publish GitOps content (phase {n})",
+            env!("CARGO_PKG_VERSION")
+        );
+        ctx.git(&work, &["commit", "-q", "-m", &msg]).await.map_err(fail)?;
+    }
+    if changed || !has_main {
+        ctx.git(&work, &["push", "origin", "HEAD:refs/heads/main"])
+            .await
+            .map_err(fail)?;
+    }
+    let rev = ctx
+        .git(&work, &["rev-parse", "HEAD"])
+        .await
+        .map_err(fail)?
+        .output
+        .trim()
+        .to_string();
+    ctx.run.revision = Some(rev.clone());
+    let refreshed = match ctx.run.client.clone() {
+        Some(c) => {
+            for name in resync_given_up(&c, ARGOCD_NAMESPACE).await? {
+                ctx.say(format!(
+                    "Application {ARGOCD_NAMESPACE}/{name}: Argo CD had given up on its failed sync; asked it to sync again"
+                ));
+            }
+            refresh_argo(&c, ARGOCD_NAMESPACE).await?
+        }
+        None => 0,
+    };
+    Ok(Done::new(
+        changed,
+        format!(
+            "{} {} to {} (Argo CD reads {}); asked Argo CD to refresh {refreshed} objects",
+            if changed { "published" } else { "no changes; still" },
+            &rev[..rev.len().min(7)],
+            src.push_url,
+            src.repo_url
+        ),
+    ))
+}
+
+/// Copies every file of `from` into `to` (overwriting), skipping `.git`.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == ".git" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }

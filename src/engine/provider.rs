@@ -1,9 +1,13 @@
-//! Where the cluster comes from: a kind cluster kindops creates, or an
-//! existing kubeconfig context.
+//! Where the cluster comes from: a kind cluster kindops creates (the
+//! `create-cluster` step, [`create_cluster_step`]), or an existing kubeconfig
+//! context.
 
+use super::step::{Done, StepCtx, StepError, StepResult};
+use super::{git_source, proc};
 use anyhow::{anyhow, Result};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+use tokio_util::sync::CancellationToken;
 
 /// The cluster kindops works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,4 +85,206 @@ pub async fn client_for(context: &str) -> Result<Client> {
             "the API server of context {context} at {url} did not answer within 10s. Is the cluster running? (`kubectl --context {context} get nodes`)"
         )),
     }
+}
+
+/// Whether kind has a cluster `name` (`kind get clusters`).
+///
+/// Errors: `kind get clusters` fails (no Docker, wrong provider): then
+/// nothing may be created nor cleaned up, since what exists is unknown.
+pub(crate) async fn kind_cluster_exists(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<bool, StepError> {
+    let args = ["get", "clusters"].map(str::to_string);
+    let fin = proc::run("kind", &args, None, &[], ctx.cancel, |_, _| {}).await?;
+    if !fin.success {
+        return Err(StepError::new(format!(
+            "`kind get clusters` failed (exit {}), so kindops cannot tell whether cluster {name} exists",
+            exit(fin.code)
+        ))
+        .object(format!("kind cluster {name}"))
+        .hint("run `kind get clusters` yourself: kind must reach the container engine (Docker running; KIND_EXPERIMENTAL_PROVIDER if you use podman or nerdctl)")
+        .tail(fin.tail));
+    }
+    Ok(fin.stdout.lines().any(|l| l.trim() == name))
+}
+
+fn exit(code: Option<i32>) -> String {
+    code.map(|c| c.to_string()).unwrap_or_else(|| "signal".into())
+}
+
+/// The `create-cluster` step: a kind cluster `name` (with kindops's git
+/// source mounted) unless it exists, whose mount is then checked; with
+/// `--context`, nothing. A failed or cancelled `kind create` deletes the
+/// partial cluster, but only one this run was creating.
+pub(crate) async fn create_cluster_step(ctx: &mut StepCtx<'_>) -> StepResult {
+    let settings = ctx.settings;
+    let name = match &settings.target {
+        Target::Context { context } => {
+            return Ok(Done::unchanged(format!(
+                "using the existing cluster of context {context}; no kind cluster created"
+            )));
+        }
+        Target::Kind { name } => name.as_str(),
+    };
+    let context = format!("kind-{name}");
+    let mut changed = false;
+    if kind_cluster_exists(ctx, name).await? {
+        ctx.say(format!("kind cluster {name} exists; not creating it"));
+        if settings.repo_url.is_none() {
+            check_git_mount(ctx, name).await?;
+        }
+    } else {
+        create_kind_cluster(ctx, name).await?;
+        changed = true;
+    }
+    let client = client_for(&context).await.map_err(|e| {
+        StepError::new(format!("{e:#}"))
+            .object(format!("context {context}"))
+            .hint(format!("`kind get kubeconfig --name {name}` shows kind's kubeconfig; `kind export kubeconfig --name {name}` restores the context"))
+    })?;
+    ctx.set_client(client, context.clone());
+    Ok(Done::new(
+        changed,
+        if changed {
+            format!("created kind cluster {name}, context {context}")
+        } else {
+            format!("kind cluster {name} exists, context {context}")
+        },
+    ))
+}
+
+/// `kind create cluster` with kindops's config; on failure or cancel, `kind
+/// delete cluster` of what it left, unless another run made the cluster meanwhile.
+async fn create_kind_cluster(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<(), StepError> {
+    let settings = ctx.settings;
+    let dir = settings.cluster_dir();
+    let git_dir = dir.join("git");
+    git_source::prepare_builtin_dirs(&git_dir, None)?;
+    let config_path = dir.join("kind-config.yaml");
+    let node_image = settings
+        .node_image
+        .clone()
+        .unwrap_or_else(|| crate::content::kind_versions().node_image);
+    let config = crate::content::kind_config(&crate::content::KindOptions {
+        cluster: name,
+        git_dir: &git_dir,
+        ui_port: settings.ui_port,
+        node_image: &node_image,
+        cgroup_v1: ctx.run.cgroup_v1,
+    })?;
+    if ctx.run.cgroup_v1 {
+        ctx.say("cgroup v1 host: the kind config sets failCgroupV1: false for the kubelet");
+    }
+    std::fs::write(&config_path, config).map_err(anyhow::Error::from)?;
+    let args: Vec<String> = ["create", "cluster", "--name", name, "--config"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([config_path.display().to_string()])
+        .collect();
+    ctx.say(format!("$ kind {}", args.join(" ")));
+    let created = ctx.run_child("kind", &args, &[], ctx.cancel).await;
+    let interrupted = created.is_err() && ctx.cancel.is_cancelled();
+    let fin = match created {
+        Ok(fin) => fin,
+        Err(e) if !interrupted => return Err(e.into()),
+        Err(e) => proc::Finished {
+            success: false,
+            code: None,
+            tail: vec![format!("{e:#}")],
+            output: String::new(),
+            stdout: String::new(),
+        },
+    };
+    if fin.success {
+        return Ok(());
+    }
+    let object = format!("kind cluster {name}");
+    // Another kindops (or the user) made it meanwhile: not ours to delete.
+    if fin.output.contains("already exist") {
+        return Err(StepError::new(format!(
+            "kind cluster {name} appeared while this run was creating it; it was left as it is"
+        ))
+        .object(object)
+        .hint("run `kindops up` again: it uses the existing cluster")
+        .tail(fin.tail));
+    }
+    // Leave nothing behind: kind may have created the node container.
+    ctx.say(format!("$ kind delete cluster --name {name}"));
+    let del_args = ["delete", "cluster", "--name", name].map(str::to_string);
+    // Not cancellable: the cleanup must finish even after Ctrl-C.
+    let del = ctx.run_child("kind", &del_args, &[], &CancellationToken::new()).await;
+    let cleaned = matches!(del, Ok(ref f) if f.success);
+    if interrupted {
+        return Err(StepError::new(format!(
+            "interrupted while creating kind cluster {name}; {}",
+            if cleaned {
+                "the partial cluster was deleted"
+            } else {
+                "deleting the partial cluster failed: run `kind delete cluster --name NAME`"
+            }
+            .replace("NAME", name)
+        ))
+        .object(object)
+        .hint("run `kindops up` again to create it"));
+    }
+    let image_hint = if fin.output.contains("pull") || fin.output.contains("image") {
+        "kind could not get its node image: with no internet, `docker load -i kindest-node.tar` from a workshop copy (then run again), or pass --node-image with a node image the engine already has"
+    } else {
+        "read kind's output above; `kind create cluster` must work on this machine"
+    };
+    Err(StepError::new(format!(
+        "`kind create cluster` failed (exit {}); {}",
+        exit(fin.code),
+        if cleaned {
+            "the partial cluster was deleted"
+        } else {
+            "cleaning up with `kind delete cluster` also failed"
+        }
+    ))
+    .object(object)
+    .hint(image_hint)
+    .tail(fin.tail))
+}
+
+/// An existing kind cluster must mount kindops's git source (made by hand,
+/// by an older kindops, or with the data dir re-made, it does not, and
+/// Argo CD's repo-server would see an empty folder and time out phase 2).
+/// A canary file written on the host must be visible in the node container
+/// (`<name>-control-plane`) at [`git_source::IN_CLUSTER_GIT_DIR`], read with
+/// the container CLI kind uses (`KIND_EXPERIMENTAL_PROVIDER`: docker, podman, nerdctl).
+async fn check_git_mount(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<(), StepError> {
+    let git_dir = ctx.settings.cluster_dir().join("git");
+    git_source::prepare_builtin_dirs(&git_dir, None)?;
+    let canary = format!(".kindops-canary-{}", std::process::id());
+    let host_file = git_dir.join(&canary);
+    std::fs::write(&host_file, b"kindops mount check\n").map_err(anyhow::Error::from)?;
+    let cli = container_cli();
+    let node = format!("{name}-control-plane");
+    let args = [
+        "exec",
+        &node,
+        "test",
+        "-f",
+        &format!("{}/{canary}", git_source::IN_CLUSTER_GIT_DIR),
+    ]
+    .map(str::to_string);
+    ctx.say(format!("$ {cli} {}", args.join(" ")));
+    let fin = proc::run(cli, &args, None, &[], ctx.cancel, |_, _| {}).await;
+    let _ = std::fs::remove_file(&host_file);
+    let fin = fin?;
+    if fin.success {
+        ctx.say(format!(
+            "ok      git mount {} is mounted in node {node}",
+            git_dir.display()
+        ));
+        return Ok(());
+    }
+    Err(StepError::new(format!(
+        "kind cluster {name} does not mount kindops's git source ({} at {} in node {node}): it was made by hand, by an older kindops, or its data folder was re-made. Argo CD would read an empty folder",
+        git_dir.display(),
+        git_source::IN_CLUSTER_GIT_DIR
+    ))
+    .object(format!("kind cluster {name}"))
+    .hint(format!(
+        "recreate it with kindops (`kindops down --cluster {name}`, then `kindops up`), or keep it and pass --repo-url with a git remote Argo CD can reach"
+    ))
+    .tail(fin.tail))
 }

@@ -3,8 +3,12 @@
 //! Every wait is a kube-runtime watcher (re-listing with backoff on errors,
 //! never sleep-polling) with a deadline. On timeout the error names the stuck
 //! object, its last condition or message, and what to look at next.
+//! [`wait_rollouts_step`] and [`wait_applications_step`] are the wait steps.
 
+use super::step::{Done, StepCtx, StepError, StepResult};
+use super::ARGOCD_NAMESPACE;
 use crate::argo::{application_resource, AppSummary};
+use crate::plan::HumanDuration;
 use anyhow::{anyhow, Result};
 use futures::{stream, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -47,6 +51,29 @@ pub async fn crds_established(client: &Client, names: &[String], timeout: Durati
         ))
     }
 }
+
+/// Why a wait failed. `object` names the first object still not ready (the
+/// stuck Deployment, the Application Argo CD gave up on), if any; `reason` is
+/// the whole message (what `Display` prints).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitError {
+    pub object: Option<String>,
+    pub reason: String,
+}
+
+impl WaitError {
+    fn new(object: Option<String>, reason: String) -> Self {
+        WaitError { object, reason }
+    }
+}
+
+impl std::fmt::Display for WaitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for WaitError {}
 
 /// Where one workload stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,7 +166,7 @@ pub async fn rollouts_available(
     namespaces: &[String],
     timeout: Duration,
     progress: &(dyn Fn(String) + Sync),
-) -> Result<usize> {
+) -> Result<usize, WaitError> {
     let mut streams = Vec::new();
     for ns in namespaces {
         let d: Api<Deployment> = Api::namespaced(client.clone(), ns);
@@ -174,13 +201,16 @@ pub async fn rollouts_available(
                     .map(|(_, r)| r.split_once('/').unwrap_or(("", r)))
                     .unwrap_or(("", ""));
                 let kind = first.split(' ').next().unwrap_or("deployment").to_lowercase();
-                return Err(anyhow!(
-                    "not Available within {}: {}. Look at: kubectl -n {ns} describe {kind} {name}; kubectl -n {ns} get pods",
-                    humantime::format_duration(timeout),
-                    stuck.iter().map(|s| format!("{} ({})", s.object, s.detail)).collect::<Vec<_>>().join("; ")
+                return Err(WaitError::new(
+                    stuck.first().map(|s| s.object.clone()),
+                    format!(
+                        "not Available within {}: {}. Look at: kubectl -n {ns} describe {kind} {name}; kubectl -n {ns} get pods",
+                        humantime::format_duration(timeout),
+                        stuck.iter().map(|s| format!("{} ({})", s.object, s.detail)).collect::<Vec<_>>().join("; ")
+                    ),
                 ));
             }
-            Ok(None) => return Err(anyhow!("the watch on workloads ended unexpectedly")),
+            Ok(None) => return Err(WaitError::new(None, "the watch on workloads ended unexpectedly".into())),
             Ok(Some(s)) => s,
         };
         match seen {
@@ -263,7 +293,7 @@ pub async fn applications_ready(
     applicationsets: &[String],
     timeout: Duration,
     progress: &(dyn Fn(String) + Sync),
-) -> Result<Vec<AppSummary>> {
+) -> Result<Vec<AppSummary>, WaitError> {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &application_resource());
     let mut events = watcher(api, watcher::Config::default()).default_backoff().boxed();
     let mut apps: BTreeMap<String, AppSummary> = BTreeMap::new();
@@ -271,14 +301,13 @@ pub async fn applications_ready(
     let mut last_line = String::new();
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let evaluate = |apps: &BTreeMap<String, AppSummary>| -> (bool, Vec<String>) {
+        // Each object not ready yet, with why: (`Application argocd/cart`, `OutOfSync/Missing ...`).
+        let evaluate = |apps: &BTreeMap<String, AppSummary>| -> (bool, Vec<(String, String)>) {
             let mut waiting = Vec::new();
             for name in applications {
                 match apps.get(name) {
-                    None => waiting.push(format!("Application {namespace}/{name} (not created yet)")),
-                    Some(a) if !a.is_ready() => {
-                        waiting.push(format!("Application {namespace}/{name} ({})", a.describe()))
-                    }
+                    None => waiting.push((format!("Application {namespace}/{name}"), "not created yet".into())),
+                    Some(a) if !a.is_ready() => waiting.push((format!("Application {namespace}/{name}"), a.describe())),
                     _ => {}
                 }
             }
@@ -288,16 +317,18 @@ pub async fn applications_ready(
                     .filter(|a| a.owner_appset.as_deref() == Some(set))
                     .collect();
                 if owned.is_empty() {
-                    waiting.push(format!(
-                        "ApplicationSet {namespace}/{set} (no Application generated yet)"
+                    waiting.push((
+                        format!("ApplicationSet {namespace}/{set}"),
+                        "no Application generated yet".into(),
                     ));
                 }
                 for a in owned.into_iter().filter(|a| !a.is_ready()) {
-                    waiting.push(format!("Application {namespace}/{} ({})", a.name, a.describe()));
+                    waiting.push((format!("Application {namespace}/{}", a.name), a.describe()));
                 }
             }
             (waiting.is_empty(), waiting)
         };
+        let shown = |(object, why): &(String, String)| format!("{object} ({why})");
         if initialized {
             // A sync Argo CD will not try again: waiting longer cannot help.
             let given_up = apps.values().find_map(|a| {
@@ -308,10 +339,13 @@ pub async fn applications_ready(
                     .map(|m| (a.name.clone(), m.to_string()))
             });
             if let Some((name, message)) = given_up {
-                return Err(anyhow!(
-                    "Application {namespace}/{name}: Argo CD's automated sync failed after its retries, and Argo CD will not sync this revision again by itself: {message}. \
-                     Fix the cause, then run `kindops up` again (it asks Argo CD to sync once more), or sync by hand: \
-                     kubectl -n {namespace} patch application {name} --type merge -p '{{\"operation\":{{\"sync\":{{}}}}}}'"
+                return Err(WaitError::new(
+                    Some(format!("Application {namespace}/{name}")),
+                    format!(
+                        "Application {namespace}/{name}: Argo CD's automated sync failed after its retries, and Argo CD will not sync this revision again by itself: {message}. \
+                         Fix the cause, then run `kindops up` again (it asks Argo CD to sync once more), or sync by hand: \
+                         kubectl -n {namespace} patch application {name} --type merge -p '{{\"operation\":{{\"sync\":{{}}}}}}'"
+                    ),
                 ));
             }
             let (done, waiting) = evaluate(&apps);
@@ -323,7 +357,7 @@ pub async fn applications_ready(
             let line = if done {
                 format!("{wanted}/{wanted} Applications Synced+Healthy")
             } else {
-                format!("{} waiting: {}", waiting.len(), waiting[0])
+                format!("{} waiting: {}", waiting.len(), shown(&waiting[0]))
             };
             if line != last_line {
                 progress(line.clone());
@@ -344,13 +378,21 @@ pub async fn applications_ready(
         match tokio::time::timeout_at(deadline, events.next()).await {
             Err(_) => {
                 let (_, waiting) = evaluate(&apps);
-                return Err(anyhow!(
-                    "Applications not Synced+Healthy within {}: {}. Look at: kubectl -n {namespace} get applications; kindops status",
-                    humantime::format_duration(timeout),
-                    waiting.join("; ")
+                return Err(WaitError::new(
+                    waiting.first().map(|(object, _)| object.clone()),
+                    format!(
+                        "Applications not Synced+Healthy within {}: {}. Look at: kubectl -n {namespace} get applications; kindops status",
+                        humantime::format_duration(timeout),
+                        waiting.iter().map(shown).collect::<Vec<_>>().join("; ")
+                    ),
                 ));
             }
-            Ok(None) => return Err(anyhow!("the watch on Applications ended unexpectedly")),
+            Ok(None) => {
+                return Err(WaitError::new(
+                    None,
+                    "the watch on Applications ended unexpectedly".into(),
+                ))
+            }
             Ok(Some(Err(e))) => {
                 tracing::debug!("Application watch error (retrying with backoff): {e}");
             }
@@ -367,6 +409,56 @@ pub async fn applications_ready(
             },
         }
     }
+}
+
+/// The `wait-rollouts` step: every Deployment and StatefulSet in `namespaces`
+/// Available ([`rollouts_available`]).
+pub(crate) async fn wait_rollouts_step(
+    ctx: &mut StepCtx<'_>,
+    namespaces: &[String],
+    timeout: Option<HumanDuration>,
+) -> StepResult {
+    let client = ctx.client()?;
+    let progress = ctx.progress();
+    let ready = rollouts_available(&client, namespaces, ctx.wait_timeout(timeout), &progress)
+        .await
+        .map_err(|e| {
+            StepError::new(e.reason)
+                .object_if(e.object)
+                .hint("a workload is not Available: look at its pods' events (image pulls, scheduling, resources)")
+        })?;
+    Ok(Done::unchanged(format!("{ready} workloads Available")))
+}
+
+/// The `wait-applications` step: the named Applications, and those of the
+/// named ApplicationSets, Synced and Healthy ([`applications_ready`]).
+pub(crate) async fn wait_applications_step(
+    ctx: &mut StepCtx<'_>,
+    applications: &[String],
+    applicationsets: &[String],
+    timeout: Option<HumanDuration>,
+) -> StepResult {
+    let client = ctx.client()?;
+    let progress = ctx.progress();
+    let apps = applications_ready(
+        &client,
+        ARGOCD_NAMESPACE,
+        applications,
+        applicationsets,
+        ctx.wait_timeout(timeout),
+        &progress,
+    )
+    .await
+    .map_err(|e| {
+        StepError::new(e.reason).object_if(e.object).hint(
+            "look at the Application's conditions and operation state: `kindops status`, or `kubectl -n argocd describe application NAME`",
+        )
+    })?;
+    Ok(Done::unchanged(format!(
+        "{} Synced+Healthy: {}",
+        apps.len(),
+        apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+    )))
 }
 
 #[cfg(test)]
