@@ -1,10 +1,55 @@
 //! The `note` step: text for the learner, one log line per line.
+//!
+//! Tokens filled from the run's settings:
+//! - `${KINDOPS_ARGOCD_UI}`: how to reach the Argo CD UI: on a kind cluster
+//!   kindops created, `http://localhost:<--ui-port>` (kind maps the
+//!   argocd-server NodePort there); on `--context`, a `kubectl port-forward`
+//!   to that same local port (nothing of kindops's listens on it then).
 
+use super::provider::Target;
 use super::step::{Done, StepCtx, StepResult};
 
+/// `text` with its tokens filled in for this run (see the module docs).
+pub fn fill_note(text: &str, target: &Target, ui_port: u16) -> String {
+    let ui = match target {
+        Target::Kind { .. } => format!("http://localhost:{ui_port} (user admin)"),
+        Target::Context { .. } => format!(
+            "`kubectl -n argocd port-forward svc/argocd-server {ui_port}:80`, then http://localhost:{ui_port} (user admin)"
+        ),
+    };
+    text.replace("${KINDOPS_ARGOCD_UI}", &ui)
+}
+
 pub(crate) async fn note_step(ctx: &mut StepCtx<'_>, text: &str) -> StepResult {
+    let text = fill_note(text, &ctx.settings.target, ctx.settings.ui_port);
     for line in text.lines() {
         ctx.say(line);
     }
     Ok(Done::unchanged(text.lines().next().unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ui_note_follows_ui_port_and_the_target() {
+        let phase_1 =
+            crate::plan::Plan::load(&crate::plan::phase_source(None), &crate::content::Content::embedded()).unwrap();
+        let text = phase_1.phases[1]
+            .steps
+            .iter()
+            .find_map(|s| match s {
+                crate::plan::Step::Note { text } => Some(text.clone()),
+                _ => None,
+            })
+            .expect("phase 1 has a note");
+        let kind = fill_note(&text, &Target::Kind { name: "kindops".into() }, 9090);
+        assert!(
+            kind.contains("http://localhost:9090") && !kind.contains("8080"),
+            "{kind}"
+        );
+        let ctx = fill_note(&text, &Target::Context { context: "prod".into() }, 9090);
+        assert!(ctx.contains("port-forward svc/argocd-server 9090:80"), "{ctx}");
+    }
 }

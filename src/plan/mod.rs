@@ -105,7 +105,16 @@ impl Step {
                 format!("wait for Applications Synced+Healthy: {}", names.join(", "))
             }
             Step::ShowSecret { label, .. } => format!("show {label}"),
-            Step::Note { text } => text.lines().next().unwrap_or_default().to_string(),
+            // Tokens are filled when the step runs (engine/note.rs); the label cuts them.
+            Step::Note { text } => {
+                let first = text.lines().next().unwrap_or_default();
+                first
+                    .split("${")
+                    .next()
+                    .unwrap_or(first)
+                    .trim_end_matches([' ', ':'])
+                    .to_string()
+            }
         }
     }
 }
