@@ -239,6 +239,7 @@ fn vendored(charts: &Path, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     #[test]
     fn tree_has_the_paths_phases_use() {
@@ -386,5 +387,36 @@ mod tests {
         let patch: serde_yaml::Value = serde_yaml::from_str(cfg["kubeadmConfigPatches"][0].as_str().unwrap()).unwrap();
         assert_eq!(patch["kind"].as_str(), Some("KubeletConfiguration"));
         assert_eq!(patch["failCgroupV1"].as_bool(), Some(false));
+    }
+
+    /// Argo CD never auto-syncs a revision again once its sync failed, so
+    /// every Application kindops makes (and the ApplicationSet's template)
+    /// must retry within the operation (issue: one transient first-sync error
+    /// wedged the run until its deadline, and every re-run).
+    #[test]
+    fn every_application_and_the_applicationset_template_retry_a_failed_sync() {
+        let mut seen = 0;
+        for (path, bytes) in Content::embedded().files() {
+            if !path.starts_with("bootstrap") {
+                continue;
+            }
+            for doc in serde_yaml::Deserializer::from_slice(bytes) {
+                let v = serde_yaml::Value::deserialize(doc).unwrap();
+                let policy = match v["kind"].as_str() {
+                    Some("Application") => &v["spec"]["syncPolicy"],
+                    Some("ApplicationSet") => &v["spec"]["template"]["spec"]["syncPolicy"],
+                    _ => continue,
+                };
+                seen += 1;
+                let retry = &policy["retry"];
+                assert!(
+                    retry["limit"].as_i64().is_some_and(|l| l >= 3) && retry["backoff"]["duration"].is_string(),
+                    "{}: {} has no syncPolicy.retry",
+                    path.display(),
+                    v["metadata"]["name"].as_str().unwrap_or("?")
+                );
+            }
+        }
+        assert_eq!(seen, 6, "Applications and ApplicationSets under bootstrap/");
     }
 }

@@ -735,3 +735,45 @@ fn downloads_report_progress_in_phase_0() {
         "{progress:?}"
     );
 }
+
+/// `--context` without `--repo-url`: phases 0 and 1 publish nothing and run;
+/// a run that reaches phase 2 (which publishes) is refused up front (exit 2)
+/// naming `--repo-url`, before anything is touched.
+#[test]
+fn context_needs_a_repo_url_only_for_phases_that_publish() {
+    let kc = support::testbed().kubeconfig.display().to_string();
+    let m = mirror();
+    let out = run_local(
+        &[
+            "up",
+            "--phase",
+            "0",
+            "--no-tui",
+            "--context",
+            "kindops-testbed",
+            "--mirror",
+            &m,
+        ],
+        &[("KUBECONFIG", &kc)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = run_local(
+        &[
+            "up",
+            "--phase",
+            "2",
+            "--no-tui",
+            "--context",
+            "kindops-testbed",
+            "--mirror",
+            &m,
+        ],
+        &[("KUBECONFIG", &kc)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--repo-url"),
+        "{}",
+        show(&out)
+    );
+}
