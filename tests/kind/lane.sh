@@ -53,7 +53,8 @@ RUNTIME_NAME=kindops-runc
 SMOKE_CLUSTER="${KINDOPS_KIND_SMOKE_CLUSTER:-kindops-smoke}"
 
 # Go: module proxy only (no direct), the local toolchain, static binaries.
-GOPROXY_ONLY="$(go env GOPROXY | tr ',|' '\n\n' | grep -v -x -e direct -e off | paste -sd, -)"
+GOPROXY_ONLY="$(go env GOPROXY | tr ',|' '\n\n' | grep -v -x -e direct -e off | paste -sd, - || true)"
+[ -n "$GOPROXY_ONLY" ] || { echo "[kind-lane] error: no module proxy in 'go env GOPROXY' (direct is not allowed)" >&2; exit 1; }
 export GOPROXY="$GOPROXY_ONLY" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false"
 GO_P="${KINDOPS_GO_P:-2}"
 
@@ -222,7 +223,7 @@ step_bin() {
   local pause_src; pause_src="$(mod_dir "k8s.io/kubernetes@$K8S_VERSION")/build/pause/linux/pause.c"
   if [ ! -x "$BIN/pause" ] || [ "$pause_src" -nt "$BIN/pause" ]; then
     command -v gcc >/dev/null || die "gcc missing: bash .ci/deps.sh"
-    CGO_ENABLED=1 gcc -Os -Wall -Werror -static -DVERSION="v3.10.2-kindops" -o "$BIN/pause" "$pause_src"
+    gcc -Os -Wall -Werror -static -DVERSION="v3.10.2-kindops" -o "$BIN/pause" "$pause_src"
   fi
   log "binaries in $((SECONDS - t0))s -> $BIN"
 }
