@@ -9,7 +9,7 @@ pub async fn run(cluster: &ClusterArgs) -> Result<u8> {
     let mut found = vec![];
     if cluster.context.is_none() {
         found.extend(preflight::container_engine().await);
-        found.extend(preflight::binaries(&["kind", "kubectl", "git"]));
+        found.extend(preflight::binaries(&preflight::kind_binaries()));
         found.extend(preflight::inotify());
     } else {
         found.extend(preflight::binaries(&["kubectl", "git"]));

@@ -345,6 +345,12 @@ pub async fn docker() -> Vec<Check> {
     out
 }
 
+/// What a kind target needs on PATH: kind, the container CLI kind drives
+/// (kind shells out to `docker`, `podman` or `nerdctl`), kubectl, git.
+pub fn kind_binaries() -> [&'static str; 4] {
+    ["kind", super::provider::container_cli(), "kubectl", "git"]
+}
+
 /// The binaries kindops runs, found on PATH with `which`.
 pub fn binaries(names: &[&str]) -> Vec<Check> {
     names
@@ -367,6 +373,8 @@ fn install_hint(name: &str) -> &'static str {
         ("kubectl", false) => "install kubectl: https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/ (a single binary in ~/.local/bin works without root), or your package manager",
         ("git", true) => "install git: `xcode-select --install` or `brew install git`",
         ("git", false) => "install git with your package manager (`sudo apt install git`, `sudo dnf install git`)",
+        ("docker", true) => "kind drives the docker CLI: install Docker Desktop, or `brew install docker` for Colima",
+        ("docker", false) => "kind drives the docker CLI: install it with Docker Engine (docs.docker.com/engine/install) or your package manager",
         _ => "install it and make sure it is on PATH",
     }
 }
@@ -488,7 +496,7 @@ pub(crate) async fn preflight_step(ctx: &mut StepCtx<'_>) -> StepResult {
     match &settings.target {
         Target::Kind { name } => {
             checks.extend(container_engine().await);
-            checks.extend(binaries(&["kind", "kubectl", "git"]));
+            checks.extend(binaries(&kind_binaries()));
             if verdict(&checks).is_ok() {
                 checks.extend(kind_version().await);
             }
