@@ -22,6 +22,7 @@
 //! | `note`              | [`note`] `note_step`                |
 
 pub mod apply;
+pub mod container_engine;
 pub mod event;
 pub mod git_source;
 mod note;
