@@ -81,7 +81,7 @@ cmd_up() {
     ip netns exec "$NETNS" ip link set lo up
   fi
   mkdir -p "$DDIR"
-  docker_sh start >/dev/null
+  docker_sh start >/dev/null 9>&-   # dockerd must not inherit the lock
   log "dockerd up in namespace $NETNS: DOCKER_HOST=$DOCKER_HOST"
   echo "$DOCKER_HOST"
 }
@@ -690,9 +690,18 @@ EOF
   log "kind delete cluster in $((SECONDS - td))s; smoke passed in $((SECONDS - t0))s"
 }
 
+# One lane command that changes things (build, up, down, smoke) at a time:
+# they share the scratch dirs, dockerd and the smoke's cluster name.
+lock() {
+  mkdir -p "$OUT"
+  exec 9>"$OUT/.lock"
+  flock -w 1800 9 || die "another lane.sh holds $OUT/.lock"
+}
+
 main() {
   local sub="${1:-}"
   [ $# -gt 0 ] && shift
+  case "$sub" in build|up|down|smoke) lock;; esac
   case "$sub" in
     build) cmd_build "$@";;
     up) cmd_up "$@";;
