@@ -13,12 +13,13 @@ up *ARGS:
 deps:
     bash .ci/deps.sh
 
-# Run every test: unit tests, then integration tests inside the test bed's loopback-only network namespace.
+# Run every test: unit tests, integration tests inside the test bed's loopback-only network namespace, then the default road on a real kind cluster (test-kind).
 test: deps testbed-build
     cargo build --tests --quiet
     bash tests/mirror.sh
     {{testbed}} up --argocd
     KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml {{testbed}} exec -- cargo test --offline --no-fail-fast -- --test-threads=4
+    just test-kind
 
 # Build the test bed (etcd, kube-apiserver, controller-manager, scheduler, KWOK, kind, Argo CD, helm, kustomize) from Go modules.
 testbed-build:
@@ -65,10 +66,14 @@ kind-exec *CMD:
 kind-down:
     tests/kind/lane.sh down
 
-# Real-kind lane smoke test: kind create cluster with the lane's node image (node Ready, coredns Ready, a pod with a local-path volume Running), then kind delete cluster.
+# The default road on a real kind cluster (tests/kind.rs): build the lane (kind-build), start its dockerd, run `kindops up` phase 0 with no --context and no --repo-url (create, converge, git mount check, Ctrl-C mid-create, down), stop it.
 test-kind: kind-build
     #!/usr/bin/env bash
     set -euo pipefail
     trap 'tests/kind/lane.sh down' EXIT
+    cargo build --tests --quiet
+    bash tests/mirror.sh >/dev/null
     tests/kind/lane.sh up
-    tests/kind/lane.sh smoke
+    tests/kind/lane.sh exec -- env KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
+        KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
+        cargo test --offline --test kind -- --ignored --test-threads=1
