@@ -116,16 +116,7 @@ pub fn docker_config_dir() -> std::path::PathBuf {
 pub async fn container_engine() -> Vec<Check> {
     let cli = super::provider::container_cli();
     if cli != "docker" {
-        let args = ["version".to_string()];
-        let ok = super::proc::run(
-            cli,
-            &args,
-            None,
-            &[],
-            &tokio_util::sync::CancellationToken::new(),
-            |_, _| {},
-        )
-        .await;
+        let ok = super::proc::output(cli, &["version"]).await;
         return vec![match ok {
             Ok(f) if f.success => Check::ok(
                 "engine",
@@ -160,16 +151,7 @@ pub async fn docker() -> Vec<Check> {
         bollard::Docker::connect_with_http(&endpoint.host, 120, bollard::API_DEFAULT_VERSION)
     } else {
         // ssh:// and others: the docker CLI can, kindops's client cannot; ask the CLI.
-        let args = ["version".to_string()];
-        let ok = super::proc::run(
-            "docker",
-            &args,
-            None,
-            &[],
-            &tokio_util::sync::CancellationToken::new(),
-            |_, _| {},
-        )
-        .await;
+        let ok = super::proc::output("docker", &["version"]).await;
         return vec![match ok {
             Ok(f) if f.success => Check::ok("docker", format!("Docker engine at {at} answers `docker version`")),
             _ => Check::fail(

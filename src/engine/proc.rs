@@ -190,6 +190,13 @@ pub async fn run(
     })
 }
 
+/// `program args...` run to the end with its output kept, not streamed:
+/// for short questions (`kind version`, `docker version`). Same errors as [`run`].
+pub async fn output(program: &str, args: &[&str]) -> Result<Finished> {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    run(program, &args, None, &[], &CancellationToken::new(), |_, _| {}).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
