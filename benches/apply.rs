@@ -115,7 +115,7 @@ async fn prepare(mirror: &str, out: &Path, repo_url: &str) -> Result<()> {
         },
     )?;
     for (rel, file) in [("platform/argo-cd", "argocd.yaml"), ("platform/tekton", "tekton.yaml")] {
-        let text = apply::render(&tree, rel)?;
+        let text = apply::render(&tree, rel, &tokio_util::sync::CancellationToken::new()).await?;
         let n = apply::parse_manifests(&text, rel)?.len();
         std::fs::write(out.join(file), text)?;
         eprintln!("[apply] rendered {rel}: {n} objects -> {}", out.join(file).display());

@@ -5,20 +5,20 @@ use crate::cli::ClusterArgs;
 use crate::engine;
 use crate::engine::provider::Target;
 
-pub fn run(cluster: &ClusterArgs) -> Result<u8> {
+pub async fn run(cluster: &ClusterArgs) -> Result<u8> {
     init_tracing_stderr();
     match target(cluster) {
         Target::Context { context } => Err(Error::Bad(format!(
             "kindops does not delete clusters it did not create (context {context}); remove what it installed with `kubectl delete -n argocd applicationsets,applications --all`, then the namespaces"
         ))),
         Target::Kind { name } => {
-            let status = duct::cmd!("kind", "delete", "cluster", "--name", &name)
-                .unchecked()
-                .run()
-                .map_err(|e| anyhow::anyhow!("cannot run kind: {e}. Is it installed?"))?;
-            if !status.status.success() {
+            let args = ["delete", "cluster", "--name", &name].map(str::to_string);
+            let cancel = tokio_util::sync::CancellationToken::new();
+            let fin = engine::proc::run("kind", &args, None, &[], &cancel, |_, line| eprintln!("{line}")).await?;
+            if !fin.success {
                 return Err(Error::Failed(anyhow::anyhow!(
-                    "`kind delete cluster --name {name}` failed"
+                    "`kind delete cluster --name {name}` failed: {}",
+                    fin.tail.join(" / ")
                 )));
             }
             let dir = engine::default_data_dir().join(&name);

@@ -37,7 +37,7 @@ pub async fn run(command: Command) -> Result<u8> {
         Command::Up(args) => up::run(args).await,
         Command::Plan { phase, source, output } => plan::run(phase, &source, output),
         Command::Status { cluster, output, watch } => status::run(&cluster, output, watch).await,
-        Command::Down { cluster } => down::run(&cluster),
+        Command::Down { cluster } => down::run(&cluster).await,
         Command::Doctor { cluster } => doctor::run(&cluster).await,
         Command::Fetch { into, mirror } => fetch::run(&into, mirror.as_deref()).await,
     }

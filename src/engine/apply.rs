@@ -106,30 +106,26 @@ pub fn parse_manifests(text: &str, source: &str) -> Result<Vec<Manifest>> {
 }
 
 /// Renders a path of the materialized GitOps tree: `kubectl kustomize DIR` for a
-/// directory with a kustomization, else the YAML file(s) as they are.
-pub fn render(root: &Path, rel: &str) -> Result<String> {
+/// directory with a kustomization (run through [`super::proc::capture`]:
+/// its own process group, killed on `cancel`), else the YAML file(s) as they are.
+///
+/// Errors: kubectl missing or failing (with its stderr), unreadable files.
+pub async fn render(root: &Path, rel: &str, cancel: &tokio_util::sync::CancellationToken) -> Result<String> {
     let path = root.join(rel);
     if path.is_dir() {
         if path.join("kustomization.yaml").is_file() || path.join("kustomization.yml").is_file() {
-            let out = duct::cmd!(
-                "kubectl",
-                "kustomize",
-                "--load-restrictor",
-                "LoadRestrictionsNone",
-                &path
-            )
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()
-            .with_context(|| "running `kubectl kustomize` (is kubectl installed?)")?;
-            if !out.status.success() {
-                return Err(anyhow!(
-                    "kubectl kustomize {rel} failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
+            let args = ["kustomize", "--load-restrictor", "LoadRestrictionsNone"]
+                .map(str::to_string)
+                .into_iter()
+                .chain([path.display().to_string()])
+                .collect::<Vec<_>>();
+            let out = super::proc::capture("kubectl", &args, cancel, |_, _| {})
+                .await
+                .with_context(|| "running `kubectl kustomize` (is kubectl installed?)")?;
+            if !out.success {
+                return Err(anyhow!("kubectl kustomize {rel} failed: {}", out.tail.join(" / ")));
             }
-            return Ok(String::from_utf8(out.stdout)?);
+            return Ok(String::from_utf8(out.stdout_raw)?);
         }
         let mut files: Vec<_> = std::fs::read_dir(&path)?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -368,12 +364,7 @@ async fn apply_all(
 pub(crate) async fn apply_step(ctx: &mut StepCtx<'_>, path: &str, namespace: Option<&str>) -> StepResult {
     let client = ctx.client()?;
     let tree = ctx.tree_dir()?;
-    let rendered = {
-        let path = path.to_string();
-        tokio::task::spawn_blocking(move || render(&tree, &path))
-            .await
-            .map_err(|e| anyhow!("render task: {e}"))??
-    };
+    let rendered = render(&tree, path, ctx.cancel).await?;
     let manifests = parse_manifests(&rendered, path)?;
     let kinds = ctx.run.kinds.get_or_insert_with(|| Kinds::new(client.clone())).clone();
     let progress = ctx.progress();

@@ -26,7 +26,7 @@ pub const TAIL_LINES: usize = 20;
 pub const GRACE: Duration = Duration::from_secs(5);
 
 /// The result of a finished child.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Finished {
     pub success: bool,
     /// Exit code; `None` when a signal ended it.
@@ -35,8 +35,10 @@ pub struct Finished {
     pub tail: Vec<String>,
     /// Every output line (stdout and stderr as they came), `\n`-terminated.
     pub output: String,
-    /// Standard output alone.
+    /// Standard output alone (as lines; empty for [`capture`]).
     pub stdout: String,
+    /// Standard output byte for byte ([`capture`] only: a kustomize render).
+    pub stdout_raw: Vec<u8>,
 }
 
 /// Sends a signal to a process group; a group that is gone already is fine.
@@ -60,6 +62,7 @@ impl Drop for GroupGuard {
 struct Collected {
     all: Vec<String>,
     stdout: String,
+    stdout_raw: Vec<u8>,
 }
 
 fn pump(
@@ -67,8 +70,19 @@ fn pump(
     stream: Stream,
     collected: Arc<Mutex<Collected>>,
     on_line: Arc<dyn Fn(Stream, String) + Send + Sync>,
+    raw: bool,
 ) {
     let mut buf = [0u8; 8192];
+    if raw {
+        while let Ok(n @ 1..) = pipe.read(&mut buf) {
+            collected
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .stdout_raw
+                .extend_from_slice(&buf[..n]);
+        }
+        return;
+    }
     let mut pending = Vec::new();
     let emit = |bytes: &mut Vec<u8>| {
         let line = String::from_utf8_lossy(bytes).trim_end().to_string();
@@ -117,6 +131,30 @@ pub async fn run(
     cancel: &CancellationToken,
     on_line: impl Fn(Stream, String) + Send + Sync + 'static,
 ) -> Result<Finished> {
+    run_inner(program, args, dir, envs, cancel, Arc::new(on_line), false).await
+}
+
+/// Like [`run`], but standard output is kept byte for byte in
+/// [`Finished::stdout_raw`] (not split into lines: a rendered manifest must
+/// not lose its blank lines); stderr lines go to `on_line`.
+pub async fn capture(
+    program: &str,
+    args: &[String],
+    cancel: &CancellationToken,
+    on_line: impl Fn(Stream, String) + Send + Sync + 'static,
+) -> Result<Finished> {
+    run_inner(program, args, None, &[], cancel, Arc::new(on_line), true).await
+}
+
+async fn run_inner(
+    program: &str,
+    args: &[String],
+    dir: Option<&Path>,
+    envs: &[(String, String)],
+    cancel: &CancellationToken,
+    on_line: Arc<dyn Fn(Stream, String) + Send + Sync>,
+    raw_stdout: bool,
+) -> Result<Finished> {
     let (out_r, out_w) = os_pipe::pipe()?;
     let (err_r, err_w) = os_pipe::pipe()?;
     let mut expr = duct::cmd(program, args)
@@ -144,10 +182,10 @@ pub async fn run(
     let _guard = GroupGuard { pgid };
     let handle = Arc::new(handle);
     let collected = Arc::new(Mutex::new(Collected::default()));
-    let on_line: Arc<dyn Fn(Stream, String) + Send + Sync> = Arc::new(on_line);
     let readers = [(out_r, Stream::Stdout), (err_r, Stream::Stderr)].map(|(pipe, stream)| {
         let (c, f) = (collected.clone(), on_line.clone());
-        tokio::task::spawn_blocking(move || pump(pipe, stream, c, f))
+        let raw = raw_stdout && stream == Stream::Stdout;
+        tokio::task::spawn_blocking(move || pump(pipe, stream, c, f, raw))
     });
     let waiter = {
         let h = handle.clone();
@@ -187,6 +225,7 @@ pub async fn run(
         tail,
         output,
         stdout: c.stdout,
+        stdout_raw: c.stdout_raw,
     })
 }
 

@@ -186,11 +186,8 @@ async fn create_kind_cluster(ctx: &StepCtx<'_>, name: &str) -> std::result::Resu
         Ok(fin) => fin,
         Err(e) if !interrupted => return Err(e.into()),
         Err(e) => proc::Finished {
-            success: false,
-            code: None,
             tail: vec![format!("{e:#}")],
-            output: String::new(),
-            stdout: String::new(),
+            ..Default::default()
         },
     };
     if fin.success {
