@@ -222,14 +222,10 @@ cmd_start() {
            argocd-applicationset-controller argocd-git-ask-pass argocd argocd-server-init helm kustomize; do
     [ -x "$bin/$b" ] || die "$bin/$b missing: run tests/testbed/argocd/build.sh"
   done
-  command -v git >/dev/null || die "git missing (apt-get install -y git)"
-  if ! command -v redis-server >/dev/null; then
-    if inside_netns "$NAME" || [ "$(id -u)" != 0 ]; then
-      die "redis-server missing: apt-get install -y redis-server (outside the namespace)"
-    fi
-    log "installing redis-server"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null
-  fi
+  # .ci/deps.sh (`just deps`) installs them.
+  command -v git >/dev/null || die "git missing: run 'just deps' (or apt-get install -y git)"
+  command -v redis-server >/dev/null \
+    || die "redis-server missing: run 'just deps' (or apt-get install -y redis-server)"
 
   if inside_netns "$NAME"; then NSEXEC=(); else
     netns_exists "$NAME" || die "network namespace $NAME does not exist"
