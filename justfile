@@ -14,6 +14,15 @@ up *ARGS:
 deps:
     bash .ci/deps.sh
 
+# Check formatting and lint every target (clippy warnings are errors). No test bed needed.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets --quiet -- -D warnings
+
+# Unit tests only (the library's and the binary's): no test bed, no ../shared, no root.
+unit:
+    cargo test --lib --bins --quiet
+
 # Run every test: unit tests, then integration tests inside the test bed's loopback-only network namespace.
 test: deps testbed-build
     cargo build --tests --quiet
