@@ -5,13 +5,23 @@ testbed := "tests/testbed/testbed.sh"
 # The main job: build kindops and run `kindops up` (no root, nothing installed;
 # its preflight says what is missing: Docker or another engine kind supports,
 # kind, kubectl, git). Also finds a kind installed with `go install`.
+[positional-arguments]
 up *ARGS:
     cargo build --release --quiet
-    PATH="$PATH:${GOPATH:-$HOME/go}/bin" target/release/kindops up {{ARGS}}
+    PATH="$PATH:${GOPATH:-$HOME/go}/bin" target/release/kindops up "$@"
 
 # For developing kindops (tests, test bed, CI), not for running it: Debian packages (git, kubectl, docker.io, tmux, redis, iproute2), just, kind (idempotent; apt-get needs root).
 deps:
     bash .ci/deps.sh
+
+# Check formatting and lint every target (clippy warnings are errors). No test bed needed.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets --quiet -- -D warnings
+
+# Unit tests only (the library's and the binary's): no test bed, no ../shared, no root.
+unit:
+    cargo test --lib --bins --quiet
 
 # Run every test: unit tests, integration tests inside the test bed's loopback-only network namespace, then the default road on a real kind cluster (test-kind).
 test: deps testbed-build
@@ -26,22 +36,25 @@ testbed-build:
     {{testbed}} build
 
 # Start the test bed (prints the kubeconfig path and the start time).
+[positional-arguments]
 testbed-up *ARGS:
-    {{testbed}} up {{ARGS}}
+    {{testbed}} up "$@"
 
 # Run a command inside the test bed's network namespace with KUBECONFIG set: `just testbed-exec -- kubectl get nodes`.
+[positional-arguments]
 testbed-exec *CMD:
-    {{testbed}} exec {{CMD}}
+    {{testbed}} exec "$@"
 
 # Stop every test bed process, remove the namespace and the work dir.
 testbed-down:
     {{testbed}} down
 
 # The whole walk-through in the TUI against the test bed (no Docker needed): simulated nodes and pods, real API server and Argo CD.
+[positional-arguments]
 demo *ARGS: deps testbed-build
     cargo build --release --quiet
     {{testbed}} up --argocd
-    bash tests/demo.sh {{ARGS}}
+    bash tests/demo.sh "$@"
 
 # Benchmarks: kindops against what users would do by hand, as ratios (BENCHMARKS.md).
 # benches/run.sh starts its own private test beds (bench-*) and runs everything
@@ -51,16 +64,18 @@ bench: testbed-build
     bash benches/run.sh
 
 # Build the real-kind lane's images offline from Debian packages and Go modules (kind base image, node image kindops.local/node:v1.36.3 and what it preloads); `just kind-build redis argocd dex` builds single steps.
+[positional-arguments]
 kind-build *STEPS: deps
-    tests/kind/lane.sh build {{STEPS}}
+    tests/kind/lane.sh build "$@"
 
 # Start the real-kind lane's dockerd in its loopback-only network namespace (prints DOCKER_HOST).
 kind-up:
     tests/kind/lane.sh up
 
 # Run a command in the real-kind lane's namespace with DOCKER_HOST set: `just kind-exec -- kind get clusters`.
+[positional-arguments]
 kind-exec *CMD:
-    tests/kind/lane.sh exec {{CMD}}
+    tests/kind/lane.sh exec "$@"
 
 # Remove every container of the real-kind lane and stop its dockerd (the built images stay).
 kind-down:

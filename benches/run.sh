@@ -30,7 +30,9 @@ TMUX_SOCK="kindops-bench-$$"
 mkdir -p "$OUT"
 : >"$RESULTS"
 
-log() { printf '[bench] %s\n' "$*" >&2; }
+LOG_TAG=bench
+# shellcheck source=tests/testbed/lib.sh
+. "$ROOT/tests/testbed/lib.sh"
 result() { echo "$*" | tee -a "$RESULTS"; }
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 # verdict FIGURE OP TARGET -> ok|missed

@@ -24,7 +24,9 @@ PIDS="${KINDOPS_DOCKER_PIDS-$WORK/pids}"
 RUNTIME="${KINDOPS_DOCKER_RUNTIME:-}"
 SOCK="$DDIR/docker.sock"
 if [ -n "${KINDOPS_DOCKER_DIR:-}" ]; then LOGF="$DDIR/dockerd.log"; else LOGF="$WORK/logs/dockerd.log"; fi
-log() { printf '[docker %s] %s\n' "$NETNS" "$*" >&2; }
+LOG_TAG="docker $NETNS"
+# shellcheck source=tests/testbed/lib.sh
+. "$TB_DIR/lib.sh"
 
 in_ns() {
   # `ip netns exec` gives a private mount namespace with a fresh /sys, which
@@ -46,7 +48,7 @@ start() {
   if [ -n "$PIDS" ]; then
     [ -d "$PIDS" ] || { log "test bed $NAME is not up (no $PIDS): run testbed.sh up first"; exit 1; }
   else
-    [ -e "/run/netns/$NETNS" ] || { log "network namespace $NETNS does not exist"; exit 1; }
+    netns_exists "$NETNS" || { log "network namespace $NETNS does not exist"; exit 1; }
   fi
   command -v dockerd >/dev/null || { log "dockerd missing: apt-get install -y docker.io"; exit 1; }
   if answers; then

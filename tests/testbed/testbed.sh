@@ -23,6 +23,9 @@ NAME="${KINDOPS_TESTBED_NAME:-kindops-tb}"
 WORK="$TB_DIR/work/$NAME"
 PKI="$WORK/pki"
 KUBECONFIG_PATH="$WORK/admin.kubeconfig"
+PIDS_DIR="$WORK/pids"
+LOGS_DIR="$WORK/logs"
+NSEXEC=(ip netns exec "$NAME")
 
 K8S_VERSION="v1.36.3"
 KWOK_VERSION="v0.8.0"
@@ -38,8 +41,9 @@ NODE_NAME="kwok-node-0"
 
 export GOTOOLCHAIN=local CGO_ENABLED=0
 
-log() { printf '[testbed %s] %s\n' "$NAME" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG="testbed $NAME"
+# shellcheck source=tests/testbed/lib.sh
+. "$TB_DIR/lib.sh"
 
 case "$NAME" in
   ''|*[!a-z0-9-]*) die "KINDOPS_TESTBED_NAME must be lowercase letters, digits and '-' (got '$NAME')";;
@@ -86,52 +90,10 @@ cmd_build() {
 
 # ---------------------------------------------------------------- helpers
 
-netns_exists() { [ -e "/run/netns/$NAME" ]; }
-in_ns() { ip netns exec "$NAME" "$@"; }
-
-pid_of() { local f="$WORK/pids/$1.pid"; [ -s "$f" ] && cat "$f"; }
-# A killed process stays a zombie until its (adoptive) parent reaps it: count it as gone.
-pid_alive() {
-  local s
-  s="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  s="${s##*) }"
-  [ "${s%% *}" != Z ]
-}
-alive() { local p; p="$(pid_of "$1")" || return 1; pid_alive "$p"; }
-
-# start NAME CMD... : run CMD in the namespace in its own session, log and pid in $WORK.
-start_proc() {
-  local name="$1"; shift
-  mkdir -p "$WORK/logs" "$WORK/pids"
-  # fd 9 holds the lock: the daemons must not inherit it.
-  ip netns exec "$NAME" setsid "$@" >>"$WORK/logs/$name.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$WORK/pids/$name.pid"
-}
-
-stop_pidfile() {
-  local f="$1" p name
-  name="$(basename "$f" .pid)"
-  p="$(cat "$f" 2>/dev/null || true)"
-  if [ -n "$p" ] && pid_alive "$p"; then
-    kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
-    local i
-    for i in $(seq 1 50); do pid_alive "$p" || break; sleep 0.1; done
-    if pid_alive "$p"; then
-      log "$name ($p) ignored SIGTERM; SIGKILL"
-      kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
-      for i in $(seq 1 50); do pid_alive "$p" || break; sleep 0.1; done
-    fi
-  fi
-  rm -f "$f"
-}
-
-show_log() {
-  local name="$1"
-  if [ -f "$WORK/logs/$name.log" ]; then
-    log "last lines of $WORK/logs/$name.log:"
-    tail -n 40 "$WORK/logs/$name.log" | sed 's/^/    /' >&2
-  fi
-}
+# log, die, netns_exists, pid_of, pid_alive, alive, start_proc (run in the
+# namespace through NSEXEC; fd 9, the lock, not inherited), stop_pidfile,
+# show_log and CONTROL_PLANE come from lib.sh.
+in_ns() { "${NSEXEC[@]}" "$@"; }
 
 KCTL() { in_ns kubectl --kubeconfig "$KUBECONFIG_PATH" "$@"; }
 
@@ -147,8 +109,8 @@ wait_for() {
   local deadline=$((SECONDS + timeout))
   while ! "$@"; do
     local p
-    for p in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
-      if [ -f "$WORK/pids/$p.pid" ] && ! alive "$p"; then
+    for p in "${CONTROL_PLANE[@]}"; do
+      if [ -f "$PIDS_DIR/$p.pid" ] && ! alive "$p"; then
         FAILED_PROC="$p"; log "$p exited while waiting for $desc"; return 1
       fi
     done
@@ -299,32 +261,37 @@ EOF
 }
 
 is_up() {
-  netns_exists && alive etcd && alive kube-apiserver && alive kube-controller-manager \
-    && alive kube-scheduler && alive kwok && readyz
+  netns_exists "$NAME" || return 1
+  local p
+  for p in "${CONTROL_PLANE[@]}"; do alive "$p" || return 1; done
+  readyz
 }
 
 # ---------------------------------------------------------------- commands
 
 teardown() {
-  if [ -d "$WORK/pids" ]; then
-    local f
+  if [ -d "$PIDS_DIR" ]; then
+    local f i extras=""
     # Argo CD and other extras first (supervisors before what they supervise),
     # then the control plane in reverse start order.
-    if [ -f "$TB_DIR/argocd/run.sh" ] && [ -n "$(ls "$WORK/pids" 2>/dev/null | grep -v -x -E '(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok)\.pid')" ]; then
+    for f in "$PIDS_DIR"/*; do
+      [ -e "$f" ] || continue
+      case "$f" in *.pid) is_control_plane "$(basename "$f" .pid)" && continue;; esac
+      extras=1
+    done
+    if [ -f "$TB_DIR/argocd/run.sh" ] && [ -n "$extras" ]; then
       bash "$TB_DIR/argocd/run.sh" stop "$WORK" 9>&- >/dev/null 2>&1 || log "argocd/run.sh stop failed; stopping its pids directly"
     fi
-    for f in "$WORK"/pids/*-supervisor.pid "$WORK"/pids/*.pid; do
+    for f in "$PIDS_DIR"/*-supervisor.pid "$PIDS_DIR"/*.pid; do
       [ -e "$f" ] || continue
-      case "$(basename "$f" .pid)" in
-        kwok|kube-scheduler|kube-controller-manager|kube-apiserver|etcd) ;;
-        *) stop_pidfile "$f";;
-      esac
+      is_control_plane "$(basename "$f" .pid)" || stop_pidfile "$f"
     done
-    for f in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
-      [ -e "$WORK/pids/$f.pid" ] && stop_pidfile "$WORK/pids/$f.pid"
+    for ((i = ${#CONTROL_PLANE[@]} - 1; i >= 0; i--)); do
+      f="$PIDS_DIR/${CONTROL_PLANE[i]}.pid"
+      [ -e "$f" ] && stop_pidfile "$f"
     done
   fi
-  if netns_exists; then
+  if netns_exists "$NAME"; then
     ip netns del "$NAME" 2>/dev/null || true
   fi
   rm -rf "$WORK"
@@ -341,7 +308,7 @@ lock() {
 fail_up() {
   local proc="${FAILED_PROC:-$1}"
   log "test bed failed to start at: $2"
-  [ -n "$proc" ] && show_log "$proc"
+  [ -n "$proc" ] && show_log "$LOGS_DIR/$proc.log"
   log "tearing down what was started"
   teardown
   exit 1
@@ -374,11 +341,11 @@ cmd_up() {
     echo "$KUBECONFIG_PATH"
     return 0
   fi
-  if [ -d "$WORK" ] || netns_exists; then
+  if [ -d "$WORK" ] || netns_exists "$NAME"; then
     log "found a stale or half-started test bed; removing it first"
     teardown
   fi
-  mkdir -p "$WORK/logs" "$WORK/pids"
+  mkdir -p "$LOGS_DIR" "$PIDS_DIR"
   ip netns add "$NAME" || fail_up "" "ip netns add $NAME"
   ip netns exec "$NAME" ip link set lo up || fail_up "" "bringing lo up"
   gen_pki || fail_up "" "generating PKI"
@@ -415,7 +382,7 @@ maybe_argocd() {
 
 cmd_down() {
   lock
-  if [ ! -d "$WORK" ] && ! netns_exists; then
+  if [ ! -d "$WORK" ] && ! netns_exists "$NAME"; then
     log "not up; nothing to do"
     return 0
   fi
@@ -434,7 +401,7 @@ cmd_status() {
     done
     return 0
   fi
-  if [ -d "$WORK" ] || netns_exists; then
+  if [ -d "$WORK" ] || netns_exists "$NAME"; then
     echo "broken: $NAME (work dir or namespace exists but the control plane is not healthy)"
     return 2
   fi
@@ -445,7 +412,7 @@ cmd_status() {
 cmd_exec() {
   [ "${1:-}" = "--" ] && shift
   [ $# -gt 0 ] || die "exec: no command given (usage: testbed.sh exec -- CMD...)"
-  netns_exists || die "test bed '$NAME' is not up (no network namespace); run 'tests/testbed/testbed.sh up' first"
+  netns_exists "$NAME" || die "test bed '$NAME' is not up (no network namespace); run 'tests/testbed/testbed.sh up' first"
   [ -f "$KUBECONFIG_PATH" ] || die "test bed '$NAME' has no kubeconfig at $KUBECONFIG_PATH"
   exec ip netns exec "$NAME" env \
     KUBECONFIG="$KUBECONFIG_PATH" KINDOPS_TESTBED_KUBECONFIG="$KUBECONFIG_PATH" \
@@ -454,22 +421,22 @@ cmd_exec() {
 
 cmd_start_apiserver() {
   lock
-  netns_exists && [ -d "$WORK" ] || die "test bed '$NAME' is not up"
+  netns_exists "$NAME" && [ -d "$WORK" ] || die "test bed '$NAME' is not up"
   if alive kube-apiserver; then
     log "kube-apiserver already running"
   else
     start_apiserver
   fi
-  wait_for kube-apiserver 180 "kube-apiserver /readyz" readyz || { show_log "${FAILED_PROC:-kube-apiserver}"; exit 1; }
+  wait_for kube-apiserver 180 "kube-apiserver /readyz" readyz || { show_log "$LOGS_DIR/${FAILED_PROC:-kube-apiserver}.log"; exit 1; }
   log "kube-apiserver ready"
 }
 
 cmd_restart_apiserver() {
   lock
-  netns_exists && [ -d "$WORK" ] || die "test bed '$NAME' is not up"
-  [ -e "$WORK/pids/kube-apiserver.pid" ] && stop_pidfile "$WORK/pids/kube-apiserver.pid"
+  netns_exists "$NAME" && [ -d "$WORK" ] || die "test bed '$NAME' is not up"
+  [ -e "$PIDS_DIR/kube-apiserver.pid" ] && stop_pidfile "$PIDS_DIR/kube-apiserver.pid"
   start_apiserver
-  wait_for kube-apiserver 180 "kube-apiserver /readyz" readyz || { show_log "${FAILED_PROC:-kube-apiserver}"; exit 1; }
+  wait_for kube-apiserver 180 "kube-apiserver /readyz" readyz || { show_log "$LOGS_DIR/${FAILED_PROC:-kube-apiserver}.log"; exit 1; }
   log "kube-apiserver restarted and ready"
 }
 

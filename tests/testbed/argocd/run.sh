@@ -55,8 +55,10 @@ APP_RESYNC="${KINDOPS_ARGOCD_APP_RESYNC-10}"
 LOGLEVEL="${KINDOPS_ARGOCD_LOGLEVEL-}"
 NAMESPACE=argocd
 
-log() { printf '[argocd/run] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG=argocd/run
+# log, die, netns_exists, pid_alive, pid_of (from $PIDS_DIR) come from lib.sh.
+# shellcheck source=tests/testbed/lib.sh
+. "$here/../lib.sh"
 usage() { die "usage: run.sh start WORKDIR NAME | stop WORKDIR | status WORKDIR"; }
 
 abspath() { (cd "$1" && pwd); }
@@ -95,12 +97,6 @@ launch() {
   die "$proc did not start (see $WORKDIR/logs/$proc.log)"
 }
 
-# A zombie (exited, not yet reaped) is not alive.
-alive() {
-  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null &&
-    ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-pid_of() { cat "$WORKDIR/pids/$1.pid" 2>/dev/null || true; }
 
 # ---- internal: _exec PIDFILE CMD... (runs inside the namespace) -------------
 cmd_exec() {
@@ -132,7 +128,7 @@ cmd_supervise() {
   argo_env "$WORKDIR"
   local mypid="$WORKDIR/pids/$proc-supervisor.pid" childpid="$WORKDIR/pids/$proc.pid"
   local child="" stopping="" ticker=""
-  trap 'stopping=1; alive "$child" && kill -TERM "$child" 2>/dev/null; alive "$ticker" && kill "$ticker" 2>/dev/null; true' TERM INT HUP
+  trap 'stopping=1; pid_alive "$child" && kill -TERM "$child" 2>/dev/null; pid_alive "$ticker" && kill "$ticker" 2>/dev/null; true' TERM INT HUP
   still_wanted() { [ -z "$stopping" ] && [ -f "$mypid" ] && [ "$(cat "$mypid" 2>/dev/null)" = "$$" ]; }
   say() { printf '%s [supervisor] %s\n' "$(date -u +%FT%TZ)" "$*"; }
 
@@ -164,10 +160,10 @@ cmd_supervise() {
     env "${defaults[@]}" "${wenv[@]}" setpriv --pdeathsig TERM -- "$@" >>"$WORKDIR/logs/$proc.log" 2>&1 &
     child=$!
     echo "$child" >"$childpid"
-    while alive "$child" && still_wanted; do
+    while pid_alive "$child" && still_wanted; do
       sleep 10 & ticker=$!
       wait "$ticker" 2>/dev/null || true
-      [ "$workload" != - ] && still_wanted && alive "$child" || continue
+      [ "$workload" != - ] && still_wanted && pid_alive "$child" || continue
       g="$(kubectl -n "$NAMESPACE" get "$workload" -o 'jsonpath={.metadata.generation}' 2>/dev/null || true)"
       case "$g" in ''|*[!0-9]*) continue ;; esac
       [ "$g" = "$gen" ] && continue
@@ -184,10 +180,10 @@ cmd_supervise() {
       kill -TERM "$child" 2>/dev/null || true
     done
     # No longer wanted (pid file gone: the test bed is being torn down): stop it.
-    alive "$child" && ! still_wanted && kill -TERM "$child" 2>/dev/null
+    pid_alive "$child" && ! still_wanted && kill -TERM "$child" 2>/dev/null
     # A trapped signal interrupts wait: wait again until the child has ended.
     rc=0; wait "$child" 2>/dev/null || rc=$?
-    while alive "$child"; do rc=0; wait "$child" 2>/dev/null || rc=$?; done
+    while pid_alive "$child"; do rc=0; wait "$child" 2>/dev/null || rc=$?; done
     say "$proc exited with status $rc"
     still_wanted || break
     sleep 2
@@ -219,30 +215,27 @@ prereqs_ok() {
 cmd_start() {
   [ $# -eq 2 ] || usage
   WORKDIR="$(abspath "$1")" NAME="$2"
+  PIDS_DIR="$WORKDIR/pids"
   [ -f "$WORKDIR/admin.kubeconfig" ] || die "no $WORKDIR/admin.kubeconfig"
   local b
   for b in argocd-multicall argocd-application-controller argocd-repo-server \
            argocd-applicationset-controller argocd-git-ask-pass argocd argocd-server-init helm kustomize; do
     [ -x "$bin/$b" ] || die "$bin/$b missing: run tests/testbed/argocd/build.sh"
   done
-  command -v git >/dev/null || die "git missing (apt-get install -y git)"
-  if ! command -v redis-server >/dev/null; then
-    if inside_netns "$NAME" || [ "$(id -u)" != 0 ]; then
-      die "redis-server missing: apt-get install -y redis-server (outside the namespace)"
-    fi
-    log "installing redis-server"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null
-  fi
+  # .ci/deps.sh (`just deps`) installs them.
+  command -v git >/dev/null || die "git missing: run 'just deps' (or apt-get install -y git)"
+  command -v redis-server >/dev/null \
+    || die "redis-server missing: run 'just deps' (or apt-get install -y redis-server)"
 
   if inside_netns "$NAME"; then NSEXEC=(); else
-    [ -e "/run/netns/$NAME" ] || die "network namespace $NAME does not exist"
+    netns_exists "$NAME" || die "network namespace $NAME does not exist"
     NSEXEC=(ip netns exec "$NAME")
   fi
 
   # Idempotent: all running -> nothing to do; some running -> start afresh.
   local p running="" stopped=""
   for p in redis repo-server-supervisor application-controller-supervisor applicationset-controller-supervisor; do
-    if alive "$(pid_of "$p")"; then running+=" $p"; else stopped+=" $p"; fi
+    if pid_alive "$(pid_of "$p")"; then running+=" $p"; else stopped+=" $p"; fi
   done
   if [ -z "$stopped" ]; then
     log "already running in $WORKDIR; reusing it"
@@ -265,7 +258,7 @@ cmd_start() {
   local i
   for i in $(seq 100); do
     "${NSEXEC[@]}" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
-    alive "$(pid_of redis)" || die "redis exited (see $WORKDIR/logs/redis.log)"
+    pid_alive "$(pid_of redis)" || die "redis exited (see $WORKDIR/logs/redis.log)"
     sleep 0.1
   done
 
@@ -328,7 +321,7 @@ signal_pids() {
   for f in "$@"; do
     [ -f "$f" ] || continue
     pid="$(cat "$f" 2>/dev/null || true)"
-    alive "$pid" && ours "$pid" && kill "-$sig" "$pid" 2>/dev/null || true
+    pid_alive "$pid" && ours "$pid" && kill "-$sig" "$pid" 2>/dev/null || true
   done
 }
 
@@ -336,6 +329,7 @@ cmd_stop() {
   [ $# -eq 1 ] || usage
   [ -d "$1" ] || { log "no $1: nothing to stop"; return 0; }
   WORKDIR="$(abspath "$1")"
+  PIDS_DIR="$WORKDIR/pids"
   local procs=(application-controller applicationset-controller repo-server)
   local sup=() kids=() p f
   for p in "${procs[@]}"; do
@@ -350,7 +344,7 @@ cmd_stop() {
   for i in $(seq 100); do
     left=""
     for f in "${all[@]}"; do
-      [ -f "$f" ] && alive "$(cat "$f" 2>/dev/null)" && ours "$(cat "$f")" && left+=" $f"
+      [ -f "$f" ] && pid_alive "$(cat "$f" 2>/dev/null)" && ours "$(cat "$f")" && left+=" $f"
     done
     [ -z "$left" ] && break
     sleep 0.1
@@ -363,11 +357,12 @@ cmd_stop() {
 cmd_status() {
   [ $# -eq 1 ] || usage
   WORKDIR="$(abspath "$1")"
+  PIDS_DIR="$WORKDIR/pids"
   local p pid
   for p in redis repo-server-supervisor repo-server application-controller-supervisor \
            application-controller applicationset-controller-supervisor applicationset-controller; do
-    pid="$(pid_of "$p")"
-    if alive "$pid"; then
+    pid="$(pid_of "$p" || true)"
+    if pid_alive "$pid"; then
       printf '%-40s %-8s running  rss=%sKiB\n' "$p" "$pid" "$(awk '/^VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null)"
     else
       printf '%-40s %-8s stopped\n' "$p" "${pid:--}"
