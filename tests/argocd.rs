@@ -21,9 +21,13 @@ use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::bed::{show, stdout, testbed_phases, Bed};
+use support::kindops::Kindops;
 
 fn up(bed: &Bed, phase: &str, phases: &str, timeout: &str) -> std::process::Output {
-    bed.kindops_up(&["--phase", phase, "--phases", phases, "--timeout", timeout])
+    Kindops::up(bed)
+        .args(["--phase", phase, "--phases", phases, "--timeout", timeout])
+        .run()
+        .out
 }
 
 fn json(s: &str) -> Value {
@@ -32,7 +36,13 @@ fn json(s: &str) -> Value {
 
 /// `kindops status --output json`'s Applications by name.
 fn status_apps(bed: &Bed) -> Vec<Value> {
-    let out = bed.kindops(&["status", "--context", "kindops-testbed", "--output", "json"], &[]);
+    let out = Kindops::new()
+        .arg("status")
+        .context()
+        .args(["--output", "json"])
+        .in_bed(bed)
+        .run()
+        .out;
     assert!(out.status.success(), "{}", show(&out));
     json(&stdout(&out))["applications"]
         .as_array()
@@ -141,7 +151,7 @@ fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>
 
 #[test]
 fn phases_2_to_4_with_the_real_argo_cd() {
-    let bed = Bed::up("argocd", true);
+    let bed = Bed::private("argocd", true);
     let phases = testbed_phases(bed.home.path());
 
     // Phases 0–1, then the objects phase 1 applied, by uid.
@@ -305,7 +315,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
             })
         },
     );
-    let text = bed.kindops(&["status", "--context", "kindops-testbed"], &[]);
+    let text = Kindops::new().arg("status").context().in_bed(&bed).run().out;
     assert!(
         stdout(&text).lines().any(|l| l.starts_with("argo-rollouts")
             && l.contains("OutOfSync")

@@ -5,19 +5,19 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use support::bed::{mirror, show, stdout, Bed, KINDOPS};
+use support::bed::{mirror, show, stdout, Bed};
+use support::kindops::Kindops;
 
 /// Phase 1 on a real API server: Argo CD and Tekton applied (server-side,
 /// field manager kindops) and Available; a second run changes nothing.
 #[test]
 fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
-    let bed = Bed::up("phase1", false);
+    let bed = Bed::private("phase1", false);
     let args = ["--phase", "1", "--timeout", "4m"];
-    let first = bed.kindops_up(&args);
-    assert_eq!(first.status.code(), Some(0), "{}", show(&first));
-    let text = stdout(&first);
+    let first = Kindops::up(&bed).args(args).run();
+    let text = first.assert_code(0).stdout();
     assert!(text.contains("==> phase 1: done"), "{text}");
     assert!(text.contains("14 workloads Available"), "{text}");
 
@@ -99,26 +99,22 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
     ]);
     assert!(stdout(&state).contains("finished_at"), "{}", show(&state));
 
-    let second = bed.kindops_up(&args);
-    assert_eq!(second.status.code(), Some(0), "{}", show(&second));
-    let text = stdout(&second);
+    let second = Kindops::up(&bed).args(args).run();
+    let text = second.assert_code(0).stdout();
     assert!(
         text.contains("61 objects (3 CRDs), 0 changed"),
-        "argo-cd re-apply changed something:\n{}",
-        show(&second)
+        "argo-cd re-apply changed something:\n{second}"
     );
     assert!(
         text.contains("126 objects (15 CRDs), 0 changed"),
-        "tekton re-apply changed something:\n{}",
-        show(&second)
+        "tekton re-apply changed something:\n{second}"
     );
     assert!(!text.contains("FAILED"), "{text}");
 
     // JSON output: one event object per line with the documented fields.
-    let json = bed.kindops_up(&[&args[..], &["--output", "json"]].concat());
-    assert_eq!(json.status.code(), Some(0), "{}", show(&json));
+    let json = Kindops::up(&bed).args(args).args(["--output", "json"]).run();
     let mut finished = 0;
-    for line in stdout(&json).lines() {
+    for line in json.assert_code(0).stdout().lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
         for k in ["phase", "step", "status", "elapsed_ms", "message"] {
             assert!(v.get(k).is_some(), "{k} missing in {line}");
@@ -135,7 +131,7 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
 /// naming the object and carrying the API's message.
 #[test]
 fn manifest_rejected_by_the_api_server_names_the_object() {
-    let bed = Bed::up("reject", false);
+    let bed = Bed::private("reject", false);
     let policy = r#"
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
@@ -168,9 +164,7 @@ spec:
         let o = bed.kubectl(&["-n", "default", "create", "configmap", "argocd-cm", "--dry-run=server"]);
         (!o.status.success()).then_some(())
     });
-    let out = bed.kindops_up(&["--phase", "1"]);
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let text = stdout(&out);
+    let text = Kindops::up(&bed).args(["--phase", "1"]).run().assert_code(1).stdout();
     assert!(text.contains("object: ConfigMap argocd/argocd-cm"), "{text}");
     assert!(text.contains("argocd-cm is frozen by policy no-argocd-cm"), "{text}");
     assert!(text.contains("next:"), "{text}");
@@ -181,17 +175,10 @@ spec:
 /// loopback-only namespace) and kindops says so and leaves nothing behind.
 #[test]
 fn phase_0_with_real_docker_and_kind_fails_clearly_and_leaves_nothing() {
-    let bed = Bed::up("kind", false);
+    let bed = Bed::private("kind", false);
     let started = support::bed::script("docker.sh", &bed.name, &["start"]);
     assert!(started.status.success(), "docker.sh start: {}", show(&started));
-    let sock = format!(
-        "unix://{}",
-        support::repo_root()
-            .join("tests/testbed/work")
-            .join(&bed.name)
-            .join("docker/docker.sock")
-            .display()
-    );
+    let sock = format!("unix://{}", bed.dir.join("docker/docker.sock").display());
     let path = format!(
         "{}:{}",
         support::repo_root().join("tests/testbed/bin").display(),
@@ -199,21 +186,18 @@ fn phase_0_with_real_docker_and_kind_fails_clearly_and_leaves_nothing() {
     );
     let kubeconfig = bed.home.path().join("kind.kubeconfig");
     let kc = kubeconfig.display().to_string();
-    let env = [
-        ("DOCKER_HOST", sock.as_str()),
-        ("PATH", path.as_str()),
-        ("KUBECONFIG", kc.as_str()),
-    ];
-    let m = mirror();
     let phase_0 = || {
-        bed.kindops(
-            &["up", "--phase", "0", "--no-tui", "--cluster", "kotest", "--mirror", &m],
-            &env,
-        )
+        Kindops::new()
+            .args(["up", "--phase", "0", "--no-tui", "--cluster", "kotest"])
+            .mirror()
+            .env("DOCKER_HOST", &sock)
+            .env("PATH", &path)
+            .env("KUBECONFIG", &kc)
+            .in_bed(&bed)
+            .run()
     };
     let out = phase_0();
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let text = stdout(&out);
+    let text = out.assert_code(1).stdout();
     assert!(
         text.contains("ok      docker    Docker engine"),
         "preflight should pass: {text}"
@@ -225,19 +209,11 @@ fn phase_0_with_real_docker_and_kind_fails_clearly_and_leaves_nothing() {
     assert!(text.contains("node image"), "the hint names the node image: {text}");
     assert!(text.contains("| "), "kind's own output is shown: {text}");
     // Nothing left: no kind cluster, no container.
-    let mut ps = Command::new("bash");
-    ps.arg(support::repo_root().join("tests/testbed/testbed.sh"))
-        .args([
-            "exec",
-            "--",
-            "env",
-            &format!("DOCKER_HOST={sock}"),
-            "docker",
-            "ps",
-            "-aq",
-        ])
-        .env("KINDOPS_TESTBED_NAME", &bed.name);
-    let ps = ps.output().unwrap();
+    let ps = bed
+        .command("docker", &[("DOCKER_HOST", &sock)])
+        .args(["ps", "-aq"])
+        .output()
+        .unwrap();
     assert!(
         ps.status.success() && stdout(&ps).trim().is_empty(),
         "containers left: {}",
@@ -263,33 +239,23 @@ fn phase_0_with_real_docker_and_kind_fails_clearly_and_leaves_nothing() {
         let out = Command::new("docker").args(&args).output().unwrap();
         assert!(out.status.success(), "docker {args:?}: {}", show(&out));
     }
-    let out = bed.kindops(&["doctor"], &[("DOCKER_CONFIG", cfg.as_str()), ("PATH", path.as_str())]);
-    let text = stdout(&out);
+    let out = Kindops::new()
+        .arg("doctor")
+        .env("DOCKER_CONFIG", &cfg)
+        .env("PATH", &path)
+        .in_bed(&bed)
+        .run();
+    let text = out.stdout();
     assert!(
         text.contains("ok      docker    Docker engine") && text.contains("(context kotest)"),
-        "the docker context's endpoint: {}",
-        show(&out)
+        "the docker context's endpoint: {out}"
     );
 
     // Docker stopped: preflight names it and says what to do.
     let _ = support::bed::script("docker.sh", &bed.name, &["stop"]);
-    let out = phase_0();
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let text = stdout(&out);
+    let text = phase_0().assert_code(1).stdout();
     assert!(text.contains("object: docker"), "{text}");
     assert!(text.contains("start Docker"), "{text}");
-}
-
-fn run_local(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(KINDOPS);
-    cmd.args(args)
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("XDG_CACHE_HOME", home.path().join("cache"));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
 }
 
 fn phases_copy(dir: &Path) -> PathBuf {
@@ -311,36 +277,27 @@ fn malformed_phase_yaml_is_bad_input_with_file_line_column() {
         "phase: 2\ntitle: x\nexplain: y\nsteps:\n  - type: publish-repo\n  - type: sleep\n    seconds: 5\n",
     )
     .unwrap();
-    let out = run_local(
-        &[
-            "up",
-            "--no-tui",
-            "--phases",
-            p.to_str().unwrap(),
-            "--context",
-            "x",
-            "--repo-url",
-            "file:///tmp/x",
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = Kindops::new()
+        .args(["up", "--no-tui", "--phases"])
+        .arg(&p)
+        .args(["--context", "x", "--repo-url", "file:///tmp/x"])
+        .run();
+    let err = out.assert_code(2).stderr();
     let file = p.join("phase-2.yaml").display().to_string();
     assert!(err.contains(&format!("{file}:6:")), "{err}");
     assert!(err.contains("sleep"), "{err}");
     // Nothing was touched: not even phase 0 started.
-    assert!(stdout(&out).is_empty(), "{}", show(&out));
+    assert!(out.stdout().is_empty(), "{out}");
 }
 
 #[test]
 fn unknown_phase_number_is_bad_input() {
-    let out = run_local(&["up", "--phase", "9", "--no-tui"], &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let out = Kindops::new().args(["up", "--phase", "9", "--no-tui"]).run();
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("there is no phase 9; phases are 0 to 4"),
-        "{}",
-        show(&out)
+        out.assert_code(2)
+            .stderr()
+            .contains("there is no phase 9; phases are 0 to 4"),
+        "{out}"
     );
 }
 
@@ -365,25 +322,17 @@ fn checksum_mismatch_stops_before_anything_is_applied() {
     let mut text = std::fs::read_to_string(&argo).unwrap();
     text.push_str("\n# tampered\n");
     std::fs::write(&argo, text).unwrap();
-    let tb = support::testbed();
-    let kc = tb.kubeconfig.display().to_string();
-    let out = run_local(
-        &[
-            "up",
-            "--phase",
-            "1",
-            "--no-tui",
-            "--context",
-            "kindops-testbed",
-            "--mirror",
-            m.to_str().unwrap(),
-            "--repo-url",
-            "file:///tmp/never",
-        ],
-        &[("KUBECONFIG", &kc)],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let text = stdout(&out);
+    let bed = Bed::shared();
+    let text = Kindops::new()
+        .args(["up", "--phase", "1", "--no-tui"])
+        .context()
+        .arg("--mirror")
+        .arg(&m)
+        .args(["--repo-url", "file:///tmp/never"])
+        .in_bed(&bed)
+        .run()
+        .assert_code(1)
+        .stdout();
     assert!(text.contains("checksum mismatch for argo-cd v3.5.1"), "{text}");
     assert!(
         text.contains("795a3a972224da6a7f9d32c3e946445f062b60fb46028476715affeb688236e3"),
@@ -404,47 +353,25 @@ fn unreachable_api_server_names_the_url() {
         "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\ncontexts:\n- name: gone\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: t}\ncurrent-context: gone\n",
     )
     .unwrap();
-    let out = run_local(
-        &[
-            "up",
-            "--phase",
-            "1",
-            "--no-tui",
-            "--context",
-            "gone",
-            "--mirror",
-            &mirror(),
-            "--repo-url",
-            "file:///tmp/never",
-        ],
-        &[("KUBECONFIG", kc.to_str().unwrap())],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let text = stdout(&out);
+    let up = |context: &str| {
+        Kindops::new()
+            .args(["up", "--phase", "1", "--no-tui", "--context", context])
+            .mirror()
+            .args(["--repo-url", "file:///tmp/never"])
+            .env("KUBECONFIG", &kc)
+            .run()
+    };
+    let text = up("gone").assert_code(1).stdout();
     assert!(text.contains("object: context gone"), "{text}");
     assert!(text.contains("https://127.0.0.1:1"), "{text}");
     assert!(text.contains("does not answer"), "{text}");
     // An unknown context lists the ones there are.
-    let out = run_local(
-        &[
-            "up",
-            "--phase",
-            "1",
-            "--no-tui",
-            "--context",
-            "nope",
-            "--mirror",
-            &mirror(),
-            "--repo-url",
-            "file:///tmp/never",
-        ],
-        &[("KUBECONFIG", kc.to_str().unwrap())],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let out = up("nope");
     assert!(
-        stdout(&out).contains("no context \"nope\" in the kubeconfig; contexts there: gone"),
-        "{}",
-        show(&out)
+        out.assert_code(1)
+            .stdout()
+            .contains("no context \"nope\" in the kubeconfig; contexts there: gone"),
+        "{out}"
     );
 }
 
@@ -453,43 +380,27 @@ fn missing_binary_is_named_with_an_install_hint() {
     // A PATH with git but without kubectl.
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(which::which("git").unwrap(), dir.path().join("git")).unwrap();
-    let out = run_local(
-        &[
-            "up",
-            "--phase",
-            "0",
-            "--no-tui",
-            "--context",
-            "any",
-            "--mirror",
-            &mirror(),
-            "--repo-url",
-            "file:///tmp/never",
-        ],
-        &[("PATH", dir.path().to_str().unwrap())],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let text = stdout(&out);
+    let text = Kindops::new()
+        .args(["up", "--phase", "0", "--no-tui", "--context", "any"])
+        .mirror()
+        .args(["--repo-url", "file:///tmp/never"])
+        .env("PATH", dir.path())
+        .run()
+        .assert_code(1)
+        .stdout();
     assert!(text.contains("object: kubectl"), "{text}");
     assert!(text.contains("install kubectl"), "{text}");
 }
 
 #[test]
 fn with_context_and_no_repo_url_is_bad_input() {
-    let out = run_local(&["up", "--no-tui", "--context", "x"], &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("pass --repo-url"),
-        "{}",
-        show(&out)
-    );
+    let out = Kindops::new().args(["up", "--no-tui", "--context", "x"]).run();
+    assert!(out.assert_code(2).stderr().contains("pass --repo-url"), "{out}");
 }
 
 #[test]
 fn plan_is_offline_and_counts_objects() {
-    let out = run_local(&["plan", "--mirror", &mirror()], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let text = stdout(&out);
+    let text = Kindops::new().arg("plan").mirror().run().assert_code(0).stdout();
     assert!(
         text.contains("apply platform/argo-cd (server-side) — 61 objects"),
         "{text}"
@@ -507,26 +418,11 @@ fn plan_is_offline_and_counts_objects() {
 #[test]
 fn interrupt_exits_130_and_rerun_converges() {
     use std::io::BufRead;
-    let tb = support::testbed();
-    let home = tempfile::tempdir().unwrap();
-    let repo = format!("file://{}", home.path().join("git/gitops.git").display());
+    let bed = Bed::shared();
     let spawn = || {
-        Command::new(KINDOPS)
-            .args([
-                "up",
-                "--phase",
-                "1",
-                "--no-tui",
-                "--context",
-                "kindops-testbed",
-                "--mirror",
-                &mirror(),
-                "--repo-url",
-                &repo,
-            ])
-            .env("KUBECONFIG", &tb.kubeconfig)
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("XDG_CACHE_HOME", home.path().join("cache"))
+        Kindops::up(&bed)
+            .args(["--phase", "1"])
+            .command()
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -563,7 +459,7 @@ fn interrupt_exits_130_and_rerun_converges() {
 /// look at, within the deadline.
 #[test]
 fn rollout_timeout_names_the_stuck_deployment() {
-    let bed = Bed::up("stuck", false);
+    let bed = Bed::private("stuck", false);
     let stuck = r#"
 apiVersion: v1
 kind: Namespace
@@ -586,10 +482,10 @@ spec:
     std::fs::write(&f, stuck).unwrap();
     bed.kubectl_ok(&["apply", "-f", f.to_str().unwrap()]);
     let t = std::time::Instant::now();
-    let out = bed.kindops_up(&["--phase", "1", "--timeout", "20s"]);
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let out = Kindops::up(&bed).args(["--phase", "1", "--timeout", "20s"]).run();
+    out.assert_code(1);
     assert!(t.elapsed() < std::time::Duration::from_secs(90), "{:?}", t.elapsed());
-    let text = stdout(&out);
+    let text = out.stdout();
     assert!(text.contains("object: Deployment argocd/stuck"), "{text}");
     assert!(text.contains("not Available within 20s"), "{text}");
     assert!(text.contains("kubectl -n argocd describe deployment stuck"), "{text}");
@@ -599,8 +495,12 @@ spec:
 fn fetch_fills_a_mirror_that_up_can_read() {
     let dir = tempfile::tempdir().unwrap();
     let into = dir.path().join("mirror");
-    let out = run_local(&["fetch", "--into", into.to_str().unwrap(), "--mirror", &mirror()], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    Kindops::new()
+        .args(["fetch", "--into"])
+        .arg(&into)
+        .mirror()
+        .run()
+        .assert_code(0);
     for p in kindops::upstream::pins() {
         let f = into.join(&p.name).join(&p.file);
         assert!(f.is_file(), "{} missing", f.display());
@@ -610,8 +510,11 @@ fn fetch_fills_a_mirror_that_up_can_read() {
         );
     }
     // The filled mirror serves `plan` (offline object counts).
-    let out = run_local(&["plan", "--phase", "1", "--mirror", into.to_str().unwrap()], &[]);
-    assert!(stdout(&out).contains("126 objects"), "{}", show(&out));
+    let out = Kindops::new()
+        .args(["plan", "--phase", "1", "--mirror"])
+        .arg(&into)
+        .run();
+    assert!(out.stdout().contains("126 objects"), "{out}");
 }
 
 /// `just up` is a learner's command (README quick start): it must install
@@ -655,12 +558,13 @@ fn a_stalled_download_fails_naming_the_url_and_its_deadline() {
     let into = tempfile::tempdir().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let started = std::time::Instant::now();
-    let out = run_local(
-        &["fetch", "--into", into.path().to_str().unwrap(), "--mirror", &base],
-        &[("KINDOPS_DOWNLOAD_TIMEOUT", "2s")],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = Kindops::new()
+        .args(["fetch", "--into"])
+        .arg(into.path())
+        .args(["--mirror", &base])
+        .env("KINDOPS_DOWNLOAD_TIMEOUT", "2s")
+        .run();
+    let err = out.assert_code(1).stderr();
     assert!(err.contains(&format!("{base}/argo-cd/install-v3.5.1.yaml")), "{err}");
     assert!(
         err.contains("no answer within 2s") && err.contains("KINDOPS_DOWNLOAD_TIMEOUT"),
@@ -704,25 +608,18 @@ fn downloads_report_progress_in_phase_0() {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let kc = support::testbed().kubeconfig.display().to_string();
-    let out = run_local(
-        &[
-            "up",
-            "--phase",
-            "0",
-            "--context",
-            "kindops-testbed",
-            "--mirror",
-            &base,
-            "--output",
-            "json",
-        ],
-        &[("KUBECONFIG", &kc)],
-    );
+    let bed = Bed::shared();
+    let out = Kindops::new()
+        .args(["up", "--phase", "0"])
+        .context()
+        .args(["--mirror", &base, "--output", "json"])
+        .in_bed(&bed)
+        .run();
     let _ = server.kill();
     let _ = server.wait();
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let progress: Vec<String> = stdout(&out)
+    let progress: Vec<String> = out
+        .assert_code(0)
+        .stdout()
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["event"] == "step_progress")
@@ -741,39 +638,19 @@ fn downloads_report_progress_in_phase_0() {
 /// naming `--repo-url`, before anything is touched.
 #[test]
 fn context_needs_a_repo_url_only_for_phases_that_publish() {
-    let kc = support::testbed().kubeconfig.display().to_string();
-    let m = mirror();
-    let out = run_local(
-        &[
-            "up",
-            "--phase",
-            "0",
-            "--no-tui",
-            "--context",
-            "kindops-testbed",
-            "--mirror",
-            &m,
-        ],
-        &[("KUBECONFIG", &kc)],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let out = run_local(
-        &[
-            "up",
-            "--phase",
-            "2",
-            "--no-tui",
-            "--context",
-            "kindops-testbed",
-            "--mirror",
-            &m,
-        ],
-        &[("KUBECONFIG", &kc)],
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--repo-url"),
-        "{}",
-        show(&out)
-    );
+    let bed = Bed::shared();
+    // Each run on a fresh home.
+    let up = |phase: &str| {
+        let home = tempfile::tempdir().unwrap();
+        Kindops::new()
+            .args(["up", "--phase", phase, "--no-tui"])
+            .context()
+            .mirror()
+            .home(home.path())
+            .in_bed(&bed)
+            .run()
+    };
+    up("0").assert_code(0);
+    let out = up("2");
+    assert!(out.assert_code(2).stderr().contains("--repo-url"), "{out}");
 }

@@ -14,7 +14,8 @@ mod support;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-use support::bed::{mirror, show, stdout, KINDOPS};
+use support::bed::{mirror, show, stdout};
+use support::kindops::Kindops;
 
 fn node_image() -> String {
     std::env::var("KINDOPS_KIND_NODE_IMAGE")
@@ -34,12 +35,12 @@ impl Learner {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(KINDOPS);
-        cmd.args(args)
-            .env("XDG_DATA_HOME", self.home.path().join("data"))
-            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
+        let mut cmd = Kindops::new()
+            .args(args)
+            .home(self.home.path())
             .env("KUBECONFIG", self.home.path().join("kubeconfig"))
-            .stdin(Stdio::null());
+            .command();
+        cmd.stdin(Stdio::null());
         cmd
     }
 

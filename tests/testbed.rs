@@ -12,13 +12,13 @@ mod support;
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{kubectl, kubectl_ok, testbed, testbed_script, unique_name, wait_for, TestNamespace};
+use support::bed::{show, Bed};
+use support::{kubectl, kubectl_ok, unique_name, wait_for, TestNamespace};
 
 fn json(out: &str) -> Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("bad JSON from kubectl ({e}): {out}"))
@@ -85,7 +85,7 @@ fn pod_ready(p: &Value) -> bool {
 fn deployment_becomes_available_and_its_pods_go_away_on_delete() {
     let ns = TestNamespace::new("tb-deploy");
     let name = "web";
-    apply_stdin(&testbed().kubeconfig, &ns.name, &deployment_yaml(name, 3));
+    apply_stdin(&Bed::shared().kubeconfig, &ns.name, &deployment_yaml(name, 3));
     kubectl_ok(&[
         "-n",
         &ns.name,
@@ -178,7 +178,7 @@ fn assert_unreachable_at_once(addr: SocketAddr) {
 }
 
 fn apiserver_addr() -> SocketAddr {
-    let kc = std::fs::read_to_string(&testbed().kubeconfig).unwrap();
+    let kc = std::fs::read_to_string(&Bed::shared().kubeconfig).unwrap();
     let server = kc
         .lines()
         .find_map(|l| l.trim().strip_prefix("server: https://"))
@@ -219,7 +219,7 @@ fn network_is_loopback_only_and_fake_addresses_are_unreachable() {
 
     // So is a pod IP that KWOK gave a Running pod.
     let ns = TestNamespace::new("tb-net");
-    apply_stdin(&testbed().kubeconfig, &ns.name, &deployment_yaml("target", 1));
+    apply_stdin(&Bed::shared().kubeconfig, &ns.name, &deployment_yaml("target", 1));
     let ip = wait_for("a pod IP", Duration::from_secs(90), || {
         pods(&ns.name, "target")
             .iter()
@@ -234,7 +234,7 @@ fn network_is_loopback_only_and_fake_addresses_are_unreachable() {
 #[tokio::test]
 async fn rust_kube_client_with_rustls_accepts_the_kubeconfig() {
     use k8s_openapi::api::core::v1::Node;
-    let kc = kube::config::Kubeconfig::read_from(&testbed().kubeconfig).expect("read kubeconfig");
+    let kc = kube::config::Kubeconfig::read_from(&Bed::shared().kubeconfig).expect("read kubeconfig");
     let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
         .await
         .expect("kubeconfig -> config");
@@ -254,91 +254,17 @@ async fn rust_kube_client_with_rustls_accepts_the_kubeconfig() {
 /// Private test beds are started one at a time to bound RAM and CPU.
 static PRIVATE: Mutex<()> = Mutex::new(());
 
-struct PrivateTestbed {
-    name: String,
-    dir: PathBuf,
-    downed: bool,
-}
-
-fn script(name: &str, args: &[&str]) -> Output {
-    Command::new("bash")
-        .arg(testbed_script())
-        .args(args)
-        .env("KINDOPS_TESTBED_NAME", name)
-        .output()
-        .expect("run testbed.sh")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "{}\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-impl PrivateTestbed {
-    fn up(purpose: &str) -> Self {
-        let name = format!("kotest-{purpose}-{}", std::process::id());
-        let out = script(&name, &["up"]);
-        let tb = PrivateTestbed {
-            dir: support::repo_root().join("tests/testbed/work").join(&name),
-            name,
-            downed: false,
-        };
-        assert!(
-            out.status.success(),
-            "testbed.sh up ({}) failed: {}",
-            tb.name,
-            show(&out)
-        );
-        tb
+/// The pids of a bed's processes, by name (`<dir>/pids/<name>.pid`).
+fn pid_files(bed: &Bed) -> Vec<(String, i32)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(bed.dir.join("pids")).expect("pids dir") {
+        let p = e.unwrap().path();
+        let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+        let pid = std::fs::read_to_string(&p).unwrap().trim().parse().unwrap();
+        v.push((name, pid));
     }
-
-    /// kubectl inside this test bed's own namespace (its 127.0.0.1 is not ours).
-    fn kubectl(&self, args: &[&str]) -> Output {
-        let mut full = vec!["exec", "--", "kubectl"];
-        full.extend_from_slice(args);
-        script(&self.name, &full)
-    }
-
-    fn kubectl_ok(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args);
-        assert!(
-            out.status.success(),
-            "kubectl {} on {} failed: {}",
-            args.join(" "),
-            self.name,
-            show(&out)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn pids(&self) -> Vec<(String, i32)> {
-        let mut v = Vec::new();
-        for e in std::fs::read_dir(self.dir.join("pids")).expect("pids dir") {
-            let p = e.unwrap().path();
-            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let pid = std::fs::read_to_string(&p).unwrap().trim().parse().unwrap();
-            v.push((name, pid));
-        }
-        v.sort();
-        v
-    }
-
-    fn down(&mut self) -> Output {
-        self.downed = true;
-        script(&self.name, &["down"])
-    }
-}
-
-impl Drop for PrivateTestbed {
-    fn drop(&mut self) {
-        if !self.downed {
-            let _ = self.down();
-        }
-    }
+    v.sort();
+    v
 }
 
 fn alive(pid: i32) -> bool {
@@ -362,7 +288,7 @@ fn argocd_install_manifest_is_accepted_and_becomes_available() {
     let _serial = PRIVATE.lock().unwrap_or_else(|e| e.into_inner());
     let manifest = support::shared_dir().join("upstream/argo-cd/install-v3.5.1.yaml");
     assert!(manifest.is_file(), "missing test data {}", manifest.display());
-    let mut tb = PrivateTestbed::up("argocd");
+    let mut tb = Bed::private("argocd", false);
 
     tb.kubectl_ok(&["create", "namespace", "argocd"]);
     let m = manifest.to_str().unwrap();
@@ -431,7 +357,7 @@ fn argocd_install_manifest_is_accepted_and_becomes_available() {
 #[test]
 fn apiserver_restart_keeps_etcd_data() {
     let _serial = PRIVATE.lock().unwrap_or_else(|e| e.into_inner());
-    let mut tb = PrivateTestbed::up("restart");
+    let mut tb = Bed::private("restart", false);
     let ns = unique_name("restart");
     tb.kubectl_ok(&["create", "namespace", &ns]);
     tb.kubectl_ok(&["-n", &ns, "create", "configmap", "kept", "--from-literal=answer=42"]);
@@ -448,7 +374,7 @@ fn apiserver_restart_keeps_etcd_data() {
     let out = tb.kubectl(&["get", "--raw", "/readyz", "--request-timeout=3s"]);
     assert!(!out.status.success(), "API server still answers after SIGKILL");
 
-    let out = script(&tb.name, &["start-apiserver"]);
+    let out = tb.script(&["start-apiserver"]);
     assert!(out.status.success(), "start-apiserver failed: {}", show(&out));
     let new_pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     assert_ne!(new_pid, pid);
@@ -468,8 +394,8 @@ fn apiserver_restart_keeps_etcd_data() {
 #[test]
 fn down_leaves_no_process_namespace_or_work_dir() {
     let _serial = PRIVATE.lock().unwrap_or_else(|e| e.into_inner());
-    let mut tb = PrivateTestbed::up("down");
-    let pids = tb.pids();
+    let mut tb = Bed::private("down", false);
+    let pids = pid_files(&tb);
     let names: Vec<&str> = pids.iter().map(|(n, _)| n.as_str()).collect();
     for want in [
         "etcd",
@@ -486,14 +412,14 @@ fn down_leaves_no_process_namespace_or_work_dir() {
         .any(|l| l.split_whitespace().next() == Some(&tb.name)));
 
     // A second `up` with the same name reuses the running one.
-    let again = script(&tb.name, &["up"]);
+    let again = tb.script(&["up"]);
     assert!(again.status.success(), "second up failed: {}", show(&again));
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("already up"),
         "{}",
         show(&again)
     );
-    assert_eq!(tb.pids(), pids, "second up started new processes");
+    assert_eq!(pid_files(&tb), pids, "second up started new processes");
 
     let out = tb.down();
     assert!(out.status.success(), "down failed: {}", show(&out));
@@ -510,14 +436,14 @@ fn down_leaves_no_process_namespace_or_work_dir() {
     assert!(!tb.dir.exists(), "work dir {} left after down", tb.dir.display());
 
     // down is idempotent.
-    let out = script(&tb.name, &["down"]);
+    let out = tb.script(&["down"]);
     assert!(out.status.success(), "second down failed: {}", show(&out));
 }
 
 #[test]
 fn shared_testbed_status_reports_up() {
-    let tb = testbed();
-    let out = script(&tb.name, &["status"]);
+    let tb = Bed::shared();
+    let out = tb.script(&["status"]);
     assert!(out.status.success(), "status: {}", show(&out));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("up:"));
     assert!(kubectl(&["get", "nodes"]).status.success());

@@ -1,17 +1,58 @@
-//! A private test bed for one test binary or one test: its own network
-//! namespace, control plane and (optionally) Argo CD, so cluster-wide objects
-//! (Argo CD's CRDs, namespace argocd) and their field managers are not shared
-//! with other tests. Started one at a time (bounded RAM and CPU); stopped
-//! (`testbed.sh down`) on drop.
+//! The one test-bed model: a [`Bed`] is either the shared test bed this test
+//! process was started inside (`tests/testbed/testbed.sh exec` sets its
+//! environment), or a private one the test starts and stops (its own network
+//! namespace, control plane and optionally Argo CD, so cluster-wide objects
+//! such as Argo CD's CRDs and their field managers are not shared with other
+//! tests). Private beds start one at a time (bounded RAM and CPU) and are
+//! stopped (`testbed.sh down`) on drop.
+//!
+//! Commands reach a bed through [`Bed::command`]: directly with its
+//! KUBECONFIG for the shared bed (this process is already in its namespace),
+//! through `testbed.sh exec` for a private one (its 127.0.0.1 is not ours).
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
-/// The `kindops` binary under test.
-pub const KINDOPS: &str = env!("CARGO_BIN_EXE_kindops");
-
+/// Private test beds are started one at a time.
 static STARTING: Mutex<()> = Mutex::new(());
+
+/// The shared test bed, as `testbed.sh exec` describes it in the environment.
+#[derive(Debug, Clone)]
+pub struct SharedEnv {
+    /// Admin kubeconfig (client certificate, context `kindops-testbed`).
+    pub kubeconfig: PathBuf,
+    /// The test bed's work dir (`tests/testbed/work/<name>`): logs/, pids/, pki/.
+    pub dir: PathBuf,
+    /// The test bed's name, which is also its network namespace's name.
+    pub name: String,
+}
+
+/// The shared test bed's environment; panics with instructions if unset.
+pub fn shared_env() -> &'static SharedEnv {
+    static ENV: OnceLock<SharedEnv> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let kubeconfig = match std::env::var_os("KINDOPS_TESTBED_KUBECONFIG") {
+            Some(v) if !v.is_empty() => PathBuf::from(v),
+            _ => panic!(
+                "KINDOPS_TESTBED_KUBECONFIG is not set: these tests need the kindops test bed. \
+                 Run them through `just test`, or start it with `tests/testbed/testbed.sh up` and run \
+                 `tests/testbed/testbed.sh exec -- cargo test`."
+            ),
+        };
+        assert!(
+            kubeconfig.is_file(),
+            "KINDOPS_TESTBED_KUBECONFIG={} does not exist: is the test bed up? (`tests/testbed/testbed.sh status`)",
+            kubeconfig.display()
+        );
+        let dir = std::env::var_os("KINDOPS_TESTBED_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| kubeconfig.parent().map(Path::to_path_buf).unwrap_or_default());
+        let name = std::env::var("KINDOPS_TESTBED_NAME").unwrap_or_else(|_| "kindops-tb".to_string());
+        SharedEnv { kubeconfig, dir, name }
+    })
+}
 
 /// Runs `tests/testbed/<script> ARGS` for test bed `name`.
 pub fn script(script: &str, name: &str, args: &[&str]) -> Output {
@@ -37,88 +78,119 @@ pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A running private test bed.
+/// A test bed: the shared one, or a private one (see the module docs).
 pub struct Bed {
+    /// The bed's name, which is also its network namespace's name.
     pub name: String,
+    /// The bed's work dir (`tests/testbed/work/<name>`): logs/, pids/, pki/.
+    pub dir: PathBuf,
+    /// Admin kubeconfig (context `kindops-testbed`); for a private bed its
+    /// server is on the bed's own loopback, reachable through [`Bed::command`].
+    pub kubeconfig: PathBuf,
     /// kindops's data and cache dirs, and a place for the test's files.
     pub home: tempfile::TempDir,
+    private: bool,
+    downed: bool,
 }
 
 impl Bed {
-    /// Starts `kocli-<purpose>-<pid>`; with `argocd`, the real Argo CD too.
-    pub fn up(purpose: &str, argocd: bool) -> Bed {
-        let name = format!("kocli-{purpose}-{}", std::process::id());
+    /// The shared test bed this process runs inside, with a fresh home.
+    pub fn shared() -> Bed {
+        let env = shared_env();
+        Bed {
+            name: env.name.clone(),
+            dir: env.dir.clone(),
+            kubeconfig: env.kubeconfig.clone(),
+            home: tempfile::tempdir().unwrap(),
+            private: false,
+            downed: false,
+        }
+    }
+
+    /// Starts private bed `kotest-<purpose>-<pid>`; with `argocd`, the real
+    /// Argo CD too. Stopped on drop (or by [`Bed::down`]).
+    pub fn private(purpose: &str, argocd: bool) -> Bed {
+        let name = format!("kotest-{purpose}-{}", std::process::id());
+        let dir = super::repo_root().join("tests/testbed/work").join(&name);
         let out = {
             let _g = STARTING.lock().unwrap_or_else(|e| e.into_inner());
             let args: &[&str] = if argocd { &["up", "--argocd"] } else { &["up"] };
             script("testbed.sh", &name, args)
         };
-        assert!(out.status.success(), "testbed.sh up {name}: {}", show(&out));
-        Bed {
+        let bed = Bed {
+            kubeconfig: dir.join("admin.kubeconfig"),
+            dir,
             name,
             home: tempfile::tempdir().unwrap(),
+            private: true,
+            downed: false,
+        };
+        assert!(out.status.success(), "testbed.sh up {}: {}", bed.name, show(&out));
+        bed
+    }
+
+    pub fn is_private(&self) -> bool {
+        self.private
+    }
+
+    /// `tests/testbed/testbed.sh ARGS` for this bed (`status`, `start-apiserver`...).
+    pub fn script(&self, args: &[&str]) -> Output {
+        script("testbed.sh", &self.name, args)
+    }
+
+    /// Stops a private bed now (`testbed.sh down`) and returns its output.
+    pub fn down(&mut self) -> Output {
+        assert!(self.private, "the shared test bed is not the test's to stop");
+        self.downed = true;
+        self.script(&["down"])
+    }
+
+    /// `program` run against this bed with `env` (`K=V`): directly with the
+    /// bed's KUBECONFIG for the shared bed, inside the bed's namespace
+    /// (`testbed.sh exec`, which sets KUBECONFIG) for a private one.
+    pub fn command<K: AsRef<OsStr>, V: AsRef<OsStr>>(&self, program: impl AsRef<OsStr>, env: &[(K, V)]) -> Command {
+        if self.private {
+            let mut cmd = Command::new("bash");
+            cmd.arg(super::testbed_script()).args(["exec", "--", "env"]);
+            for (k, v) in env {
+                let mut kv = k.as_ref().to_os_string();
+                kv.push("=");
+                kv.push(v);
+                cmd.arg(kv);
+            }
+            cmd.arg(program).env("KINDOPS_TESTBED_NAME", &self.name);
+            cmd
+        } else {
+            let mut cmd = Command::new(program);
+            cmd.env("KUBECONFIG", &self.kubeconfig);
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            cmd
         }
     }
 
-    /// The test bed's work dir (`tests/testbed/work/<name>`).
-    pub fn dir(&self) -> PathBuf {
-        super::repo_root().join("tests/testbed/work").join(&self.name)
-    }
-
-    /// A command run inside this test bed's namespace with its KUBECONFIG.
-    pub fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new("bash");
-        cmd.arg(super::repo_root().join("tests/testbed/testbed.sh"))
-            .args(["exec", "--", "env"])
-            .arg(format!("XDG_DATA_HOME={}", self.home.path().join("data").display()))
-            .arg(format!("XDG_CACHE_HOME={}", self.home.path().join("cache").display()))
-            .arg(program)
-            .env("KINDOPS_TESTBED_NAME", &self.name);
-        cmd
-    }
-
-    /// Runs `kindops ARGS` inside this test bed, with extra `env`.
-    pub fn kindops(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new("bash");
-        cmd.arg(super::repo_root().join("tests/testbed/testbed.sh"))
-            .args(["exec", "--", "env"])
-            .arg(format!("XDG_DATA_HOME={}", self.home.path().join("data").display()))
-            .arg(format!("XDG_CACHE_HOME={}", self.home.path().join("cache").display()));
-        for (k, v) in env {
-            cmd.arg(format!("{k}={v}"));
-        }
-        cmd.arg(KINDOPS).args(args).env("KINDOPS_TESTBED_NAME", &self.name);
-        cmd.output().expect("run kindops")
-    }
-
-    /// `kindops up --no-tui --context kindops-testbed --mirror <../shared/upstream>
-    /// --repo-url <this bed's git source> EXTRA...` inside this test bed.
-    pub fn kindops_up(&self, extra: &[&str]) -> Output {
-        let (m, repo) = (mirror(), self.repo_url());
-        let mut args = vec![
-            "up",
-            "--no-tui",
-            "--context",
-            "kindops-testbed",
-            "--mirror",
-            &m,
-            "--repo-url",
-            &repo,
-        ];
-        args.extend_from_slice(extra);
-        self.kindops(&args, &[])
-    }
-
+    /// `kubectl ARGS` against this bed, whatever the exit code.
     pub fn kubectl(&self, args: &[&str]) -> Output {
-        let mut full = vec!["exec", "--", "kubectl"];
-        full.extend_from_slice(args);
-        script("testbed.sh", &self.name, &full)
+        if self.private {
+            let mut full = vec!["exec", "--", "kubectl"];
+            full.extend_from_slice(args);
+            self.script(&full)
+        } else {
+            super::kubectl_with(&self.kubeconfig, args)
+        }
     }
 
     /// `kubectl ARGS` stdout; panics with the output when it fails.
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
         let out = self.kubectl(args);
-        assert!(out.status.success(), "kubectl {}: {}", args.join(" "), show(&out));
+        assert!(
+            out.status.success(),
+            "kubectl {} on {}: {}",
+            args.join(" "),
+            self.name,
+            show(&out)
+        );
         stdout(&out)
     }
 
@@ -130,7 +202,9 @@ impl Bed {
 
 impl Drop for Bed {
     fn drop(&mut self) {
-        let _ = script("testbed.sh", &self.name, &["down"]);
+        if self.private && !self.downed {
+            let _ = self.script(&["down"]);
+        }
     }
 }
 
