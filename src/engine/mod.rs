@@ -235,8 +235,8 @@ impl Engine {
                         // Steps that run children see the same token: they stop
                         // their process groups and clean up what this run made
                         // (a half-made kind cluster). Give them that long; other
-                        // steps (API calls, watches) stop at once.
-                        let grace = if matches!(step, Step::CreateCluster {} | Step::PublishRepo {} | Step::Preflight {}) {
+                        // steps (API calls, watches, preflight's downloads) stop at once.
+                        let grace = if matches!(step, Step::CreateCluster {} | Step::PublishRepo {}) {
                             CLEANUP_GRACE
                         } else {
                             Duration::ZERO
