@@ -400,8 +400,10 @@ fn a_thousand_applications_scroll_and_filter() {
 
     // Filtering 1,000 rows as you type.
     t.type_text("/app-0987");
+    // Wait for the whole frame (tmux may capture while a large redraw is
+    // still being written: the title line first, the rows after).
     let s = t.wait_for("the filter finds app-0987", KEY_DEADLINE, |s| {
-        s.contains("/app-0987▏ (1/1000)")
+        s.contains("/app-0987▏ (1/1000)") && table_rows(s).len() == 1
     });
     let names: Vec<String> = table_rows(&s).into_iter().map(|r| r.2).collect();
     assert_eq!(names, vec!["app-0987"], "{s}");
