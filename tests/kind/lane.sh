@@ -58,8 +58,9 @@ GOPROXY_ONLY="$(go env GOPROXY | tr ',|' '\n\n' | grep -v -x -e direct -e off | 
 export GOPROXY="$GOPROXY_ONLY" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false"
 GO_P="${KINDOPS_GO_P:-2}"
 
-log() { printf '[kind-lane] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG=kind-lane
+# log, die, netns_exists, pid_alive...: the test bed's shared shell helpers.
+. "$REPO_ROOT/tests/testbed/lib.sh"
 case "$NETNS" in ''|*[!a-z0-9-]*) die "KINDOPS_KIND_NAME must be lowercase letters, digits and '-'";; esac
 
 # ---------------------------------------------------------------- docker
@@ -71,7 +72,7 @@ docker_sh() {
 }
 in_ns() { ip netns exec "$NETNS" "$@"; }
 dk() { in_ns docker "$@"; }
-docker_up() { [ -e "/run/netns/$NETNS" ] && timeout 5 docker version >/dev/null 2>&1; }
+docker_up() { netns_exists "$NETNS" && timeout 5 docker version >/dev/null 2>&1; }
 
 cmd_up() {
   [ "$(id -u)" = 0 ] || die "must run as root (ip netns, dockerd)"
@@ -98,7 +99,7 @@ cmd_down() {
     # kind's "kind" network goes with the namespace's bridge when dockerd stops.
   fi
   docker_sh stop
-  if [ -e "/run/netns/$NETNS" ]; then ip netns del "$NETNS"; fi
+  if netns_exists "$NETNS"; then ip netns del "$NETNS"; fi
   log "down (images kept in $DDIR/data)"
 }
 
