@@ -284,12 +284,21 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("interrupted"), "{err}");
         let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
-        // Reaped by the shell's exit or re-parented and killed: not running either way.
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat.rsplit(") ").next().and_then(|s| s.split(' ').next()).unwrap_or("");
-        assert!(
-            stat.is_empty() || state == "Z",
-            "grandchild {pid} still running: {stat}"
-        );
+        // Reaped by the shell's exit or re-parented and killed: not running
+        // either way. A SIGKILLed process closes its files (our pipes' EOF)
+        // before the kernel marks it a zombie, so its exit may still be in
+        // progress for a moment when `run` returns: allow it one second.
+        let gone = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(") ").next().and_then(|s| s.split(' ').next()).unwrap_or("");
+            (stat.is_empty() || state == "Z", stat)
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        let mut last = gone();
+        while !last.0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            last = gone();
+        }
+        assert!(last.0, "grandchild {pid} still running after 1 s: {}", last.1);
     }
 }
