@@ -81,6 +81,25 @@ pub enum Command {
         /// Read from another mirror instead of the upstream URLs.
         #[arg(long, value_name = "PATH_OR_URL")]
         mirror: Option<String>,
+        /// Also save every preloadable image the phases run into DIR/images/
+        /// (one `docker save` archive each, from the Docker engine's image
+        /// store, pulled first where missing), for `kindops up --mirror DIR`.
+        #[arg(long)]
+        images: bool,
+        /// With --images: the images of phases 0..=N only.
+        #[arg(long, value_name = "N", requires = "images")]
+        phase: Option<u8>,
+    },
+    /// List every container image phases 0..=N run, where each is used, and
+    /// whether it can be preloaded (with --mirror DIR: whether DIR has it).
+    Images {
+        /// Phases 0..=N (default all).
+        #[arg(long, value_name = "N")]
+        phase: Option<u8>,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Format,
     },
 }
 

@@ -14,6 +14,7 @@ pub mod commands;
 pub mod content;
 pub mod engine;
 pub mod format;
+pub mod images;
 pub mod plan;
 pub mod report;
 pub mod tui;

@@ -123,7 +123,7 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
             finished += 1;
         }
     }
-    assert_eq!(finished, 2 + 5, "phase 0 has 2 steps and phase 1 has 5");
+    assert_eq!(finished, 3 + 5, "phase 0 has 3 steps and phase 1 has 5");
 }
 
 /// A manifest the API server rejects: a ValidatingAdmissionPolicy (a real

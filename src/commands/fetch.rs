@@ -1,11 +1,15 @@
-//! `kindops fetch --into DIR`: every pinned upstream artifact, as a mirror.
+//! `kindops fetch --into DIR [--images]`: every pinned upstream artifact, and
+//! with `--images` every preloadable image the phases run, as a mirror for
+//! `kindops up --mirror DIR`.
 
-use super::{init_tracing_stderr, Result};
+use super::{check_phase, init_tracing_stderr, Error, Result};
+use crate::cli::SourceArgs;
+use crate::images::{self, ImageIndex};
 use crate::report;
 use crate::upstream::{pins, Mirror, Upstream};
 use std::path::Path;
 
-pub async fn run(into: &Path, mirror: Option<&str>) -> Result<u8> {
+pub async fn run(into: &Path, mirror: Option<&str>, with_images: bool, phase: Option<u8>) -> Result<u8> {
     init_tracing_stderr();
     let up = Upstream {
         mirror: mirror.map(Mirror::parse),
@@ -13,5 +17,70 @@ pub async fn run(into: &Path, mirror: Option<&str>) -> Result<u8> {
     };
     let done = up.fill_mirror(&pins(), into).await?;
     report::fetch::print(&done, into);
-    Ok(0)
+    if !with_images {
+        return Ok(0);
+    }
+    let upto = check_phase(phase)?;
+    // The mirror now holds every artifact: render from it.
+    let source = SourceArgs {
+        mirror: Some(into.display().to_string()),
+        phases: None,
+    };
+    let list = super::images::list(upto, &source).await?;
+    let (docker, at) = crate::engine::container_engine::connect().map_err(|e| {
+        Error::Failed(anyhow::anyhow!(
+            "{}; `kindops fetch --images` saves images from the Docker engine (DOCKER_HOST, docker context)",
+            e.unwrap_or_else(|| "kindops cannot reach this Docker endpoint itself (ssh://)".into())
+        ))
+    })?;
+    let mut index = ImageIndex::read(into)
+        .map_err(|e| Error::Bad(format!("{e:#}")))?
+        .unwrap_or_default();
+    let mut failed = Vec::new();
+    for image in &list {
+        if let Some(why) = &image.not_preloadable {
+            println!("skipped  {}: {why}", image.reference);
+            continue;
+        }
+        let known = index.images.iter().find(|e| e.reference == image.reference).cloned();
+        match images::save(&docker, &image.reference, into, known.as_ref()).await {
+            Ok((entry, written)) => {
+                let size = std::fs::metadata(ImageIndex::archive_path(into, &entry))
+                    .map(|m| m.len())
+                    .unwrap_or(0);
+                println!(
+                    "{}  {}  {} ({:.1} MiB, sha256 {})",
+                    if written { "saved  " } else { "current" },
+                    entry.reference,
+                    entry.archive,
+                    size as f64 / 1048576.0,
+                    &entry.sha256[..12]
+                );
+                index.images.retain(|e| e.reference != entry.reference);
+                index.images.push(entry);
+                // Written after every image: an interrupted fetch keeps what it saved.
+                index.write(into)?;
+            }
+            Err(e) => {
+                println!("FAILED   {e:#}");
+                failed.push(image.reference.clone());
+            }
+        }
+    }
+    index.write(into)?;
+    println!(
+        "{} image archives in {} (from the Docker engine at {at}); use --mirror {}",
+        index.images.len(),
+        into.join(images::IMAGES_DIR).display(),
+        into.display()
+    );
+    if failed.is_empty() {
+        Ok(0)
+    } else {
+        Err(Error::Failed(anyhow::anyhow!(
+            "{} images could not be saved: {}. Pull them where they can be reached (or build them), then run `kindops fetch --images` again: it keeps what it saved",
+            failed.len(),
+            failed.join(", ")
+        )))
+    }
 }

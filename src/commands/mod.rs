@@ -5,6 +5,7 @@
 mod doctor;
 mod down;
 mod fetch;
+mod images;
 mod plan;
 mod status;
 mod up;
@@ -39,7 +40,13 @@ pub async fn run(command: Command) -> Result<u8> {
         Command::Status { cluster, output, watch } => status::run(&cluster, output, watch).await,
         Command::Down { cluster } => down::run(&cluster).await,
         Command::Doctor { cluster } => doctor::run(&cluster).await,
-        Command::Fetch { into, mirror } => fetch::run(&into, mirror.as_deref()).await,
+        Command::Fetch {
+            into,
+            mirror,
+            images,
+            phase,
+        } => fetch::run(&into, mirror.as_deref(), images, phase).await,
+        Command::Images { phase, source, output } => images::run(phase, &source, output).await,
     }
 }
 

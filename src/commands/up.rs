@@ -43,6 +43,18 @@ pub async fn run(args: UpArgs) -> Result<u8> {
             return Err(Error::Bad(format!("{e:#}")));
         }
     }
+    // A mirror's image archives are checked before anything runs: a missing
+    // or damaged one stops here (exit 2), naming the image and the file.
+    if let (Some(Mirror::Dir(dir)), engine::provider::Target::Kind { .. }) = (&settings.mirror, &settings.target) {
+        let index = crate::images::ImageIndex::read(dir).map_err(|e| Error::Bad(format!("{e:#}")))?;
+        if let Some(index) = index {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || index.verify(&dir))
+                .await
+                .map_err(|e| Error::Failed(e.into()))?
+                .map_err(|e| Error::Bad(format!("{e:#}")))?;
+        }
+    }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Stamped>();
     let (ctl_tx, ctl_rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();

@@ -137,6 +137,28 @@ pub async fn container_engine() -> Vec<Check> {
     docker().await
 }
 
+/// A client of the Docker engine at the endpoint the docker CLI would use
+/// ([`resolve_docker_endpoint`]): unix socket or tcp/http. Returns the
+/// client and where it points (`host (source)`).
+///
+/// Errors: the docker context cannot be read; an `ssh://` or other endpoint
+/// this client cannot use (`Err(None)`: ask the docker CLI instead); a
+/// malformed endpoint.
+pub fn connect() -> std::result::Result<(bollard::Docker, String), Option<String>> {
+    let endpoint = resolve_docker_endpoint(&|k| std::env::var(k).ok(), &docker_config_dir()).map_err(Some)?;
+    let at = format!("{} ({})", endpoint.host, endpoint.source);
+    let connected = if endpoint.host.starts_with("unix://") || endpoint.host.starts_with('/') {
+        bollard::Docker::connect_with_socket(&endpoint.host, 120, bollard::API_DEFAULT_VERSION)
+    } else if endpoint.host.starts_with("tcp://") || endpoint.host.starts_with("http://") {
+        bollard::Docker::connect_with_http(&endpoint.host, 120, bollard::API_DEFAULT_VERSION)
+    } else {
+        return Err(None);
+    };
+    connected
+        .map(|d| (d, at.clone()))
+        .map_err(|e| Some(format!("cannot connect to the Docker engine at {at}: {e}")))
+}
+
 /// The Docker engine at the endpoint the docker CLI would use (see
 /// [`resolve_docker_endpoint`]): reachable, its version, CPUs and memory.
 pub async fn docker() -> Vec<Check> {
@@ -145,28 +167,28 @@ pub async fn docker() -> Vec<Check> {
         Err(m) => return vec![Check::fail("docker", m, "fix the docker context, or set DOCKER_HOST")],
     };
     let at = format!("{} ({})", endpoint.host, endpoint.source);
-    let connected = if endpoint.host.starts_with("unix://") || endpoint.host.starts_with('/') {
-        bollard::Docker::connect_with_socket(&endpoint.host, 120, bollard::API_DEFAULT_VERSION)
-    } else if endpoint.host.starts_with("tcp://") || endpoint.host.starts_with("http://") {
-        bollard::Docker::connect_with_http(&endpoint.host, 120, bollard::API_DEFAULT_VERSION)
-    } else {
-        // ssh:// and others: the docker CLI can, kindops's client cannot; ask the CLI.
-        let ok = super::proc::output("docker", &["version"]).await;
-        return vec![match ok {
-            Ok(f) if f.success => Check::ok("docker", format!("Docker engine at {at} answers `docker version`")),
-            _ => Check::fail(
-                "docker",
-                format!("the Docker engine at {at} does not answer `docker version`"),
-                "start it, or check the docker context",
-            ),
-        }];
+    let connected = match connect() {
+        Ok((d, _)) => Ok(d),
+        Err(Some(m)) => Err(m),
+        Err(None) => {
+            // ssh:// and others: the docker CLI can, kindops's client cannot; ask the CLI.
+            let ok = super::proc::output("docker", &["version"]).await;
+            return vec![match ok {
+                Ok(f) if f.success => Check::ok("docker", format!("Docker engine at {at} answers `docker version`")),
+                _ => Check::fail(
+                    "docker",
+                    format!("the Docker engine at {at} does not answer `docker version`"),
+                    "start it, or check the docker context",
+                ),
+            }];
+        }
     };
     let docker = match connected {
         Ok(d) => d,
         Err(e) => {
             return vec![Check::fail(
                 "docker",
-                format!("cannot connect to the Docker engine at {at}: {e}"),
+                e,
                 "start Docker (Linux: `sudo systemctl start docker`; macOS/Windows: start Docker Desktop, Colima or Rancher Desktop) and run again",
             )]
         }

@@ -14,6 +14,7 @@
 //! |---------------------|-------------------------------------|
 //! | `preflight`         | [`preflight`] `preflight_step`      |
 //! | `create-cluster`    | [`provider`] `create_cluster_step`  |
+//! | `load-images`       | [`preload`] `load_images_step`      |
 //! | `apply`             | [`apply`] `apply_step`              |
 //! | `wait-rollouts`     | [`wait`] `wait_rollouts_step`       |
 //! | `publish-repo`      | [`git_source`] `publish_repo_step`  |
@@ -27,6 +28,7 @@ pub mod event;
 pub mod git_source;
 mod note;
 pub mod preflight;
+mod preload;
 pub mod proc;
 pub mod provider;
 mod secret;
@@ -330,6 +332,7 @@ impl Engine {
         match step {
             Step::Preflight {} => preflight::preflight_step(ctx).await,
             Step::CreateCluster {} => provider::create_cluster_step(ctx).await,
+            Step::LoadImages {} => preload::load_images_step(ctx).await,
             Step::Apply { path, namespace } => apply::apply_step(ctx, path, namespace.as_deref()).await,
             Step::WaitRollouts { namespaces, timeout } => wait::wait_rollouts_step(ctx, namespaces, *timeout).await,
             Step::PublishRepo {} => git_source::publish_repo_step(ctx).await,

@@ -42,6 +42,10 @@ pub enum Step {
     /// `kind create cluster` from `manifests/kind/cluster.yaml`; skipped when the cluster
     /// exists or when `--context` names an existing cluster.
     CreateCluster {},
+    /// Load the image archives of `--mirror DIR` (`DIR/images/`, written by
+    /// `kindops fetch --images`) into every kind node; nothing without a
+    /// mirror directory with images, or with `--context`.
+    LoadImages {},
     /// Server-side apply (field manager `kindops`) of a path in the GitOps content:
     /// a directory with a `kustomization.yaml` is rendered with `kubectl kustomize`
     /// (`--load-restrictor LoadRestrictionsNone`, as argocd-cm tells Argo CD, so a
@@ -92,6 +96,7 @@ impl Step {
         match self {
             Step::Preflight {} => "preflight checks".into(),
             Step::CreateCluster {} => "create the kind cluster".into(),
+            Step::LoadImages {} => "load images from the mirror into the nodes".into(),
             Step::Apply { path, .. } => format!("apply {path} (server-side)"),
             Step::WaitRollouts { namespaces, .. } => format!("wait for rollouts in {}", namespaces.join(", ")),
             Step::PublishRepo {} => "publish the GitOps repo".into(),

@@ -5,10 +5,12 @@
 //! - [`plan`]: `kindops plan`.
 //! - [`status`]: `kindops status`.
 //! - [`fetch`]: `kindops fetch`.
+//! - [`images`]: `kindops images`.
 
 pub mod checks;
 pub mod events;
 pub mod fetch;
+pub mod images;
 pub mod plan;
 pub mod status;
 

@@ -168,6 +168,15 @@ pub fn mid_run(w: u16, h: u16) -> App {
                     context: "kind-kindops".into(),
                 },
             ),
+            started(38_000, 0, 2),
+            finished_step(
+                38_001,
+                0,
+                2,
+                false,
+                "no --mirror directory: the nodes pull images from their registries",
+                1,
+            ),
             st(
                 38_001,
                 Event::PhaseFinished {
