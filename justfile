@@ -81,11 +81,12 @@ kind-exec *CMD:
 kind-down:
     tests/kind/lane.sh down
 
-# The default road on a real kind cluster (tests/kind.rs): build the lane (kind-build), start its dockerd, run `kindops up` phase 0 with no --context and no --repo-url (create, converge, git mount check, Ctrl-C mid-create, down), stop it.
+# The default road on a real kind cluster (tests/kind.rs): build the lane (kind-build, plus the dex STAND-IN image the preload test saves), start its dockerd, run `kindops up` phase 0 with no --context and no --repo-url (create, images preloaded from a mirror made by `kindops fetch --images`, converge, git mount check, Ctrl-C mid-create, down), stop it.
 test-kind: kind-build
     #!/usr/bin/env bash
     set -euo pipefail
     trap 'tests/kind/lane.sh down' EXIT
+    tests/kind/lane.sh build dex
     cargo build --tests --quiet
     bash tests/mirror.sh >/dev/null
     tests/kind/lane.sh up

@@ -89,6 +89,10 @@ pub enum Command {
         /// With --images: the images of phases 0..=N only.
         #[arg(long, value_name = "N", requires = "images")]
         phase: Option<u8>,
+        /// With --images: only this image (repeatable; a reference as
+        /// `kindops images` lists it), e.g. to save again one that changed.
+        #[arg(long = "image", value_name = "REF", requires = "images")]
+        only: Vec<String>,
     },
     /// List every container image phases 0..=N run, where each is used, and
     /// whether it can be preloaded (with --mirror DIR: whether DIR has it).

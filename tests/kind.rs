@@ -44,9 +44,15 @@ impl Learner {
         cmd
     }
 
-    /// `kindops up --phase 0 --no-tui --cluster NAME --node-image IMG --mirror M`.
+    /// `kindops up --phase 0 --no-tui --cluster NAME --node-image IMG --mirror M`
+    /// (the test mirror of upstream artifacts).
     fn phase_0(&self, cluster: &str, ui_port: &str) -> Output {
-        let (m, img) = (mirror(), node_image());
+        self.phase_0_with(cluster, ui_port, &mirror())
+    }
+
+    /// [`Learner::phase_0`] with another mirror (one with images).
+    fn phase_0_with(&self, cluster: &str, ui_port: &str, m: &str) -> Output {
+        let img = node_image();
         self.command(&[
             "up",
             "--phase",
@@ -57,12 +63,23 @@ impl Learner {
             "--node-image",
             &img,
             "--mirror",
-            &m,
+            m,
             "--ui-port",
             ui_port,
         ])
         .output()
         .unwrap()
+    }
+
+    /// `kubectl --context kind-CLUSTER ARGS` with this learner's kubeconfig.
+    fn kubectl(&self, cluster: &str, args: &[&str]) -> Output {
+        Command::new("kubectl")
+            .env("KUBECONFIG", self.home.path().join("kubeconfig"))
+            .arg("--context")
+            .arg(format!("kind-{cluster}"))
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     fn git_dir(&self, cluster: &str) -> PathBuf {
@@ -96,6 +113,91 @@ fn kind_processes(cluster: &str) -> Vec<String> {
     found
 }
 
+fn docker(args: &[&str]) -> Output {
+    let out = Command::new("docker").args(args).output().unwrap();
+    assert!(out.status.success(), "docker {args:?}: {}", show(&out));
+    out
+}
+
+/// The image references `kindops images` lists for phases 0..=1, by JSON.
+fn phase_1_images(l: &Learner, m: &str) -> Vec<serde_json::Value> {
+    let out = l
+        .command(&["images", "--phase", "1", "--mirror", m, "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+/// A mirror with images, made as a presenter makes one: `kindops fetch
+/// --images` saves the dex image (the lane's STAND-IN under the manifest's
+/// name) from the lane's Docker engine. A second image is the one
+/// phase 1 names by digest only (Tekton's `-shell-image`,
+/// `cgr.dev/chainguard/busybox@sha256:…`): a registry would serve it by that
+/// digest, a locally built image can never have it, so the test writes its
+/// entry as `fetch` does (the lane's busybox saved under the archive tag).
+fn mirror_with_images(l: &Learner, dir: &std::path::Path) -> (String, String) {
+    let m = dir.display().to_string();
+    let dex = "ghcr.io/dexidp/dex:v2.45.0";
+    let out = l
+        .command(&[
+            "fetch",
+            "--images",
+            "--phase",
+            "1",
+            "--image",
+            dex,
+            "--into",
+            &m,
+            "--mirror",
+            &mirror(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(stdout(&out).contains(&format!("saved    {dex}")), "{}", show(&out));
+
+    let images = phase_1_images(l, &m);
+    let digest_ref = images
+        .iter()
+        .filter_map(|i| i["reference"].as_str())
+        .find(|r| r.starts_with("cgr.dev/chainguard/busybox@sha256:"))
+        .expect("phase 1 names Tekton's shell image by digest")
+        .to_string();
+    let dex_row = images.iter().find(|i| i["reference"] == dex).unwrap();
+    assert_eq!(dex_row["in_mirror"], true, "{dex_row}");
+    assert!(dex_row["not_preloadable"].is_null(), "{dex_row}");
+
+    let index_path = dir.join("images/index.yaml");
+    let mut index: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+    let hex = digest_ref.rsplit(':').next().unwrap();
+    let tag = format!("cgr.dev/chainguard/busybox:sha256-{}", &hex[..12]);
+    let file = format!("cgr.dev_chainguard_busybox_sha256-{}.tar", &hex[..12]);
+    docker(&["tag", "kindops.local/busybox:bookworm", &tag]);
+    docker(&[
+        "save",
+        "-o",
+        &dir.join("images").join(&file).display().to_string(),
+        &tag,
+    ]);
+    let id = stdout(&docker(&["image", "inspect", "-f", "{{.Id}}", &tag]))
+        .trim()
+        .to_string();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(
+            std::fs::read(dir.join("images").join(&file)).unwrap(),
+        ))
+    };
+    let entry: serde_yaml::Value = serde_yaml::from_str(&format!(
+        "{{reference: '{digest_ref}', archive: '{file}', sha256: '{sha}', tag: '{tag}', id: '{id}'}}"
+    ))
+    .unwrap();
+    index["images"].as_sequence_mut().unwrap().push(entry);
+    std::fs::write(&index_path, serde_yaml::to_string(&index).unwrap()).unwrap();
+    (m, digest_ref)
+}
+
 /// Phase 0 creates a real cluster with kindops's own kind config; a re-run
 /// finds it and checks its git mount; a cluster whose mount no longer shows
 /// the data folder is refused naming the next step; `kindops down` leaves
@@ -105,7 +207,9 @@ fn kind_processes(cluster: &str) -> Vec<String> {
 fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {
     let l = Learner::new();
     let name = "ko-road";
-    let out = l.phase_0(name, "18080");
+    let images_dir = tempfile::tempdir().unwrap();
+    let (m, digest_ref) = mirror_with_images(&l, images_dir.path());
+    let out = l.phase_0_with(name, "18080", &m);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(
@@ -123,14 +227,79 @@ fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {
     let config =
         std::fs::read_to_string(l.home.path().join("data/kindops").join(name).join("kind-config.yaml")).unwrap();
     assert!(config.contains(&format!("image: {}", node_image())), "{config}");
-    assert!(containers().contains(&format!("{name}-control-plane")));
+    let node = format!("{name}-control-plane");
+    assert!(containers().contains(&node));
 
-    // Converges: nothing created, the git source is mounted.
-    let out = l.phase_0(name, "18080");
+    // The mirror's images are in the node: by their tags, and the digest
+    // reference as the kubelet looks it up.
+    assert!(text.contains("2 of 2 images loaded into 1 node(s)"), "{text}");
+    let listed = stdout(&docker(&["exec", &node, "ctr", "-n", "k8s.io", "images", "ls", "-q"]));
+    for r in ["ghcr.io/dexidp/dex:v2.45.0", digest_ref.as_str()] {
+        assert!(listed.lines().any(|l| l == r), "{r} not in the node:\n{listed}");
+    }
+    // A pod naming the image by digest starts with no registry to reach.
+    let out = l.kubectl(
+        name,
+        &[
+            "run",
+            "digest-ref",
+            "--restart=Never",
+            "--image-pull-policy=IfNotPresent",
+            "--image",
+            &digest_ref,
+            "--command",
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo preloaded",
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let out = l.kubectl(
+        name,
+        &[
+            "wait",
+            "--for=jsonpath={.status.phase}=Succeeded",
+            "pod/digest-ref",
+            "--timeout=120s",
+        ],
+    );
+    let events = l.kubectl(
+        name,
+        &["get", "events", "--field-selector", "involvedObject.name=digest-ref"],
+    );
+    assert!(out.status.success(), "{}\n{}", show(&out), show(&events));
+    assert!(
+        stdout(&events).contains("already present on machine"),
+        "{}",
+        show(&events)
+    );
+
+    // Converges: nothing created, no image loaded again, the git source is mounted.
+    let out = l.phase_0_with(name, "18080", &m);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(text.contains(&format!("kind cluster {name} exists")), "{text}");
     assert!(text.contains("ok      git mount"), "{text}");
+    assert!(
+        text.contains("0 of 2 images loaded into 1 node(s) (0 MiB); 2 already there"),
+        "{text}"
+    );
+
+    // A damaged archive stops the next run before anything runs: exit 2,
+    // naming the image and the file.
+    let archive = images_dir.path().join("images/ghcr.io_dexidp_dex_v2.45.0.tar");
+    let mut bytes = std::fs::read(&archive).unwrap();
+    bytes.push(0);
+    std::fs::write(&archive, bytes).unwrap();
+    let out = l.phase_0_with(name, "18080", &m);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ghcr.io/dexidp/dex:v2.45.0") && err.contains(&archive.display().to_string()),
+        "{err}"
+    );
+    assert!(!stdout(&out).contains("phase 0"), "{}", show(&out));
 
     // The data folder re-made: the node still mounts the old one.
     std::fs::remove_dir_all(l.git_dir(name)).unwrap();

@@ -9,7 +9,13 @@ use crate::report;
 use crate::upstream::{pins, Mirror, Upstream};
 use std::path::Path;
 
-pub async fn run(into: &Path, mirror: Option<&str>, with_images: bool, phase: Option<u8>) -> Result<u8> {
+pub async fn run(
+    into: &Path,
+    mirror: Option<&str>,
+    with_images: bool,
+    phase: Option<u8>,
+    only: &[String],
+) -> Result<u8> {
     init_tracing_stderr();
     let up = Upstream {
         mirror: mirror.map(Mirror::parse),
@@ -26,7 +32,15 @@ pub async fn run(into: &Path, mirror: Option<&str>, with_images: bool, phase: Op
         mirror: Some(into.display().to_string()),
         phases: None,
     };
-    let list = super::images::list(upto, &source).await?;
+    let mut list = super::images::list(upto, &source).await?;
+    if let Some(unknown) = only.iter().find(|r| !list.iter().any(|i| &i.reference == *r)) {
+        return Err(Error::Bad(format!(
+            "--image {unknown}: not an image phases 0..={upto} run (`kindops images` lists them, references as the manifests write them)"
+        )));
+    }
+    if !only.is_empty() {
+        list.retain(|i| only.contains(&i.reference));
+    }
     let (docker, at) = crate::engine::container_engine::connect().map_err(|e| {
         Error::Failed(anyhow::anyhow!(
             "{}; `kindops fetch --images` saves images from the Docker engine (DOCKER_HOST, docker context)",

@@ -45,7 +45,8 @@ pub async fn run(command: Command) -> Result<u8> {
             mirror,
             images,
             phase,
-        } => fetch::run(&into, mirror.as_deref(), images, phase).await,
+            only,
+        } => fetch::run(&into, mirror.as_deref(), images, phase, &only).await,
         Command::Images { phase, source, output } => images::run(phase, &source, output).await,
     }
 }
