@@ -365,12 +365,13 @@ fn unreachable_api_server_names_the_url() {
     assert!(text.contains("object: context gone"), "{text}");
     assert!(text.contains("https://127.0.0.1:1"), "{text}");
     assert!(text.contains("does not answer"), "{text}");
-    // An unknown context lists the ones there are.
+    // An unknown context is bad input, before anything runs; the message
+    // lists the ones there are.
     let out = up("nope");
     assert!(
-        out.assert_code(1)
-            .stdout()
-            .contains("no context \"nope\" in the kubeconfig; contexts there: gone"),
+        out.assert_code(2).stderr().contains(
+            "--context nope: the kubeconfig ($KUBECONFIG or ~/.kube/config) has no such context; it has: gone"
+        ),
         "{out}"
     );
 }
@@ -381,7 +382,8 @@ fn missing_binary_is_named_with_an_install_hint() {
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(which::which("git").unwrap(), dir.path().join("git")).unwrap();
     let text = Kindops::new()
-        .args(["up", "--phase", "0", "--no-tui", "--context", "any"])
+        .args(["up", "--phase", "0", "--no-tui"])
+        .context()
         .mirror()
         .args(["--repo-url", "file:///tmp/never"])
         .env("PATH", dir.path())
@@ -394,7 +396,7 @@ fn missing_binary_is_named_with_an_install_hint() {
 
 #[test]
 fn with_context_and_no_repo_url_is_bad_input() {
-    let out = Kindops::new().args(["up", "--no-tui", "--context", "x"]).run();
+    let out = Kindops::new().args(["up", "--no-tui"]).context().run();
     assert!(out.assert_code(2).stderr().contains("pass --repo-url"), "{out}");
 }
 
@@ -653,4 +655,54 @@ fn context_needs_a_repo_url_only_for_phases_that_publish() {
     up("0").assert_code(0);
     let out = up("2");
     assert!(out.assert_code(2).stderr().contains("--repo-url"), "{out}");
+}
+
+/// Every flag with a bad value stops before anything runs: exit 2, the flag
+/// named in the message, nothing on stdout (no phase started). Type errors
+/// come from the CLI parser; meaning errors (a phase that does not exist, a
+/// kind cluster name kind refuses, a missing mirror directory, a node image
+/// that is not a reference, a context the kubeconfig lacks, a pins file that
+/// is not there) from kindops's own checks.
+#[test]
+fn bad_flag_values_exit_2_naming_the_flag() {
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: only-one, context: {cluster: c, user: u}}]\n",
+    )
+    .unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["up", "--phase", "x"], "--phase"),
+        (&["up", "--phase", "9"], "phase 9"),
+        (&["up", "--timeout", "5parsecs"], "--timeout"),
+        (&["up", "--ui-port", "70000"], "--ui-port"),
+        (&["up", "--output", "yaml"], "--output"),
+        (&["up", "--cluster", "Bad_Name"], "--cluster"),
+        (&["up", "--mirror", "/nonexistent/mirror"], "--mirror"),
+        (&["up", "--node-image", "::"], "--node-image"),
+        (&["up", "--node-image", "kindest/node@sha256:abc"], "--node-image"),
+        (&["up", "--context", "no-such-context"], "--context no-such-context"),
+        (&["up", "--pins", "/nonexistent/pins.yaml"], "/nonexistent/pins.yaml"),
+        (&["status", "--context", "no-such-context"], "only-one"),
+        (&["status", "--output", "xml"], "--output"),
+        (&["down", "--cluster", "UPPER"], "--cluster"),
+        (&["images", "--phase", "7"], "phase 7"),
+        (&["fetch", "--into", "/tmp/x", "--phase", "2"], "--images"),
+        (&["plan", "--phase", "-1"], "-1"),
+    ];
+    for (args, named) in cases {
+        let run = Kindops::new()
+            .args(*args)
+            .home(home.path())
+            .env("KUBECONFIG", &kubeconfig)
+            .run();
+        assert_eq!(run.code(), Some(2), "{args:?}: {}\n{}", run.stdout(), run.stderr());
+        assert!(
+            run.stderr().contains(named),
+            "{args:?} does not name {named}: {}",
+            run.stderr()
+        );
+        assert!(run.stdout().is_empty(), "{args:?} printed: {}", run.stdout());
+    }
 }

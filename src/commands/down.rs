@@ -7,7 +7,7 @@ use crate::engine::provider::Target;
 
 pub async fn run(cluster: &ClusterArgs) -> Result<u8> {
     init_tracing_stderr();
-    match target(cluster) {
+    match target(cluster)? {
         Target::Context { context } => Err(Error::Bad(format!(
             "kindops does not delete clusters it did not create (context {context}); remove what it installed with `kubectl delete -n argocd applicationsets,applications --all`, then the namespaces"
         ))),

@@ -52,12 +52,79 @@ pub async fn run(command: Command) -> Result<u8> {
 }
 
 /// The cluster the flags name: `--context`, else the kind cluster `--cluster`.
-fn target(c: &ClusterArgs) -> Target {
+///
+/// Errors (bad input, exit 2, naming the flag): a `--cluster` name kind would
+/// refuse (kind v0.32.0 `pkg/internal/apis/config/validate.go`: names match
+/// `^[a-z0-9.-]+$`); a `--context` the kubeconfig does not have.
+fn target(c: &ClusterArgs) -> Result<Target> {
     match &c.context {
-        Some(ctx) => Target::Context { context: ctx.clone() },
-        None => Target::Kind {
-            name: c.cluster.clone(),
-        },
+        Some(ctx) => {
+            let kubeconfig = kube::config::Kubeconfig::read().map_err(|e| {
+                Error::Bad(format!(
+                    "--context {ctx}: cannot read the kubeconfig ($KUBECONFIG or ~/.kube/config): {e}"
+                ))
+            })?;
+            if !kubeconfig.contexts.iter().any(|n| &n.name == ctx) {
+                let names: Vec<&str> = kubeconfig.contexts.iter().map(|n| n.name.as_str()).collect();
+                return Err(Error::Bad(format!(
+                    "--context {ctx}: the kubeconfig ($KUBECONFIG or ~/.kube/config) has no such context; it has: {}. Pass one of them (`kubectl config get-contexts`), or leave --context out to use a kind cluster",
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                )));
+            }
+            Ok(Target::Context { context: ctx.clone() })
+        }
+        None => {
+            let name = &c.cluster;
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '.' || ch == '-');
+            if !valid {
+                return Err(Error::Bad(format!(
+                    "--cluster {name:?}: kind cluster names are lowercase letters, digits, '.' and '-' (e.g. kindops, team-a)"
+                )));
+            }
+            Ok(Target::Kind { name: name.clone() })
+        }
+    }
+}
+
+/// `--mirror`: an http(s) base, or a directory that exists (exit 2 otherwise).
+fn check_mirror(mirror: Option<&str>) -> Result<()> {
+    match mirror {
+        Some(m) if !m.starts_with("http://") && !m.starts_with("https://") && !std::path::Path::new(m).is_dir() => {
+            Err(Error::Bad(format!(
+                "--mirror {m}: no such directory (a mirror is a directory or an http(s) base; `kindops fetch --into DIR` makes one)"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `--node-image`: an image reference (`repo[:tag][@sha256:<64 hex>]`,
+/// distribution/reference grammar, loosely), exit 2 otherwise.
+fn check_node_image(image: Option<&str>) -> Result<()> {
+    let Some(img) = image else { return Ok(()) };
+    let r = crate::images::split_reference(img);
+    let repo_ok = !r.repository.is_empty()
+        && !r.repository.starts_with(['/', '.', '-', ':'])
+        && !r.repository.ends_with('/')
+        && r.repository
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
+    let tag_ok = r.tag.as_deref().is_none_or(|t| {
+        !t.is_empty() && t.len() <= 128 && t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    });
+    let digest_ok = r.digest.as_deref().is_none_or(|d| {
+        d.strip_prefix("sha256:")
+            .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+    });
+    if repo_ok && tag_ok && digest_ok {
+        Ok(())
+    } else {
+        Err(Error::Bad(format!(
+            "--node-image {img:?}: not an image reference; write REPOSITORY[:TAG][@sha256:DIGEST], e.g. kindest/node:v1.36.1 or a local image as `docker images` lists it"
+        )))
     }
 }
 

@@ -17,7 +17,7 @@ pub async fn run(cluster: &ClusterArgs, output: Format, watch: bool) -> Result<u
         init_tracing_stderr();
         None
     };
-    let t = target(cluster);
+    let t = target(cluster)?;
     let client = provider::client_for(&t.context()).await?;
     if watch {
         let opts = crate::tui::TuiOptions {

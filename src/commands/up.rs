@@ -1,7 +1,10 @@
 //! `kindops up`: run the phases, full screen (TUI) on a terminal, else
 //! plain or JSON lines. Ctrl-C / SIGTERM cancel the engine; exit 130.
 
-use super::{check_phase, init_tracing_file, init_tracing_stderr, load_plan, no_color, target, Error, Result};
+use super::{
+    check_mirror, check_node_image, check_phase, init_tracing_file, init_tracing_stderr, load_plan, no_color, target,
+    Error, Result,
+};
 use crate::cli::UpArgs;
 use crate::engine::event::{RunOutcome, Stamped};
 use crate::engine::{self, Engine, Settings};
@@ -13,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 pub async fn run(args: UpArgs) -> Result<u8> {
     let upto = check_phase(args.phase)?;
     let plan = load_plan(args.source.phases.as_deref())?;
+    let target = target(&args.cluster)?;
+    check_mirror(args.source.mirror.as_deref())?;
+    check_node_image(args.node_image.as_deref())?;
     let use_tui = !args.no_tui
         && args.output == Format::Text
         && std::io::stdout().is_terminal()
@@ -24,7 +30,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         None
     };
     let settings = Settings {
-        target: target(&args.cluster),
+        target,
         upto,
         repo_url: args.repo_url.clone(),
         mirror: args.source.mirror.as_deref().map(Mirror::parse),
