@@ -700,7 +700,7 @@ fn no_color_drops_colours_but_keeps_words_and_symbols() {
 }
 
 #[test]
-fn ten_thousand_rows_render_fast() {
+fn ten_thousand_rows_render_the_selected_window_and_filter() {
     let apps: Vec<_> = (0..10_000)
         .map(|i| crate::argo::AppSummary {
             namespace: "argocd".into(),
@@ -718,15 +718,12 @@ fn ten_thousand_rows_render_fast() {
     let buf = bench.render(160, 48);
     let text: String = buf.content().iter().map(|c| c.symbol()).collect();
     assert!(text.contains("app-05000"));
-    let t = std::time::Instant::now();
-    for _ in 0..10 {
-        bench.render(160, 48);
-    }
-    let per_frame = t.elapsed() / 10;
-    // Debug build; release is far below 20 ms. This guards against building all rows.
-    assert!(per_frame < Duration::from_millis(20), "{per_frame:?} per frame");
-    let t = std::time::Instant::now();
+    // The filter narrows the 10,000 rows; the frame shows only matches.
+    // (Frame and filter times are benchmarks, not tests: `just bench`, benches/tui.rs.)
     bench.filter("app-09");
-    assert!(t.elapsed() < Duration::from_millis(200));
-    assert_eq!(bench.render(160, 48).area.width, 160);
+    let buf = bench.render(160, 48);
+    assert_eq!(buf.area.width, 160);
+    let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("/app-09 (1000/10000)"), "{text}");
+    assert!(text.contains("app-09999") && !text.contains("app-05000"), "{text}");
 }
