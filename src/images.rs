@@ -497,23 +497,32 @@ impl ImageIndex {
 /// it (`POST /images/{name}/tag`) and streaming `GET /images/{name}/get`
 /// into `<file>.part`, hashed on the way, renamed when complete.
 /// `known`: the index's entry from an earlier fetch; when its image ID and
-/// archive still match, nothing is written (returns `false`).
+/// archive still match, nothing is written ([`Saved::Current`]); when the
+/// engine lacks the image but the mirror's archive is intact, it is kept
+/// ([`Saved::Kept`]: a mirror can be filled from several machines).
 ///
-/// Errors: not in the store and the pull failed (offline, unknown image,
-/// needs a login), naming the image; I/O on the mirror.
+/// Errors: not in the store, not in the mirror, and the pull failed
+/// (offline, unknown image, needs a login), naming the image; I/O on the mirror.
 pub async fn save(
     docker: &bollard::Docker,
     reference: &str,
     mirror: &Path,
     known: Option<&ArchiveEntry>,
-) -> Result<(ArchiveEntry, bool)> {
+) -> Result<(ArchiveEntry, Saved)> {
     use bollard::query_parameters::{CreateImageOptions, TagImageOptions};
     use futures::StreamExt;
     use sha2::Digest;
     use std::io::Write;
+    let intact = |k: &ArchiveEntry| {
+        crate::upstream::sha256_file(&ImageIndex::archive_path(mirror, k))
+            .is_ok_and(|h| h.eq_ignore_ascii_case(&k.sha256))
+    };
     let inspect = match docker.inspect_image(reference).await {
         Ok(i) => i,
         Err(_) => {
+            if let Some(k) = known.filter(|k| intact(k)) {
+                return Ok((k.clone(), Saved::Kept));
+            }
             let opts = CreateImageOptions {
                 from_image: Some(reference.to_string()),
                 ..Default::default()
@@ -534,10 +543,8 @@ pub async fn save(
     let tag = archive_tag(reference);
     let file = archive_file(reference);
     let path = mirror.join(IMAGES_DIR).join(&file);
-    if let Some(k) = known.filter(|k| k.id == id && k.archive == file && k.tag == tag) {
-        if crate::upstream::sha256_file(&path).is_ok_and(|h| h.eq_ignore_ascii_case(&k.sha256)) {
-            return Ok((k.clone(), false));
-        }
+    if let Some(k) = known.filter(|k| k.id == id && k.archive == file && k.tag == tag && intact(k)) {
+        return Ok((k.clone(), Saved::Current));
     }
     let split = split_reference(&tag);
     let has_tag = inspect
@@ -577,8 +584,19 @@ pub async fn save(
             tag,
             id,
         },
-        true,
+        Saved::Written,
     ))
+}
+
+/// What [`save`] did with one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// The archive was written (new, or the image changed).
+    Written,
+    /// The mirror's archive is of the same image already.
+    Current,
+    /// The engine does not have the image; the mirror's intact archive stays.
+    Kept,
 }
 
 #[cfg(test)]

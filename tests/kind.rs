@@ -119,10 +119,10 @@ fn docker(args: &[&str]) -> Output {
     out
 }
 
-/// The image references `kindops images` lists for phases 0..=1, by JSON.
-fn phase_1_images(l: &Learner, m: &str) -> Vec<serde_json::Value> {
+/// `kindops images --phase N --mirror M --output json`, parsed.
+fn listed_images(l: &Learner, phase: &str, m: &str) -> Vec<serde_json::Value> {
     let out = l
-        .command(&["images", "--phase", "1", "--mirror", m, "--output", "json"])
+        .command(&["images", "--phase", phase, "--mirror", m, "--output", "json"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -130,71 +130,60 @@ fn phase_1_images(l: &Learner, m: &str) -> Vec<serde_json::Value> {
 }
 
 /// A mirror with images, made as a presenter makes one: `kindops fetch
-/// --images` saves the dex image (the lane's STAND-IN under the manifest's
-/// name) from the lane's Docker engine. A second image is the one
-/// phase 1 names by digest only (Tekton's `-shell-image`,
-/// `cgr.dev/chainguard/busybox@sha256:…`): a registry would serve it by that
-/// digest, a locally built image can never have it, so the test writes its
-/// entry as `fetch` does (the lane's busybox saved under the archive tag).
-fn mirror_with_images(l: &Learner, dir: &std::path::Path) -> (String, String) {
+/// --images` saves them from the lane's Docker engine (`all`: every
+/// preloadable image of phases 0–4; else only the dex image, the lane's
+/// STAND-IN under the manifest's name). One image phase 1 names by digest
+/// only (Tekton's `-shell-image`, `cgr.dev/chainguard/busybox@sha256:…`)
+/// a registry would serve by that digest, and a locally built image can never
+/// have it: the test puts it in the mirror first as `fetch` writes it (the
+/// lane's busybox saved under its archive tag), and `fetch` keeps it.
+fn mirror_with_images(l: &Learner, dir: &std::path::Path, all: bool) -> (String, String) {
     let m = dir.display().to_string();
-    let dex = "ghcr.io/dexidp/dex:v2.45.0";
-    let out = l
-        .command(&[
-            "fetch",
-            "--images",
-            "--phase",
-            "1",
-            "--image",
-            dex,
-            "--into",
-            &m,
-            "--mirror",
-            &mirror(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(stdout(&out).contains(&format!("saved    {dex}")), "{}", show(&out));
-
-    let images = phase_1_images(l, &m);
-    let digest_ref = images
+    let digest_ref = listed_images(l, "1", &mirror())
         .iter()
-        .filter_map(|i| i["reference"].as_str())
+        .filter_map(|i| i["reference"].as_str().map(str::to_string))
         .find(|r| r.starts_with("cgr.dev/chainguard/busybox@sha256:"))
-        .expect("phase 1 names Tekton's shell image by digest")
-        .to_string();
-    let dex_row = images.iter().find(|i| i["reference"] == dex).unwrap();
-    assert_eq!(dex_row["in_mirror"], true, "{dex_row}");
-    assert!(dex_row["not_preloadable"].is_null(), "{dex_row}");
-
-    let index_path = dir.join("images/index.yaml");
-    let mut index: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+        .expect("phase 1 names Tekton's shell image by digest");
     let hex = digest_ref.rsplit(':').next().unwrap();
     let tag = format!("cgr.dev/chainguard/busybox:sha256-{}", &hex[..12]);
     let file = format!("cgr.dev_chainguard_busybox_sha256-{}.tar", &hex[..12]);
+    std::fs::create_dir_all(dir.join("images")).unwrap();
     docker(&["tag", "kindops.local/busybox:bookworm", &tag]);
-    docker(&[
-        "save",
-        "-o",
-        &dir.join("images").join(&file).display().to_string(),
-        &tag,
-    ]);
-    let id = stdout(&docker(&["image", "inspect", "-f", "{{.Id}}", &tag]))
-        .trim()
-        .to_string();
+    docker(&["save", "-o", &dir.join("images").join(&file).display().to_string(), &tag]);
+    let id = stdout(&docker(&["image", "inspect", "-f", "{{.Id}}", &tag])).trim().to_string();
     let sha = {
         use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(
-            std::fs::read(dir.join("images").join(&file)).unwrap(),
-        ))
+        hex::encode(sha2::Sha256::digest(std::fs::read(dir.join("images").join(&file)).unwrap()))
     };
-    let entry: serde_yaml::Value = serde_yaml::from_str(&format!(
-        "{{reference: '{digest_ref}', archive: '{file}', sha256: '{sha}', tag: '{tag}', id: '{id}'}}"
-    ))
+    std::fs::write(
+        dir.join("images/index.yaml"),
+        format!("images:\n- {{reference: '{digest_ref}', archive: '{file}', sha256: '{sha}', tag: '{tag}', id: '{id}'}}\n"),
+    )
     .unwrap();
-    index["images"].as_sequence_mut().unwrap().push(entry);
-    std::fs::write(&index_path, serde_yaml::to_string(&index).unwrap()).unwrap();
+    docker(&["rmi", &tag]);
+
+    let dex = "ghcr.io/dexidp/dex:v2.45.0";
+    let test_mirror = mirror();
+    let mut args = vec!["fetch", "--images", "--into", &m, "--mirror", &test_mirror];
+    if !all {
+        args.extend(["--phase", "1", "--image", dex, "--image", &digest_ref]);
+    }
+    let out = l.command(&args).output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(text.contains(&format!("saved    {dex}")), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("kept") && l.contains(&digest_ref)),
+        "{text}"
+    );
+
+    let images = listed_images(l, "4", &m);
+    for i in &images {
+        let wanted = all || i["reference"] == dex || i["reference"] == digest_ref.as_str();
+        if i["not_preloadable"].is_null() && wanted {
+            assert_eq!(i["in_mirror"], true, "{i}");
+        }
+    }
     (m, digest_ref)
 }
 
@@ -208,7 +197,7 @@ fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {
     let l = Learner::new();
     let name = "ko-road";
     let images_dir = tempfile::tempdir().unwrap();
-    let (m, digest_ref) = mirror_with_images(&l, images_dir.path());
+    let (m, digest_ref) = mirror_with_images(&l, images_dir.path(), false);
     let out = l.phase_0_with(name, "18080", &m);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));

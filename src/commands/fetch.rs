@@ -58,13 +58,17 @@ pub async fn run(
         }
         let known = index.images.iter().find(|e| e.reference == image.reference).cloned();
         match images::save(&docker, &image.reference, into, known.as_ref()).await {
-            Ok((entry, written)) => {
+            Ok((entry, saved)) => {
                 let size = std::fs::metadata(ImageIndex::archive_path(into, &entry))
                     .map(|m| m.len())
                     .unwrap_or(0);
                 println!(
                     "{}  {}  {} ({:.1} MiB, sha256 {})",
-                    if written { "saved  " } else { "current" },
+                    match saved {
+                        images::Saved::Written => "saved  ",
+                        images::Saved::Current => "current",
+                        images::Saved::Kept => "kept   ",
+                    },
                     entry.reference,
                     entry.archive,
                     size as f64 / 1048576.0,

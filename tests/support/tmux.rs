@@ -4,7 +4,7 @@
 //! terminal left in raw mode or on the alternate screen fails the test. And
 //! reading the Applications table off the screen.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -35,11 +35,24 @@ impl Tmux {
     /// the bed's namespace and, when it ends, records its exit code and the
     /// terminal mode it left.
     pub fn start(bed: &Bed, purpose: &str, size: (u16, u16), args: &[&str]) -> Tmux {
-        let dir = bed.home.path().join(format!("tmux-{purpose}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let data = bed.home.path().join("data");
-        let script = dir.join("run.sh");
         let kindops = Kindops::new().args(args).in_bed(bed).shell_line();
+        Tmux::start_line(
+            bed.home.path(),
+            &[("KINDOPS_TESTBED_NAME", &bed.name)],
+            purpose,
+            size,
+            &kindops,
+        )
+    }
+
+    /// [`Tmux::start`] for any `kindops` shell line ([`Kindops::shell_line`]),
+    /// its files under `home`, the shell started with `env`; for tests that
+    /// run where the cluster is (the real-kind lane), not through a bed.
+    pub fn start_line(home: &Path, env: &[(&str, &str)], purpose: &str, size: (u16, u16), kindops: &str) -> Tmux {
+        let dir = home.join(format!("tmux-{purpose}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = home.join("data");
+        let script = dir.join("run.sh");
         std::fs::write(
             &script,
             format!(
@@ -58,9 +71,10 @@ impl Tmux {
             dir,
             data,
         };
+        let vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={}", sh_quote(v))).collect();
         let shell = format!(
-            "env KINDOPS_TESTBED_NAME={} PS1={} HISTFILE= bash --norc --noprofile -i",
-            sh_quote(&bed.name),
+            "env {} PS1={} HISTFILE= bash --norc --noprofile -i",
+            vars.join(" "),
             sh_quote(&format!("{PROMPT} "))
         );
         let out = t.tmux(&[
