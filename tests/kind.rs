@@ -16,6 +16,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 use support::bed::{mirror, show, stdout};
 use support::kindops::Kindops;
+use support::tmux::{row_has, table_rows, Tmux};
 
 fn node_image() -> String {
     std::env::var("KINDOPS_KIND_NODE_IMAGE")
@@ -149,15 +150,26 @@ fn mirror_with_images(l: &Learner, dir: &std::path::Path, all: bool) -> (String,
     let file = format!("cgr.dev_chainguard_busybox_sha256-{}.tar", &hex[..12]);
     std::fs::create_dir_all(dir.join("images")).unwrap();
     docker(&["tag", "kindops.local/busybox:bookworm", &tag]);
-    docker(&["save", "-o", &dir.join("images").join(&file).display().to_string(), &tag]);
-    let id = stdout(&docker(&["image", "inspect", "-f", "{{.Id}}", &tag])).trim().to_string();
+    docker(&[
+        "save",
+        "-o",
+        &dir.join("images").join(&file).display().to_string(),
+        &tag,
+    ]);
+    let id = stdout(&docker(&["image", "inspect", "-f", "{{.Id}}", &tag]))
+        .trim()
+        .to_string();
     let sha = {
         use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(std::fs::read(dir.join("images").join(&file)).unwrap()))
+        hex::encode(sha2::Sha256::digest(
+            std::fs::read(dir.join("images").join(&file)).unwrap(),
+        ))
     };
     std::fs::write(
         dir.join("images/index.yaml"),
-        format!("images:\n- {{reference: '{digest_ref}', archive: '{file}', sha256: '{sha}', tag: '{tag}', id: '{id}'}}\n"),
+        format!(
+            "images:\n- {{reference: '{digest_ref}', archive: '{file}', sha256: '{sha}', tag: '{tag}', id: '{id}'}}\n"
+        ),
     )
     .unwrap();
     docker(&["rmi", &tag]);
@@ -363,4 +375,223 @@ fn ctrl_c_during_kind_create_leaves_nothing_and_the_rerun_converges() {
     let out = l.down(name);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(!containers().contains(&node));
+}
+
+/// `kindops status --cluster NAME --output json`: every Application's
+/// `(name, sync, health)`.
+fn applications(l: &Learner, cluster: &str) -> Vec<(String, String, String)> {
+    let out = l
+        .command(&["status", "--cluster", cluster, "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    v["applications"]
+        .as_array()
+        .unwrap_or(&vec![])
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+            (s("name"), s("sync"), s("health"))
+        })
+        .collect()
+}
+
+/// The learner's whole default road on a real kind cluster: `kindops up`
+/// with only `--node-image` and `--mirror` (every image saved by `kindops
+/// fetch --images` from the lane's engine), in the TUI, from an empty start.
+/// Phase 0 creates the cluster and preloads the images; phases 1–4 run on
+/// real pods; the built-in git source is read by the real repo-server pod
+/// (uid 999). The Applications table fills while phases 2–4 run, and every
+/// Application ends Synced+Healthy, metrics-server included (its APIService
+/// Available). Then a learner's own push of a new product directory gets its
+/// Application; a re-run changes nothing; `kindops down` leaves no container
+/// and no data.
+#[test]
+#[ignore = "needs the real-kind lane: just test-kind"]
+fn the_default_road_runs_phases_0_to_4_on_real_pods() {
+    let t0 = std::time::Instant::now();
+    let l = Learner::new();
+    let name = "ko-full";
+    let images_dir = tempfile::tempdir().unwrap();
+    let (m, _) = mirror_with_images(&l, images_dir.path(), true);
+    let img = node_image();
+    let args = [
+        "up",
+        "--cluster",
+        name,
+        "--node-image",
+        &img,
+        "--mirror",
+        &m,
+        "--ui-port",
+        "18082",
+    ];
+    let line = Kindops::new()
+        .args(args)
+        .home(l.home.path())
+        .env("KUBECONFIG", l.home.path().join("kubeconfig"))
+        .shell_line();
+    let t = Tmux::start_line(l.home.path(), &[], "road", (160, 48), &line);
+
+    // The Applications table starts empty and fills as phases 2–4 create them.
+    let expected = [
+        "argo-cd",
+        "external-secrets",
+        "argo-rollouts",
+        "metrics-server",
+        "coffee-ci",
+        "cart",
+        "order",
+    ];
+    let mut seen: Vec<(usize, std::time::Duration)> = vec![];
+    let deadline = std::time::Instant::now() + Duration::from_secs(25 * 60);
+    let screen = loop {
+        let s = t.screen();
+        let rows = table_rows(&s).len();
+        if seen.last().is_none_or(|(n, _)| *n != rows) {
+            seen.push((rows, t0.elapsed()));
+        }
+        if s.lines()
+            .next()
+            .is_some_and(|l| l.contains("succeeded in") || l.contains("failed"))
+        {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the road did not finish in 25 min:\n{s}\n{}",
+            t.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(
+        screen.lines().next().is_some_and(|l| l.contains("✓ succeeded in")),
+        "{screen}\n{}",
+        t.log_tail()
+    );
+    for app in expected {
+        assert!(
+            row_has(&screen, app, &["Synced", "Healthy"]),
+            "{app} not Synced+Healthy:\n{screen}"
+        );
+    }
+    let counts: Vec<usize> = seen.iter().map(|(n, _)| *n).collect();
+    assert_eq!(counts.first(), Some(&0), "the table did not start empty: {seen:?}");
+    assert!(
+        counts.windows(2).all(|w| w[0] <= w[1]) && counts.iter().filter(|n| **n > 0).count() >= 3,
+        "the table did not fill step by step: {seen:?}"
+    );
+    eprintln!("[road] rows over time: {seen:?}");
+    t.type_text("q");
+    assert_eq!(t.assert_exited_and_terminal_sane(), 0, "kindops up (TUI) exit code");
+
+    // Every Application Synced+Healthy, as `kindops status` reads them.
+    let apps = applications(&l, name);
+    for app in expected {
+        assert!(
+            apps.iter().any(|(n, s, h)| n == app && s == "Synced" && h == "Healthy"),
+            "{app}: {apps:?}"
+        );
+    }
+    // metrics-server serves the metrics API for real.
+    let available = l.kubectl(
+        name,
+        &[
+            "get",
+            "apiservice",
+            "v1beta1.metrics.k8s.io",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Available\")].status}",
+        ],
+    );
+    assert_eq!(stdout(&available).trim(), "True", "{}", show(&available));
+    // The repo-server pod that read the built-in git source runs as uid 999.
+    let uid = l.kubectl(
+        name,
+        &["-n", "argocd", "exec", "deploy/argocd-repo-server", "--", "id", "-u"],
+    );
+    assert_eq!(stdout(&uid).trim(), "999", "{}", show(&uid));
+
+    // A learner's own push: a new product directory becomes an Application.
+    let work = l.home.path().join("learner-clone");
+    let bare = l.git_dir(name).join("gitops.git");
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let out = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", show(&out));
+    };
+    git(
+        l.home.path(),
+        &["clone", "-q", &bare.display().to_string(), &work.display().to_string()],
+    );
+    let tea = work.join("apps/coffee/tea");
+    std::fs::create_dir_all(&tea).unwrap();
+    let cart = std::fs::read_to_string(work.join("apps/coffee/cart/kustomization.yaml")).unwrap();
+    std::fs::write(tea.join("kustomization.yaml"), cart.replace("cart", "tea")).unwrap();
+    git(&work, &["add", "-A"]);
+    git(
+        &work,
+        &[
+            "-c",
+            "user.name=learner",
+            "-c",
+            "user.email=learner@example.invalid",
+            "commit",
+            "-q",
+            "-m",
+            "add tea",
+        ],
+    );
+    git(&work, &["push", "-q", "origin", "HEAD:main"]);
+    let pushed = std::time::Instant::now();
+    loop {
+        let apps = applications(&l, name);
+        if apps
+            .iter()
+            .any(|(n, s, h)| n == "tea" && s == "Synced" && h == "Healthy")
+        {
+            break;
+        }
+        assert!(
+            pushed.elapsed() < Duration::from_secs(240),
+            "tea never Synced+Healthy: {apps:?}"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    eprintln!("[road] a learner's push to Synced+Healthy: {:?}", pushed.elapsed());
+
+    // A re-run changes nothing (and keeps the learner's directory).
+    let out = l
+        .command(&[
+            "up",
+            "--no-tui",
+            "--cluster",
+            name,
+            "--node-image",
+            &img,
+            "--mirror",
+            &m,
+            "--ui-port",
+            "18082",
+        ])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let changed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("  ok ") && !l.starts_with("  ok (unchanged)"))
+        .collect();
+    assert!(changed.is_empty(), "the re-run changed: {changed:?}\n{text}");
+    assert!(applications(&l, name).iter().any(|(n, _, _)| n == "tea"));
+
+    let out = l.down(name);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        !containers().iter().any(|c| c.starts_with(&format!("{name}-"))),
+        "{:?}",
+        containers()
+    );
+    assert!(!l.home.path().join("data/kindops").join(name).exists());
+    eprintln!("[road] done in {:?}", t0.elapsed());
 }
