@@ -154,9 +154,10 @@ func runCertController(flags flagMap) {
 	secret := flags.get("secret-name", "external-secrets-webhook")
 	secretNS := flags.get("secret-namespace", "default")
 	log.Printf("%s: certcontroller for service %s/%s, secret %s/%s", banner, svcNS, svc, secretNS, secret)
-	var ready atomic.Value
-	ready.Store(errors.New("not reconciled yet"))
-	healthz(flags.get("healthz-addr", ":8081"), func() error { return ready.Load().(error) })
+	type state struct{ err error }
+	var ready atomic.Pointer[state]
+	ready.Store(&state{errors.New("not reconciled yet")})
+	healthz(flags.get("healthz-addr", ":8081"), func() error { return ready.Load().err })
 	serveMetrics(flags.get("metrics-addr", ":8080"))
 	kc, err := inCluster()
 	if err != nil {
@@ -166,10 +167,8 @@ func runCertController(flags flagMap) {
 		err := reconcileCerts(kc, svc, svcNS, secret, secretNS)
 		if err != nil {
 			log.Printf("reconcile: %v", err)
-			ready.Store(err)
-		} else {
-			ready.Store(error(nil))
 		}
+		ready.Store(&state{err})
 		time.Sleep(10 * time.Second)
 	}
 }
