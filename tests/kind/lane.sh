@@ -993,7 +993,7 @@ main() {
     exec) cmd_exec "$@";;
     smoke) cmd_smoke "$@";;
     status) cmd_status "$@";;
-    *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2;;
+    *) sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2;;
   esac
 }
 # One line, so that bash has read all of this file before it runs anything:
