@@ -8,7 +8,9 @@
 #                             and what it needs). Steps, each runnable alone:
 #                               bin base slim kube coredns pause busybox kindnetd
 #                               local-path node   (the node image)
-#                               redis argocd dex  (workload images)
+#                               redis argocd dex static git tekton triggers
+#                               metrics-server rollouts eso agnhost
+#                                                 (workload images)
 #                               all               (every step)
 #   lane.sh up                start dockerd in the namespace (prints DOCKER_HOST)
 #   lane.sh exec -- CMD...    run CMD in the namespace with DOCKER_HOST set and
@@ -42,6 +44,12 @@ COREDNS_VERSION=v1.14.2
 LOCAL_PATH_VERSION=v0.0.30
 CRICTL_VERSION=v1.36.0
 ARGOCD_VERSION=v3.5.1
+TEKTON_VERSION=v1.15.0
+TRIGGERS_VERSION=v0.37.0
+METRICS_SERVER_VERSION=v0.9.0
+ROLLOUTS_VERSION=v1.9.1
+ESO_VERSION=v2.9.0
+AGNHOST_TAG=2.53   # the tag manifests/gitops/bases/mini-service names
 SUITE=bookworm
 MIRROR="${KINDOPS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 NODE_IMAGE="kindops.local/node:$K8S_VERSION"
@@ -49,6 +57,8 @@ BASE_IMAGE="kindops.local/base:$SUITE"
 SLIM_IMAGE="kindops.local/debian-slim:$SUITE"
 KUBE_IMAGE="kindops.local/kube:$K8S_VERSION"
 BUSYBOX_IMAGE="kindops.local/busybox:$SUITE"
+STATIC_IMAGE="kindops.local/static:$SUITE"
+GIT_IMAGE="kindops.local/git:$SUITE"
 RUNTIME_NAME=kindops-runc
 SMOKE_CLUSTER="${KINDOPS_KIND_SMOKE_CLUSTER:-kindops-smoke}"
 
@@ -570,8 +580,280 @@ step_dex() {
   rmtree "$d"
 }
 
+# ---------------------------------------------------------------- images for kindops's phases 1-4
+
+# Upstream manifests (test data, never committed): the image names built
+# below are checked against them where they are present.
+UPSTREAM_DIR="${KINDOPS_UPSTREAM_DIR:-$REPO_ROOT/../shared/upstream}"
+
+# go_build DIR OUTDIR LDFLAGS PKG...: static binaries of PKGs into OUTDIR in
+# one `go build` (they share one compile), in the wrapper module at DIR
+# (-mod=mod: modules through the proxy, as step_argocd builds).
+go_build() {
+  local dir="$1" out="$2" ldflags="$3"; shift 3
+  mkdir -p "$out"
+  (cd "$dir" && GOFLAGS="$GOFLAGS -mod=mod" go build -p "$GO_P" -trimpath -ldflags "-s -w $ldflags" -o "$out/" "$@")
+}
+mod_src() { (cd "$1" && go list -mod=mod -m -f '{{.Dir}}' "$2"); } # mod_src DIR MODULE: MODULE's directory in the module cache
+
+all_fresh() { # all_fresh RECIPE IMAGE...: true if every IMAGE exists with that recipe
+  local rec="$1" i; shift
+  for i in "$@"; do [ "$(image_recipe "$i")" = "$rec" ] || return 1; done
+  log "up to date: $*"
+}
+
+# named_in TAG FILE...: die if the upstream manifests are present and none names TAG.
+named_in() {
+  local tag="$1" f any=0; shift
+  for f in "$@"; do
+    [ -f "$f" ] || continue
+    any=1; grep -qF "$tag" "$f" && return 0
+  done
+  [ $any = 0 ] || die "$tag is not named in $*"
+}
+
+# cached_deb PKG: the newest .deb of PKG in the debootstrap cache (apt-get download if none).
+cached_deb() {
+  local pkg="$1" deb
+  mkdir -p "$CACHE/debs"
+  deb="$(ls -v "$CACHE/debs/${pkg}"_*.deb 2>/dev/null | tail -n 1 || true)"
+  if [ -z "$deb" ]; then
+    (cd "$CACHE/debs" && apt-get download "$pkg" >/dev/null) || die "apt-get download $pkg failed"
+    deb="$(ls -v "$CACHE/debs/${pkg}"_*.deb | tail -n 1)"
+  fi
+  echo "$deb"
+}
+
+# A distroless-like base for static Go binaries (what ko's and distroless's
+# static bases give them): the CA bundle, tzdata, /etc/services and
+# /etc/protocols, passwd/group with root, nonroot (65532) and nobody (65534),
+# /tmp; no shell. From Debian's .debs (dpkg-deb -x), no debootstrap.
+STATIC_DEBS=(ca-certificates tzdata netbase)
+step_static() {
+  local debs=() p
+  for p in "${STATIC_DEBS[@]}"; do debs+=("$(cached_deb "$p")"); done
+  local rec; rec="$(recipe step_static "${debs[@]##*/}")"
+  fresh "$STATIC_IMAGE" "$rec" && return 0
+  local d="$SCRATCH/static"; rmtree "$d"
+  local r="$d/root" x="$d/debs"; mkdir -p "$r/etc/ssl/certs" "$r/usr/share" "$r/tmp" "$r/home/nonroot" "$x"
+  for p in "${debs[@]}"; do dpkg-deb -x "$p" "$x"; done
+  # update-ca-certificates' bundle: every certificate of the package, concatenated.
+  find "$x/usr/share/ca-certificates" -name '*.crt' -print0 | LC_ALL=C sort -z | xargs -0 awk 1 >"$r/etc/ssl/certs/ca-certificates.crt"
+  [ -s "$r/etc/ssl/certs/ca-certificates.crt" ] || die "empty CA bundle"
+  cp -a "$x/usr/share/zoneinfo" "$r/usr/share/"
+  cp "$x/etc/services" "$x/etc/protocols" "$r/etc/"
+  printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' \
+    'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' >"$r/etc/passwd"
+  printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' 'nogroup:x:65534:' >"$r/etc/group"
+  echo 'hosts: files dns' >"$r/etc/nsswitch.conf"
+  chmod 1777 "$r/tmp"; chown 65532:65532 "$r/home/nonroot"; chmod 0700 "$r/home/nonroot"
+  import_rootfs "$r" "$STATIC_IMAGE" "$rec" 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+    'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'
+  rmtree "$d"
+}
+
+# Debian's git and tini with a nonroot user (65532): the base of Tekton's
+# resolvers image (upstream: ghcr.io/tektoncd/plumbing/tini-git; its git
+# resolver runs the git CLI, and the Deployment runs /sbin/tini). Also tagged,
+# with git as entrypoint, as the coffee pipeline's step image
+# cgr.dev/chainguard/git:latest (Debian's git 2.39 and sh, not Chainguard's).
+GIT_PACKAGES=git,tini,ca-certificates
+CHAINGUARD_GIT_IMAGE=cgr.dev/chainguard/git:latest
+step_git() {
+  local rec; rec="$(recipe step_git "$GIT_PACKAGES")"
+  all_fresh "$rec" "$GIT_IMAGE" "$CHAINGUARD_GIT_IMAGE" && return 0
+  local t0=$SECONDS r="$SCRATCH/git"
+  debootstrap_rootfs "$r" "$GIT_PACKAGES"
+  chroot "$r" sh -euc 'groupadd -g 65532 nonroot && useradd -u 65532 -g 65532 -m -d /home/nonroot -s /bin/sh nonroot'
+  [ -e "$r/usr/sbin/tini" ] || ln -s ../bin/tini "$r/usr/sbin/tini"
+  [ -x "$r/sbin/tini" ] || die "no /sbin/tini in the git image"
+  import_rootfs "$r" "$GIT_IMAGE" "$rec" 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    'USER 65532' 'WORKDIR /home/nonroot'
+  rmtree "$r"; mkdir -p "$r"
+  printf '%s\n' "FROM $GIT_IMAGE" 'ENTRYPOINT ["/usr/bin/git"]' >"$r/Dockerfile"
+  build_image "$CHAINGUARD_GIT_IMAGE" "$rec" "$r"
+  rmtree "$r"
+  log "git images in $((SECONDS - t0))s"
+}
+
+# ko_name REGISTRY IMPORTPATH VERSION: the name ko gives a command's image
+# (its default naming: the last path element, '-', md5 of the import path).
+ko_name() { printf '%s/%s-%s:%s' "$1" "${2##*/}" "$(printf '%s' "$2" | md5sum | cut -c1-32)" "$3"; }
+
+# ko_image TAG BINARY KODATA BASE RECIPE: an image laid out as ko lays out a
+# Go command: the binary at /ko-app/NAME (entrypoint, and on PATH), the
+# command's kodata directory at /var/run/ko (KO_DATA_PATH), uid 65532.
+ko_image() {
+  local tag="$1" bin="$2" kodata="$3" base="$4" rec="$5" name; name="$(basename "$bin")"
+  local d="$SCRATCH/ko-$name"; rmtree "$d"; mkdir -p "$d/kodata"
+  cp "$bin" "$d/$name"
+  if [ -d "$kodata" ]; then cp -rL "$kodata/." "$d/kodata/"; fi
+  printf '%s\n' "FROM $base" "COPY $name /ko-app/$name" 'COPY kodata/ /var/run/ko/' \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/ko-app KO_DATA_PATH=/var/run/ko' \
+    'USER 65532' "ENTRYPOINT [\"/ko-app/$name\"]" >"$d/Dockerfile"
+  build_image "$tag" "$rec" "$d"
+  rmtree "$d"
+}
+
+# ko_step STEP DIR MODULE VERSION REGISTRY "MANIFEST..." CMD[:git]...: the
+# module's cmd/CMDs in one go build (wrapper module DIR), one ko-style image
+# each, named as ko names them (checked against the upstream manifests); on
+# the static base, or with :git on the git image.
+ko_step() {
+  local step="$1" dir="$2" mod="$3" version="$4" registry="$5" manifests="$6"; shift 6
+  need_image "$STATIC_IMAGE" static
+  local specs=("$@") cmds=() pkgs=() c t0=$SECONDS out="$BIN/$step"
+  for c in "${specs[@]}"; do cmds+=("${c%%:*}"); pkgs+=("$mod/cmd/${c%%:*}"); done
+  case " ${specs[*]} " in *:git*) need_image "$GIT_IMAGE" git;; esac
+  log "go build $mod $version: ${cmds[*]}"
+  go_build "$dir" "$out" "" "${pkgs[@]}"
+  log "Go build in $((SECONDS - t0))s"
+  local src sums="" rec tags=() i
+  src="$(mod_src "$dir" "$mod")"
+  for c in "${cmds[@]}"; do sums="$sums $c=$(sha "$out/$c")"; done
+  rec="$(recipe "step_$step" "$(declare -f ko_step ko_image)" "${specs[*]}" "$sums" \
+    "$(cd "$src/cmd" && find . -path '*/kodata/*' -type f | sort | xargs -r sha256sum)" \
+    "$(image_recipe "$STATIC_IMAGE")" "$(image_recipe "$GIT_IMAGE")")"
+  for c in "${cmds[@]}"; do tags+=("$(ko_name "$registry" "$mod/cmd/$c" "$version")"); done
+  all_fresh "$rec" "${tags[@]}" && return 0
+  for i in "${!specs[@]}"; do
+    # shellcheck disable=SC2086
+    named_in "${tags[$i]}" $manifests
+    local base="$STATIC_IMAGE"
+    case "${specs[$i]}" in *:git) base="$GIT_IMAGE";; esac
+    ko_image "${tags[$i]}" "$out/${cmds[$i]}" "$src/cmd/${cmds[$i]}/kodata" "$base" "$rec"
+  done
+  log "$step images in $((SECONDS - t0))s"
+}
+
+# Tekton Pipelines (real, github.com/tektoncd/pipeline in tests/kind/tekton):
+# the four Deployments' images and the controller's -entrypoint-image,
+# -nop-image, -sidecarlogresults-image and -workingdirinit-image. resolvers on
+# the git image (its git resolver runs the git CLI under /sbin/tini).
+step_tekton() {
+  ko_step tekton "$LANE_DIR/tekton" github.com/tektoncd/pipeline "$TEKTON_VERSION" ghcr.io/tektoncd/pipeline \
+    "$UPSTREAM_DIR/tekton-pipelines/release-$TEKTON_VERSION.derived.yaml" \
+    controller events resolvers:git webhook entrypoint nop sidecarlogresults workingdirinit
+}
+
+# Tekton Triggers (real, github.com/tektoncd/triggers in tests/kind/triggers):
+# controller, webhook, core interceptors, and the controller's -el-image
+# (eventlistenersink, which each EventListener's Deployment runs).
+step_triggers() {
+  ko_step triggers "$LANE_DIR/triggers" github.com/tektoncd/triggers "$TRIGGERS_VERSION" ghcr.io/tektoncd/triggers \
+    "$UPSTREAM_DIR/tekton-triggers/release-$TRIGGERS_VERSION.derived.yaml $UPSTREAM_DIR/tekton-triggers/interceptors-$TRIGGERS_VERSION.derived.yaml" \
+    controller webhook interceptors eventlistenersink
+}
+
+# metrics-server (real, sigs.k8s.io/metrics-server in tests/kind/metrics-server),
+# laid out as upstream's Dockerfile: /metrics-server, uid 65534.
+step_metrics_server() {
+  need_image "$STATIC_IMAGE" static
+  local out="$BIN/metrics-server" t0=$SECONDS p=k8s.io/client-go/pkg/version
+  log "go build metrics-server $METRICS_SERVER_VERSION"
+  go_build "$LANE_DIR/metrics-server" "$out" \
+    "-X $p.gitVersion=$METRICS_SERVER_VERSION -X $p.gitCommit=2a7c4b2c7d46552ff47f4aeaa3a735c582587ecd" \
+    sigs.k8s.io/metrics-server/cmd/metrics-server
+  log "Go build in $((SECONDS - t0))s"
+  local tag="registry.k8s.io/metrics-server/metrics-server:$METRICS_SERVER_VERSION" rec
+  rec="$(recipe step_metrics_server "$(sha "$out/metrics-server")" "$(image_recipe "$STATIC_IMAGE")")"
+  fresh "$tag" "$rec" && return 0
+  named_in "$tag" "$UPSTREAM_DIR/metrics-server/components-$METRICS_SERVER_VERSION.rendered.yaml"
+  local d="$SCRATCH/metrics-server"; rmtree "$d"; mkdir -p "$d"
+  cp "$out/metrics-server" "$d/"
+  printf '%s\n' "FROM $STATIC_IMAGE" 'COPY metrics-server /metrics-server' 'USER 65534' \
+    'ENTRYPOINT ["/metrics-server"]' >"$d/Dockerfile"
+  build_image "$tag" "$rec" "$d"
+  rmtree "$d"
+}
+
+# Argo Rollouts (real, github.com/argoproj/argo-rollouts in tests/kind/rollouts,
+# with upstream's replace block), laid out as upstream's Dockerfile:
+# /bin/rollouts-controller, uid 999, workdir /home/argo-rollouts.
+step_rollouts() {
+  need_image "$STATIC_IMAGE" static
+  local out="$BIN/rollouts" t0=$SECONDS p=github.com/argoproj/argo-rollouts/utils/version
+  log "go build argo-rollouts $ROLLOUTS_VERSION (rollouts-controller)"
+  go_build "$LANE_DIR/rollouts" "$out" \
+    "-X $p.version=${ROLLOUTS_VERSION#v} -X $p.gitTag=$ROLLOUTS_VERSION -X $p.gitCommit=b6bd3bcf8f60d717a98763d26acc983db7f97cb0 -X $p.gitTreeState=clean" \
+    github.com/argoproj/argo-rollouts/cmd/rollouts-controller
+  log "Go build in $((SECONDS - t0))s"
+  local tag="quay.io/argoproj/argo-rollouts:$ROLLOUTS_VERSION" rec
+  rec="$(recipe step_rollouts "$(sha "$out/rollouts-controller")" "$(image_recipe "$STATIC_IMAGE")")"
+  fresh "$tag" "$rec" && return 0
+  named_in "$tag" "$UPSTREAM_DIR/argo-rollouts/install-$ROLLOUTS_VERSION.yaml"
+  local d="$SCRATCH/rollouts"; rmtree "$d"; mkdir -p "$d"
+  cp "$out/rollouts-controller" "$d/"
+  printf '%s\n' "FROM $STATIC_IMAGE" 'COPY rollouts-controller /bin/rollouts-controller' 'USER 999' \
+    'WORKDIR /home/argo-rollouts' 'ENTRYPOINT ["/bin/rollouts-controller"]' >"$d/Dockerfile"
+  build_image "$tag" "$rec" "$d"
+  rmtree "$d"
+}
+
+# External Secrets Operator STAND-IN (tests/kind/eso-standin, standard library
+# only): the proxy refuses github.com/external-secrets/external-secrets v2.9.0.
+# One binary for the chart's three Deployments (controller: syncs nothing;
+# certcontroller: the webhook's certificate and caBundle; webhook: allows every
+# AdmissionReview), under the chart's image name, laid out as upstream's
+# Dockerfile (/bin/external-secrets, uid 65534).
+step_eso() {
+  need_image "$STATIC_IMAGE" static
+  local out="$BIN/eso-standin" t0=$SECONDS
+  mkdir -p "$out"
+  (cd "$LANE_DIR/eso-standin" && go build -p "$GO_P" -trimpath -ldflags "-s -w" -o "$out/external-secrets" .)
+  local tag="ghcr.io/external-secrets/external-secrets:$ESO_VERSION" rec
+  rec="$(recipe step_eso "$(sha "$out/external-secrets")" "$(image_recipe "$STATIC_IMAGE")")"
+  fresh "$tag" "$rec" && return 0
+  local d="$SCRATCH/eso"; rmtree "$d"; mkdir -p "$d"
+  cp "$out/external-secrets" "$d/"
+  printf '%s\n' "FROM $STATIC_IMAGE" 'COPY external-secrets /bin/external-secrets' \
+    "LABEL kindops.standin=\"external-secrets $ESO_VERSION STAND-IN: tests/kind/eso-standin\"" \
+    'USER 65534' 'ENTRYPOINT ["/bin/external-secrets"]' >"$d/Dockerfile"
+  build_image "$tag" "$rec" "$d"
+  rmtree "$d"
+  log "external-secrets STAND-IN image in $((SECONDS - t0))s"
+}
+
+# agnhost (real, k8s.io/kubernetes/test/images/agnhost of K8S_VERSION, so the
+# agnhost version that release carries, under the tag the coffee apps name),
+# built in tests/kind/agnhost (k8s.io/kubernetes with the staging replaces of
+# tests/kind/kube; agnhost needs one module more, ishidawataru/sctp). Upstream's layout (/agnhost, /agnhost-2, /uploads, porter's
+# localhost.crt/key, uid 1000 user-defined-in-image, gid 50000
+# group-defined-in-image, ENTRYPOINT /agnhost, CMD pause) on the busybox image
+# instead of Alpine with curl, bind-tools, iperf and coredns.
+step_agnhost() {
+  need_image "$BUSYBOX_IMAGE" busybox
+  local src v out="$BIN/agnhost" t0=$SECONDS
+  src="$(mod_dir "k8s.io/kubernetes@$K8S_VERSION")/test/images/agnhost"
+  v="$(cat "$src/VERSION")"
+  mkdir -p "$out"
+  log "go build agnhost $v (k8s.io/kubernetes $K8S_VERSION)"
+  go_build "$LANE_DIR/agnhost" "$out" "-X main.Version=$v" k8s.io/kubernetes/test/images/agnhost
+  log "Go build in $((SECONDS - t0))s"
+  local tag="registry.k8s.io/e2e-test-images/agnhost:$AGNHOST_TAG" rec
+  rec="$(recipe step_agnhost "$(sha "$out/agnhost")" "$(cat "$src/porter/localhost.crt" "$src/porter/localhost.key" | sha256sum)" \
+    "$(image_recipe "$BUSYBOX_IMAGE")")"
+  fresh "$tag" "$rec" && return 0
+  local d="$SCRATCH/agnhost"; rmtree "$d"; mkdir -p "$d/etc"
+  cp "$out/agnhost" "$d/"
+  install -m 0644 "$src/porter/localhost.crt" "$src/porter/localhost.key" "$d/"
+  printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/:/bin/false' \
+    'user-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh' >"$d/etc/passwd"
+  printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' 'user-defined-in-image:x:1000:' \
+    'group-defined-in-image:x:50000:user-defined-in-image' >"$d/etc/group"
+  # the link and the directories go in as a tar (the classic builder's RUN would need a container)
+  mkdir -p "$d/t/uploads" "$d/t/home/user-defined-in-image"; ln -s agnhost "$d/t/agnhost-2"
+  chown 1000:1000 "$d/t/home/user-defined-in-image"
+  tar -C "$d/t" --numeric-owner -cf "$d/extra.tar" agnhost-2 uploads home
+  printf '%s\n' "FROM $BUSYBOX_IMAGE" 'COPY etc/ /etc/' 'COPY agnhost localhost.crt localhost.key /' 'ADD extra.tar /' \
+    'WORKDIR /' 'EXPOSE 80 8080 8081 9376 5000' 'ENTRYPOINT ["/agnhost"]' 'CMD ["pause"]' >"$d/Dockerfile"
+  build_image "$tag" "$rec" "$d"
+  rmtree "$d"
+  log "agnhost image in $((SECONDS - t0))s"
+}
+
 NODE_STEPS=(bin base slim kube coredns pause busybox kindnetd local-path node)
-WORKLOAD_STEPS=(redis argocd dex)
+WORKLOAD_STEPS=(redis argocd dex static git tekton triggers metrics-server rollouts eso agnhost)
 
 cmd_build() {
   local steps=("$@")
@@ -584,8 +866,9 @@ cmd_build() {
     if [ "$s" != bin ] && ! docker_up; then cmd_up >/dev/null; started=1; fi
     local ts=$SECONDS
     case "$s" in
-      bin|base|slim|kube|coredns|pause|busybox|kindnetd|node|redis|argocd|dex) "step_$s";;
+      bin|base|slim|kube|coredns|pause|busybox|kindnetd|node|redis|argocd|dex|static|git|tekton|triggers|rollouts|eso|agnhost) "step_$s";;
       local-path) step_local_path;;
+      metrics-server) step_metrics_server;;
       *) die "unknown build step '$s' (steps: ${NODE_STEPS[*]} ${WORKLOAD_STEPS[*]} all)";;
     esac
     log "step $s: $((SECONDS - ts))s"
@@ -710,7 +993,7 @@ main() {
     exec) cmd_exec "$@";;
     smoke) cmd_smoke "$@";;
     status) cmd_status "$@";;
-    *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2;;
+    *) sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2;;
   esac
 }
 # One line, so that bash has read all of this file before it runs anything:

@@ -1,0 +1,3 @@
+module kindops.test/kind/eso-standin
+
+go 1.26.0
