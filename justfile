@@ -92,4 +92,18 @@ test-kind: kind-build
     tests/kind/lane.sh up
     tests/kind/lane.sh exec -- env KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
         KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
-        cargo test --offline --test kind -- --ignored --test-threads=1
+        cargo test --offline --test kind -- --ignored --test-threads=1 --skip the_default_road
+
+# The whole default road on the real-kind lane (tests/kind.rs the_default_road_runs_phases_0_to_4_on_real_pods): build every image phases 1-4 run (Argo CD, Tekton, metrics-server, Argo Rollouts, the External Secrets STAND-IN, agnhost; ~25 min of Go builds when cold), then `kindops up` phases 0-4 in the TUI on real pods. Not part of `just test`: see README, "The real-kind lane".
+test-kind-road: testbed-build (kind-build "all")
+    #!/usr/bin/env bash
+    set -euo pipefail
+    trap 'tests/kind/lane.sh down' EXIT
+    cargo build --tests --quiet
+    bash tests/mirror.sh >/dev/null
+    tests/kind/lane.sh up
+    # helm and kustomize (built by testbed-build) render the External Secrets chart for `kindops images`.
+    tests/kind/lane.sh exec -- env PATH={{justfile_directory()}}/tests/testbed/bin:$PATH \
+        KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
+        KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
+        cargo test --offline --test kind -- --ignored --test-threads=1 --nocapture the_default_road

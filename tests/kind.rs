@@ -433,6 +433,9 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         .env("KUBECONFIG", l.home.path().join("kubeconfig"))
         .shell_line();
     let t = Tmux::start_line(l.home.path(), &[], "road", (160, 48), &line);
+    // The learner switches to the Applications view (key 2) as soon as the TUI is up.
+    t.wait_for("the TUI", Duration::from_secs(60), |s| s.contains("2 Applications"));
+    t.keys(&["2"]);
 
     // The Applications table starts empty and fills as phases 2–4 create them.
     let expected = [
