@@ -451,6 +451,8 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     let deadline = std::time::Instant::now() + Duration::from_secs(25 * 60);
     let screen = loop {
         let s = t.screen();
+        // Before phase 1 the learner is told why the table is empty, in words.
+        assert!(!s.contains("404 page not found"), "a raw API error on screen:\n{s}");
         let rows = table_rows(&s).len();
         if seen.last().is_none_or(|(n, _)| *n != rows) {
             seen.push((rows, t0.elapsed()));

@@ -52,8 +52,8 @@ fn explain(err: &watcher::Error, plural: &str) -> String {
     let not_found = match err {
         watcher::Error::InitialListFailed(kube::Error::Api(s))
         | watcher::Error::WatchStartFailed(kube::Error::Api(s))
-        | watcher::Error::WatchFailed(kube::Error::Api(s)) => s.is_not_found(),
-        watcher::Error::WatchError(s) => s.is_not_found(),
+        | watcher::Error::WatchFailed(kube::Error::Api(s)) => s.is_not_found() || s.code == 404,
+        watcher::Error::WatchError(s) => s.is_not_found() || s.code == 404,
         _ => false,
     };
     if not_found {
@@ -211,6 +211,18 @@ mod tests {
     fn a_missing_crd_reads_as_argo_cd_not_installed_yet() {
         let e = watcher::Error::InitialListFailed(kube::Error::Api(
             Status::failure("the server could not find the requested resource", "NotFound")
+                .with_code(404)
+                .boxed(),
+        ));
+        assert_eq!(
+            explain(&e, "applications"),
+            "applications.argoproj.io not found: Argo CD is not installed yet; retrying"
+        );
+        // A real API server answers a list of a group it does not serve
+        // with a plain-text "404 page not found" (seen on kind before
+        // phase 1): kube reports it with code 404 and no NotFound reason.
+        let e = watcher::Error::InitialListFailed(kube::Error::Api(
+            Status::failure("404 page not found", "Failed to parse error data")
                 .with_code(404)
                 .boxed(),
         ));
