@@ -45,15 +45,7 @@ pub enum Command {
     /// Run phases 0..=N (default all), converging: what is done is left as it is.
     Up(UpArgs),
     /// Show the phases, their steps, object counts and images, offline.
-    Plan {
-        /// Show phases 0..=N.
-        #[arg(long, value_name = "N")]
-        phase: Option<u8>,
-        #[command(flatten)]
-        source: SourceArgs,
-        #[arg(long, value_enum, default_value = "text")]
-        output: Format,
-    },
+    Plan(ListArgs),
     /// Show recorded phase progress and every Argo CD Application's sync status and health.
     Status {
         #[command(flatten)]
@@ -96,15 +88,19 @@ pub enum Command {
     },
     /// List every container image phases 0..=N run, where each is used, and
     /// whether it can be preloaded (with --mirror DIR: whether DIR has it).
-    Images {
-        /// Phases 0..=N (default all).
-        #[arg(long, value_name = "N")]
-        phase: Option<u8>,
-        #[command(flatten)]
-        source: SourceArgs,
-        #[arg(long, value_enum, default_value = "text")]
-        output: Format,
-    },
+    Images(ListArgs),
+}
+
+/// What `plan` and `images` list: phases 0..=N, from which sources, how printed.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Phases 0..=N (default all).
+    #[arg(long, value_name = "N")]
+    pub phase: Option<u8>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Format,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -567,18 +567,7 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
 
     // A re-run changes nothing (and keeps the learner's directory).
     let out = l
-        .command(&[
-            "up",
-            "--no-tui",
-            "--cluster",
-            name,
-            "--node-image",
-            &img,
-            "--mirror",
-            &m,
-            "--ui-port",
-            "18082",
-        ])
+        .command(&[&["up", "--no-tui"][..], &args[1..]].concat())
         .output()
         .unwrap();
     let text = stdout(&out);

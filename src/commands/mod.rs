@@ -36,7 +36,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub async fn run(command: Command) -> Result<u8> {
     match command {
         Command::Up(args) => up::run(args).await,
-        Command::Plan { phase, source, output } => plan::run(phase, &source, output),
+        Command::Plan(a) => plan::run(a.phase, &a.source, a.output),
         Command::Status { cluster, output, watch } => status::run(&cluster, output, watch).await,
         Command::Down { cluster } => down::run(&cluster).await,
         Command::Doctor { cluster } => doctor::run(&cluster).await,
@@ -47,7 +47,7 @@ pub async fn run(command: Command) -> Result<u8> {
             phase,
             only,
         } => fetch::run(&into, mirror.as_deref(), images, phase, &only).await,
-        Command::Images { phase, source, output } => images::run(phase, &source, output).await,
+        Command::Images(a) => images::run(a.phase, &a.source, a.output).await,
     }
 }
 
