@@ -189,7 +189,9 @@ fn mirror_with_images(l: &Learner, dir: &std::path::Path, all: bool) -> (String,
         "{text}"
     );
 
-    let images = listed_images(l, "4", &m);
+    // Phases 0–1 render without Helm; phase 3's External Secrets chart needs
+    // helm and kustomize on PATH (`just test-kind-road` provides them).
+    let images = listed_images(l, if all { "4" } else { "1" }, &m);
     for i in &images {
         let wanted = all || i["reference"] == dex || i["reference"] == digest_ref.as_str();
         if i["not_preloadable"].is_null() && wanted {
