@@ -114,6 +114,22 @@ fn kind_processes(cluster: &str) -> Vec<String> {
     found
 }
 
+/// Every file under `dir`, recursively (symlinks not followed).
+fn walk_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(e.path()),
+                Ok(t) if t.is_file() => out.push(e.path()),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 fn docker(args: &[&str]) -> Output {
     let out = Command::new("docker").args(args).output().unwrap();
     assert!(out.status.success(), "docker {args:?}: {}", show(&out));
@@ -450,12 +466,15 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         "order",
     ];
     let mut seen: Vec<(usize, std::time::Duration)> = vec![];
+    // Everything the learner saw, for the secret scan below.
+    let mut shown = String::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(25 * 60);
     let screen = loop {
         let s = t.screen();
         // Before phase 1 the learner is told why the table is empty, in words.
         assert!(!s.contains("404 page not found"), "a raw API error on screen:\n{s}");
         let rows = table_rows(&s).len();
+        shown.push_str(&s);
         if seen.last().is_none_or(|(n, _)| *n != rows) {
             seen.push((rows, t0.elapsed()));
         }
@@ -580,6 +599,69 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         .collect();
     assert!(changed.is_empty(), "the re-run changed: {changed:?}\n{text}");
     assert!(applications(&l, name).iter().any(|(n, _, _)| n == "tea"));
+
+    // The Argo CD admin password (and any private key) appears nowhere
+    // kindops wrote or showed without --show-secrets: the TUI's screens and
+    // log file, plain and JSON output, `status`, the state ConfigMap, the git
+    // source's whole history.
+    let secret = l.kubectl(
+        name,
+        &[
+            "-n",
+            "argocd",
+            "get",
+            "secret",
+            "argocd-initial-admin-secret",
+            "-o",
+            "go-template={{.data.password | base64decode}}",
+        ],
+    );
+    let password = stdout(&secret);
+    assert!(password.len() >= 8, "no admin password read: {}", show(&secret));
+    let mut scanned = vec![
+        ("the TUI's screens".to_string(), shown),
+        ("the re-run's output".into(), show(&out)),
+    ];
+    for (what, cmd) in [
+        ("status", vec!["status", "--cluster", name]),
+        (
+            "status --output json",
+            vec!["status", "--cluster", name, "--output", "json"],
+        ),
+        (
+            "up --output json",
+            [&["up", "--output", "json"][..], &args[1..]].concat(),
+        ),
+    ] {
+        let out = l.command(&cmd).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{what}: {}", show(&out));
+        scanned.push((what.to_string(), show(&out)));
+    }
+    for file in walk_files(&l.home.path().join("data")) {
+        if let Ok(bytes) = std::fs::read(&file) {
+            scanned.push((file.display().to_string(), String::from_utf8_lossy(&bytes).to_string()));
+        }
+    }
+    let history = Command::new("git")
+        .arg("-C")
+        .arg(l.git_dir(name).join("gitops.git"))
+        .args(["log", "-p", "--all"])
+        .output()
+        .unwrap();
+    scanned.push(("the git source's history".into(), stdout(&history)));
+    let state = l.kubectl(
+        name,
+        &["-n", "kube-system", "get", "configmap", "kindops-state", "-o", "yaml"],
+    );
+    scanned.push(("ConfigMap kube-system/kindops-state".into(), stdout(&state)));
+    for (what, text) in &scanned {
+        assert!(!text.contains(&password), "the admin password appears in {what}");
+        assert!(!text.contains("PRIVATE KEY"), "a private key appears in {what}");
+    }
+    eprintln!(
+        "[road] secret scan: {} sources, none holds the admin password",
+        scanned.len()
+    );
 
     let out = l.down(name);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
