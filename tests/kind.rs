@@ -662,6 +662,16 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         "[road] secret scan: {} sources, none holds the admin password",
         scanned.len()
     );
+    // The scan can see it: asked for, the password is printed.
+    let printed = l
+        .command(&[&["up", "--no-tui", "--phase", "1", "--show-secrets"][..], &args[1..]].concat())
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&printed).contains(&password),
+        "--show-secrets: {}",
+        show(&printed)
+    );
 
     let out = l.down(name);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
