@@ -49,17 +49,23 @@ pub fn pins() -> Vec<Pin> {
 
 /// Parses a pins file (the shape of `manifests/upstream.yaml`).
 ///
-/// Errors: unreadable file; a YAML or shape error, named as `FILE:LINE:COLUMN`.
+/// Errors: unreadable file; what [`parse_pins_str`] refuses.
 pub fn parse_pins(path: &Path) -> Result<Vec<Pin>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading the pins file {}", path.display()))?;
-    serde_yaml::from_str(&text).map_err(|e| {
+    parse_pins_str(&path.display().to_string(), &text)
+}
+
+/// Parses the text of a pins file named `file` (for messages).
+///
+/// Errors: a YAML or shape error, named as `FILE:LINE:COLUMN`.
+pub fn parse_pins_str(file: &str, text: &str) -> Result<Vec<Pin>> {
+    serde_yaml::from_str(text).map_err(|e| {
         let at = e
             .location()
             .map(|l| format!(":{}:{}", l.line(), l.column()))
             .unwrap_or_default();
         anyhow::anyhow!(
-            "{}{at}: {e}. A pins file is a list of {{name, version, file, url, sha256}} as in kindops's manifests/upstream.yaml",
-            path.display()
+            "{file}{at}: {e}. A pins file is a list of {{name, version, file, url, sha256}} as in kindops's manifests/upstream.yaml"
         )
     })
 }
