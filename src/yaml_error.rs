@@ -6,12 +6,16 @@
 //! - it starts with the file's name and a `:`;
 //! - a YAML syntax or shape error carries the 1-based line and column the YAML
 //!   parser reports (a reader error that only has a byte offset, such as a
-//!   control character, is turned into line:column); the few kinds for which
+//!   control character, is turned into line:column; libyaml's context, such
+//!   as "while parsing a block mapping at line 2 column 1", stays in the
+//!   message); the few kinds for which
 //!   the parser reports no position at all (more than one document, too many
 //!   alias expansions) end in [`NO_POSITION`] instead of a made-up `1:1`;
 //! - a position, when given, lies inside the file (lines and columns counted
 //!   as YAML counts them: `\n`, `\r\n`, `\r`, U+0085, U+2028 and U+2029 end a
-//!   line; columns are characters);
+//!   line; columns are characters); the end of a file with no final line
+//!   break, which libyaml puts on a line after the last, is shown as the end
+//!   of the last line;
 //! - it is one line: line breaks and other control characters that came from
 //!   the input are escaped;
 //! - it never dumps the input: a message longer than [`MAX_MESSAGE_CHARS`] is
@@ -64,7 +68,7 @@ pub fn describe(e: &serde_yaml::Error, text: &str) -> Described {
         m.to_string()
     } else if let Some(i) = shown.find(&suffix).filter(|&i| !shown[..i].contains(['`', '"'])) {
         format!("{}{}", &shown[..i], &shown[i + suffix.len()..])
-    } else if let Some((problem, offset, rest)) = reader_offset(&shown) {
+    } else if let Some((problem, offset, rest)) = reader_offset(&shown).filter(|_| loc.index() == 0) {
         // A libyaml reader error (e.g. a control character) has no mark, only a
         // byte offset, and serde_yaml reports it at 1:1.
         match position_at(text, offset) {
@@ -77,6 +81,12 @@ pub fn describe(e: &serde_yaml::Error, text: &str) -> Described {
     } else {
         shown.clone()
     };
+    // At the end of a file with no final line break, libyaml reports the start
+    // of a line after the last one: that is the end of the last line.
+    let lines = yaml_lines(text);
+    if pos.0 > lines.len() {
+        pos = (lines.len(), lines.last().map_or(0, |l| l.chars().count()) + 1);
+    }
     Described {
         line: Some(pos.0),
         column: Some(pos.1),
