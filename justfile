@@ -107,3 +107,22 @@ test-kind-road: testbed-build (kind-build "all")
         KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
         KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
         cargo test --offline --test kind -- --ignored --test-threads=1 --nocapture the_default_road
+
+# Fuzz the parsers of user-written files (cargo fuzz, nightly; `cargo install cargo-fuzz` once): the phase-file target, then the pins-file target, SECONDS each, one process each. Seeds: the real files (and the kept regressions); the corpus and any crash land under tests/fuzz/ (git-ignored). Not part of `test`: see README, "Fuzzing".
+fuzz SECONDS="60":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    fz=tests/fuzz
+    mkdir -p $fz/corpus/phase_file $fz/corpus/pins_file
+    # A phase_file input is one byte for the phase the file name says ('0'..'4'), then the text.
+    for f in phases/phase-*.yaml; do
+        n="${f##*/phase-}"; n="${n%.yaml}"
+        { printf '%s' "$n"; cat "$f"; } > "$fz/corpus/phase_file/seed-phase-$n"
+    done
+    cp manifests/upstream.yaml $fz/corpus/pins_file/seed-upstream.yaml
+    if [ -f tests/testbed/mirror/pins.yaml ]; then cp tests/testbed/mirror/pins.yaml $fz/corpus/pins_file/seed-testbed-pins.yaml; fi
+    for t in phase_file pins_file; do
+        if [ -d "$fz/regressions/$t" ]; then cp "$fz/regressions/$t"/* "$fz/corpus/$t/"; fi
+        echo "== fuzzing $t for {{SECONDS}}s"
+        cargo +nightly fuzz run --fuzz-dir $fz $t -- -max_total_time={{SECONDS}} -max_len=8192 -timeout=10 -dict=$fz/yaml.dict -print_final_stats=1
+    done

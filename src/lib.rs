@@ -19,3 +19,4 @@ pub mod plan;
 pub mod report;
 pub mod tui;
 pub mod upstream;
+pub mod yaml_error;

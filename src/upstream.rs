@@ -49,17 +49,26 @@ pub fn pins() -> Vec<Pin> {
 
 /// Parses a pins file (the shape of `manifests/upstream.yaml`).
 ///
-/// Errors: unreadable file; a YAML or shape error, named as `FILE:LINE:COLUMN`.
+/// Errors: unreadable file; what [`parse_pins_str`] refuses.
 pub fn parse_pins(path: &Path) -> Result<Vec<Pin>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading the pins file {}", path.display()))?;
-    serde_yaml::from_str(&text).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
+    parse_pins_str(&path.display().to_string(), &text)
+}
+
+/// Parses the text of a pins file named `file` (for messages).
+///
+/// Errors: a YAML or shape error as one line, `FILE:LINE:COLUMN: message`
+/// (see [`crate::yaml_error`] for what that line guarantees).
+pub fn parse_pins_str(file: &str, text: &str) -> Result<Vec<Pin>> {
+    serde_yaml::from_str(text).map_err(|e| {
+        let d = crate::yaml_error::describe(&e, text);
+        let at = match (d.line, d.column) {
+            (Some(l), Some(c)) => format!(":{l}:{c}"),
+            _ => String::new(),
+        };
         anyhow::anyhow!(
-            "{}{at}: {e}. A pins file is a list of {{name, version, file, url, sha256}} as in kindops's manifests/upstream.yaml",
-            path.display()
+            "{file}{at}: {}. A pins file is a list of {{name, version, file, url, sha256}} as in kindops's manifests/upstream.yaml",
+            d.message
         )
     })
 }
@@ -518,6 +527,84 @@ mod tests {
         assert!(
             err.contains("checksum mismatch") && err.contains("a.yaml.sha256"),
             "{err}"
+        );
+    }
+
+    /// An input a fuzz run found (`tests/fuzz/regressions/pins_file/NAME`), as
+    /// the `pins_file` target reads it, and its error line, checked against
+    /// what every error line guarantees (`crate::yaml_error`).
+    fn fuzz_error_line(name: &str) -> (String, String) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fuzz/regressions/pins_file")
+            .join(name);
+        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text = String::from_utf8_lossy(&data).into_owned();
+        let shown = format!("{:#}", parse_pins_str(FILE, &text).expect_err("an error"));
+        if let Err(why) = crate::yaml_error::check_shown(&shown, FILE, &text) {
+            panic!("{name}: {why}");
+        }
+        (text, shown)
+    }
+
+    const FILE: &str = "/tmp/pins dir/pins.yaml";
+
+    #[test]
+    fn every_fuzz_regression_holds_the_error_guarantees() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/regressions/pins_file");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            fuzz_error_line(entry.unwrap().file_name().to_str().unwrap());
+            n += 1;
+        }
+        assert!(n >= 2, "{n} regressions");
+    }
+
+    // Found by `cargo fuzz` (target pins_file): libyaml puts the end of a file
+    // with no final line break on a line after the last one.
+    #[test]
+    fn fuzz_eof_in_simple_key_is_inside_the_file() {
+        let (_, shown) = fuzz_error_line("eof-in-simple-key");
+        assert!(shown.starts_with(&format!("{FILE}:3:")), "{shown}");
+        // Said once, in front; libyaml's context stays.
+        assert!(!shown.contains("at line 4 column 1"), "{shown}");
+        assert!(
+            shown.contains("while scanning a simple key at line 3 column 3"),
+            "{shown}"
+        );
+    }
+
+    // Found by `cargo fuzz`: a document that is one long string came back whole.
+    #[test]
+    fn fuzz_long_string_is_cut_not_echoed() {
+        let (text, shown) = fuzz_error_line("long-string-echoed");
+        assert!(text.len() > 600 && shown.chars().count() < 500, "{shown}");
+        assert!(
+            shown.contains(" … ") && shown.contains("expected a sequence. A pins file is"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn parse_pins_reads_the_file_and_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pins.yaml");
+        std::fs::write(&path, PINS).unwrap();
+        assert_eq!(parse_pins(&path).unwrap(), pins());
+        std::fs::write(
+            &path,
+            "- name: a\n  version: v1\n  file: f\n  url: u\n  sha256: null\n  size: 3\n",
+        )
+        .unwrap();
+        let e = format!("{:#}", parse_pins(&path).unwrap_err());
+        assert!(
+            e.starts_with(&format!("{}:6:3: .[0]: unknown field `size`", path.display())),
+            "{e}"
+        );
+        std::fs::write(&path, b"- \xff\n").unwrap();
+        let e = format!("{:#}", parse_pins(&path).unwrap_err());
+        assert!(
+            e.starts_with(&format!("reading the pins file {}", path.display())),
+            "{e}"
         );
     }
 }

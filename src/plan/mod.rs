@@ -8,6 +8,7 @@
 //! phase files on purpose: a learner's tool does not run commands from YAML.
 
 use crate::content::Content;
+use crate::yaml_error::{describe, quote};
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -28,7 +29,7 @@ impl<'de> Deserialize<'de> for HumanDuration {
         let s = String::deserialize(d)?;
         humantime::parse_duration(&s)
             .map(HumanDuration)
-            .map_err(|e| serde::de::Error::custom(format!("bad duration {s:?} ({e}); write e.g. 90s, 5m, 1h")))
+            .map_err(|e| serde::de::Error::custom(format!("bad duration {} ({e}); write e.g. 90s, 5m, 1h", quote(&s))))
     }
 }
 
@@ -228,19 +229,23 @@ impl Plan {
 }
 
 /// Parses one phase file's text and validates it; `expect` is the number its name gives.
+///
+/// Errors are one line with the position the YAML parser gives (see
+/// [`crate::yaml_error`]); a check after parsing points at the value it
+/// refuses (found again with [`node_position`]), or gives no position.
 pub fn parse_phase(file: &str, text: &str, expect: u8, content: &Content) -> Result<Phase, PlanError> {
     let mut phase: Phase = serde_yaml::from_str(text).map_err(|e| {
-        let loc = e.location();
+        let d = describe(&e, text);
         PlanError {
             file: file.to_string(),
-            line: loc.as_ref().map(|l| l.line()),
-            column: loc.as_ref().map(|l| l.column()),
-            message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+            line: d.line,
+            column: d.column,
+            message: d.message,
         }
     })?;
     phase.source = file.to_string();
-    let err = |needle: &str, message: String| {
-        let (line, column) = locate(text, needle);
+    let err = |at: &[Seg], message: String| {
+        let (line, column) = node_position(text, at).unzip();
         PlanError {
             file: file.to_string(),
             line,
@@ -250,29 +255,39 @@ pub fn parse_phase(file: &str, text: &str, expect: u8, content: &Content) -> Res
     };
     if phase.phase != expect {
         return Err(err(
-            "phase:",
+            &[Seg::Key("phase")],
             format!("says phase {} but the file is for phase {expect}", phase.phase),
         ));
     }
     if phase.steps.is_empty() {
-        return Err(err("steps:", "a phase needs at least one step".into()));
+        return Err(err(&[Seg::Key("steps")], "a phase needs at least one step".into()));
     }
-    for step in &phase.steps {
+    for (i, step) in phase.steps.iter().enumerate() {
+        let at = |field: &'static str| [Seg::Key("steps"), Seg::Index(i), Seg::Key(field)];
         match step {
             Step::Apply { path, namespace } => {
                 if !content.exists(path) {
                     return Err(err(
-                        path,
-                        format!("apply.path {path:?} is not in the GitOps content (manifests/gitops/); known top-level paths: {}", content.top_level().join(", ")),
+                        &at("path"),
+                        format!(
+                            "apply.path {} is not in the GitOps content (manifests/gitops/); known top-level paths: {}",
+                            quote(path),
+                            content.top_level().join(", ")
+                        ),
                     ));
                 }
                 if let Some(ns) = namespace {
-                    check_dns_label(ns).map_err(|m| err(ns, m))?;
+                    check_dns_label(ns).map_err(|m| err(&at("namespace"), m))?;
                 }
             }
             Step::WaitRollouts { namespaces, .. } => {
-                for ns in namespaces {
-                    check_dns_label(ns).map_err(|m| err(ns, m))?;
+                for (j, ns) in namespaces.iter().enumerate() {
+                    check_dns_label(ns).map_err(|m| {
+                        err(
+                            &[Seg::Key("steps"), Seg::Index(i), Seg::Key("namespaces"), Seg::Index(j)],
+                            m,
+                        )
+                    })?;
                 }
             }
             Step::WaitApplications {
@@ -281,11 +296,11 @@ pub fn parse_phase(file: &str, text: &str, expect: u8, content: &Content) -> Res
                 ..
             } if applications.is_empty() && applicationsets.is_empty() => {
                 return Err(err(
-                    "wait-applications",
+                    &[Seg::Key("steps"), Seg::Index(i)],
                     "wait-applications needs `applications` or `applicationsets`".into(),
                 ));
             }
-            Step::ShowSecret { namespace, .. } => check_dns_label(namespace).map_err(|m| err(namespace, m))?,
+            Step::ShowSecret { namespace, .. } => check_dns_label(namespace).map_err(|m| err(&at("namespace"), m))?,
             _ => {}
         }
     }
@@ -303,19 +318,120 @@ fn check_dns_label(s: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{s:?} is not a valid namespace name (lowercase letters, digits, '-', at most 63)"
+            "{} is not a valid namespace name (lowercase letters, digits, '-', at most 63)",
+            quote(s)
         ))
     }
 }
 
-/// 1-based line/column of the first occurrence of `needle` in `text`.
-fn locate(text: &str, needle: &str) -> (Option<usize>, Option<usize>) {
-    for (i, line) in text.lines().enumerate() {
-        if let Some(c) = line.find(needle) {
-            return (Some(i + 1), Some(c + 1));
+/// One step of a path to a node of a YAML document: a mapping key or a list index.
+#[derive(Debug, Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// 1-based line and column of the node at `path` in `text`, as the YAML parser
+/// marks it (the value itself, wherever and however it is written), or `None`
+/// when there is no such node.
+///
+/// serde_yaml has no spans, but it marks every error with the position of the
+/// node being read: a probe walks down `path` and fails on purpose at its end.
+fn node_position(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
+    use serde::de::DeserializeSeed;
+    let e = Probe(path)
+        .deserialize(serde_yaml::Deserializer::from_str(text))
+        .err()?;
+    if !e.to_string().contains(PROBE_HIT) {
+        return None;
+    }
+    e.location().map(|l| (l.line(), l.column()))
+}
+
+const PROBE_HIT: &str = "kindops: probe reached its node";
+
+/// See [`node_position`].
+struct Probe<'a>(&'a [Seg<'a>]);
+
+impl Probe<'_> {
+    fn leaf<E: serde::de::Error>(&self) -> Result<(), E> {
+        if self.0.is_empty() {
+            Err(E::custom(PROBE_HIT))
+        } else {
+            Ok(())
         }
     }
-    (None, None)
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Probe<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Probe<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML node")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        match self.0.split_first() {
+            None => self.leaf(),
+            Some((Seg::Key(key), rest)) => {
+                while let Some(k) = map.next_key::<serde_yaml::Value>()? {
+                    if k.as_str() == Some(key) {
+                        return map.next_value_seed(Probe(rest));
+                    }
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                Ok(())
+            }
+            Some((Seg::Index(_), _)) => Ok(()),
+        }
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        match self.0.split_first() {
+            None => self.leaf(),
+            Some((Seg::Index(i), rest)) => {
+                for _ in 0..*i {
+                    if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
+                        return Ok(());
+                    }
+                }
+                seq.next_element_seed(Probe(rest)).map(|_| ())
+            }
+            Some((Seg::Key(_), _)) => Ok(()),
+        }
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.leaf()
+    }
+    /// A node with a tag of its own (`!foo value`).
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.leaf()
+    }
 }
 
 /// Reads a phases directory path given on the command line.
@@ -386,5 +502,158 @@ mod tests {
         let e = parse_phase("x.yaml", text, 1, &content()).unwrap_err();
         assert!(e.message.contains("phase 2"), "{e}");
         assert_eq!(e.line, Some(1));
+    }
+
+    /// An input a fuzz run found (`tests/fuzz/regressions/phase_file/NAME`),
+    /// read as the `phase_file` target reads it: the phase the file name says
+    /// (first byte, `b'0' + N`), then the text.
+    fn fuzz_input(name: &str) -> (u8, String) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fuzz/regressions/phase_file")
+            .join(name);
+        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let (first, rest) = data.split_first().expect("a byte for the phase");
+        (
+            first.wrapping_sub(b'0') % (MAX_PHASE + 1),
+            String::from_utf8_lossy(rest).into_owned(),
+        )
+    }
+
+    const FILE: &str = "phases/phase-x.yaml";
+
+    /// The error line for `text`, checked against what every error line guarantees.
+    fn error_line(text: &str, expect: u8) -> (PlanError, String) {
+        let e = parse_phase(FILE, text, expect, &content()).expect_err("an error");
+        let shown = e.to_string();
+        if let Err(why) = crate::yaml_error::check_shown(&shown, FILE, text) {
+            panic!("{why}");
+        }
+        (e, shown)
+    }
+
+    #[test]
+    fn every_fuzz_regression_holds_the_error_guarantees() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/regressions/phase_file");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let (expect, text) = fuzz_input(entry.unwrap().file_name().to_str().unwrap());
+            error_line(&text, expect);
+            n += 1;
+        }
+        assert!(n >= 4, "{n} regressions");
+    }
+
+    // Found by `cargo fuzz` (target phase_file): libyaml puts the end of a file
+    // with no final line break on a line after the last one.
+    #[test]
+    fn fuzz_eof_in_comment_is_the_end_of_the_last_line() {
+        let (expect, text) = fuzz_input("eof-in-comment");
+        assert_eq!(text, "#");
+        let (e, shown) = error_line(&text, expect);
+        assert_eq!((e.line, e.column), (Some(1), Some(2)), "{shown}");
+    }
+
+    #[test]
+    fn fuzz_eof_in_simple_key_is_inside_the_file() {
+        let (expect, text) = fuzz_input("eof-in-simple-key");
+        let (e, shown) = error_line(&text, expect);
+        assert_eq!(e.line, Some(2), "{shown}");
+        assert!(shown.contains("could not find expected ':'"), "{shown}");
+        // libyaml's context (where the key started) stays in the message.
+        assert!(
+            shown.contains("while scanning a simple key at line 2 column 1"),
+            "{shown}"
+        );
+    }
+
+    // Found by `cargo fuzz`: a tab (and so any control character or line
+    // break) inside an unknown key was copied into the error line.
+    #[test]
+    fn fuzz_tab_in_unknown_field_is_escaped() {
+        let (expect, text) = fuzz_input("tab-in-unknown-field");
+        let (_, shown) = error_line(&text, expect);
+        assert!(!shown.contains('\t') && shown.contains("\\t"), "{shown}");
+        assert!(shown.contains("expected one of `phase`"), "{shown}");
+    }
+
+    // Found by `cargo fuzz`: a document that is one long string came back whole
+    // in "invalid type: string ...".
+    #[test]
+    fn fuzz_long_string_is_cut_not_echoed() {
+        let (expect, text) = fuzz_input("long-string-echoed");
+        let (_, shown) = error_line(&text, expect);
+        assert!(shown.chars().count() < 400, "{shown}");
+        assert!(
+            shown.contains(" … ") && shown.ends_with("expected struct Phase"),
+            "{shown}"
+        );
+    }
+
+    // Found by hand while writing the targets (same properties).
+    #[test]
+    fn line_breaks_in_a_value_are_escaped() {
+        let text = "phase: 1\ntitle: t\nexplain: e\nsteps:\n  - type: \"a\\nb\"\n";
+        let (e, shown) = error_line(text, 1);
+        assert_eq!((e.line, e.column), (Some(5), Some(11)), "{shown}");
+        assert!(shown.contains("unknown variant `a\\nb`"), "{shown}");
+    }
+
+    #[test]
+    fn a_control_character_is_placed_by_its_offset_not_at_1_1() {
+        // serde_yaml gives libyaml's reader errors the position 1:1 and says
+        // "at position 17" (a byte offset) in the message.
+        let (e, shown) = error_line("phase: 1\ntitle: t\u{1}\n", 1);
+        assert_eq!((e.line, e.column), (Some(2), Some(9)), "{shown}");
+        assert_eq!(e.message, "control characters are not allowed");
+    }
+
+    #[test]
+    fn more_than_one_document_says_it_has_no_position() {
+        let text = "phase: 1\ntitle: t\nexplain: e\nsteps:\n  - type: note\n    text: hi\n---\nphase: 2\n";
+        let (e, shown) = error_line(text, 1);
+        assert_eq!(e.line, None);
+        assert!(
+            shown.starts_with(&format!("{FILE}: more than one YAML document")),
+            "{shown}"
+        );
+        assert!(shown.ends_with(crate::yaml_error::NO_POSITION), "{shown}");
+    }
+
+    #[test]
+    fn checks_after_parsing_point_at_the_value_they_refuse() {
+        let head = "phase: 1\ntitle: Argo\nexplain: e\nsteps:\n";
+        // An empty namespace was placed at 1:1, `Argo` at the title that says Argo.
+        for (ns, at) in [("''", (7, 16)), ("Argo", (7, 16)), ("\"x\\ny\"", (7, 16))] {
+            let text = format!("{head}  - type: apply\n    path: platform/argo-cd\n    namespace: {ns}\n");
+            let (e, shown) = error_line(&text, 1);
+            assert_eq!((e.line, e.column), (Some(at.0), Some(at.1)), "{shown}");
+            assert!(shown.contains("not a valid namespace name"), "{shown}");
+        }
+        // The second wait-applications step is the bad one, not the first.
+        let text = format!(
+            "{head}  - type: wait-applications\n    applications: [a]\n  - type: wait-applications\n    timeout: 5m\n"
+        );
+        let (e, shown) = error_line(&text, 1);
+        assert_eq!((e.line, e.column), (Some(7), Some(5)), "{shown}");
+        let text = format!("{head}  - type: wait-rollouts\n    namespaces:\n      - argocd\n      - Argo\n");
+        let (e, shown) = error_line(&text, 1);
+        assert_eq!((e.line, e.column), (Some(8), Some(9)), "{shown}");
+        // A quoted key is found too.
+        let (e, shown) = error_line(
+            "\"phase\": 2\ntitle: t\nexplain: e\nsteps:\n  - type: note\n    text: hi\n",
+            1,
+        );
+        assert_eq!((e.line, e.column), (Some(1), Some(10)), "{shown}");
+        let (e, shown) = error_line("phase: 1\ntitle: t\nexplain: e\nsteps: []\n", 1);
+        assert_eq!((e.line, e.column), (Some(4), Some(8)), "{shown}");
+    }
+
+    #[test]
+    fn a_long_apply_path_is_cut() {
+        let long = "x".repeat(500);
+        let text = format!("phase: 1\ntitle: t\nexplain: e\nsteps:\n  - type: apply\n    path: \"{long}\"\n");
+        let (e, shown) = error_line(&text, 1);
+        assert_eq!((e.line, e.column), (Some(6), Some(11)), "{shown}");
+        assert!(shown.contains("known top-level paths: apps"), "{shown}");
     }
 }
