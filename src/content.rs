@@ -419,4 +419,51 @@ mod tests {
         }
         assert_eq!(seen, 6, "Applications and ApplicationSets under bootstrap/");
     }
+
+    /// Two Applications that create the same namespace and sync at once race
+    /// under client-side apply (GET, then CREATE: `namespaces "coffee"
+    /// already exists`), which fails the sync of one until its retry, 10 s
+    /// later (measured on the test bed; see bootstrap/phase-4/coffee.yaml).
+    /// Server-side apply creates or updates in one request.
+    #[test]
+    fn applications_that_create_a_shared_namespace_apply_server_side() {
+        // Destination namespace -> (Applications creating it, all of them server-side).
+        let mut creators: std::collections::BTreeMap<String, (usize, bool)> = Default::default();
+        for (path, bytes) in Content::embedded().files() {
+            if !path.starts_with("bootstrap") {
+                continue;
+            }
+            for doc in serde_yaml::Deserializer::from_slice(bytes) {
+                let v = serde_yaml::Value::deserialize(doc).unwrap();
+                // An ApplicationSet's template makes one Application per
+                // generated element, all with the same destination here.
+                let (spec, many) = match v["kind"].as_str() {
+                    Some("Application") => (&v["spec"], 1),
+                    Some("ApplicationSet") => (&v["spec"]["template"]["spec"], 2),
+                    _ => continue,
+                };
+                let opts: Vec<&str> = spec["syncPolicy"]["syncOptions"]
+                    .as_sequence()
+                    .map(|s| s.iter().filter_map(|o| o.as_str()).collect())
+                    .unwrap_or_default();
+                if !opts.contains(&"CreateNamespace=true") {
+                    continue;
+                }
+                let ns = spec["destination"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let e = creators.entry(ns).or_insert((0, true));
+                e.0 += many;
+                e.1 &= opts.contains(&"ServerSideApply=true");
+            }
+        }
+        assert!(creators.get("coffee").is_some_and(|c| c.0 >= 2), "{creators:?}");
+        for (ns, (n, ssa)) in &creators {
+            assert!(
+                *n < 2 || *ssa,
+                "namespace {ns} is created by {n} Applications, not all server-side"
+            );
+        }
+    }
 }
