@@ -466,4 +466,48 @@ mod tests {
             );
         }
     }
+
+    /// Phase 1 applies the CRDs that phase 3's add-ons bring, before Argo CD
+    /// watches the cluster (see platform/external-secrets/crds/): the same
+    /// files Argo CD is handed in phase 3.
+    #[test]
+    fn phase_1_applies_the_crds_the_add_ons_bring() {
+        let c = Content::embedded();
+        let plan = crate::plan::Plan::load(&crate::plan::PhaseSource::Embedded, &c).unwrap();
+        let applied: Vec<&str> = plan.phases[1]
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                crate::plan::Step::Apply { path, .. } => Some(path.as_str()),
+                _ => None,
+            })
+            .collect();
+        let file = |p: &str| -> serde_yaml::Value {
+            let (_, bytes) = c.files().into_iter().find(|(f, _)| f == Path::new(p)).unwrap();
+            serde_yaml::from_slice(bytes).unwrap()
+        };
+        let resources = |p: &str| -> Vec<String> {
+            file(p)["resources"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect()
+        };
+        for addon in ["external-secrets", "argo-rollouts"] {
+            let crds = format!("platform/{addon}/crds");
+            assert!(
+                applied.contains(&crds.as_str()),
+                "phase 1 does not apply {crds}: {applied:?}"
+            );
+            let upstream = resources(&format!("{crds}/kustomization.yaml"));
+            assert_eq!(upstream.len(), 1, "{crds}: one upstream file");
+            let whole = resources(&format!("platform/{addon}/kustomization.yaml"));
+            let file_name = upstream[0].rsplit('/').next().unwrap();
+            assert!(
+                whole.iter().any(|r| r == "crds" || r.ends_with(file_name)),
+                "platform/{addon} does not hand Argo CD the CRDs of {crds}: {whole:?}"
+            );
+        }
+    }
 }
