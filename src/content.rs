@@ -508,6 +508,14 @@ mod tests {
                 whole.iter().any(|r| r == "crds" || r.ends_with(file_name)),
                 "platform/{addon} does not hand Argo CD the CRDs of {crds}: {whole:?}"
             );
+            // Argo CD leaves them alone when they match git: re-applying
+            // only adds its field manager, a CRD event each.
+            let app = file(&format!("bootstrap/phase-3/{addon}.yaml"));
+            let opts = app["spec"]["syncPolicy"]["syncOptions"].as_sequence().unwrap();
+            assert!(
+                opts.iter().any(|o| o.as_str() == Some("ApplyOutOfSyncOnly=true")),
+                "bootstrap/phase-3/{addon}.yaml re-applies the CRDs phase 1 applied"
+            );
         }
     }
 }
