@@ -83,7 +83,13 @@ fn main() -> Result<()> {
             rt.block_on(async {
                 let client = Client::try_default().await?;
                 let t = Instant::now();
-                reset(&client, &load(&dir)?).await?;
+                // Phase 1 also applies the add-ons' CRDs (figure 2): gone too.
+                let mut sets = load(&dir)?;
+                let crds = dir.join(ADDON_CRDS);
+                if crds.exists() {
+                    sets.push(apply::parse_manifests(&std::fs::read_to_string(&crds)?, ADDON_CRDS)?);
+                }
+                reset(&client, &sets).await?;
                 eprintln!("[apply] reset in {:.1}s", t.elapsed().as_secs_f64());
                 Ok(())
             })
@@ -120,8 +126,24 @@ async fn prepare(mirror: &str, out: &Path, repo_url: &str) -> Result<()> {
         std::fs::write(out.join(file), text)?;
         eprintln!("[apply] rendered {rel}: {n} objects -> {}", out.join(file).display());
     }
+    // Phase 1's other two apply steps, the add-ons' CRDs: applied by
+    // phase1-by-hand.sh too (figure 2), not part of figure 1's set.
+    let mut crds = String::new();
+    for rel in ["platform/external-secrets/crds", "platform/argo-rollouts/crds"] {
+        crds.push_str(&apply::render(&tree, rel, &tokio_util::sync::CancellationToken::new()).await?);
+        crds.push_str("\n---\n");
+    }
+    let n = apply::parse_manifests(&crds, ADDON_CRDS)?.len();
+    std::fs::write(out.join(ADDON_CRDS), crds)?;
+    eprintln!(
+        "[apply] rendered the add-ons' CRDs: {n} objects -> {}",
+        out.join(ADDON_CRDS).display()
+    );
     Ok(())
 }
+
+/// The add-ons' CRDs phase 1 applies after Argo CD and Tekton (`prepare` writes it).
+const ADDON_CRDS: &str = "addon-crds.yaml";
 
 /// Both rendered sets, in phase 1's order.
 fn load(dir: &Path) -> Result<Vec<Vec<Manifest>>> {

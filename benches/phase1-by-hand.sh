@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Phase 1 as the seeds do it by hand: apply Argo CD's install manifest and
-# Tekton's release files with kubectl (server-side), then wait for every
+# Phase 1 as the seeds do it by hand: apply Argo CD's install manifest,
+# Tekton's release files and the add-ons' CRDs with kubectl (server-side), then wait for every
 # workload. Usage: phase1-by-hand.sh DIR (DIR from `apply prepare`).
 set -euo pipefail
 dir="$1"
@@ -15,6 +15,8 @@ apply "$dir/argocd.yaml"
 apply "$dir/tree/upstream/tekton-pipelines/release-v1.15.0.derived.yaml"
 apply "$dir/tree/upstream/tekton-triggers/release-v0.37.0.derived.yaml"
 apply "$dir/tree/upstream/tekton-triggers/interceptors-v0.37.0.derived.yaml"
+# The add-ons' CRDs (External Secrets, Argo Rollouts), as phase 1 applies them.
+apply "$dir/addon-crds.yaml"
 for ns in argocd tekton-pipelines tekton-pipelines-resolvers; do
   kubectl -n "$ns" wait --for=condition=Available deployment --all --timeout=10m >/dev/null
 done

@@ -419,4 +419,103 @@ mod tests {
         }
         assert_eq!(seen, 6, "Applications and ApplicationSets under bootstrap/");
     }
+
+    /// Two Applications that create the same namespace and sync at once race
+    /// under client-side apply (GET, then CREATE: `namespaces "coffee"
+    /// already exists`), which fails the sync of one until its retry, 10 s
+    /// later (measured on the test bed; see bootstrap/phase-4/coffee.yaml).
+    /// Server-side apply creates or updates in one request.
+    #[test]
+    fn applications_that_create_a_shared_namespace_apply_server_side() {
+        // Destination namespace -> (Applications creating it, all of them server-side).
+        let mut creators: std::collections::BTreeMap<String, (usize, bool)> = Default::default();
+        for (path, bytes) in Content::embedded().files() {
+            if !path.starts_with("bootstrap") {
+                continue;
+            }
+            for doc in serde_yaml::Deserializer::from_slice(bytes) {
+                let v = serde_yaml::Value::deserialize(doc).unwrap();
+                // An ApplicationSet's template makes one Application per
+                // generated element, all with the same destination here.
+                let (spec, many) = match v["kind"].as_str() {
+                    Some("Application") => (&v["spec"], 1),
+                    Some("ApplicationSet") => (&v["spec"]["template"]["spec"], 2),
+                    _ => continue,
+                };
+                let opts: Vec<&str> = spec["syncPolicy"]["syncOptions"]
+                    .as_sequence()
+                    .map(|s| s.iter().filter_map(|o| o.as_str()).collect())
+                    .unwrap_or_default();
+                if !opts.contains(&"CreateNamespace=true") {
+                    continue;
+                }
+                let ns = spec["destination"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let e = creators.entry(ns).or_insert((0, true));
+                e.0 += many;
+                e.1 &= opts.contains(&"ServerSideApply=true");
+            }
+        }
+        assert!(creators.get("coffee").is_some_and(|c| c.0 >= 2), "{creators:?}");
+        for (ns, (n, ssa)) in &creators {
+            assert!(
+                *n < 2 || *ssa,
+                "namespace {ns} is created by {n} Applications, not all server-side"
+            );
+        }
+    }
+
+    /// Phase 1 applies the CRDs that phase 3's add-ons bring, before Argo CD
+    /// watches the cluster (see platform/external-secrets/crds/): the same
+    /// files Argo CD is handed in phase 3.
+    #[test]
+    fn phase_1_applies_the_crds_the_add_ons_bring() {
+        let c = Content::embedded();
+        let plan = crate::plan::Plan::load(&crate::plan::PhaseSource::Embedded, &c).unwrap();
+        let applied: Vec<&str> = plan.phases[1]
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                crate::plan::Step::Apply { path, .. } => Some(path.as_str()),
+                _ => None,
+            })
+            .collect();
+        let file = |p: &str| -> serde_yaml::Value {
+            let (_, bytes) = c.files().into_iter().find(|(f, _)| f == Path::new(p)).unwrap();
+            serde_yaml::from_slice(bytes).unwrap()
+        };
+        let resources = |p: &str| -> Vec<String> {
+            file(p)["resources"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect()
+        };
+        for addon in ["external-secrets", "argo-rollouts"] {
+            let crds = format!("platform/{addon}/crds");
+            assert!(
+                applied.contains(&crds.as_str()),
+                "phase 1 does not apply {crds}: {applied:?}"
+            );
+            let upstream = resources(&format!("{crds}/kustomization.yaml"));
+            assert_eq!(upstream.len(), 1, "{crds}: one upstream file");
+            let whole = resources(&format!("platform/{addon}/kustomization.yaml"));
+            let file_name = upstream[0].rsplit('/').next().unwrap();
+            assert!(
+                whole.iter().any(|r| r == "crds" || r.ends_with(file_name)),
+                "platform/{addon} does not hand Argo CD the CRDs of {crds}: {whole:?}"
+            );
+            // Argo CD leaves them alone when they match git: re-applying
+            // only adds its field manager, a CRD event each.
+            let app = file(&format!("bootstrap/phase-3/{addon}.yaml"));
+            let opts = app["spec"]["syncPolicy"]["syncOptions"].as_sequence().unwrap();
+            assert!(
+                opts.iter().any(|o| o.as_str() == Some("ApplyOutOfSyncOnly=true")),
+                "bootstrap/phase-3/{addon}.yaml re-applies the CRDs phase 1 applied"
+            );
+        }
+    }
 }

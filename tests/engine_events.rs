@@ -223,7 +223,11 @@ async fn phases_0_and_1_emit_the_typed_sequence_and_a_rerun_changes_nothing() {
         .filter(|(_, s)| matches!(s, Step::Apply { .. }))
         .map(|(i, _)| i)
         .collect();
-    assert_eq!(applies.len(), 2, "phase 1 applies Argo CD and Tekton");
+    assert_eq!(
+        applies.len(),
+        4,
+        "phase 1 applies Argo CD, Tekton and the add-ons' CRDs"
+    );
     for i in applies {
         let finished = again.iter().find_map(|e| match &e.event {
             Event::StepFinished {

@@ -148,11 +148,7 @@ pub async fn resync_given_up(client: &Client, namespace: &str) -> Result<Vec<Str
 pub async fn refresh_argo(client: &Client, namespace: &str) -> Result<usize> {
     let mut n = 0;
     for (ar, key, value) in [
-        (
-            crate::argo::application_resource(),
-            "argocd.argoproj.io/refresh",
-            "normal",
-        ),
+        (crate::argo::application_resource(), APP_REFRESH_ANNOTATION, "normal"),
         (
             crate::argo::applicationset_resource(),
             "argocd.argoproj.io/application-set-refresh",
@@ -167,16 +163,30 @@ pub async fn refresh_argo(client: &Client, namespace: &str) -> Result<usize> {
         };
         for item in list.items {
             let name = item.metadata.name.unwrap_or_default();
-            let patch = serde_json::json!({"metadata": {"annotations": {key: value}}});
-            match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
-                Ok(_) => n += 1,
+            match annotate(&api, &name, key, value).await {
+                Ok(true) => n += 1,
                 // Deleted since the list (an ApplicationSet just removed it): nothing to refresh.
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Ok(false) => {}
                 Err(e) => return Err(anyhow!("asking Argo CD to refresh {} {namespace}/{name}: {e}", ar.kind)),
             }
         }
     }
     Ok(n)
+}
+
+/// The annotation that asks Argo CD's application-controller to compare an
+/// Application again now (it removes it once done).
+pub const APP_REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
+
+/// Sets annotation `key: value` on object `name` (a merge patch). `Ok(false)`
+/// when the object does not exist (any more).
+pub async fn annotate(api: &Api<DynamicObject>, name: &str, key: &str, value: &str) -> Result<bool, kube::Error> {
+    let patch = serde_json::json!({"metadata": {"annotations": {key: value}}});
+    match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// The `publish-repo` step: commits the materialized GitOps tree on top of

@@ -5,6 +5,7 @@
 //! object, its last condition or message, and what to look at next.
 //! [`wait_rollouts_step`] and [`wait_applications_step`] are the wait steps.
 
+use super::git_source::{annotate, APP_REFRESH_ANNOTATION};
 use super::step::{Done, StepCtx, StepError, StepResult};
 use super::ARGOCD_NAMESPACE;
 use crate::argo::{application_resource, AppSummary};
@@ -17,8 +18,9 @@ use kube::api::{Api, DynamicObject};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Waits until every named CRD has `Established=True`.
 ///
@@ -278,10 +280,122 @@ fn sts_events(e: Result<watcher::Event<StatefulSet>, watcher::Error>) -> Vec<See
     }
 }
 
+/// CustomResourceDefinitions that Application `app` reports as not yet
+/// Synced+Healthy (its `status.resources[]`): what it may be waiting for.
+pub fn crds_waited_for(app: &AppSummary) -> Vec<&str> {
+    app.resources
+        .iter()
+        .filter(|r| r.group == "apiextensions.k8s.io" && r.kind == "CustomResourceDefinition")
+        .filter(|r| r.status != "Synced" || (!r.health.is_empty() && r.health != "Healthy"))
+        .map(|r| r.name.as_str())
+        .collect()
+}
+
+/// Asks Argo CD to look again at an Application whose CRDs the API server has
+/// Established while Argo CD still reports them `Progressing` or `Missing`.
+///
+/// Argo CD never notices that by itself: CRDs carry no tracking annotation
+/// (argo-cd v3.5.1 reposerver/repository/repository.go: `SetAppInstance` is
+/// skipped for `kube.IsCRD`), so in its cluster cache a CRD belongs to no
+/// Application (controller/cache/cache.go, `populateResourceInfoHandler`:
+/// CRDs are kept "to diff" with an empty AppName) and a change of one requeues
+/// none (the `OnResourceUpdated` handler skips resources without an app). The
+/// Application keeps the health of its last comparison, taken while the CRDs
+/// were new, until its periodic refresh (`timeout.reconciliation` plus up to
+/// `timeout.reconciliation.jitter`, 30-90 s with kindops's settings). And
+/// Argo CD's cache learns of a CRD's status late: its CRD watch handles every
+/// event in turn with a full API discovery and OpenAPI schema reload
+/// (gitops-engine pkg/cache/cluster.go, `watchEvents`), seconds each when many
+/// large CRDs arrive at once. So one refresh may still read a stale CRD:
+/// kindops asks again, spaced by [`CrdRefresher::interval`], while the
+/// Application reports an Established CRD as not ready and has no refresh
+/// pending (Argo CD removes the annotation when it has compared).
+///
+/// Argo CD's verdict is untouched: a CRD the API server has not Established
+/// is never a reason to ask, and an Application Argo CD still finds not
+/// Healthy is still waited for and named on timeout.
+#[derive(Debug, Default)]
+pub struct CrdRefresher {
+    /// CRDs the API server reports Established.
+    pub established: BTreeSet<String>,
+    /// CRDs being watched (or already Established).
+    watched: BTreeSet<String>,
+    /// Per Application: when kindops first and last asked, and how often.
+    asked: BTreeMap<String, (Instant, Instant, u32)>,
+}
+
+impl CrdRefresher {
+    /// How long after its `n`-th request (n >= 1) kindops may ask again:
+    /// 2 s, 4 s, then every 5 s; every 30 s once it has asked for 2 minutes.
+    pub fn interval(n: u32, asking_for: Duration) -> Duration {
+        if asking_for >= Duration::from_secs(120) {
+            return Duration::from_secs(30);
+        }
+        Duration::from_secs(match n {
+            0 | 1 => 2,
+            2 => 4,
+            _ => 5,
+        })
+    }
+
+    /// The CRDs of `apps` not watched yet; they count as watched from now on.
+    pub fn to_watch<'a>(&mut self, apps: impl IntoIterator<Item = &'a AppSummary>) -> Vec<String> {
+        let mut new = vec![];
+        for app in apps {
+            for crd in crds_waited_for(app) {
+                if self.watched.insert(crd.to_string()) {
+                    new.push(crd.to_string());
+                }
+            }
+        }
+        new
+    }
+
+    /// The Applications to ask now, each with the Established CRD it waits
+    /// for, and when the next one may be due. `apps`: the Applications waited
+    /// for and not ready, each with whether a refresh is still pending.
+    pub fn due(&self, apps: &[(&AppSummary, bool)], now: Instant) -> (Vec<(String, String)>, Option<Instant>) {
+        let mut due = vec![];
+        let mut next: Option<Instant> = None;
+        for (app, pending) in apps {
+            if *pending {
+                continue;
+            }
+            let Some(crd) = crds_waited_for(app).into_iter().find(|c| self.established.contains(*c)) else {
+                continue;
+            };
+            let at = match self.asked.get(&app.name) {
+                None => now,
+                Some((first, last, n)) => *last + Self::interval(*n, last.saturating_duration_since(*first)),
+            };
+            if at <= now {
+                due.push((app.name.clone(), crd.to_string()));
+            } else {
+                next = Some(next.map_or(at, |t| t.min(at)));
+            }
+        }
+        (due, next)
+    }
+
+    /// Records that kindops asked Argo CD to refresh `app` at `now`.
+    pub fn asked(&mut self, app: &str, now: Instant) {
+        let e = self.asked.entry(app.to_string()).or_insert((now, now, 0));
+        e.1 = now;
+        e.2 += 1;
+    }
+
+    /// How many times kindops asked Argo CD to refresh `app`.
+    pub fn times_asked(&self, app: &str) -> u32 {
+        self.asked.get(app).map_or(0, |e| e.2)
+    }
+}
+
 /// Waits until the named Applications, and every Application owned by the
 /// named ApplicationSets (at least one each), are Synced and Healthy, as
 /// written by Argo CD's application-controller in `status.sync.status` and
-/// `status.health.status`. Returns the final summaries.
+/// `status.health.status`. Returns the final summaries. While one reports a
+/// CRD as not ready that the API server has Established, asks Argo CD to
+/// compare it again ([`CrdRefresher`]); `say` gets a line when it first does.
 ///
 /// Errors: the deadline passes; the error names each Application not ready
 /// with its sync/health and its ComparisonError/SyncError condition or
@@ -293,13 +407,28 @@ pub async fn applications_ready(
     applicationsets: &[String],
     timeout: Duration,
     progress: &(dyn Fn(String) + Sync),
+    say: &(dyn Fn(String) + Sync),
 ) -> Result<Vec<AppSummary>, WaitError> {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &application_resource());
-    let mut events = watcher(api, watcher::Config::default()).default_backoff().boxed();
+    let crd_api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut events = watcher(api.clone(), watcher::Config::default())
+        .default_backoff()
+        .boxed();
     let mut apps: BTreeMap<String, AppSummary> = BTreeMap::new();
+    // Applications with an `argocd.argoproj.io/refresh` annotation Argo CD has not consumed yet.
+    let mut refresh_pending: BTreeSet<String> = BTreeSet::new();
+    let mut refresher = CrdRefresher::default();
+    let (established_tx, mut established_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // One watch per CRD an Application waits for, until it is Established;
+    // all are cancelled when this wait returns.
+    let mut crd_watches = tokio::task::JoinSet::new();
+    let mut next_ask: Option<Instant> = None;
     let mut initialized = false;
     let mut last_line = String::new();
-    let deadline = tokio::time::Instant::now() + timeout;
+    let deadline = Instant::now() + timeout;
+    let ours = |a: &AppSummary| {
+        applications.contains(&a.name) || a.owner_appset.as_ref().is_some_and(|o| applicationsets.contains(o))
+    };
     loop {
         // Each object not ready yet, with why: (`Application argocd/cart`, `OutOfSync/Missing ...`).
         let evaluate = |apps: &BTreeMap<String, AppSummary>| -> (bool, Vec<(String, String)>) {
@@ -332,10 +461,8 @@ pub async fn applications_ready(
         if initialized {
             // A sync Argo CD will not try again: waiting longer cannot help.
             let given_up = apps.values().find_map(|a| {
-                let ours = applications.contains(&a.name)
-                    || a.owner_appset.as_ref().is_some_and(|o| applicationsets.contains(o));
                 a.sync_given_up()
-                    .filter(|_| ours)
+                    .filter(|_| ours(a))
                     .map(|m| (a.name.clone(), m.to_string()))
             });
             if let Some((name, message)) = given_up {
@@ -364,49 +491,101 @@ pub async fn applications_ready(
                 last_line = line;
             }
             if done {
-                let mut out: Vec<AppSummary> = apps
-                    .into_values()
-                    .filter(|a| {
-                        applications.contains(&a.name)
-                            || a.owner_appset.as_ref().is_some_and(|o| applicationsets.contains(o))
-                    })
-                    .collect();
+                let mut out: Vec<AppSummary> = apps.into_values().filter(|a| ours(a)).collect();
                 out.sort_by(|a, b| a.name.cmp(&b.name));
                 return Ok(out);
             }
+            // CRDs the API server may have Established before Argo CD sees it.
+            let not_ready: Vec<(&AppSummary, bool)> = apps
+                .values()
+                .filter(|a| ours(a) && !a.is_ready())
+                .map(|a| (a, refresh_pending.contains(&a.name)))
+                .collect();
+            for crd in refresher.to_watch(not_ready.iter().map(|(a, _)| *a)) {
+                let (api, tx) = (crd_api.clone(), established_tx.clone());
+                crd_watches.spawn(async move {
+                    if let Ok(Some(_)) = await_condition(api, &crd, conditions::is_crd_established()).await {
+                        let _ = tx.send(crd);
+                    }
+                });
+            }
+            let now = Instant::now();
+            let (due, next) = refresher.due(&not_ready, now);
+            next_ask = next;
+            for (app, crd) in due {
+                match annotate(&api, &app, APP_REFRESH_ANNOTATION, "normal").await {
+                    Ok(_) => {
+                        if refresher.times_asked(&app) == 0 {
+                            say(format!(
+                                "Application {namespace}/{app}: CustomResourceDefinition {crd} is Established, but Argo CD still reports it not ready; asked Argo CD to compare again"
+                            ));
+                        }
+                        refresher.asked(&app, now);
+                        refresh_pending.insert(app);
+                    }
+                    // Not fatal: Argo CD's own periodic refresh comes later.
+                    Err(e) => {
+                        tracing::debug!("asking Argo CD to refresh Application {namespace}/{app}: {e}");
+                        refresher.asked(&app, now);
+                    }
+                }
+            }
         }
-        match tokio::time::timeout_at(deadline, events.next()).await {
-            Err(_) => {
-                let (_, waiting) = evaluate(&apps);
-                return Err(WaitError::new(
-                    waiting.first().map(|(object, _)| object.clone()),
-                    format!(
-                        "Applications not Synced+Healthy within {}: {}. Look at: kubectl -n {namespace} get applications; kindops status",
-                        humantime::format_duration(timeout),
-                        waiting.iter().map(shown).collect::<Vec<_>>().join("; ")
-                    ),
-                ));
-            }
-            Ok(None) => {
-                return Err(WaitError::new(
-                    None,
-                    "the watch on Applications ended unexpectedly".into(),
-                ))
-            }
-            Ok(Some(Err(e))) => {
-                tracing::debug!("Application watch error (retrying with backoff): {e}");
-            }
-            Ok(Some(Ok(ev))) => match ev {
-                watcher::Event::Init => apps.clear(),
-                watcher::Event::InitApply(o) | watcher::Event::Apply(o) => {
-                    let s = AppSummary::from_object(&o);
-                    apps.insert(s.name.clone(), s);
+        let wake = next_ask.map_or(deadline, |t| t.min(deadline));
+        tokio::select! {
+            ev = events.next() => match ev {
+                None => {
+                    return Err(WaitError::new(
+                        None,
+                        "the watch on Applications ended unexpectedly".into(),
+                    ))
                 }
-                watcher::Event::Delete(o) => {
-                    apps.remove(o.metadata.name.as_deref().unwrap_or_default());
+                Some(Err(e)) => {
+                    tracing::debug!("Application watch error (retrying with backoff): {e}");
                 }
-                watcher::Event::InitDone => initialized = true,
+                Some(Ok(ev)) => match ev {
+                    watcher::Event::Init => {
+                        apps.clear();
+                        refresh_pending.clear();
+                    }
+                    watcher::Event::InitApply(o) | watcher::Event::Apply(o) => {
+                        let s = AppSummary::from_object(&o);
+                        let pending = o
+                            .metadata
+                            .annotations
+                            .as_ref()
+                            .is_some_and(|a| a.contains_key(APP_REFRESH_ANNOTATION));
+                        if pending {
+                            refresh_pending.insert(s.name.clone());
+                        } else {
+                            refresh_pending.remove(&s.name);
+                        }
+                        apps.insert(s.name.clone(), s);
+                    }
+                    watcher::Event::Delete(o) => {
+                        let name = o.metadata.name.as_deref().unwrap_or_default();
+                        apps.remove(name);
+                        refresh_pending.remove(name);
+                    }
+                    watcher::Event::InitDone => initialized = true,
+                },
             },
+            Some(crd) = established_rx.recv() => {
+                refresher.established.insert(crd);
+            }
+            _ = tokio::time::sleep_until(wake) => {
+                if Instant::now() >= deadline {
+                    let (_, waiting) = evaluate(&apps);
+                    return Err(WaitError::new(
+                        waiting.first().map(|(object, _)| object.clone()),
+                        format!(
+                            "Applications not Synced+Healthy within {}: {}. Look at: kubectl -n {namespace} get applications; kindops status",
+                            humantime::format_duration(timeout),
+                            waiting.iter().map(shown).collect::<Vec<_>>().join("; ")
+                        ),
+                    ));
+                }
+            }
         }
     }
 }
@@ -440,6 +619,15 @@ pub(crate) async fn wait_applications_step(
 ) -> StepResult {
     let client = ctx.client()?;
     let progress = ctx.progress();
+    let (events, phase, step) = (ctx.events.clone(), ctx.phase, ctx.step);
+    let say = move |line: String| {
+        events.emit(super::event::Event::StepLog {
+            phase,
+            step,
+            stream: super::event::Stream::Kindops,
+            line,
+        })
+    };
     let apps = applications_ready(
         &client,
         ARGOCD_NAMESPACE,
@@ -447,6 +635,7 @@ pub(crate) async fn wait_applications_step(
         applicationsets,
         ctx.wait_timeout(timeout),
         &progress,
+        &say,
     )
     .await
     .map_err(|e| {
@@ -463,6 +652,95 @@ pub(crate) async fn wait_applications_step(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::argo::ResourceStatus;
+
+    fn crd(name: &str, status: &str, health: &str) -> ResourceStatus {
+        ResourceStatus {
+            group: "apiextensions.k8s.io".into(),
+            kind: "CustomResourceDefinition".into(),
+            name: name.into(),
+            status: status.into(),
+            health: health.into(),
+            ..Default::default()
+        }
+    }
+
+    fn app(name: &str, resources: Vec<ResourceStatus>) -> AppSummary {
+        AppSummary {
+            namespace: "argocd".into(),
+            name: name.into(),
+            sync: "Synced".into(),
+            health: "Progressing".into(),
+            resources,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_application_waits_for_the_crds_it_reports_not_synced_or_not_healthy() {
+        let a = app(
+            "external-secrets",
+            vec![
+                crd("done.example.io", "Synced", "Healthy"),
+                crd("new.example.io", "Synced", "Progressing"),
+                crd("missing.example.io", "OutOfSync", "Missing"),
+                // Without controller.resource.health.persist: no health, only sync.
+                crd("nohealth.example.io", "Synced", ""),
+                ResourceStatus {
+                    group: "apps".into(),
+                    kind: "Deployment".into(),
+                    name: "d".into(),
+                    status: "Synced".into(),
+                    health: "Progressing".into(),
+                    ..Default::default()
+                },
+            ],
+        );
+        assert_eq!(crds_waited_for(&a), vec!["new.example.io", "missing.example.io"]);
+    }
+
+    #[test]
+    fn kindops_asks_again_only_for_established_crds_spaced_and_never_twice_at_once() {
+        let t0 = Instant::now();
+        let s = |n: u64| t0 + Duration::from_secs(n);
+        let a = app("eso", vec![crd("a.example.io", "Synced", "Progressing")]);
+        let b = app("rollouts", vec![crd("b.example.io", "OutOfSync", "Missing")]);
+        let mut r = CrdRefresher::default();
+        assert_eq!(r.to_watch([&a, &b]), vec!["a.example.io", "b.example.io"]);
+        assert!(r.to_watch([&a, &b]).is_empty(), "each CRD is watched once");
+
+        // Nothing is Established yet: no reason to ask, nothing to wake for.
+        assert_eq!(r.due(&[(&a, false), (&b, false)], s(0)), (vec![], None));
+
+        r.established.insert("a.example.io".into());
+        let (due, next) = r.due(&[(&a, false), (&b, false)], s(0));
+        assert_eq!(due, vec![("eso".to_string(), "a.example.io".to_string())]);
+        assert_eq!(next, None);
+        r.asked("eso", s(0));
+        assert_eq!(r.times_asked("eso"), 1);
+
+        // A refresh Argo CD has not consumed yet: never a second one.
+        assert_eq!(r.due(&[(&a, true)], s(10)), (vec![], None));
+        // Consumed, still not ready: again after 2 s, then 4 s, then every 5 s.
+        assert_eq!(r.due(&[(&a, false)], s(1)), (vec![], Some(s(2))));
+        assert_eq!(r.due(&[(&a, false)], s(2)).0.len(), 1);
+        r.asked("eso", s(2));
+        assert_eq!(r.due(&[(&a, false)], s(3)).1, Some(s(6)));
+        r.asked("eso", s(6));
+        assert_eq!(r.due(&[(&a, false)], s(7)).1, Some(s(11)));
+        // After two minutes of asking: every 30 s.
+        r.asked("eso", s(125));
+        assert_eq!(r.due(&[(&a, false)], s(126)).1, Some(s(155)));
+
+        // Argo CD's verdict is what counts: an Application whose CRD the API
+        // server has not Established is not asked about.
+        assert_eq!(r.due(&[(&b, false)], s(200)), (vec![], None));
+    }
+}
+
+#[cfg(test)]
+mod rollout_tests {
     use super::*;
 
     fn deployment(replicas: i32, status: serde_json::Value) -> Deployment {

@@ -197,11 +197,15 @@ pub fn mid_run(w: u16, h: u16) -> App {
             started(38_201, 1, 1),
             finished_step(41_000, 1, 1, true, "126 objects (15 CRDs), 126 changed", 2_799),
             started(41_001, 1, 2),
+            finished_step(41_400, 1, 2, true, "25 objects (25 CRDs), 25 changed", 399),
+            started(41_401, 1, 3),
+            finished_step(41_600, 1, 3, true, "5 objects (5 CRDs), 5 changed", 199),
+            started(41_601, 1, 4),
             st(
                 45_000,
                 Event::StepProgress {
                     phase: 1,
-                    step: 2,
+                    step: 4,
                     message: ROLLOUT_PROGRESS.into(),
                 },
             ),
@@ -234,7 +238,7 @@ pub fn failed(w: u16, h: u16) -> App {
         641_001,
         Event::StepFailed {
             phase: 1,
-            step: 2,
+            step: 4,
             failure: failure(),
             elapsed: Duration::from_secs(600),
         },

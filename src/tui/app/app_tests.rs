@@ -26,8 +26,8 @@ fn run_started_lays_out_every_phase_pending() {
     assert_eq!(app.run.target, "kind-kindops");
     assert_eq!(app.run.phases.len(), 5);
     assert!(app.run.phases.iter().all(|p| p.state == State::Pending));
-    assert_eq!(app.run.phases[1].steps.len(), 5);
-    assert_eq!(app.run.phases[1].steps[3].label, "show the Argo CD admin password");
+    assert_eq!(app.run.phases[1].steps.len(), 7);
+    assert_eq!(app.run.phases[1].steps[5].label, "show the Argo CD admin password");
     assert_eq!(app.outcome_on_quit(), RunOutcome::Interrupted);
 }
 
@@ -95,21 +95,21 @@ fn phase_finished_is_done_with_its_time() {
 #[test]
 fn step_started_progress_and_finished() {
     let mut app = mid_run(80, 24);
-    let s = &app.run.phases[1].steps[2];
+    let s = &app.run.phases[1].steps[4];
     assert_eq!(s.state, State::Running);
-    assert_eq!(s.started_ms, Some(41_001));
+    assert_eq!(s.started_ms, Some(41_601));
     assert_eq!(s.message, ROLLOUT_PROGRESS);
     app.update(st(
         50_000,
         Event::StepFinished {
             phase: 1,
-            step: 2,
+            step: 4,
             changed: false,
             message: "Available".into(),
             elapsed: Duration::from_secs(9),
         },
     ));
-    let s = &app.run.phases[1].steps[2];
+    let s = &app.run.phases[1].steps[4];
     assert_eq!(
         (s.state, s.changed, s.message.as_str(), s.elapsed),
         (State::Done, false, "Available", Some(Duration::from_secs(9)))
@@ -119,12 +119,12 @@ fn step_started_progress_and_finished() {
         50_001,
         Event::StepStarted {
             phase: 1,
-            step: 5,
+            step: 7,
             label: "extra".into(),
         },
     ));
-    assert_eq!(app.run.phases[1].steps.len(), 6);
-    assert_eq!(app.run.phases[1].steps[5].label, "extra");
+    assert_eq!(app.run.phases[1].steps.len(), 8);
+    assert_eq!(app.run.phases[1].steps[7].label, "extra");
     // An out-of-range phase is ignored, not a panic.
     app.update(st(
         50_002,
@@ -144,7 +144,7 @@ fn step_log_appends_and_is_capped() {
         1,
         Event::StepLog {
             phase: 1,
-            step: 2,
+            step: 4,
             stream: Stream::Stderr,
             line: "hello".into(),
         },
@@ -156,7 +156,7 @@ fn step_log_appends_and_is_capped() {
             2,
             Event::StepLog {
                 phase: 1,
-                step: 2,
+                step: 4,
                 stream: Stream::Stdout,
                 line: format!("l{i}"),
             },
@@ -170,8 +170,8 @@ fn step_log_appends_and_is_capped() {
 fn step_failed_raises_a_persistent_toast_naming_the_object() {
     let mut app = failed(80, 24);
     assert_eq!(app.run.phases[1].state, State::Failed);
-    assert_eq!(app.run.phases[1].steps[2].state, State::Failed);
-    assert_eq!(app.run.failed_step, Some((1, 2)));
+    assert_eq!(app.run.phases[1].steps[4].state, State::Failed);
+    assert_eq!(app.run.failed_step, Some((1, 4)));
     let t = app.run.toast.as_ref().unwrap();
     assert_eq!(t.failure.object.as_deref(), Some("Deployment argocd/argocd-server"));
     assert!(t.title.contains("wait for rollouts in argocd"), "{}", t.title);
@@ -194,7 +194,7 @@ fn secret_shown_is_on_screen_only() {
         1,
         Event::SecretShown {
             phase: 1,
-            step: 3,
+            step: 5,
             label: "admin password".into(),
             value: "s3cr3t-Pw".into(),
         },
@@ -203,13 +203,13 @@ fn secret_shown_is_on_screen_only() {
         2,
         Event::SecretShown {
             phase: 1,
-            step: 3,
+            step: 5,
             label: "admin password".into(),
             value: "n3w-Pw".into(),
         },
     ));
     assert_eq!(
-        app.run.phases[1].steps[3].secrets,
+        app.run.phases[1].steps[5].secrets,
         vec![("admin password".to_string(), "n3w-Pw".to_string())]
     );
     assert!(screen_text(&app).contains("admin password: n3w-Pw"));
@@ -383,7 +383,7 @@ fn log_pane_scrolls_and_g_follows_again() {
             46_000,
             Event::StepLog {
                 phase: 1,
-                step: 2,
+                step: 4,
                 stream: Stream::Stdout,
                 line: format!("line {i}"),
             },
@@ -403,7 +403,7 @@ fn log_pane_scrolls_and_g_follows_again() {
         47_000,
         Event::StepLog {
             phase: 1,
-            step: 2,
+            step: 4,
             stream: Stream::Stdout,
             line: "new".into(),
         },
@@ -541,8 +541,8 @@ fn r_retries_a_failed_step_once() {
         400_100,
         Event::StepStarted {
             phase: 1,
-            step: 2,
-            label: label(1, 2),
+            step: 4,
+            label: label(1, 4),
         },
     ));
     assert_eq!(app.run.phases[1].state, State::Running);
@@ -560,8 +560,8 @@ fn a_retried_step_clears_the_toast_when_it_starts() {
         400_100,
         Event::StepStarted {
             phase: 1,
-            step: 2,
-            label: label(1, 2),
+            step: 4,
+            label: label(1, 4),
         },
     ));
     assert!(app.run.toast.is_none());

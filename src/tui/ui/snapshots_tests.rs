@@ -32,7 +32,7 @@ fn failed_step_with_toast() {
 fn presenter_pause() {
     for (w, h) in SIZES {
         let mut app = mid_run(w, h);
-        let note = label(1, 4);
+        let note = label(1, 6);
         send(
             &mut app,
             [
@@ -40,7 +40,7 @@ fn presenter_pause() {
                     52_000,
                     Event::StepFinished {
                         phase: 1,
-                        step: 2,
+                        step: 4,
                         changed: false,
                         message: "14 workloads Available".into(),
                         elapsed: Duration::from_millis(10_999),
@@ -50,15 +50,15 @@ fn presenter_pause() {
                     52_001,
                     Event::StepStarted {
                         phase: 1,
-                        step: 3,
-                        label: label(1, 3),
+                        step: 5,
+                        label: label(1, 5),
                     },
                 ),
                 st(
                     52_100,
                     Event::SecretShown {
                         phase: 1,
-                        step: 3,
+                        step: 5,
                         label: "the Argo CD admin password".into(),
                         value: "kX9-2mPq7LsvW4dT".into(),
                     },
@@ -67,7 +67,7 @@ fn presenter_pause() {
                     52_101,
                     Event::StepFinished {
                         phase: 1,
-                        step: 3,
+                        step: 5,
                         changed: false,
                         message: "the Argo CD admin password shown (--show-secrets)".into(),
                         elapsed: Duration::from_millis(100),
@@ -77,7 +77,7 @@ fn presenter_pause() {
                     52_102,
                     Event::StepStarted {
                         phase: 1,
-                        step: 4,
+                        step: 6,
                         label: note.clone(),
                     },
                 ),
@@ -85,7 +85,7 @@ fn presenter_pause() {
                     52_103,
                     Event::StepLog {
                         phase: 1,
-                        step: 4,
+                        step: 6,
                         stream: Stream::Kindops,
                         line: note.clone(),
                     },
@@ -94,7 +94,7 @@ fn presenter_pause() {
                     52_104,
                     Event::StepLog {
                         phase: 1,
-                        step: 4,
+                        step: 6,
                         stream: Stream::Kindops,
                         line: "kubectl -n argocd port-forward svc/argocd-server 8080:80".into(),
                     },
@@ -103,7 +103,7 @@ fn presenter_pause() {
                     52_105,
                     Event::StepFinished {
                         phase: 1,
-                        step: 4,
+                        step: 6,
                         changed: false,
                         message: note,
                         elapsed: Duration::from_millis(1),

@@ -28,7 +28,7 @@
 #   KINDOPS_ARGOCD_APPSET_WEBHOOK_PORT        7000
 # Settings: each process gets the environment its workload in Argo CD's install
 # manifest takes from argocd-cm / argocd-cmd-params-cm (read at each start, and
-# the process is restarted when the workload's generation changes, e.g. after
+# the process is restarted when the workload's pod template changes, e.g. after
 # `kubectl rollout restart`), so what the product writes there takes effect as
 # in a real cluster. Test-bed defaults, used where those ConfigMaps say nothing:
 #   KINDOPS_ARGOCD_APP_RESYNC   ARGOCD_RECONCILIATION_TIMEOUT (argocd-cm
@@ -116,9 +116,13 @@ cmd_exec() {
 #   WORKLOAD (e.g. statefulset/argocd-application-controller, or -): the
 #   install manifest's workload for this process. Its ConfigMap-sourced env
 #   (argocd-cm, argocd-cmd-params-cm) is given to CMD, as the kubelet gives it to
-#   the (fake) pod; and when its metadata.generation changes (kubectl rollout
-#   restart, a changed pod template, or the workload first appearing), CMD is
-#   restarted, as a rollout would replace the pod.
+#   the (fake) pod; and when its pod template changes (kubectl rollout
+#   restart, a changed env or image, or the workload first appearing), CMD is
+#   restarted, as a rollout would replace the pod. A change elsewhere does
+#   not restart it, as none replaces a pod: a Deployment's generation also
+#   moves when only its annotations change (kube-apiserver
+#   pkg/registry/apps/deployment/strategy.go), e.g. when Argo CD adopts it
+#   and adds argocd.argoproj.io/tracking-id.
 #   K=V...: defaults for CMD's environment, overridden by the workload's env.
 cmd_supervise() {
   WORKDIR="$1" proc="$2" wait_for="$3" workload="$4"; shift 4
@@ -150,11 +154,11 @@ cmd_supervise() {
     still_wanted || exit 0
   fi
 
-  local n=0 rc gen g wenv
+  local n=0 rc gen g wenv tmpl t
   while still_wanted; do
     n=$((n + 1))
     read_workload_env
-    gen="$WGEN" wenv=("${WENV[@]}")
+    gen="$WGEN" wenv=("${WENV[@]}") tmpl="$(template_rev)"
     say "starting $proc (run $n; $workload generation $gen; env from workload:${wenv[*]:+ ${wenv[*]}}): $*"
     # --pdeathsig: the child dies with its supervisor even on SIGKILL.
     env "${defaults[@]}" "${wenv[@]}" setpriv --pdeathsig TERM -- "$@" >>"$WORKDIR/logs/$proc.log" 2>&1 &
@@ -164,19 +168,20 @@ cmd_supervise() {
       sleep 10 & ticker=$!
       wait "$ticker" 2>/dev/null || true
       [ "$workload" != - ] && still_wanted && pid_alive "$child" || continue
+      t="$(template_rev)"
+      [ -n "$t" ] && [ "$t" != none ] || continue
+      [ "$t" = "$tmpl" ] && continue
       g="$(kubectl -n "$NAMESPACE" get "$workload" -o 'jsonpath={.metadata.generation}' 2>/dev/null || true)"
-      case "$g" in ''|*[!0-9]*) continue ;; esac
-      [ "$g" = "$gen" ] && continue
-      if [ "$gen" = none ]; then
+      if [ "$tmpl" = none ]; then
         # The workload appeared after this process started (the product
         # installed Argo CD): restart only if its env differs from ours.
         read_workload_env
         if [ "${WENV[*]}" = "${wenv[*]}" ]; then
           say "$workload appeared (generation $WGEN), same env: keeping $proc running"
-          gen="$WGEN"; continue
+          gen="$WGEN" tmpl="$t"; continue
         fi
       fi
-      say "$workload generation $gen -> $g: restarting $proc, as a rollout would"
+      say "$workload pod template changed (generation $gen -> $g): restarting $proc, as a rollout would"
       kill -TERM "$child" 2>/dev/null || true
     done
     # No longer wanted (pid file gone: the test bed is being torn down): stop it.
@@ -189,6 +194,18 @@ cmd_supervise() {
     sleep 2
   done
   rm -f "$childpid"
+}
+
+# Prints a digest of the workload's pod template (.spec.template), `none` if
+# the workload does not exist, or nothing if it cannot be read now.
+template_rev() {
+  [ "$workload" != - ] || { echo none; return 0; }
+  local out
+  if out="$(kubectl -n "$NAMESPACE" get "$workload" -o 'jsonpath={.spec.template}' 2>&1)"; then
+    printf '%s' "$out" | sha256sum | cut -c1-16
+  else
+    case "$out" in *NotFound*|*"not found"*) echo none ;; esac
+  fi
 }
 
 # Sets WGEN (the workload's generation, or none) and WENV (its ConfigMap env).
