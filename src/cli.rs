@@ -89,6 +89,16 @@ pub enum Command {
     /// List every container image phases 0..=N run, where each is used, and
     /// whether it can be preloaded (with --mirror DIR: whether DIR has it).
     Images(ListArgs),
+    /// Ask Argo CD to look at git now (every Application and ApplicationSet),
+    /// as a git host's push webhook would. The built-in git source runs it
+    /// after every push.
+    Refresh {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Print nothing when it worked.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 /// What `plan` and `images` list: phases 0..=N, from which sources, how printed.

@@ -210,6 +210,17 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
             }
             ctx.git(bare, INIT_BARE).await.map_err(fail)?;
         }
+        // A learner's own push then tells Argo CD at once (see push_hook).
+        if let Ok(exe) = std::env::current_exe() {
+            let kubeconfig = std::env::var("KUBECONFIG").ok().filter(|k| !k.is_empty());
+            let script = super::push_hook::script(&exe, &ctx.settings.target, kubeconfig.as_deref()).map_err(fail)?;
+            if super::push_hook::install(bare, &script).map_err(fail)? {
+                ctx.say(format!(
+                    "installed {}/hooks/post-receive: a push there asks Argo CD to refresh at once",
+                    bare.display()
+                ));
+            }
+        }
     }
     let work = src.work_dir.clone();
     if !work.join(".git").exists() {

@@ -31,6 +31,7 @@ pub mod preflight;
 mod preload;
 pub mod proc;
 pub mod provider;
+pub mod push_hook;
 mod secret;
 pub mod state;
 mod step;

@@ -169,7 +169,11 @@ impl StepCtx<'_> {
     pub async fn git(&self, dir: &Path, args: &[&str]) -> Result<proc::Finished> {
         let argv = git_source::git_args(dir, args);
         self.say(format!("$ git {}", args.join(" ")));
-        let env = [("GIT_TERMINAL_PROMPT".to_string(), "0".to_string())];
+        let env = [
+            ("GIT_TERMINAL_PROMPT".to_string(), "0".to_string()),
+            // Our own push: the built-in source's post-receive hook skips its refresh.
+            (super::push_hook::PUBLISHING_ENV.to_string(), "1".to_string()),
+        ];
         let fin = self.run_child("git", &argv, &env, self.cancel).await?;
         if !fin.success {
             return Err(anyhow!("`git {}` failed: {}", args.join(" "), fin.tail.join(" / ")));
