@@ -612,8 +612,26 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
             "add tea",
         ],
     );
-    git(&work, &["push", "-q", "origin", "HEAD:main"]);
+    // The built-in git source's post-receive hook (written by kindops) tells
+    // Argo CD about the push at once, as a git host's webhook would.
+    let hook = std::fs::read_to_string(bare.join("hooks/post-receive")).unwrap_or_default();
+    assert!(
+        hook.contains("refresh --cluster"),
+        "no kindops post-receive hook: {hook:?}"
+    );
     let pushed = std::time::Instant::now();
+    let push = Command::new("git")
+        .arg("-C")
+        .arg(&work)
+        .args(["push", "-q", "origin", "HEAD:main"])
+        .output()
+        .unwrap();
+    assert!(push.status.success(), "git push: {}", show(&push));
+    assert!(
+        !String::from_utf8_lossy(&push.stderr).contains("could not ask Argo CD"),
+        "the hook could not refresh: {}",
+        show(&push)
+    );
     loop {
         let apps = applications(&l, name);
         if apps
