@@ -23,12 +23,13 @@ lint:
 unit:
     cargo test --lib --bins --quiet
 
-# Run every test: unit tests, integration tests inside the test bed's loopback-only network namespace, then the default road on a real kind cluster (test-kind).
+# Run every test: unit tests, integration tests inside the test bed's loopback-only network namespace, then the default road on a real kind cluster (test-kind: phase 0 and phases 0-4 on real pods).
 test: deps testbed-build
     cargo build --tests --quiet
     bash tests/mirror.sh
     {{testbed}} up --argocd
     KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml {{testbed}} exec -- cargo test --offline --no-fail-fast -- --test-threads=4
+    {{testbed}} down
     just test-kind
 
 # Build the test bed (etcd, kube-apiserver, controller-manager, scheduler, KWOK, kind, Argo CD, helm, kustomize) from Go modules.
@@ -58,8 +59,9 @@ demo *ARGS: deps testbed-build
 
 # Benchmarks: kindops against what users would do by hand, as ratios (BENCHMARKS.md).
 # benches/run.sh starts its own private test beds (bench-*) and runs everything
-# that talks to them inside their namespaces; ~15 min on 2 cores.
-bench: testbed-build
+# that talks to them inside their namespaces, then the default road on the
+# real-kind lane (benches/kind-road.sh); ~25 min on 2 cores.
+bench: testbed-build (kind-build "all")
     cargo build --release --quiet
     bash benches/run.sh
 
@@ -81,21 +83,8 @@ kind-exec *CMD:
 kind-down:
     tests/kind/lane.sh down
 
-# The default road on a real kind cluster (tests/kind.rs): build the lane (kind-build, plus the dex STAND-IN image the preload test saves), start its dockerd, run `kindops up` phase 0 with no --context and no --repo-url (create, images preloaded from a mirror made by `kindops fetch --images`, converge, git mount check, Ctrl-C mid-create, down), stop it.
-test-kind: kind-build
-    #!/usr/bin/env bash
-    set -euo pipefail
-    trap 'tests/kind/lane.sh down' EXIT
-    tests/kind/lane.sh build dex
-    cargo build --tests --quiet
-    bash tests/mirror.sh >/dev/null
-    tests/kind/lane.sh up
-    tests/kind/lane.sh exec -- env KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
-        KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
-        cargo test --offline --test kind -- --ignored --test-threads=1 --skip the_default_road
-
-# The whole default road on the real-kind lane (tests/kind.rs the_default_road_runs_phases_0_to_4_on_real_pods): build every image phases 1-4 run (Argo CD, Tekton, metrics-server, Argo Rollouts, the External Secrets STAND-IN, agnhost; ~25 min of Go builds when cold), then `kindops up` phases 0-4 in the TUI on real pods. Not part of `just test`: see README, "The real-kind lane".
-test-kind-road: testbed-build (kind-build "all")
+# The default road on a real kind cluster (tests/kind.rs, part of `just test`): build the lane (node image, and every image phases 0-4 run: Argo CD, Tekton, metrics-server, Argo Rollouts, the External Secrets and dex STAND-INs, agnhost; ~25 min of Go builds when cold, ~1 min warm), start its dockerd, then with no --context and no --repo-url: phase 0 (create, images preloaded from a mirror made by `kindops fetch --images`, converge, git mount check, Ctrl-C mid-create, down) and the whole road, phases 0-4 in the TUI on real pods (a learner's push, a re-run, the secret scan), and stop it.
+test-kind: testbed-build (kind-build "all")
     #!/usr/bin/env bash
     set -euo pipefail
     trap 'tests/kind/lane.sh down' EXIT
@@ -103,6 +92,19 @@ test-kind-road: testbed-build (kind-build "all")
     bash tests/mirror.sh >/dev/null
     tests/kind/lane.sh up
     # helm and kustomize (built by testbed-build) render the External Secrets chart for `kindops images`.
+    tests/kind/lane.sh exec -- env PATH={{justfile_directory()}}/tests/testbed/bin:$PATH \
+        KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
+        KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
+        cargo test --offline --test kind -- --ignored --test-threads=1 --nocapture
+
+# Only the whole road of test-kind (the_default_road_runs_phases_0_to_4_on_real_pods), e.g. after a change to phases 1-4.
+test-kind-road: testbed-build (kind-build "all")
+    #!/usr/bin/env bash
+    set -euo pipefail
+    trap 'tests/kind/lane.sh down' EXIT
+    cargo build --tests --quiet
+    bash tests/mirror.sh >/dev/null
+    tests/kind/lane.sh up
     tests/kind/lane.sh exec -- env PATH={{justfile_directory()}}/tests/testbed/bin:$PATH \
         KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
         KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
