@@ -9,7 +9,7 @@
 #
 # Env: KINDOPS_BENCH_MIRROR (default ../shared/upstream), KINDOPS_BENCH_ROUNDS
 # (apply rounds, default 3), KINDOPS_BENCH_ONLY (space-separated subset of:
-# apply phase1 tui argocd criterion startup).
+# apply phase1 tui argocd criterion startup kind).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +21,7 @@ KINDOPS="$ROOT/target/release/kindops"
 MIRROR="${KINDOPS_BENCH_MIRROR:-$(bash "$ROOT/tests/mirror.sh")}"
 export KINDOPS_PINS="${KINDOPS_PINS:-$MIRROR/pins.yaml}"
 ROUNDS="${KINDOPS_BENCH_ROUNDS:-3}"
-ONLY="${KINDOPS_BENCH_ONLY:-apply phase1 tui argocd criterion startup}"
+ONLY="${KINDOPS_BENCH_ONLY:-apply phase1 tui argocd criterion startup kind}"
 OUT="$ROOT/target/bench"
 RESULTS="$OUT/results.txt"
 WORK="$(mktemp -d /tmp/kindops-bench.XXXXXX)"
@@ -254,6 +254,12 @@ if want criterion; then
     l="$(echo "scale=4; $(crit "apps_load_and_frame/$n") / 1000000" | bc)"
     result "tui_frame_${n}_apps_ms median=$(printf %.3f "$f") (table alone $(printf %.3f "$t"), build view + table $(printf %.3f "$l")) target<$target $(verdict "$f" '<' "$target")"
   done
+fi
+
+# ------------------------------------------------ 6: the default road on a real kind cluster
+if want kind; then
+  log "6. the default road on the real-kind lane (benches/kind-road.sh)"
+  bash "$ROOT/benches/kind-road.sh" "$RESULTS" "$KINDOPS"
 fi
 
 log "done in $((SECONDS - T_START))s; results in $RESULTS"

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# `just bench` section 6: the learner's default road on a real kind cluster
+# (issue 14): `kindops up` phases 0-4 with the images preloaded from a mirror
+# directory, per phase; a re-run of the converged environment; a learner's own
+# push of a new product directory until its Application is Synced+Healthy; the
+# node container's peak memory. Needs the real-kind lane built
+# (`just kind-build all`); everything runs inside the lane's loopback-only
+# network namespace (`tests/kind/lane.sh exec`).
+#
+# Usage: benches/kind-road.sh RESULTS_FILE [KINDOPS]
+# Prints result lines as benches/run.sh does (figure, target, ok|missed) and
+# appends them to RESULTS_FILE.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RESULTS="$1"
+KINDOPS="${2:-$ROOT/target/release/kindops}"
+LANE="$ROOT/tests/kind/lane.sh"
+NODE_IMAGE="${KINDOPS_KIND_NODE_IMAGE:-kindops.local/node:v1.36.3}"
+CLUSTER=ko-bench
+WORK="$(mktemp -d /tmp/kindops-kind-bench.XXXXXX)"
+TEST_MIRROR="$(bash "$ROOT/tests/mirror.sh")"
+export KINDOPS_PINS="${KINDOPS_PINS:-$TEST_MIRROR/pins.yaml}"
+
+LOG_TAG=bench-kind
+# shellcheck source=tests/testbed/lib.sh
+. "$ROOT/tests/testbed/lib.sh"
+result() { echo "$*" | tee -a "$RESULTS"; }
+verdict() { if awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN{exit !((op=="<=")?(a<=b):(a<b))}'; then echo ok; else echo missed; fi; }
+
+# in_lane CMD...: as a learner on a fresh machine (own HOME, data, cache,
+# kubeconfig), inside the lane's namespace; helm and kustomize on PATH for
+# `kindops images` (the External Secrets chart).
+in_lane() {
+  "$LANE" exec -- env HOME="$WORK/home" XDG_DATA_HOME="$WORK/home/data" XDG_CACHE_HOME="$WORK/home/cache" \
+    KUBECONFIG="$WORK/home/kubeconfig" PATH="$ROOT/tests/testbed/bin:$PATH" KINDOPS_PINS="$KINDOPS_PINS" "$@"
+}
+cleanup() {
+  in_lane kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
+  "$LANE" down >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+mkdir -p "$WORK/home"
+
+"$LANE" up >/dev/null
+in_lane kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
+log "mirror with images: kindops fetch --images (not timed)"
+in_lane "$KINDOPS" fetch --images --into "$WORK/mirror" --mirror "$TEST_MIRROR" >"$WORK/fetch.log" 2>&1 \
+  || { tail -20 "$WORK/fetch.log" >&2; exit 1; }
+
+UP=(up --no-tui --cluster "$CLUSTER" --node-image "$NODE_IMAGE" --mirror "$WORK/mirror" --ui-port 18083)
+
+log "kindops up, phases 0-4, images preloaded from the mirror"
+s=$EPOCHREALTIME
+in_lane "$KINDOPS" "${UP[@]}" --output json >"$WORK/up.jsonl" 2>"$WORK/up.err" \
+  || { tail -5 "$WORK/up.jsonl" "$WORK/up.err" >&2; log "kindops up failed"; exit 1; }
+wall="$(echo "$EPOCHREALTIME - $s" | bc)"
+# elapsed_ms counts from the run's start: phase N took finished - started.
+per="$(jq -r 'select(.event=="phase_started" or .event=="phase_finished") | "\(.phase) \(.event) \(.elapsed_ms)"' "$WORK/up.jsonl" \
+  | awk '$2=="phase_started"{s[$1]=$3} $2=="phase_finished"{printf "%s:%.1f ", $1, ($3-s[$1])/1000}' | sed 's/ $//')"
+result "kind_road_phases_0_4_s wall=$(printf %.1f "$wall") per_phase_s=[$per] target<240 $(verdict "$wall" '<' 240) (baseline: idpbuilder documents ~6 min for its stack on 4 CPUs)"
+result "kind_road_images_pulled_from_mirror: not measured (no registry image can run here; a mirror directory's images reach kind nodes only by preload)"
+
+log "node container's peak memory"
+node="$CLUSTER-control-plane"
+peak="$(in_lane docker exec "$node" cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes 2>/dev/null \
+  || in_lane docker exec "$node" cat /sys/fs/cgroup/memory.peak)"
+rss="$(in_lane docker exec "$node" awk '/^total_rss /{print int($2/1048576)}' /sys/fs/cgroup/memory/memory.stat 2>/dev/null || echo '?')"
+result "kind_road_node_memory peak_MiB=$((peak / 1048576)) (cgroup, page cache included) rss_now_MiB=$rss"
+
+log "re-run of the converged environment"
+s=$EPOCHREALTIME
+in_lane "$KINDOPS" "${UP[@]}" >"$WORK/rerun.txt" 2>&1 || { tail -20 "$WORK/rerun.txt" >&2; exit 1; }
+rerun="$(echo "$EPOCHREALTIME - $s" | bc)"
+changed="$(grep -c '^  ok ' "$WORK/rerun.txt" | tr -d ' ')"
+unchanged="$(grep -c '^  ok (unchanged)' "$WORK/rerun.txt" | tr -d ' ')"
+result "kind_rerun_converged_s $(printf %.2f "$rerun") steps_changed=$((changed - unchanged)) target<5 $(verdict "$rerun" '<' 5)"
+
+log "a learner's own push: a new product directory"
+bare="$WORK/home/data/kindops/$CLUSTER/git/gitops.git"
+git clone -q "$bare" "$WORK/clone"
+mkdir -p "$WORK/clone/apps/coffee/tea"
+sed 's/cart/tea/g' "$WORK/clone/apps/coffee/cart/kustomization.yaml" >"$WORK/clone/apps/coffee/tea/kustomization.yaml"
+git -C "$WORK/clone" add -A
+git -C "$WORK/clone" -c user.name=learner -c user.email=learner@example.invalid commit -qm "add tea"
+s=$EPOCHREALTIME
+in_lane git -C "$WORK/clone" push -q origin HEAD:main
+hook="$(echo "$EPOCHREALTIME - $s" | bc)"
+state=""
+for _ in $(seq 1 600); do
+  state="$(in_lane kubectl --context "kind-$CLUSTER" -n argocd get application tea \
+    -o 'jsonpath={.status.sync.status}/{.status.health.status}' 2>/dev/null || true)"
+  [ "$state" = Synced/Healthy ] && break
+  sleep 0.25
+done
+push="$(echo "$EPOCHREALTIME - $s" | bc)"
+[ "$state" = Synced/Healthy ] || { log "tea never Synced+Healthy ($state)"; exit 1; }
+result "kind_learner_push_to_synced_healthy_s $(printf %.1f "$push") (git push with its post-receive hook $(printf %.2f "$hook") s) target<15 $(verdict "$push" '<' 15)"
+in_lane "$KINDOPS" down --cluster "$CLUSTER" >/dev/null
