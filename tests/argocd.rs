@@ -122,11 +122,6 @@ impl Clone {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
-    fn push(&self, msg: &str) {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "-m", msg]);
-        self.git(&["push", "-q", "origin", "HEAD:main"]);
-    }
     /// Commits everything and pushes from inside the bed's namespace, as a
     /// learner whose shell reaches the cluster: the git source's post-receive
     /// hook (written by kindops) then asks Argo CD to refresh. Returns the
@@ -297,7 +292,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
     // Remove it, push, re-run: the Application and its resources go.
     let clone = Clone::new(&bed);
     std::fs::remove_dir_all(clone.dir.join("apps/coffee/payment")).unwrap();
-    clone.push("remove payment");
+    clone.push_in(&bed, "remove payment");
     let t = Instant::now();
     let out = up(&bed, "4", &phases, "3m");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -389,12 +384,20 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         "apps/coffee/broken/kustomization.yaml",
         "resources:\n  - does-not-exist.yaml\n",
     );
-    clone.push("a broken service");
-    let t = Instant::now();
+    clone.push_in(&bed, "a broken service");
     let out = up(&bed, "4", &phases, "45s");
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    assert!(t.elapsed() < Duration::from_secs(45 + 60), "took {:?}", t.elapsed());
     let text = stdout(&out);
+    // The failing wait kept its 45 s deadline (the step's own time; the
+    // phases before it take what the machine's load makes them take).
+    let failed_after: f64 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("FAILED after ")?.strip_suffix('s')?.parse().ok())
+        .unwrap_or_else(|| panic!("no failed step: {text}"));
+    assert!(
+        failed_after < 45.0 + 15.0,
+        "the wait ran {failed_after}s past a 45s deadline: {text}"
+    );
     assert!(text.contains("object: Application argocd/broken"), "{text}");
     assert!(text.contains("ComparisonError"), "{text}");
     assert!(

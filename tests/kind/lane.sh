@@ -655,13 +655,15 @@ step_static() {
 # Debian's git and tini with a nonroot user (65532): the base of Tekton's
 # resolvers image (upstream: ghcr.io/tektoncd/plumbing/tini-git; its git
 # resolver runs the git CLI, and the Deployment runs /sbin/tini). Also tagged,
-# with git as entrypoint, as the coffee pipeline's step image
-# cgr.dev/chainguard/git:latest (Debian's git 2.39 and sh, not Chainguard's).
+# with git as entrypoint, as the coffee pipeline's step image: STAND-IN
+# docker.io/alpine/git:v2.45.1 (Debian's git 2.39 and sh, not Alpine's), and
+# the step image it had before, cgr.dev/chainguard/git:latest.
 GIT_PACKAGES=git,tini,ca-certificates
 CHAINGUARD_GIT_IMAGE=cgr.dev/chainguard/git:latest
+ALPINE_GIT_IMAGE=alpine/git:v2.45.1
 step_git() {
   local rec; rec="$(recipe step_git "$GIT_PACKAGES")"
-  all_fresh "$rec" "$GIT_IMAGE" "$CHAINGUARD_GIT_IMAGE" && return 0
+  all_fresh "$rec" "$GIT_IMAGE" "$CHAINGUARD_GIT_IMAGE" "$ALPINE_GIT_IMAGE" && return 0
   local t0=$SECONDS r="$SCRATCH/git"
   debootstrap_rootfs "$r" "$GIT_PACKAGES"
   chroot "$r" sh -euc 'groupadd -g 65532 nonroot && useradd -u 65532 -g 65532 -m -d /home/nonroot -s /bin/sh nonroot'
@@ -672,6 +674,7 @@ step_git() {
   rmtree "$r"; mkdir -p "$r"
   printf '%s\n' "FROM $GIT_IMAGE" 'ENTRYPOINT ["/usr/bin/git"]' >"$r/Dockerfile"
   build_image "$CHAINGUARD_GIT_IMAGE" "$rec" "$r"
+  dk tag "$CHAINGUARD_GIT_IMAGE" "$ALPINE_GIT_IMAGE"
   rmtree "$r"
   log "git images in $((SECONDS - t0))s"
 }
