@@ -120,6 +120,11 @@ pub struct UpArgs {
     pub source: SourceArgs,
     #[arg(long, value_enum, default_value = "text")]
     pub output: Format,
+    /// Also write a JUnit XML report to FILE (one testsuite per phase, one
+    /// testcase per step), with any --output; written even when the run fails
+    /// or is interrupted.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Deadline for every wait (e.g. 90s, 5m), instead of each step's own.
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub timeout: Option<std::time::Duration>,
