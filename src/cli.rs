@@ -89,6 +89,22 @@ pub enum Command {
     /// List every container image phases 0..=N run, where each is used, and
     /// whether it can be preloaded (with --mirror DIR: whether DIR has it).
     Images(ListArgs),
+    /// Print a shell completion script, generated from this command line's definition.
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+}
+
+/// The shells `kindops completions` writes a script for (clap_complete).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompletionShell {
+    /// `source <(kindops completions bash)`, e.g. in ~/.bashrc.
+    Bash,
+    /// Save as `_kindops` in a directory of `$fpath`.
+    Zsh,
+    /// Save as ~/.config/fish/completions/kindops.fish.
+    Fish,
 }
 
 /// What `plan` and `images` list: phases 0..=N, from which sources, how printed.
