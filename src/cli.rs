@@ -99,6 +99,22 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Print a shell completion script, generated from this command line's definition.
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+}
+
+/// The shells `kindops completions` writes a script for (clap_complete).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompletionShell {
+    /// `source <(kindops completions bash)`, e.g. in ~/.bashrc.
+    Bash,
+    /// Save as `_kindops` in a directory of `$fpath`.
+    Zsh,
+    /// Save as ~/.config/fish/completions/kindops.fish.
+    Fish,
 }
 
 /// What `plan` and `images` list: phases 0..=N, from which sources, how printed.
@@ -130,6 +146,11 @@ pub struct UpArgs {
     pub source: SourceArgs,
     #[arg(long, value_enum, default_value = "text")]
     pub output: Format,
+    /// Also write a JUnit XML report to FILE (one testsuite per phase, one
+    /// testcase per step), with any --output; written even when the run fails
+    /// or is interrupted.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Deadline for every wait (e.g. 90s, 5m), instead of each step's own.
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub timeout: Option<std::time::Duration>,

@@ -2,6 +2,7 @@
 //! exit code (0 done, 1 failed, 130 interrupted) or an [`Error`] that
 //! `main` maps to 2 (bad input) or 1.
 
+mod completions;
 mod doctor;
 mod down;
 mod fetch;
@@ -50,6 +51,7 @@ pub async fn run(command: Command) -> Result<u8> {
         } => fetch::run(&into, mirror.as_deref(), images, phase, &only).await,
         Command::Images(a) => images::run(a.phase, &a.source, a.output).await,
         Command::Refresh { cluster, quiet } => refresh::run(&cluster, quiet).await,
+        Command::Completions { shell } => completions::run(shell),
     }
 }
 

@@ -19,6 +19,9 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     let target = target(&args.cluster)?;
     check_mirror(args.source.mirror.as_deref())?;
     check_node_image(args.node_image.as_deref())?;
+    if let Some(path) = &args.junit {
+        report::junit::check_path(path).map_err(Error::Bad)?;
+    }
     let use_tui = !args.no_tui
         && args.output == Format::Text
         && std::io::stdout().is_terminal()
@@ -62,6 +65,14 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         }
     }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Stamped>();
+    // --junit: a third reader of the stream, in front of the TUI or the printer.
+    let (rx, junit) = match &args.junit {
+        Some(_) => {
+            let (rx, task) = report::junit::tee(rx);
+            (rx, Some(task))
+        }
+        None => (rx, None),
+    };
     let (ctl_tx, ctl_rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
     let engine = Engine::new(plan, settings, tx, ctl_rx, cancel.clone());
@@ -81,22 +92,37 @@ pub async fn run(args: UpArgs) -> Result<u8> {
             eprintln!("kindops: log written to {}", p.display());
         }
         match ui {
-            Ok(RunOutcome::Interrupted) => RunOutcome::Interrupted,
-            Ok(_) => engine_outcome,
-            Err(e) => return Err(Error::Failed(e)),
+            Ok(RunOutcome::Interrupted) => Ok(RunOutcome::Interrupted),
+            Ok(_) => Ok(engine_outcome),
+            Err(e) => Err(Error::Failed(e)),
         }
     } else {
         drop(ctl_tx);
         let printer = tokio::spawn(report::print_stream(rx, args.output, std::io::stdout()));
         let outcome = engine.run().await;
         let _ = printer.await;
-        outcome
+        Ok(outcome)
     };
-    Ok(match outcome {
-        RunOutcome::Succeeded => 0,
-        RunOutcome::Failed => 1,
-        RunOutcome::Interrupted => 130,
-    })
+    let mut code = match outcome {
+        Ok(RunOutcome::Succeeded) => 0,
+        Ok(RunOutcome::Failed) | Err(_) => 1,
+        Ok(RunOutcome::Interrupted) => 130,
+    };
+    // The stream has ended (the engine is done), so the tee has every event.
+    if let (Some(task), Some(path)) = (junit, &args.junit) {
+        let written = match task.await {
+            Ok(report) => report.write(path),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = written {
+            eprintln!("kindops: --junit {}: the report was not written: {e:#}", path.display());
+            // A run that succeeded but left no report fails CI here, not later.
+            if code == 0 {
+                code = 1;
+            }
+        }
+    }
+    outcome.map(|_| code)
 }
 
 /// Ctrl-C and SIGTERM cancel the engine; its children are killed.

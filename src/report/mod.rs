@@ -6,11 +6,13 @@
 //! - [`status`]: `kindops status`.
 //! - [`fetch`]: `kindops fetch`.
 //! - [`images`]: `kindops images`.
+//! - [`junit`]: `kindops up --junit FILE` (a JUnit XML report of the run).
 
 pub mod checks;
 pub mod events;
 pub mod fetch;
 pub mod images;
+pub mod junit;
 pub mod plan;
 pub mod status;
 
