@@ -7,7 +7,7 @@ set -euo pipefail
 need_apt=()
 for pair in ip:iproute2 git:git redis-server:redis-server dockerd:docker.io tmux:tmux openssl:openssl \
             curl:curl flock:util-linux nsenter:util-linux setpriv:util-linux redis-cli:redis-tools pgrep:procps kubectl:kubectl jq:jq bc:bc hyperfine:hyperfine \
-            debootstrap:debootstrap gcc:gcc; do
+            debootstrap:debootstrap gcc:gcc zsh:zsh fish:fish; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
