@@ -56,6 +56,8 @@ pub enum Command {
         #[arg(long)]
         watch: bool,
     },
+    /// Print the Argo CD UI's URL, and open it where a desktop is present.
+    Open(OpenArgs),
     /// Delete the kind cluster kindops created (never an existing --context cluster).
     Down {
         #[command(flatten)]
@@ -115,6 +117,23 @@ pub enum CompletionShell {
     Zsh,
     /// Save as ~/.config/fish/completions/kindops.fish.
     Fish,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OpenArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Host port of the Argo CD UI, as given to `kindops up --ui-port`: on
+    /// kind, used when the node's port mapping cannot be read; with
+    /// --context, the local port of the port-forward to run.
+    #[arg(long, value_name = "PORT", default_value_t = 8080)]
+    pub ui_port: u16,
+    /// Print the URL only; never start a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Also print the Argo CD admin user and password.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// What `plan` and `images` list: phases 0..=N, from which sources, how printed.

@@ -7,6 +7,7 @@ mod doctor;
 mod down;
 mod fetch;
 mod images;
+mod open;
 mod plan;
 mod refresh;
 mod status;
@@ -40,6 +41,7 @@ pub async fn run(command: Command) -> Result<u8> {
         Command::Up(args) => up::run(args).await,
         Command::Plan(a) => plan::run(a.phase, &a.source, a.output),
         Command::Status { cluster, output, watch } => status::run(&cluster, output, watch).await,
+        Command::Open(args) => open::run(&args).await,
         Command::Down { cluster } => down::run(&cluster).await,
         Command::Doctor { cluster } => doctor::run(&cluster).await,
         Command::Fetch {

@@ -22,6 +22,7 @@
 //! | `show-secret`       | [`secret`] `show_secret_step`       |
 //! | `note`              | [`note`] `note_step`                |
 
+pub mod app_actions;
 pub mod apply;
 pub mod container_engine;
 pub mod event;

@@ -4,7 +4,7 @@
 //! started here; the loop only receives.
 
 use crate::engine::event::Stamped;
-use crate::tui::app::Msg;
+use crate::tui::app::{Intent, Msg, Secret};
 use crate::tui::watch::{self, WatchMsg};
 use crossterm::event::{Event as CtEvent, EventStream};
 use futures::StreamExt;
@@ -120,6 +120,28 @@ pub fn connect(context: String, tx: Sender) {
         let policy = backon::ExponentialBuilder::default().with_max_times(6);
         let _ = tx.send(TuiEvent::Connected(connect.retry(policy).await));
     });
+}
+
+/// Runs what the user asked of Argo CD ([`crate::engine::app_actions`]) and
+/// sends back what it did ([`Msg::Acted`]) or the password ([`Msg::Password`]).
+pub fn act(client: kube::Client, intent: Intent, tx: Sender) -> AbortHandle {
+    use crate::engine::app_actions::{self as acts, Refresh};
+    tokio::spawn(async move {
+        let text = |r: anyhow::Result<String>| r.map_err(|e| format!("{e:#}"));
+        let msg = match intent {
+            Intent::Sync { namespace, name } => Msg::Acted(text(acts::sync(&client, &namespace, &name).await)),
+            Intent::Refresh { namespace, name, hard } => {
+                let kind = if hard { Refresh::Hard } else { Refresh::Normal };
+                Msg::Acted(text(acts::refresh(&client, &namespace, &name, kind).await))
+            }
+            Intent::Password(purpose) => {
+                let read = acts::admin_password(&client, crate::engine::ARGOCD_NAMESPACE).await;
+                Msg::Password(purpose, read.map(|v| v.map(Secret)).map_err(|e| format!("{e:#}")))
+            }
+        };
+        let _ = tx.send(msg.into());
+    })
+    .abort_handle()
 }
 
 /// Starts the Applications and ApplicationSets watchers on the channel.

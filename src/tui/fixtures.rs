@@ -218,6 +218,56 @@ pub fn mid_run(w: u16, h: u16) -> App {
     app
 }
 
+/// Phases 0–1 done, phase 2 waiting for its Application (the repo
+/// published, the Application applied), with the Applications watcher live:
+/// the phases screen shows the Applications table beside the steps.
+pub fn phase_2_run(w: u16, h: u16) -> App {
+    let mut app = mid_run(w, h);
+    let mut msgs = vec![finished_step(52_000, 1, 4, true, "14 workloads Available", 10_399)];
+    for step in 5..7 {
+        let ms = 52_001 + step as u64;
+        msgs.push(started(ms, 1, step));
+        msgs.push(finished_step(ms, 1, step, false, "", 0));
+    }
+    msgs.extend([
+        st(
+            52_010,
+            Event::PhaseFinished {
+                phase: 1,
+                elapsed: Duration::from_millis(14_008),
+            },
+        ),
+        st(52_011, Event::PhaseStarted { phase: 2 }),
+        started(52_012, 2, 0),
+        log(52_100, 2, 0, Stream::Kindops, "$ git push origin HEAD:main"),
+        finished_step(
+            53_000,
+            2,
+            0,
+            true,
+            "pushed 1 commit to file:///var/lib/kindops/git/gitops.git; asked Argo CD to refresh 0 objects",
+            988,
+        ),
+        started(53_001, 2, 1),
+        finished_step(53_200, 2, 1, true, "1 objects, 1 changed", 199),
+        started(53_201, 2, 2),
+        st(
+            55_000,
+            Event::StepProgress {
+                phase: 2,
+                step: 2,
+                message: "0/1 Synced+Healthy; waiting for argo-cd (OutOfSync/Healthy)".into(),
+            },
+        ),
+    ]);
+    send(&mut app, msgs);
+    app.update(Msg::Tick {
+        now_ms: 61_000,
+        wall: wall(),
+    });
+    with_apps(app)
+}
+
 /// What `wait-rollouts` reports while Argo CD's server is not Available yet.
 pub const ROLLOUT_PROGRESS: &str = "9/14 workloads Available; waiting for Deployment argocd/argocd-server (0/1 available, 1 updated, 0 old; Available False: Deployment does not have minimum availability.)";
 

@@ -33,6 +33,20 @@ pub enum Action {
     FilterCancel,
     /// Filter input: delete the last character.
     FilterDelete,
+    /// Applications: ask Argo CD to sync the selected Application (asks first).
+    Sync,
+    /// Applications: ask Argo CD to compare the selected Application with git now.
+    Refresh,
+    /// Applications: the same, dropping Argo CD's manifest cache first.
+    HardRefresh,
+    /// Show the Argo CD admin password in a popup (asks first).
+    ShowPassword,
+    /// Copy the Argo CD admin password to the clipboard (OSC 52).
+    CopyPassword,
+    /// A question: yes, do it.
+    Yes,
+    /// A question: no; or close a popup.
+    No,
 }
 
 /// Where a binding applies.
@@ -50,6 +64,8 @@ pub enum Scope {
     Apps,
     /// While typing a filter (other printable keys are typed).
     FilterInput,
+    /// A yes/no question (sync, show the password) or the password popup.
+    Dialog,
 }
 
 impl Scope {
@@ -60,6 +76,7 @@ impl Scope {
             Scope::Phases => "Phases screen",
             Scope::Apps => "Applications",
             Scope::FilterInput => "Typing a filter",
+            Scope::Dialog => "A question or popup",
         }
     }
 }
@@ -73,6 +90,8 @@ pub enum Context {
     Details,
     Help,
     FilterInput,
+    /// A yes/no question or the password popup has the keyboard.
+    Dialog,
 }
 
 impl Context {
@@ -83,6 +102,7 @@ impl Context {
             Context::Apps => &[Scope::Apps, Scope::Nav, Scope::Global, Scope::Always],
             Context::Details | Context::Help => &[Scope::Nav, Scope::Global, Scope::Always],
             Context::FilterInput => &[Scope::FilterInput, Scope::Always],
+            Context::Dialog => &[Scope::Dialog, Scope::Always],
         }
     }
 }
@@ -189,9 +209,16 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Enter)], action: Action::Continue, scope: Scope::Phases, desc: "presenter mode: start the next phase", hint: None },
     Binding { keys: &[k('/')], action: Action::Filter, scope: Scope::Apps, desc: "filter by name, project, namespace, state", hint: Some("filter") },
     Binding { keys: &[code(KeyCode::Enter)], action: Action::Open, scope: Scope::Apps, desc: "details: resources, conditions, operation, generated apps", hint: Some("details") },
+    Binding { keys: &[k('s')], action: Action::Sync, scope: Scope::Apps, desc: "sync the Application now (sets its operation; asks y/n first)", hint: Some("sync") },
+    Binding { keys: &[k('f')], action: Action::Refresh, scope: Scope::Apps, desc: "refresh: Argo CD compares the Application with git now", hint: Some("refresh") },
+    Binding { keys: &[k('F')], action: Action::HardRefresh, scope: Scope::Apps, desc: "hard refresh: the same, dropping Argo CD's manifest cache", hint: None },
+    Binding { keys: &[k('p')], action: Action::ShowPassword, scope: Scope::Apps, desc: "show the Argo CD admin password (asks y/n first)", hint: None },
+    Binding { keys: &[k('y')], action: Action::CopyPassword, scope: Scope::Apps, desc: "copy the Argo CD admin password to the clipboard (OSC 52)", hint: None },
     Binding { keys: &[code(KeyCode::Enter)], action: Action::FilterApply, scope: Scope::FilterInput, desc: "keep the filter", hint: Some("keep") },
     Binding { keys: &[code(KeyCode::Esc)], action: Action::FilterCancel, scope: Scope::FilterInput, desc: "clear the filter", hint: Some("clear") },
     Binding { keys: &[code(KeyCode::Backspace)], action: Action::FilterDelete, scope: Scope::FilterInput, desc: "delete a character", hint: None },
+    Binding { keys: &[k('y')], action: Action::Yes, scope: Scope::Dialog, desc: "yes, do it (the password popup: copy it)", hint: Some("yes") },
+    Binding { keys: &[k('n'), code(KeyCode::Esc), code(KeyCode::Enter)], action: Action::No, scope: Scope::Dialog, desc: "no; close the popup", hint: Some("no/close") },
 ];
 
 /// The action for a key in a context, or `None` (in filter input, an
@@ -256,6 +283,7 @@ pub fn help_sections(with_phases: bool) -> Vec<(&'static str, Vec<(String, &'sta
         Scope::Phases,
         Scope::Apps,
         Scope::FilterInput,
+        Scope::Dialog,
     ];
     let mut out: Vec<(&'static str, Vec<(String, &'static str)>)> = Vec::new();
     for scope in order {
@@ -326,6 +354,7 @@ mod tests {
                 Scope::Phases => &[Context::PhaseList, Context::Log],
                 Scope::Apps => &[Context::Apps],
                 Scope::FilterInput => &[Context::FilterInput],
+                Scope::Dialog => &[Context::Dialog],
             };
             for key in b.keys {
                 for ctx in ctxs {
@@ -403,5 +432,54 @@ mod tests {
         assert!(h.iter().position(|x| x.1 == "back") > h.iter().position(|x| x.1 == "help"));
         let f = hints(Context::FilterInput);
         assert_eq!(f.iter().map(|x| x.1).collect::<Vec<_>>(), vec!["keep", "clear"]);
+        let d = hints(Context::Dialog);
+        assert_eq!(d.iter().map(|x| x.1).collect::<Vec<_>>(), vec!["yes", "no/close"]);
+    }
+
+    #[test]
+    fn application_actions_clash_with_no_other_key_where_they_apply() {
+        // `r` stays "retry the failed step" on the Applications table too.
+        let apps = |c: char| lookup(Context::Apps, &ev(KeyCode::Char(c), KeyModifiers::NONE));
+        assert_eq!(apps('r'), Some(Action::Retry));
+        assert_eq!(apps('s'), Some(Action::Sync));
+        assert_eq!(apps('f'), Some(Action::Refresh));
+        assert_eq!(apps('F'), Some(Action::HardRefresh));
+        assert_eq!(apps('p'), Some(Action::ShowPassword));
+        assert_eq!(apps('y'), Some(Action::CopyPassword));
+        // Keys another screen owns (the lessons screen: `3`, `L`) stay free.
+        for c in ['3', 'L'] {
+            for ctx in [Context::Apps, Context::PhaseList, Context::Log, Context::Dialog] {
+                assert_eq!(
+                    lookup(ctx, &ev(KeyCode::Char(c), KeyModifiers::NONE)),
+                    None,
+                    "{c} in {ctx:?}"
+                );
+            }
+        }
+        // Outside the table the action keys do nothing.
+        for c in ['s', 'f', 'F', 'p', 'y'] {
+            assert_eq!(
+                lookup(Context::PhaseList, &ev(KeyCode::Char(c), KeyModifiers::NONE)),
+                None,
+                "{c}"
+            );
+        }
+        // In a question only y, n, Esc, Enter and Ctrl-C count: `q` cannot quit by accident.
+        assert_eq!(
+            lookup(Context::Dialog, &ev(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            lookup(Context::Dialog, &ev(KeyCode::Char('s'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            lookup(Context::Dialog, &ev(KeyCode::Esc, KeyModifiers::NONE)),
+            Some(Action::No)
+        );
+        let help = help_sections(false);
+        assert!(help
+            .iter()
+            .any(|(t, rows)| *t == "Applications" && rows.iter().any(|(k, d)| k == "s" && d.starts_with("sync"))));
     }
 }

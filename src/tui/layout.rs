@@ -20,11 +20,22 @@ pub struct Areas {
 pub struct PhaseAreas {
     pub list: Rect,
     pub detail: Rect,
+    /// The Applications table between the steps and the log, during and
+    /// after phases 2–4 ([`App::split`]).
+    pub apps: Option<Rect>,
     pub log: Rect,
     /// Narrow screens give each phase two lines (title, then state and time)
-    /// so titles are not cut.
+    /// so titles are not cut; not when the Applications table needs the room.
     pub two_lines: bool,
+    /// One line per phase without the state word (the symbol says it): a
+    /// narrow phase list beside the Applications table.
+    pub compact: bool,
 }
+
+/// Rows the Applications table gets on the phases screen at least: the
+/// eight rows phases 2–4 make (seven Applications, one ApplicationSet),
+/// with its border and header.
+pub const SPLIT_APPS_MIN: u16 = 8 + 3;
 
 pub fn screen(app: &App) -> Rect {
     Rect::new(0, 0, app.size.0, app.size.1)
@@ -67,7 +78,14 @@ fn detail_height(p: &PhaseView, inner: usize) -> usize {
 
 /// Phase list and steps on top, the log below. The top is as tall as the
 /// tallest phase needs, so the log does not jump when the phase changes.
+/// During and after phases 2–4 ([`App::split`]) the Applications table goes
+/// between them: the top shrinks to the steps (the explanation takes what
+/// room is left), the table gets [`SPLIT_APPS_MIN`] rows or as many as it has
+/// (up to what leaves the log 3 rows, 8 on tall screens), the log the rest.
 pub fn phases(app: &App, body: Rect) -> PhaseAreas {
+    if app.split() {
+        return split(app, body);
+    }
     let left = left_width(body);
     let two_lines = left < 50;
     let inner = body.width.saturating_sub(left + 2) as usize;
@@ -87,8 +105,47 @@ pub fn phases(app: &App, body: Rect) -> PhaseAreas {
     PhaseAreas {
         list,
         detail,
+        apps: None,
         log,
         two_lines,
+        compact: false,
+    }
+}
+
+fn split(app: &App, body: Rect) -> PhaseAreas {
+    let left = left_width(body);
+    let compact = left < 50;
+    let inner = body.width.saturating_sub(left + 2) as usize;
+    let phases = &app.run.phases;
+    // The least the top needs: every phase on one line, every step of any phase.
+    let least = phases
+        .iter()
+        .map(|p| p.steps.iter().map(|s| 1 + s.secrets.len()).sum::<usize>())
+        .chain(std::iter::once(phases.len()))
+        .max()
+        .unwrap_or(0) as u16
+        + 2;
+    let want = phases.iter().map(|p| detail_height(p, inner)).max().unwrap_or(0) as u16 + 2;
+    let log_min: u16 = if body.height >= 40 { 8 } else { 3 };
+    let apps_want = (app.table.view.len() as u16 + 3).max(SPLIT_APPS_MIN);
+    let top = want
+        .min(body.height.saturating_sub(SPLIT_APPS_MIN + log_min))
+        .max(least)
+        .min(body.height);
+    let apps_h = apps_want.min(body.height.saturating_sub(top + log_min)).max(
+        // A short screen still shows the table's first rows; the log gives way.
+        body.height.saturating_sub(top).min(6),
+    );
+    let [top, apps, log] =
+        Layout::vertical([Constraint::Length(top), Constraint::Length(apps_h), Constraint::Min(0)]).areas(body);
+    let [list, detail] = Layout::horizontal([Constraint::Length(left), Constraint::Min(0)]).areas(top);
+    PhaseAreas {
+        list,
+        detail,
+        apps: Some(apps),
+        log,
+        two_lines: false,
+        compact,
     }
 }
 
@@ -103,9 +160,15 @@ fn body(app: &App) -> Rect {
     areas(app, screen(app)).body
 }
 
-/// Visible rows of the Applications table (inside the border, under the header).
+/// Visible rows of the Applications table (inside the border, under the
+/// header): on its own screen, or as the phases screen's pane.
 pub fn table_rows(app: &App) -> usize {
-    body(app).height.saturating_sub(3) as usize
+    let body = body(app);
+    let h = match phases(app, body).apps {
+        Some(a) if !app.apps_screen() => a.height,
+        _ => body.height,
+    };
+    h.saturating_sub(3) as usize
 }
 
 /// Visible lines of the details view.

@@ -79,6 +79,8 @@ struct Loop {
     tx: event::Sender,
     control: Option<UnboundedSender<Control>>,
     tasks: Vec<AbortHandle>,
+    /// The cluster's client once connected: the watchers' and the actions'.
+    client: Option<kube::Client>,
     watching: bool,
     connecting: bool,
     /// The whole second last drawn: an idle screen redraws once a second.
@@ -98,6 +100,7 @@ impl Loop {
             tx,
             control,
             tasks: Vec::new(),
+            client: None,
             watching: false,
             connecting: false,
             drawn_sec: u64::MAX,
@@ -107,6 +110,7 @@ impl Loop {
     fn start_watchers(&mut self, client: kube::Client) {
         if !self.watching {
             self.watching = true;
+            self.client = Some(client.clone());
             self.app
                 .update(Msg::Watch(watch::WatchMsg::AppsStatus(watch::WatchStatus::Connecting)));
             self.tasks.extend(event::watch(client, &self.tx));
@@ -198,6 +202,25 @@ impl Loop {
             Effect::Send(c) => {
                 if let Some(ctl) = &self.control {
                     let _ = ctl.send(c);
+                }
+            }
+            Effect::Act(intent) => match &self.client {
+                Some(c) => self.tasks.push(event::act(c.clone(), intent, self.tx.clone())),
+                None => {
+                    let why = "no connection to the cluster yet: Applications and the password are read once phase 0 has a cluster".to_string();
+                    let msg = match intent {
+                        app::Intent::Password(p) => Msg::Password(p, Err(why)),
+                        _ => Msg::Acted(Err(why)),
+                    };
+                    self.app.update(msg);
+                }
+            },
+            Effect::Copy(secret) => {
+                // OSC 52: the terminal (or tmux, `set-clipboard on`) puts it on the clipboard.
+                let copy = crossterm::clipboard::CopyToClipboard::to_clipboard_from(secret.0.into_bytes());
+                if let Err(e) = crossterm::execute!(std::io::stdout(), copy) {
+                    self.app
+                        .update(Msg::Acted(Err(format!("writing to the terminal's clipboard: {e}"))));
                 }
             }
             Effect::Watch(context) => {

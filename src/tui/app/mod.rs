@@ -6,10 +6,12 @@
 //! Applications table ([`table`]: rows, filter, selection, from the
 //! watchers), and navigation ([`nav`]: pane, help, details, keys).
 
+pub mod actions;
 pub mod nav;
 pub mod run;
 pub mod table;
 
+pub use actions::{Actions, Intent, PasswordUse, Secret};
 pub use nav::{Nav, Pane};
 pub use run::{LogLine, PhaseView, RunView, State, StepView, Toast, LOG_CAP};
 pub use table::{AppsTable, Counts, RowKey, RowState};
@@ -39,6 +41,10 @@ pub enum Msg {
     Resize(u16, u16),
     /// SIGTERM/SIGHUP: leave as if the user quit.
     Terminate,
+    /// A sync or refresh the loop ran: what it set, or why it failed.
+    Acted(Result<String, String>),
+    /// The admin password the loop read (`None`: the Secret is gone).
+    Password(PasswordUse, Result<Option<Secret>, String>),
 }
 
 /// What the loop must do after an update.
@@ -50,6 +56,11 @@ pub enum Effect {
     /// Start the Applications watcher on this kubeconfig context (the engine
     /// announced the cluster with [`Event::ClusterReady`]).
     Watch(String),
+    /// Ask Argo CD for something through the API (off the UI; the answer
+    /// comes back as [`Msg::Acted`] or [`Msg::Password`]).
+    Act(Intent),
+    /// Put this on the clipboard through the terminal (OSC 52).
+    Copy(Secret),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +86,7 @@ pub struct App {
     pub run: RunView,
     pub table: AppsTable,
     pub nav: Nav,
+    pub acts: Actions,
 }
 
 impl App {
@@ -91,6 +103,7 @@ impl App {
             run: RunView::default(),
             table: AppsTable::default(),
             nav: Nav::new(mode),
+            acts: Actions::default(),
         }
     }
 
@@ -142,6 +155,11 @@ impl App {
                 None
             }
             Msg::Terminate => Some(Effect::Quit),
+            Msg::Acted(result) => {
+                self.on_acted(result);
+                None
+            }
+            Msg::Password(purpose, result) => self.on_password(purpose, result),
         }
     }
 

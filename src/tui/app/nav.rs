@@ -1,7 +1,7 @@
 //! Navigation: which pane has the keyboard, the help page, the details
 //! view, and what each key does there (through the one key table).
 
-use super::{App, Effect, Mode};
+use super::{App, Effect, Mode, State};
 use crate::engine::event::Control;
 use crate::tui::keys::{self, Action, Context};
 use crate::tui::layout;
@@ -15,7 +15,12 @@ pub enum Pane {
 }
 
 pub struct Nav {
+    /// What has the keyboard. `Apps` is the full Applications screen, or
+    /// the Applications pane of the phases screen when that shows one
+    /// ([`App::split`]) and the full screen was not asked for.
     pub pane: Pane,
+    /// The full Applications screen was asked for (key `2`, details).
+    pub apps_screen: bool,
     pub help: bool,
     pub help_scroll: usize,
     /// Details view of this row (Applications screen).
@@ -27,6 +32,7 @@ impl Nav {
     pub fn new(mode: Mode) -> Self {
         Nav {
             pane: if mode == Mode::Up { Pane::Phases } else { Pane::Apps },
+            apps_screen: mode == Mode::Status,
             help: false,
             help_scroll: 0,
             details: None,
@@ -50,10 +56,30 @@ fn scroll(pos: usize, action: Action, page: usize, max: usize) -> usize {
 }
 
 impl App {
+    /// The phases screen shows the Applications table beside the steps:
+    /// once a phase that registers Applications (2–4) has started, or is
+    /// the one presenter mode waits before, so the learner sees them appear
+    /// while the phase explains why.
+    pub fn split(&self) -> bool {
+        self.mode == Mode::Up
+            && self
+                .run
+                .phases
+                .iter()
+                .any(|p| p.info.number >= 2 && (p.state != State::Pending || self.run.awaiting == Some(p.info.number)))
+    }
+
+    /// The full Applications screen is on (not the phases screen).
+    pub fn apps_screen(&self) -> bool {
+        self.nav.pane == Pane::Apps && (self.nav.apps_screen || !self.split())
+    }
+
     /// Which keys are live right now.
     pub fn context(&self) -> Context {
         if self.table.filter_input {
             Context::FilterInput
+        } else if self.acts.dialog() {
+            Context::Dialog
         } else if self.nav.help {
             Context::Help
         } else if self.nav.details.is_some() && self.nav.pane == Pane::Apps {
@@ -75,6 +101,10 @@ impl App {
             Action::Continue => run.awaiting.is_some(),
             Action::NextPane | Action::PrevPane | Action::ShowPhases => self.mode == Mode::Up,
             Action::Open => nav.pane == Pane::Apps && !self.table.view.is_empty(),
+            Action::Sync | Action::Refresh | Action::HardRefresh => matches!(
+                self.table.view.get(self.table.selected_row),
+                Some(super::RowKey::App { .. })
+            ),
             Action::Back => {
                 nav.help
                     || nav.details.is_some()
@@ -130,6 +160,10 @@ impl App {
         }
         match action {
             Action::Quit => return Some(Effect::Quit),
+            Action::Yes | Action::No => return self.on_dialog(action),
+            Action::Sync | Action::Refresh | Action::HardRefresh | Action::ShowPassword | Action::CopyPassword => {
+                return self.on_app_action(action)
+            }
             Action::Help => {
                 self.nav.help = true;
                 self.nav.help_scroll = 0;
@@ -165,19 +199,24 @@ impl App {
                     };
                     self.nav.pane = order[n];
                     self.nav.details = None;
+                    self.nav.apps_screen = false;
                 }
             }
             Action::ShowPhases => {
                 if self.mode == Mode::Up {
                     self.nav.pane = Pane::Phases;
+                    self.nav.apps_screen = false;
                 }
             }
             Action::ShowApps => {
                 self.nav.pane = Pane::Apps;
+                self.nav.apps_screen = true;
                 self.nav.details = None;
             }
             Action::Open => {
                 if let Some(key) = self.table.view.get(self.table.selected_row) {
+                    // Details take the whole screen, also from the phases screen's pane.
+                    self.nav.apps_screen = true;
                     self.nav.details = Some(key.clone());
                     self.nav.details_scroll = 0;
                 }
@@ -262,7 +301,7 @@ impl App {
                 let t = &mut self.table;
                 t.selected_row = scroll(t.selected_row, action, rows, t.view.len() - 1);
             }
-            Context::FilterInput => {}
+            Context::FilterInput | Context::Dialog => {}
         }
     }
 }

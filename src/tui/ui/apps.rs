@@ -4,7 +4,7 @@
 use super::pane_block;
 use crate::format::{fit, fmt_age, or_dash, wrap};
 use crate::tui::app::table::window_offset;
-use crate::tui::app::{App, RowKey, RowState};
+use crate::tui::app::{App, Pane, RowKey, RowState};
 use crate::tui::details;
 use crate::tui::theme::Theme;
 use crate::tui::watch::{AppSetSummary, WatchStatus};
@@ -161,8 +161,14 @@ pub fn render_apps_table(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) 
         if live { theme.ok() } else { theme.warn() },
     ))
     .right_aligned();
-    let focused = !app.nav.help && app.nav.details.is_none();
-    let block = pane_block(Line::from(title), focused, theme).title(status);
+    let focused = app.nav.pane == Pane::Apps && !app.nav.help && app.nav.details.is_none();
+    let mut block = pane_block(Line::from(title), focused, theme).title(status);
+    // What the last sync or refresh set (never a secret), under the table.
+    if let Some((ok, text)) = &app.acts.last {
+        let (mark, style) = if *ok { ("✓", theme.ok()) } else { ("✗", theme.err()) };
+        let room = area.width.saturating_sub(6) as usize;
+        block = block.title_bottom(Line::from(Span::styled(format!(" {mark} {} ", fit(text, room)), style)));
+    }
 
     if app.table.view.is_empty() {
         let inner = block.inner(area);

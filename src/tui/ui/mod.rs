@@ -1,12 +1,13 @@
 //! Drawing: pure functions of `&App`. Every screen fits 80x24.
 
 mod apps;
+mod dialog;
 mod help;
 mod phases;
 
 use crate::engine::event::RunOutcome;
 use crate::format::{fit, fmt_duration as fmt_dur, wrap};
-use crate::tui::app::{App, Mode, Pane, State};
+use crate::tui::app::{App, Mode, State};
 use crate::tui::keys;
 use crate::tui::layout;
 use crate::tui::theme::{state_symbol, Theme};
@@ -28,12 +29,13 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if let Some(b) = a.banner {
         banner(frame, app, theme, b);
     }
-    match app.nav.pane {
-        Pane::Phases | Pane::Log => phases::draw(frame, app, theme, a.body),
-        Pane::Apps => match &app.nav.details {
+    if app.apps_screen() {
+        match &app.nav.details {
             Some(key) => apps::draw_details(frame, app, theme, a.body, key),
             None => apps::draw_table(frame, app, theme, a.body),
-        },
+        }
+    } else {
+        phases::draw(frame, app, theme, a.body);
     }
     if let Some(t) = &app.run.toast {
         toast(frame, app, theme, a.body, t);
@@ -42,6 +44,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if app.nav.help {
         help::draw(frame, app, theme, area);
     }
+    dialog::draw(frame, app, theme, a.body);
 }
 
 fn run_state(app: &App, theme: Theme) -> Span<'static> {
@@ -89,8 +92,8 @@ fn title_bar(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     match app.mode {
         Mode::Up => {
             let rest = [
-                tab("1 Phases".into(), app.nav.pane != Pane::Apps),
-                tab(format!("2 {n_apps}"), app.nav.pane == Pane::Apps),
+                tab("1 Phases".into(), !app.apps_screen()),
+                tab(format!("2 {n_apps}"), app.apps_screen()),
                 Span::raw(" "),
                 run_state(app, theme),
             ];

@@ -23,12 +23,15 @@ fn phase_elapsed(app: &App, p: &PhaseView) -> Option<Duration> {
 
 pub fn draw(frame: &mut Frame, app: &App, theme: Theme, body: Rect) {
     let a = layout::phases(app, body);
-    draw_list(frame, app, theme, a.list, a.two_lines);
+    draw_list(frame, app, theme, a.list, a.two_lines, a.compact);
     draw_detail(frame, app, theme, a.detail);
+    if let Some(apps) = a.apps {
+        super::apps::draw_table(frame, app, theme, apps);
+    }
     draw_log(frame, app, theme, a.log);
 }
 
-fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) {
+fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool, compact: bool) {
     let inner = area.width.saturating_sub(2) as usize;
     let focused = app.nav.pane == Pane::Phases && !app.nav.help;
     let mut lines = Vec::new();
@@ -77,8 +80,9 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) 
             lines.push(Line::from(l2));
             continue;
         }
-        // "›✓ 0 " + title + " " + word(7) + " " + dur(6)
-        let title_w = inner.saturating_sub(5 + 1 + 7 + 1 + 6);
+        // "›✓ 0 " + title + " " + word(7) + " " + dur(6); compact: no word.
+        let word_w = if compact { 0 } else { 1 + 7 };
+        let title_w = inner.saturating_sub(5 + word_w + 1 + 6);
         let mut spans = vec![
             Span::raw(if selected { "›" } else { " " }),
             Span::styled(state_symbol(p.state, app.now_ms), st),
@@ -87,10 +91,12 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool) 
                 pad(&p.info.title, title_w),
                 if selected { theme.bold() } else { Default::default() },
             ),
-            Span::raw(" "),
-            Span::styled(pad(p.state.word(), 7), st),
-            Span::styled(format!(" {dur:>6}"), theme.dim()),
         ];
+        if !compact {
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(pad(p.state.word(), 7), st));
+        }
+        spans.push(Span::styled(format!(" {dur:>6}"), theme.dim()));
         if selected && focused {
             for s in spans.iter_mut() {
                 s.style = s.style.add_modifier(Modifier::REVERSED);
@@ -132,7 +138,9 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         if explain.len() > room {
             explain.truncate(room);
             if let Some(last) = explain.last_mut() {
-                *last = format!("{}…", fit(last, inner.saturating_sub(1)));
+                // Cut to leave room for the one `…` (fit would add its own).
+                let cut: String = last.chars().take(inner.saturating_sub(1)).collect();
+                *last = format!("{}…", cut.trim_end());
             }
         }
         for l in explain {

@@ -201,3 +201,43 @@ fn title_bar_keeps_the_run_state_with_a_long_target_at_80_columns() {
         "{text}"
     );
 }
+
+/// During phases 2–4 the phases screen shows the Applications table
+/// between the steps and the log (issue 12).
+#[test]
+fn split_phases_and_applications() {
+    for (w, h) in SIZES {
+        snap("split_phase_2", &phase_2_run(w, h));
+    }
+}
+
+/// The Applications pane of the split view has the keyboard; `s` on cart
+/// asks before it syncs; after `y` the line under the table says what was set.
+#[test]
+fn split_sync_question_and_result() {
+    for (w, h) in SIZES {
+        let mut app = phase_2_run(w, h);
+        send(
+            &mut app,
+            [code(KeyCode::Tab), code(KeyCode::Tab), key('j'), key('j'), key('j')],
+        );
+        app.update(key('s'));
+        snap("split_sync_question", &app);
+        app.update(key('y'));
+        app.update(crate::tui::app::Msg::Acted(Ok(
+            "sync of Application argocd/cart: set .operation.sync (initiatedBy kindops)".into(),
+        )));
+        snap("split_sync_done", &app);
+    }
+}
+
+#[test]
+fn password_popup() {
+    let mut app = status_app(80, 24);
+    send(&mut app, [key('p'), key('y')]);
+    app.update(crate::tui::app::Msg::Password(
+        crate::tui::app::PasswordUse::Show,
+        Ok(Some(crate::tui::app::Secret("kX9-2mPq7LsvW4dT".into()))),
+    ));
+    snap("password_popup", &app);
+}
