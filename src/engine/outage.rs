@@ -184,6 +184,6 @@ mod tests {
             assert!(!transient(&status(code)), "{code}");
         }
         assert!(transient(&kube::Error::Service("connection refused".into())));
-        assert!(!transient(&kube::Error::MissingKind("x".into())));
+        assert!(!transient(&kube::Error::LinesCodecMaxLineLengthExceeded));
     }
 }
