@@ -217,7 +217,7 @@ impl AppSummary {
         // comparison, argo-cd v3.5.1 controller/appcontroller.go
         // `persistAppStatus`), so it is down, or not there yet.
         if self.sync.is_empty() && self.health.is_empty() && self.why().is_empty() {
-            return "no sync status or health yet: Argo CD's application-controller has not reconciled it; is it running? \
+            return "no sync status or health yet: Argo CD's application-controller has not reconciled it; if that lasts, is it running? \
                     (kubectl -n argocd get pods; kubectl -n argocd logs statefulset/argocd-application-controller)"
                 .to_string();
         }
