@@ -212,6 +212,15 @@ impl AppSummary {
 
     /// One line: where it stands and [`why`](Self::why), for timeouts.
     pub fn describe(&self) -> String {
+        // No status at all: the application-controller has never reconciled
+        // it (it writes `status.sync` and `status.health` on its first
+        // comparison, argo-cd v3.5.1 controller/appcontroller.go
+        // `persistAppStatus`), so it is down, or not there yet.
+        if self.sync.is_empty() && self.health.is_empty() && self.why().is_empty() {
+            return "no sync status or health yet: Argo CD's application-controller has not reconciled it; if that lasts, is it running? \
+                    (kubectl -n argocd get pods; kubectl -n argocd logs statefulset/argocd-application-controller)"
+                .to_string();
+        }
         let sync = if self.sync.is_empty() {
             "sync=<none>"
         } else {
@@ -351,7 +360,13 @@ mod tests {
         let fresh = AppSummary::from_object(&obj(serde_json::json!({
             "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "new"}, "spec": {}
         })));
-        assert_eq!(fresh.describe(), "sync=<none>/health=<none>");
+        assert!(
+            fresh
+                .describe()
+                .starts_with("no sync status or health yet: Argo CD's application-controller has not reconciled it"),
+            "{}",
+            fresh.describe()
+        );
         let set = AppSetSummary::from_object(&obj(serde_json::json!({
             "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": {"name": "coffee", "namespace": "argocd"},
             "status": {"conditions": [{"type": "ErrorOccurred", "status": "True", "message": "boom"}],

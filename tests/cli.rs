@@ -365,8 +365,12 @@ fn unreachable_api_server_names_the_url() {
             .env("KUBECONFIG", &kc)
             .run()
     };
-    let text = up("gone").assert_code(1).stdout();
-    assert!(text.contains("object: context gone"), "{text}");
+    // Bad input (exit 2), found before anything runs (issue 13).
+    let text = up("gone").assert_code(2).stderr();
+    assert!(
+        text.contains("--context gone: the API server of context gone"),
+        "{text}"
+    );
     assert!(text.contains("https://127.0.0.1:1"), "{text}");
     assert!(text.contains("does not answer"), "{text}");
     // An unknown context is bad input, before anything runs; the message

@@ -146,9 +146,8 @@ fn init_tracing_stderr() {
 /// Tracing to a file while the TUI owns the terminal. Returns the path.
 fn init_tracing_file() -> Option<std::path::PathBuf> {
     let dir = engine::default_data_dir().join("logs");
-    std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join(format!("kindops-{}.log", std::process::id()));
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).ok()?;
+    let file = open_private_log(&path).ok()?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("KINDOPS_LOG").unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -156,6 +155,28 @@ fn init_tracing_file() -> Option<std::path::PathBuf> {
         .with_writer(std::sync::Mutex::new(file))
         .try_init();
     Some(path)
+}
+
+/// Opens (appending) a log file readable by the user only: the file 0600,
+/// its folder 0700, whatever the umask. A log may quote a kubeconfig
+/// context's server or a git URL; it never holds a secret on purpose, but
+/// it is kept private all the same.
+///
+/// Errors: the folder or the file cannot be made.
+pub fn open_private_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    // An older kindops may have made it with the umask's mode.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
 }
 
 fn load_plan(phases: Option<&std::path::Path>) -> Result<Plan> {
@@ -175,4 +196,26 @@ fn check_phase(n: Option<u8>) -> Result<u8> {
 
 fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_tui_log_is_readable_by_the_user_only_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/kindops-1.log");
+        // As an older kindops left it: world-readable.
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "old\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::open_private_log(&path).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        let fresh = dir.path().join("logs/kindops-2.log");
+        super::open_private_log(&fresh).unwrap();
+        assert_eq!(mode(&fresh), 0o600);
+    }
 }

@@ -22,6 +22,13 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     if let Some(path) = &args.junit {
         report::junit::check_path(path).map_err(Error::Bad)?;
     }
+    // `--context`: a kubeconfig whose API server does not answer, or refuses
+    // its credentials, is bad input (exit 2), found before anything starts.
+    if let engine::provider::Target::Context { context } = &target {
+        engine::provider::client_for(context)
+            .await
+            .map_err(|e| Error::Bad(format!("--context {context}: {e:#}")))?;
+    }
     let use_tui = !args.no_tui
         && args.output == Format::Text
         && std::io::stdout().is_terminal()

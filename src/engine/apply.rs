@@ -6,6 +6,7 @@
 //! (`kube::discovery::pinned_kind`), retried with backoff while a fresh CRD's
 //! group is not yet served. [`apply_step`] is the `apply` step of a phase.
 
+use super::outage;
 use super::step::{Done, StepCtx, StepError, StepResult};
 use super::wait;
 use anyhow::{anyhow, Context, Result};
@@ -245,7 +246,11 @@ impl Kinds {
                     .with_min_delay(Duration::from_millis(100))
                     .with_max_times(10),
             )
-            .when(|e| matches!(e, kube::Error::Discovery(_)) || matches!(e, kube::Error::Api(s) if s.code == 404))
+            .when(|e| {
+                matches!(e, kube::Error::Discovery(_))
+                    || matches!(e, kube::Error::Api(s) if s.code == 404)
+                    || outage::transient(e)
+            })
             .await
             .map_err(|e| {
                 anyhow!(
@@ -293,7 +298,12 @@ pub async fn apply(
     report.changed += apply_all(client, kinds, first, default_ns, &started).await?;
     if !report.crds.is_empty() {
         progress(format!("{} CRDs applied; waiting until Established", report.crds.len()));
-        wait::crds_established(client, &report.crds, crd_timeout).await?;
+        wait::crds_established(client, &report.crds, crd_timeout)
+            .await
+            .map_err(|e| ApplyError {
+                object: e.object,
+                reason: e.reason,
+            })?;
     }
     let n = rest.len();
     report.changed += apply_all(client, kinds, rest, default_ns, &started).await?;
@@ -351,8 +361,9 @@ async fn apply_all(
                 ..m.clone()
             }
             .display();
-            let applied = api
-                .patch(&name, &params, &Patch::Apply(&obj))
+            // Sent again while the API server is away (restarting).
+            let patch = Patch::Apply(&obj);
+            let applied = outage::retried(|| api.patch(&name, &params, &patch))
                 .await
                 .map_err(|e| match e {
                     kube::Error::Api(s) => ApplyError {
@@ -361,6 +372,13 @@ async fn apply_all(
                             s.message, s.reason, s.code
                         ),
                         object: Some(shown.clone()),
+                    },
+                    other if outage::transient(&other) => ApplyError {
+                        reason: format!(
+                            "applying {shown}: the API server did not answer for {}: {other}",
+                            humantime::format_duration(outage::RETRY_FOR)
+                        ),
+                        object: Some(outage::API_SERVER.to_string()),
                     },
                     other => anyhow!("{shown}: {other}").into(),
                 })?;
@@ -414,9 +432,12 @@ pub(crate) async fn apply_step(ctx: &mut StepCtx<'_>, path: &str, namespace: Opt
     )
     .await
     .map_err(|e| {
-        StepError::new(e.reason).object_if(e.object).hint(format!(
-            "fix the manifest under {path} (or the patch kindops puts on it) and run again"
-        ))
+        let hint = if e.object.as_deref() == Some(outage::API_SERVER) {
+            outage::UNREACHABLE_HINT.to_string()
+        } else {
+            format!("fix the manifest under {path} (or the patch kindops puts on it) and run again")
+        };
+        StepError::new(e.reason).object_if(e.object).hint(hint)
     })?;
     Ok(Done::new(
         report.changed > 0,

@@ -204,9 +204,10 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
     if let Some(bare) = &src.local_bare {
         if !bare.join("HEAD").exists() {
             if src.repo_url.starts_with(&format!("file://{IN_CLUSTER_GIT_DIR}")) {
-                prepare_builtin_dirs(bare.parent().unwrap_or(bare), Some(bare))?;
+                prepare_builtin_dirs(bare.parent().unwrap_or(bare), Some(bare)).map_err(fail)?;
             } else {
-                std::fs::create_dir_all(bare).map_err(anyhow::Error::from)?;
+                std::fs::create_dir_all(bare)
+                    .map_err(|e| fail(anyhow!("creating the bare repository {}: {e}", bare.display())))?;
             }
             ctx.git(bare, INIT_BARE).await.map_err(fail)?;
         }
@@ -224,7 +225,7 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
     }
     let work = src.work_dir.clone();
     if !work.join(".git").exists() {
-        std::fs::create_dir_all(&work).map_err(anyhow::Error::from)?;
+        std::fs::create_dir_all(&work).map_err(|e| anyhow!("creating kindops's work clone {}: {e}", work.display()))?;
         ctx.git(&work, &["init", "--initial-branch=main", "."])
             .await
             .map_err(fail)?;
@@ -236,6 +237,7 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
             .await
             .map_err(fail)?;
     }
+    private_work_clone(&work)?;
     ctx.git(&work, &["fetch", "origin"]).await.map_err(fail)?;
     let has_main = ctx
         .git(&work, &["rev-parse", "--verify", "--quiet", "refs/remotes/origin/main"])
@@ -295,6 +297,22 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
             src.repo_url
         ),
     ))
+}
+
+/// Makes kindops's work clone private to the user: the folder 0700 and
+/// `.git/config` 0600, since the remote URL there carries whatever
+/// credentials `--repo-url` has (`https://user:token@host/...`).
+///
+/// Errors: the modes cannot be set (named).
+pub fn private_work_clone(work: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for (p, mode) in [(work.to_path_buf(), 0o700), (work.join(".git/config"), 0o600)] {
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| anyhow!("making {} private (mode {mode:o}): {e}", p.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Copies every file of `from` into `to` (overwriting), skipping `.git`.

@@ -28,6 +28,7 @@ pub mod container_engine;
 pub mod event;
 pub mod git_source;
 mod note;
+mod outage;
 pub mod preflight;
 mod preload;
 pub mod proc;

@@ -51,8 +51,9 @@ pub fn container_cli() -> &'static str {
 /// A client for `context` from the default kubeconfig (`$KUBECONFIG` or
 /// `~/.kube/config`), checked with a `/version` call.
 ///
-/// Errors: no such context (listing the ones there are), or the API server
-/// does not answer (naming its URL).
+/// Errors: no such context (listing the ones there are), the API server
+/// does not answer (naming its URL), or it refuses the credentials (401: an
+/// expired token; 403), each with what to do.
 pub async fn client_for(context: &str) -> Result<Client> {
     let kubeconfig =
         Kubeconfig::read().map_err(|e| anyhow!("cannot read the kubeconfig ($KUBECONFIG or ~/.kube/config): {e}"))?;
@@ -78,6 +79,22 @@ pub async fn client_for(context: &str) -> Result<Client> {
     let client = Client::try_from(config).map_err(|e| anyhow!("context {context}: {e}"))?;
     match tokio::time::timeout(std::time::Duration::from_secs(10), client.apiserver_version()).await {
         Ok(Ok(_)) => Ok(client),
+        // kube-apiserver answers 401 to any request whose credentials fail
+        // (an expired or revoked token), even for /version, which anonymous
+        // users may read: a bearer token no authenticator accepts is an
+        // error (k8s.io/apiserver v0.36.3 pkg/authentication/request/
+        // bearertoken/bearertoken.go, `invalidToken`), and anonymous access
+        // is only tried when no authenticator failed (k8s.io/kubernetes
+        // v1.36.3 pkg/kubeapiserver/authenticator/config.go,
+        // `union.NewFailOnError(authenticator, anonymous...)`).
+        Ok(Err(kube::Error::Api(s))) if s.code == 401 => Err(anyhow!(
+            "the API server of context {context} at {url} rejected its credentials (HTTP 401 Unauthorized): the token or client certificate in the kubeconfig has expired or is not valid for this cluster. \
+             Get fresh credentials (kind: `kind export kubeconfig --name CLUSTER`; other clusters: your provider's login), check with `kubectl --context {context} get nodes`, then run again"
+        )),
+        Ok(Err(kube::Error::Api(s))) if s.code == 403 => Err(anyhow!(
+            "the API server of context {context} at {url} refused access (HTTP 403 Forbidden: {}). kindops needs cluster-admin rights on its cluster: use a context that has them",
+            s.message
+        )),
         Ok(Err(e)) => Err(anyhow!(
             "the API server of context {context} at {url} does not answer: {e}. Is the cluster running? (kind: `docker ps`; then `kubectl --context {context} get nodes`)"
         )),

@@ -29,7 +29,7 @@ pub struct PhaseRecord {
 /// Reads every recorded phase (phase number → record). A missing ConfigMap is an empty map.
 pub async fn read(client: &Client) -> Result<BTreeMap<u8, PhaseRecord>> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
-    let Some(cm) = api.get_opt(NAME).await? else {
+    let Some(cm) = super::outage::retried(|| api.get_opt(NAME)).await? else {
         return Ok(BTreeMap::new());
     };
     Ok(cm
@@ -65,11 +65,8 @@ pub async fn record(client: &Client, phase: u8, rec: &PhaseRecord) -> Result<()>
     }
     let mut cm = cm;
     cm["data"] = serde_json::Value::Object(data);
-    api.patch(
-        NAME,
-        &PatchParams::apply(super::apply::FIELD_MANAGER).force(),
-        &Patch::Apply(&cm),
-    )
-    .await?;
+    let params = PatchParams::apply(super::apply::FIELD_MANAGER).force();
+    let patch = Patch::Apply(&cm);
+    super::outage::retried(|| api.patch(NAME, &params, &patch)).await?;
     Ok(())
 }

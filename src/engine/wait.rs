@@ -6,35 +6,37 @@
 //! [`wait_rollouts_step`] and [`wait_applications_step`] are the wait steps.
 
 use super::git_source::{annotate, APP_REFRESH_ANNOTATION};
+use super::outage;
 use super::step::{Done, StepCtx, StepError, StepResult};
 use super::ARGOCD_NAMESPACE;
 use crate::argo::{application_resource, AppSummary};
 use crate::plan::HumanDuration;
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use futures::{stream, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject};
-use kube::runtime::wait::{await_condition, conditions};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Waits until every named CRD has `Established=True`.
+/// Waits until every named CRD has `Established=True`. The watches resume
+/// with backoff when the API server goes away and comes back, and a CRD the
+/// restarted API server left un-Established is nudged
+/// ([`outage::crd_established`]).
 ///
-/// Errors: the deadline passes; the error lists the CRDs not yet Established.
-pub async fn crds_established(client: &Client, names: &[String], timeout: Duration) -> Result<()> {
+/// Errors: the deadline passes; the error lists the CRDs not yet Established,
+/// or names the API server when it does not answer then.
+pub async fn crds_established(client: &Client, names: &[String], timeout: Duration) -> Result<(), WaitError> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let waits = names.iter().map(|n| {
         let api = api.clone();
         async move {
-            tokio::time::timeout(timeout, await_condition(api, n, conditions::is_crd_established()))
+            tokio::time::timeout(timeout, outage::crd_established(api, n))
                 .await
-                .map_err(|_| n.clone())?
                 .map_err(|_| n.clone())
-                .map(|_| ())
         }
     });
     let failed: Vec<String> = futures::future::join_all(waits)
@@ -43,15 +45,25 @@ pub async fn crds_established(client: &Client, names: &[String], timeout: Durati
         .filter_map(|r| r.err())
         .collect();
     if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(anyhow!(
+        return Ok(());
+    }
+    if let Some(why) = outage::unreachable(client).await {
+        return Err(WaitError::unreachable(format!(
+            "CustomResourceDefinition(s) not seen Established within {} ({}): {}",
+            humantime::format_duration(timeout),
+            failed.join(", "),
+            outage::unreachable_message(&why)
+        )));
+    }
+    Err(WaitError::new(
+        Some(format!("CustomResourceDefinition {}", failed[0])),
+        format!(
             "CustomResourceDefinition(s) not Established within {}: {}. Look at: kubectl get crd {} -o yaml (status.conditions)",
             humantime::format_duration(timeout),
             failed.join(", "),
             failed[0]
-        ))
-    }
+        ),
+    ))
 }
 
 /// Why a wait failed. `object` names the first object still not ready (the
@@ -66,6 +78,17 @@ pub struct WaitError {
 impl WaitError {
     fn new(object: Option<String>, reason: String) -> Self {
         WaitError { object, reason }
+    }
+
+    /// The API server did not answer at the deadline: it is the object at
+    /// fault ([`outage::API_SERVER`]).
+    fn unreachable(reason: String) -> Self {
+        WaitError::new(Some(outage::API_SERVER.to_string()), reason)
+    }
+
+    /// Whether the API server, not a watched object, is at fault.
+    pub fn api_server_unreachable(&self) -> bool {
+        self.object.as_deref() == Some(outage::API_SERVER)
     }
 }
 
@@ -196,6 +219,13 @@ pub async fn rollouts_available(
         let next = tokio::time::timeout_at(deadline, merged.next()).await;
         let seen = match next {
             Err(_) => {
+                if let Some(why) = outage::unreachable(client).await {
+                    return Err(WaitError::unreachable(format!(
+                        "workloads not seen Available within {}: {}",
+                        humantime::format_duration(timeout),
+                        outage::unreachable_message(&why)
+                    )));
+                }
                 let stuck: Vec<&RolloutState> = states.values().filter(|s| !s.ready).collect();
                 let first = stuck.first().map(|s| s.object.clone()).unwrap_or_default();
                 let (ns, name) = first
@@ -504,9 +534,8 @@ pub async fn applications_ready(
             for crd in refresher.to_watch(not_ready.iter().map(|(a, _)| *a)) {
                 let (api, tx) = (crd_api.clone(), established_tx.clone());
                 crd_watches.spawn(async move {
-                    if let Ok(Some(_)) = await_condition(api, &crd, conditions::is_crd_established()).await {
-                        let _ = tx.send(crd);
-                    }
+                    outage::crd_established(api, &crd).await;
+                    let _ = tx.send(crd);
                 });
             }
             let now = Instant::now();
@@ -575,6 +604,15 @@ pub async fn applications_ready(
             }
             _ = tokio::time::sleep_until(wake) => {
                 if Instant::now() >= deadline {
+                    if let Some(why) = outage::unreachable(client).await {
+                        return Err(WaitError::unreachable(
+                                                        format!(
+                                "Applications not seen Synced+Healthy within {}: {}",
+                                humantime::format_duration(timeout),
+                                outage::unreachable_message(&why)
+                            ),
+                        ));
+                    }
                     let (_, waiting) = evaluate(&apps);
                     return Err(WaitError::new(
                         waiting.first().map(|(object, _)| object.clone()),
@@ -602,9 +640,12 @@ pub(crate) async fn wait_rollouts_step(
     let ready = rollouts_available(&client, namespaces, ctx.wait_timeout(timeout), &progress)
         .await
         .map_err(|e| {
-            StepError::new(e.reason)
-                .object_if(e.object)
-                .hint("a workload is not Available: look at its pods' events (image pulls, scheduling, resources)")
+            let hint = if e.api_server_unreachable() {
+                outage::UNREACHABLE_HINT
+            } else {
+                "a workload is not Available: look at its pods' events (image pulls, scheduling, resources)"
+            };
+            StepError::new(e.reason).object_if(e.object).hint(hint)
         })?;
     Ok(Done::unchanged(format!("{ready} workloads Available")))
 }
@@ -639,9 +680,12 @@ pub(crate) async fn wait_applications_step(
     )
     .await
     .map_err(|e| {
-        StepError::new(e.reason).object_if(e.object).hint(
-            "look at the Application's conditions and operation state: `kindops status`, or `kubectl -n argocd describe application NAME`",
-        )
+        let hint = if e.api_server_unreachable() {
+            outage::UNREACHABLE_HINT
+        } else {
+            "look at the Application's conditions and operation state: `kindops status`, or `kubectl -n argocd describe application NAME`"
+        };
+        StepError::new(e.reason).object_if(e.object).hint(hint)
     })?;
     Ok(Done::unchanged(format!(
         "{} Synced+Healthy: {}",

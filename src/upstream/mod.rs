@@ -281,7 +281,18 @@ impl Upstream {
             None => {
                 if cached.is_file() {
                     let sha = sha256_file(&cached)?;
-                    self.check(pin, &cached.display().to_string(), &sha, &cached)?;
+                    if let Err(e) = self.check(pin, &cached.display().to_string(), &sha, &cached) {
+                        // The cache is kindops's own: a damaged copy (truncated,
+                        // altered) is removed, so the next run downloads it again
+                        // instead of failing the same way for ever.
+                        return Err(match std::fs::remove_file(&cached) {
+                            Ok(()) => e.context(format!(
+                                "removed the damaged copy {} from the cache; run again to download it",
+                                cached.display()
+                            )),
+                            Err(_) => e,
+                        });
+                    }
                     return Ok(Resolved {
                         pin: pin.clone(),
                         path: cached,
@@ -360,8 +371,16 @@ impl Upstream {
             .map_err(|e| missing(format!("{} after {got} bytes", error_chain(&e))))?
         {
             hasher.update(&chunk);
-            tmp.write_all(&chunk)
-                .with_context(|| format!("writing {}", tmp.path().display()))?;
+            // On failure (a full disk) the temporary file is removed on drop:
+            // nothing partial stays in the cache.
+            tmp.write_all(&chunk).with_context(|| {
+                format!(
+                    "writing {} {} into the cache {} after {got} bytes (nothing partial was kept; free space there, or pass --mirror DIR)",
+                    pin.name,
+                    pin.file,
+                    dir.display()
+                )
+            })?;
             got += chunk.len() as u64;
             if got - last_report >= PROGRESS_EVERY {
                 last_report = got;
@@ -379,7 +398,9 @@ impl Upstream {
         }
         let sha = hex::encode(hasher.finalize());
         self.check(pin, url, &sha, cached)?;
-        tmp.as_file().sync_all()?;
+        tmp.as_file()
+            .sync_all()
+            .with_context(|| format!("writing {} {} into the cache {}", pin.name, pin.file, dir.display()))?;
         tmp.persist(cached)
             .with_context(|| format!("storing {}", cached.display()))?;
         Ok(Resolved {

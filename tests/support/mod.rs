@@ -120,5 +120,6 @@ impl Drop for TestNamespace {
     }
 }
 pub mod bed;
+pub mod fault;
 pub mod kindops;
 pub mod tmux;

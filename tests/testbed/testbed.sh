@@ -10,6 +10,13 @@
 #   testbed.sh status                say whether it is up
 #   testbed.sh start-apiserver       start kube-apiserver again if it is not running
 #   testbed.sh restart-apiserver     stop kube-apiserver and start it again
+#   testbed.sh kill-apiserver        SIGKILL kube-apiserver and leave it down
+#                                    (start-apiserver brings it back)
+#   testbed.sh argocd-kill PROC      SIGKILL Argo CD's PROC (repo-server,
+#                                    application-controller,
+#                                    applicationset-controller) and hold it down
+#   testbed.sh argocd-start PROC     let its supervisor start PROC again; wait
+#                                    until it runs
 #
 # KINDOPS_TESTBED_NAME (default kindops-tb) names the network namespace and the
 # work dir tests/testbed/work/$NAME. Ports are private to each namespace, so
@@ -440,6 +447,57 @@ cmd_restart_apiserver() {
   log "kube-apiserver restarted and ready"
 }
 
+# A crash, not a shutdown: SIGKILL to the process group, nothing restarts it.
+cmd_kill_apiserver() {
+  lock
+  netns_exists "$NAME" && [ -d "$WORK" ] || die "test bed '$NAME' is not up"
+  local p
+  p="$(pid_of kube-apiserver)" || die "no kube-apiserver pid file"
+  kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
+  local i
+  for i in $(seq 1 50); do pid_alive "$p" || break; sleep 0.1; done
+  pid_alive "$p" && die "kube-apiserver ($p) still runs after SIGKILL"
+  rm -f "$PIDS_DIR/kube-apiserver.pid"
+  log "kube-apiserver killed (pid $p); start-apiserver starts it again"
+}
+
+argocd_proc() {
+  case "${1:-}" in
+    repo-server|application-controller|applicationset-controller) ;;
+    *) die "expected repo-server, application-controller or applicationset-controller (got '${1:-}')";;
+  esac
+  netns_exists "$NAME" && [ -d "$WORK/argocd" ] || die "test bed '$NAME' has no Argo CD (up --argocd)"
+}
+
+# Holds PROC down (argocd/hold-PROC, which its supervisor in argocd/run.sh
+# honours) and SIGKILLs it, as a crashed pod whose restart is delayed.
+cmd_argocd_kill() {
+  argocd_proc "${1:-}"
+  local proc="$1" p i
+  p="$(pid_of "$proc")" || die "$proc is not running (no pid file)"
+  : >"$WORK/argocd/hold-$proc"
+  kill -KILL "$p" 2>/dev/null || true
+  for i in $(seq 1 50); do pid_alive "$p" || break; sleep 0.1; done
+  pid_alive "$p" && die "$proc ($p) still runs after SIGKILL"
+  log "$proc killed (pid $p) and held down; argocd-start $proc lets it start again"
+}
+
+cmd_argocd_start() {
+  argocd_proc "${1:-}"
+  local proc="$1" old i p
+  old="$(pid_of "$proc" || true)"
+  rm -f "$WORK/argocd/hold-$proc"
+  for i in $(seq 1 300); do
+    p="$(pid_of "$proc" || true)"
+    if [ -n "$p" ] && [ "$p" != "$old" ] && pid_alive "$p"; then
+      log "$proc started again (pid $p)"
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "$proc did not start within 30s (see $LOGS_DIR/$proc.log)"
+}
+
 sub="${1:-}"
 [ $# -gt 0 ] && shift
 case "$sub" in
@@ -450,5 +508,8 @@ case "$sub" in
   exec) cmd_exec "$@";;
   start-apiserver) cmd_start_apiserver "$@";;
   restart-apiserver) cmd_restart_apiserver "$@";;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2;;
+  kill-apiserver) cmd_kill_apiserver "$@";;
+  argocd-kill) cmd_argocd_kill "$@";;
+  argocd-start) cmd_argocd_start "$@";;
+  *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2;;
 esac

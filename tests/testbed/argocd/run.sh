@@ -191,7 +191,14 @@ cmd_supervise() {
     while pid_alive "$child"; do rc=0; wait "$child" 2>/dev/null || rc=$?; done
     say "$proc exited with status $rc"
     still_wanted || break
-    sleep 2
+    # testbed.sh argocd-kill holds a killed process down until argocd-start.
+    if [ -e "$WORKDIR/argocd/hold-$proc" ]; then
+      say "$proc held down (argocd/hold-$proc) until testbed.sh argocd-start $proc"
+      while [ -e "$WORKDIR/argocd/hold-$proc" ] && still_wanted; do sleep 0.5; done
+      still_wanted || break
+    else
+      sleep 2
+    fi
   done
   rm -f "$childpid"
 }
