@@ -6,6 +6,7 @@ mod doctor;
 mod down;
 mod fetch;
 mod images;
+mod learn;
 mod plan;
 mod status;
 mod up;
@@ -48,6 +49,7 @@ pub async fn run(command: Command) -> Result<u8> {
             only,
         } => fetch::run(&into, mirror.as_deref(), images, phase, &only).await,
         Command::Images(a) => images::run(a.phase, &a.source, a.output).await,
+        Command::Learn(a) => learn::run(a).await,
     }
 }
 

@@ -6,11 +6,13 @@
 //! - [`status`]: `kindops status`.
 //! - [`fetch`]: `kindops fetch`.
 //! - [`images`]: `kindops images`.
+//! - [`learn`]: `kindops learn` (the lesson list, and a lesson's plain/JSON lines).
 
 pub mod checks;
 pub mod events;
 pub mod fetch;
 pub mod images;
+pub mod learn;
 pub mod plan;
 pub mod status;
 
