@@ -2,6 +2,7 @@
 
 mod apps;
 mod help;
+pub mod lessons;
 mod phases;
 
 use crate::engine::event::RunOutcome;
