@@ -106,7 +106,7 @@ pub struct LearnArgs {
     /// Presenter mode: wait for Enter before each step.
     #[arg(long)]
     pub step: bool,
-    /// Plain lines (the lessons print plain lines in every case for now).
+    /// Plain lines instead of the full-screen view (the default when stdout is not a terminal).
     #[arg(long)]
     pub no_tui: bool,
     #[command(flatten)]

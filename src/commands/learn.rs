@@ -73,6 +73,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
     let src = settings.git_source().map_err(|e| Error::Bad(format!("{e:#}")))?;
     let repo = LessonRepo {
         push_url: src.push_url.clone(),
+        repo_url: src.repo_url.clone(),
         work: learn::repo::work_dir(&settings.cluster_dir()),
     };
     let client = provider::client_for(&t.context()).await?;

@@ -176,7 +176,7 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
     ctx.explain("kindops sends a push event whose commit modified products/coffee/cart/main.go. Expected: exactly one PipelineRun, for cart, none for order.").await?;
     let cart_event = send(
         ctx,
-        &push_payload(&ctx.repo.push_url, &revision, &["products/coffee/cart/main.go"]),
+        &push_payload(&ctx.repo.repo_url, &revision, &["products/coffee/cart/main.go"]),
     )
     .await?;
     ctx.changed(
@@ -193,7 +193,7 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
     }
     ctx.explain("kindops sends a push event touching neither module (README.md). Expected: no PipelineRun.")
         .await?;
-    let none_event = send(ctx, &push_payload(&ctx.repo.push_url, &revision, &["README.md"])).await?;
+    let none_event = send(ctx, &push_payload(&ctx.repo.repo_url, &revision, &["README.md"])).await?;
     ctx.changed(
         format!("push event sent (eventID {none_event}): README.md modified"),
         None,
@@ -234,5 +234,43 @@ impl LessonCtx {
             Ok(()) => self.repo_head().await.unwrap_or_else(|_| "main".into()),
             Err(_) => "main".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRIGGER: &str = include_str!("../../manifests/gitops/ci/coffee/trigger.yaml");
+
+    /// The payload carries what the TriggerBinding and the CEL filters read,
+    /// and the listener asks for no signature (CEL interceptors only).
+    #[test]
+    fn the_payload_fits_the_trigger_manifest() {
+        let p = push_payload("file:///g.git", "abc", &["products/coffee/cart/main.go"]);
+        let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(TRIGGER)
+            .map(|d| serde::Deserialize::deserialize(d).unwrap())
+            .collect();
+        let binding = docs.iter().find(|d| d["kind"] == "TriggerBinding").unwrap();
+        for param in binding["spec"]["params"].as_sequence().unwrap() {
+            let v = param["value"].as_str().unwrap();
+            let path = v.trim_start_matches("$(body.").trim_end_matches(')');
+            let got = path.split('.').fold(&p, |cur, k| &cur[k]);
+            assert!(got.is_string(), "the payload has body.{path}: {p}");
+        }
+        let el = docs.iter().find(|d| d["kind"] == "EventListener").unwrap();
+        assert_eq!(el["metadata"]["name"], LISTENER);
+        for t in el["spec"]["triggers"].as_sequence().unwrap() {
+            for i in t["interceptors"].as_sequence().unwrap() {
+                assert_eq!(
+                    i["ref"]["name"], "cel",
+                    "a signing interceptor would need a secret: {t:?}"
+                );
+            }
+            let filter = t["interceptors"][0]["params"][0]["value"].as_str().unwrap();
+            let name = t["name"].as_str().unwrap();
+            assert!(filter.contains(&format!("'products/coffee/{name}/'")), "{filter}");
+        }
+        assert_eq!(p["commits"][0]["modified"][0], "products/coffee/cart/main.go");
     }
 }

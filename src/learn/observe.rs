@@ -109,7 +109,7 @@ fn state_of(t: &Target, o: Option<&DynamicObject>) -> (String, String) {
 }
 
 enum Msg {
-    Obj(usize, Option<DynamicObject>),
+    Obj(usize, Option<Box<DynamicObject>>),
     Ready(usize),
 }
 
@@ -155,7 +155,7 @@ impl Observer {
                         }
                         Ok(watcher::Event::InitApply(o)) | Ok(watcher::Event::Apply(o)) => {
                             listed = true;
-                            vec![Msg::Obj(i, Some(o))]
+                            vec![Msg::Obj(i, Some(Box::new(o)))]
                         }
                         Ok(watcher::Event::InitDone) => {
                             let mut v = vec![];
@@ -194,7 +194,7 @@ impl Observer {
         while ready.iter().any(|r| !r) {
             match tokio::time::timeout_at(deadline, obs.rx.recv()).await {
                 Ok(Some(Msg::Ready(i))) => ready[i] = true,
-                Ok(Some(Msg::Obj(i, o))) => obs.current[i] = o,
+                Ok(Some(Msg::Obj(i, o))) => obs.current[i] = o.map(|o| *o),
                 Ok(None) | Err(_) => {
                     return Err(Fail::new(format!(
                         "cannot watch {} (no answer from the API server within 30 s)",
@@ -252,7 +252,7 @@ impl Observer {
             };
             match msg {
                 Ok(Some(Msg::Obj(i, o))) => {
-                    self.current[i] = o;
+                    self.current[i] = o.map(|o| *o);
                     let (to, revision) = state_of(&self.targets[i], self.current[i].as_ref());
                     if to != self.shown[i] {
                         let object = self.targets[i].label();

@@ -14,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 pub struct LessonRepo {
     /// Push URL or path of the git source (as `up` publishes to it).
     pub push_url: String,
+    /// The URL Argo CD (and a pipeline in the cluster) reads it by.
+    pub repo_url: String,
     /// The working clone.
     pub work: PathBuf,
 }
