@@ -106,6 +106,9 @@ pub enum Command {
         #[arg(value_enum)]
         shell: CompletionShell,
     },
+    /// Hands-on lessons after phase 4: list them, or run one (by number or
+    /// name), checked live against the cluster.
+    Learn(LearnArgs),
 }
 
 /// The shells `kindops completions` writes a script for (clap_complete).
@@ -134,6 +137,33 @@ pub struct OpenArgs {
     /// Also print the Argo CD admin user and password.
     #[arg(long)]
     pub show_secrets: bool,
+}
+
+/// `kindops learn [LESSON]`.
+#[derive(Debug, Clone, Args)]
+pub struct LearnArgs {
+    /// The lesson to run, by number (1-5) or name; without it, the lessons are listed.
+    #[arg(value_name = "LESSON")]
+    pub lesson: Option<String>,
+    /// Take back what the lesson changed (after an interrupted run).
+    #[arg(long)]
+    pub undo: bool,
+    /// Presenter mode: wait for Enter before each step.
+    #[arg(long)]
+    pub step: bool,
+    /// Plain lines instead of the full-screen view (the default when stdout is not a terminal).
+    #[arg(long)]
+    pub no_tui: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The git source `kindops up` published to (default: kindops's own, kind only).
+    #[arg(long, value_name = "URL")]
+    pub repo_url: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Format,
+    /// Deadline of each wait for an outcome (default 5m).
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// What `plan` and `images` list: phases 0..=N, from which sources, how printed.

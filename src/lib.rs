@@ -15,6 +15,7 @@ pub mod content;
 pub mod engine;
 pub mod format;
 pub mod images;
+pub mod learn;
 pub mod plan;
 pub mod report;
 pub mod tui;

@@ -7,6 +7,7 @@ mod doctor;
 mod down;
 mod fetch;
 mod images;
+mod learn;
 mod open;
 mod plan;
 mod refresh;
@@ -54,6 +55,7 @@ pub async fn run(command: Command) -> Result<u8> {
         Command::Images(a) => images::run(a.phase, &a.source, a.output).await,
         Command::Refresh { cluster, quiet } => refresh::run(&cluster, quiet).await,
         Command::Completions { shell } => completions::run(shell),
+        Command::Learn(a) => learn::run(a).await,
     }
 }
 

@@ -133,7 +133,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
 }
 
 /// Ctrl-C and SIGTERM cancel the engine; its children are killed.
-fn cancel_on_signals(cancel: CancellationToken) {
+pub(super) fn cancel_on_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {

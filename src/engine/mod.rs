@@ -88,7 +88,8 @@ pub struct Settings {
 }
 
 impl Settings {
-    fn cluster_dir(&self) -> PathBuf {
+    /// Per-cluster data on this machine: `<data_dir>/<kind name>` or `<data_dir>/context-<context>`.
+    pub fn cluster_dir(&self) -> PathBuf {
         let name = match &self.target {
             Target::Kind { name } => name.clone(),
             Target::Context { context } => format!("context-{}", sanitize(context)),

@@ -1,7 +1,8 @@
 //! Phase progress, recorded in the cluster (not only on the laptop).
 //!
 //! ConfigMap `kube-system/kindops-state`, applied with field manager
-//! `kindops`; key `phase-N` holds a JSON [`PhaseRecord`]. A later `up` (from
+//! `kindops`; key `phase-N` holds a JSON [`PhaseRecord`] (and `lesson-<name>`
+//! a lesson's progress, `crate::learn::progress`). A later `up` (from
 //! any machine with the kubeconfig) reads it to report what is done.
 
 use anyhow::Result;
@@ -45,26 +46,33 @@ pub async fn read(client: &Client) -> Result<BTreeMap<u8, PhaseRecord>> {
 
 /// Records phase `phase` as done.
 pub async fn record(client: &Client, phase: u8, rec: &PhaseRecord) -> Result<()> {
+    record_key(client, &format!("phase-{phase}"), &serde_json::to_string(rec)?).await
+}
+
+/// Every key of the ConfigMap's `data` (phases, and `lesson-<name>` keys of
+/// `kindops learn`). A missing ConfigMap is an empty map.
+pub async fn read_data(client: &Client) -> Result<BTreeMap<String, String>> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
+    Ok(super::outage::retried(|| api.get_opt(NAME))
+        .await?
+        .and_then(|cm| cm.data)
+        .unwrap_or_default())
+}
+
+/// Sets one key of the ConfigMap's `data` (server-side apply, field manager
+/// `kindops`), keeping every other key.
+pub async fn record_key(client: &Client, key: &str, value: &str) -> Result<()> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
+    // Server-side apply removes the keys this manager owned and no longer
+    // sends, so every key is sent again.
+    let mut data = read_data(client).await?;
+    data.insert(key.to_string(), value.to_string());
     let cm = serde_json::json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kindops"}},
-        "data": {format!("phase-{phase}"): serde_json::to_string(rec)?},
+        "data": data,
     });
-    // Each phase's key is applied on its own; server-side apply merges map keys
-    // owned by the same manager only if they are all sent, so keep the others.
-    let mut all = read(client).await?;
-    all.insert(phase, rec.clone());
-    let mut data = serde_json::Map::new();
-    for (n, r) in &all {
-        data.insert(
-            format!("phase-{n}"),
-            serde_json::Value::String(serde_json::to_string(r)?),
-        );
-    }
-    let mut cm = cm;
-    cm["data"] = serde_json::Value::Object(data);
     let params = PatchParams::apply(super::apply::FIELD_MANAGER).force();
     let patch = Patch::Apply(&cm);
     super::outage::retried(|| api.patch(NAME, &params, &patch)).await?;

@@ -7,12 +7,14 @@
 //! - [`fetch`]: `kindops fetch`.
 //! - [`images`]: `kindops images`.
 //! - [`junit`]: `kindops up --junit FILE` (a JUnit XML report of the run).
+//! - [`learn`]: `kindops learn` (the lesson list, and a lesson's plain/JSON lines).
 
 pub mod checks;
 pub mod events;
 pub mod fetch;
 pub mod images;
 pub mod junit;
+pub mod learn;
 pub mod plan;
 pub mod status;
 

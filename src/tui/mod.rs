@@ -11,6 +11,7 @@
 //! - [`event`]: the one channel's [`event::TuiEvent`] and its producers.
 //! - [`terminal`]: the guard that always restores the terminal.
 //! - [`watch`]: watchers on Applications and ApplicationSets.
+//! - [`lessons`]: `kindops learn N`'s own screen (state, keys, loop).
 
 pub mod app;
 pub mod details;
@@ -19,6 +20,7 @@ pub mod event;
 pub(crate) mod fixtures;
 pub mod keys;
 pub mod layout;
+pub mod lessons;
 pub mod terminal;
 pub mod theme;
 pub mod ui;

@@ -3,6 +3,7 @@
 mod apps;
 mod dialog;
 mod help;
+pub mod lessons;
 mod phases;
 
 use crate::engine::event::RunOutcome;

@@ -1,0 +1,276 @@
+//! Lesson 4, CI by path: kindops sends EventListener `coffee-ci/coffee` a
+//! push event, as a git host would, through the Kubernetes API's service
+//! proxy (no port-forward): once with a changed file under cart's module
+//! path, once touching neither module. The Triggers' CEL filters
+//! (`manifests/gitops/ci/coffee/trigger.yaml`: `body.commits` `added` /
+//! `modified` / `removed` under `products/coffee/<module>/`) must start
+//! exactly one PipelineRun, for cart, and then none.
+//!
+//! The trigger has no GitHub interceptor and no secret, so the payload is not
+//! signed (a signature header would be ignored).
+//!
+//! Upstream facts (tektoncd/triggers v0.37, `pkg/reconciler/eventlistener/resources`):
+//! the listener's Service is `el-<name>`, its port is named `http-listener`
+//! (container port 8080); resources a trigger creates carry the labels
+//! `triggers.tekton.dev/eventlistener`, `triggers.tekton.dev/trigger` and
+//! `triggers.tekton.dev/triggers-eventid` (the `eventID` of the listener's
+//! `202 Accepted` answer).
+//!
+//! On the test bed no EventListener pod serves (KWOK nodes run nothing, and
+//! Triggers' own controller is a KWOK pod, so it never makes `el-coffee`):
+//! the lesson says so and ends `skipped`, never `passed`.
+
+use super::{Ended, Fail, LessonCtx};
+use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use std::time::Duration;
+
+pub const NAMESPACE: &str = "coffee-ci";
+pub const LISTENER: &str = "coffee";
+pub const SERVICE: &str = "el-coffee";
+/// How long the lesson watches for PipelineRuns after the listener answered:
+/// it runs the triggers' interceptors and creates the resources in the
+/// background of its answer.
+pub const SETTLE: Duration = Duration::from_secs(15);
+
+/// The push payload a git host sends (the fields the TriggerBinding `push`
+/// reads: `repository.clone_url`, `after`; the CEL filters read `commits`).
+pub fn push_payload(repo_url: &str, revision: &str, files: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "ref": "refs/heads/main",
+        "after": revision,
+        "repository": {"clone_url": repo_url},
+        "commits": [{"id": revision, "added": [], "modified": files, "removed": []}],
+    })
+}
+
+fn pipelinerun_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("tekton.dev", "v1", "PipelineRun"),
+        "pipelineruns",
+    )
+}
+
+/// Why the listener cannot be reached on this cluster, or None when it can.
+async fn cannot_serve(ctx: &LessonCtx) -> Result<Option<String>, Fail> {
+    let nodes: Api<Node> = Api::all(ctx.client.clone());
+    let list = nodes
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| Fail::new(format!("listing Nodes: {e}")))?;
+    // KWOK marks the nodes it fakes with this annotation (kwok v0.8 `kwok.x-k8s.io/node: fake`).
+    if !list.items.is_empty()
+        && list.items.iter().all(|n| {
+            n.metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key("kwok.x-k8s.io/node"))
+        })
+    {
+        return Ok(Some("this cluster's nodes are KWOK's (the test bed): pods run nothing, so no EventListener serves and no PipelineRun step would run".into()));
+    }
+    let svc: Api<Service> = Api::namespaced(ctx.client.clone(), NAMESPACE);
+    if svc
+        .get_opt(SERVICE)
+        .await
+        .map_err(|e| Fail::new(format!("reading Service {NAMESPACE}/{SERVICE}: {e}")))?
+        .is_none()
+    {
+        return Ok(Some(format!("Service {NAMESPACE}/{SERVICE} does not exist: Tekton Triggers' controller has not made the EventListener's Deployment and Service")));
+    }
+    let slices: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), NAMESPACE);
+    let ready = slices
+        .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={SERVICE}")))
+        .await
+        .map_err(|e| Fail::new(format!("listing EndpointSlices of {SERVICE}: {e}")))?
+        .items
+        .iter()
+        .flat_map(|s| s.endpoints.iter())
+        .any(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true));
+    Ok((!ready).then(|| {
+        format!("Service {NAMESPACE}/{SERVICE} has no ready endpoint: the EventListener's pod is not serving")
+    }))
+}
+
+/// POSTs a payload to the listener through the API server's service proxy;
+/// returns the `eventID` of its answer.
+async fn send(ctx: &LessonCtx, payload: &serde_json::Value) -> Result<String, Fail> {
+    let uri = format!("/api/v1/namespaces/{NAMESPACE}/services/{SERVICE}:http-listener/proxy/");
+    let req = http::Request::post(&uri)
+        .header("Content-Type", "application/json")
+        .header("X-GitHub-Event", "push")
+        .body(serde_json::to_vec(payload).unwrap_or_default())
+        .map_err(|e| Fail::new(format!("building the request: {e}")))?;
+    let answer: serde_json::Value = ctx.client.request(req).await.map_err(|e| {
+        Fail::new(format!("sending the push event through {uri}: {e}"))
+            .object(format!("EventListener {NAMESPACE}/{LISTENER}"))
+    })?;
+    answer["eventID"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Fail::new(format!("the listener's answer has no eventID: {answer}")))
+}
+
+/// The PipelineRuns one event started: (trigger, MODULE_PATH).
+async fn runs_for(ctx: &LessonCtx, event_id: &str) -> Result<Vec<(String, String)>, Fail> {
+    tokio::select! {
+        _ = ctx.cancel.cancelled() => return Err(Fail::interrupted()),
+        _ = tokio::time::sleep(SETTLE) => {}
+    }
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), NAMESPACE, &pipelinerun_resource());
+    let list = api
+        .list(&ListParams::default().labels(&format!("triggers.tekton.dev/triggers-eventid={event_id}")))
+        .await
+        .map_err(|e| Fail::new(format!("listing PipelineRuns in {NAMESPACE}: {e}")))?;
+    Ok(list
+        .items
+        .iter()
+        .map(|o| {
+            let trigger = o
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("triggers.tekton.dev/trigger"))
+                .cloned()
+                .unwrap_or_default();
+            let module = o.data["spec"]["params"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == "MODULE_PATH"))
+                .and_then(|p| p["value"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            (trigger, module)
+        })
+        .collect())
+}
+
+pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
+    ctx.explain("The EventListener coffee has one Trigger per module (cart, order); each Trigger's CEL filter passes a push only if one of its commits added, modified or removed a file under that module's path. A pass starts the one shared Pipeline clone-build with MODULE_PATH set.").await?;
+    let el: Api<DynamicObject> = Api::namespaced_with(
+        ctx.client.clone(),
+        NAMESPACE,
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("triggers.tekton.dev", "v1beta1", "EventListener"),
+            "eventlisteners",
+        ),
+    );
+    let object = format!("EventListener {NAMESPACE}/{LISTENER}");
+    if el
+        .get_opt(LISTENER)
+        .await
+        .map_err(|e| Fail::new(format!("reading {object}: {e}")))?
+        .is_none()
+    {
+        return Err(Fail::new(format!("{object} does not exist"))
+            .object(object)
+            .hint("the lessons start after phase 4: run `kindops up` first"));
+    }
+    if let Some(why) = cannot_serve(ctx).await? {
+        ctx.note(format!(
+            "What this lesson cannot show here: {why}. On a real cluster it sends {object} a push event touching products/coffee/cart/ through the API server's service proxy and shows exactly one PipelineRun start, for cart (MODULE_PATH products/coffee/cart), none for order; then a push touching neither module, and no PipelineRun."
+        ));
+        return Ok(Ended::Skipped(format!("needs a real cluster: {why}")));
+    }
+    let revision = ctx.repo_head_or_main().await;
+    ctx.explain("kindops sends a push event whose commit modified products/coffee/cart/main.go. Expected: exactly one PipelineRun, for cart, none for order.").await?;
+    let cart_event = send(
+        ctx,
+        &push_payload(&ctx.repo.repo_url, &revision, &["products/coffee/cart/main.go"]),
+    )
+    .await?;
+    ctx.changed(
+        format!("push event sent (eventID {cart_event}): products/coffee/cart/main.go modified"),
+        None,
+        Some(object.clone()),
+    );
+    let runs = runs_for(ctx, &cart_event).await?;
+    for (t, m) in &runs {
+        ctx.note(format!("PipelineRun started by trigger {t}, MODULE_PATH {m}"));
+    }
+    if runs != vec![("cart".to_string(), "products/coffee/cart".to_string())] {
+        return Err(Fail::new(format!("expected one PipelineRun for cart, saw {runs:?}")).object(object));
+    }
+    ctx.explain("kindops sends a push event touching neither module (README.md). Expected: no PipelineRun.")
+        .await?;
+    let none_event = send(ctx, &push_payload(&ctx.repo.repo_url, &revision, &["README.md"])).await?;
+    ctx.changed(
+        format!("push event sent (eventID {none_event}): README.md modified"),
+        None,
+        Some(object.clone()),
+    );
+    let runs = runs_for(ctx, &none_event).await?;
+    if !runs.is_empty() {
+        return Err(Fail::new(format!("expected no PipelineRun, saw {runs:?}")).object(object));
+    }
+    ctx.note("No PipelineRun for a push outside the modules' paths.");
+    ctx.left_changed.push(format!(
+        "a PipelineRun for cart in namespace {NAMESPACE} (Tekton keeps finished runs)"
+    ));
+    Ok(Ended::Passed)
+}
+
+/// Deletes the PipelineRuns lesson 4 started (those of the coffee listener).
+pub async fn undo(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
+    ctx.explain(format!(
+        "kindops deletes the PipelineRuns the EventListener coffee started in {NAMESPACE}."
+    ))
+    .await?;
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), NAMESPACE, &pipelinerun_resource());
+    let lp = ListParams::default().labels(&format!("triggers.tekton.dev/eventlistener={LISTENER}"));
+    match api.delete_collection(&Default::default(), &lp).await {
+        Ok(_) => ctx.note("deleted"),
+        Err(kube::Error::Api(s)) if s.code == 404 => ctx.note("nothing to undo: no PipelineRun API here"),
+        Err(e) => return Err(Fail::new(format!("deleting PipelineRuns in {NAMESPACE}: {e}"))),
+    }
+    Ok(Ended::Undone)
+}
+
+impl LessonCtx {
+    /// The git source's `main` as the lesson's clone has it (the revision a
+    /// push event names), or `main` when it cannot be read.
+    async fn repo_head_or_main(&self) -> String {
+        match self.repo.prepare(&self.cancel).await {
+            Ok(()) => self.repo_head().await.unwrap_or_else(|_| "main".into()),
+            Err(_) => "main".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRIGGER: &str = include_str!("../../manifests/gitops/ci/coffee/trigger.yaml");
+
+    /// The payload carries what the TriggerBinding and the CEL filters read,
+    /// and the listener asks for no signature (CEL interceptors only).
+    #[test]
+    fn the_payload_fits_the_trigger_manifest() {
+        let p = push_payload("file:///g.git", "abc", &["products/coffee/cart/main.go"]);
+        let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(TRIGGER)
+            .map(|d| serde::Deserialize::deserialize(d).unwrap())
+            .collect();
+        let binding = docs.iter().find(|d| d["kind"] == "TriggerBinding").unwrap();
+        for param in binding["spec"]["params"].as_sequence().unwrap() {
+            let v = param["value"].as_str().unwrap();
+            let path = v.trim_start_matches("$(body.").trim_end_matches(')');
+            let got = path.split('.').fold(&p, |cur, k| &cur[k]);
+            assert!(got.is_string(), "the payload has body.{path}: {p}");
+        }
+        let el = docs.iter().find(|d| d["kind"] == "EventListener").unwrap();
+        assert_eq!(el["metadata"]["name"], LISTENER);
+        for t in el["spec"]["triggers"].as_sequence().unwrap() {
+            for i in t["interceptors"].as_sequence().unwrap() {
+                assert_eq!(
+                    i["ref"]["name"], "cel",
+                    "a signing interceptor would need a secret: {t:?}"
+                );
+            }
+            let filter = t["interceptors"][0]["params"][0]["value"].as_str().unwrap();
+            let name = t["name"].as_str().unwrap();
+            assert!(filter.contains(&format!("'products/coffee/{name}/'")), "{filter}");
+        }
+        assert_eq!(p["commits"][0]["modified"][0], "products/coffee/cart/main.go");
+    }
+}

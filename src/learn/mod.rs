@@ -1,0 +1,351 @@
+//! `kindops learn`: hands-on lessons after phase 4, UI-free.
+//!
+//! Each lesson explains in plain words, makes a change (a commit in the git
+//! source, or an object changed by hand), and checks the outcome live against
+//! the cluster: the Application's sync status and health and the affected
+//! resources, as Argo CD and the API server write them, with the seconds each
+//! transition took ([`observe`]). It emits typed [`event::LessonEvent`]s; the
+//! printer (`crate::report::learn`) reads them. Every lesson puts back what it
+//! changed, can be run again, and can be undone (`--undo`) after an
+//! interrupted run. Progress is kept per cluster in the state ConfigMap
+//! ([`progress`]).
+//!
+//! One file per lesson: [`git_sync`] (1), [`drift`] (2), [`new_product`]
+//! (3), [`ci_by_path`] (4), [`reading_states`] (5).
+
+pub mod ci_by_path;
+pub mod drift;
+pub mod edit;
+pub mod event;
+pub mod git_sync;
+pub mod new_product;
+pub mod observe;
+pub mod progress;
+pub mod reading_states;
+pub mod repo;
+
+use event::{LessonEvent, LessonOutcome, StampedLesson};
+use kube::Client;
+use repo::LessonRepo;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+
+/// One lesson as listed.
+#[derive(Debug, Clone, Copy, serde::Serialize, PartialEq, Eq)]
+pub struct LessonInfo {
+    pub number: u8,
+    /// Stable name, also accepted by `kindops learn NAME` and the key of its progress.
+    pub name: &'static str,
+    pub title: &'static str,
+    /// What it teaches, in plain words.
+    pub explain: &'static str,
+}
+
+/// The lessons, in order.
+pub const LESSONS: [LessonInfo; 5] = [
+    LessonInfo {
+        number: 1,
+        name: "git-to-cluster",
+        title: "git → cluster",
+        explain: "A change in git is what changes the cluster. kindops commits a new replica count for cart; Argo CD sees the new commit, marks Application cart OutOfSync, syncs it, and the Deployment rolls out. Then it puts the old count back the same way.",
+    },
+    LessonInfo {
+        number: 2,
+        name: "drift-and-self-heal",
+        title: "drift and self-heal",
+        explain: "A change made by hand in the cluster is drift: git still says otherwise. kindops scales Deployment cart-app by hand (as `kubectl scale` does); Argo CD compares, marks Application cart OutOfSync, and, because self-heal is on, puts the replica count back to what git says.",
+    },
+    LessonInfo {
+        number: 3,
+        name: "new-product",
+        title: "a new product",
+        explain: "The ApplicationSet coffee makes one Application per directory under apps/coffee/. kindops scaffolds apps/coffee/tea from cart and pushes it: an Application tea appears and syncs. Then it removes the directory: the Application and its resources are pruned.",
+    },
+    LessonInfo {
+        number: 4,
+        name: "ci-by-path",
+        title: "CI by path",
+        explain: "The EventListener coffee starts the shared Tekton Pipeline only for the module a push touched (a CEL filter on the changed files). kindops sends it a push event touching cart's path: exactly one PipelineRun starts, for cart, none for order; then one touching neither: none starts. Needs a cluster whose pods run.",
+    },
+    LessonInfo {
+        number: 5,
+        name: "reading-states",
+        title: "reading states",
+        explain: "Sync status and health say what is wrong and where. kindops breaks cart on purpose with a manifest that does not parse; Argo CD reports a ComparisonError with its message (the details view shows it). kindops fixes it in git and cart recovers to Synced/Healthy.",
+    },
+];
+
+/// A lesson by number (`3`) or name (`new-product`).
+pub fn find(arg: &str) -> Option<&'static LessonInfo> {
+    LESSONS
+        .iter()
+        .find(|l| arg.parse::<u8>().ok() == Some(l.number) || l.name == arg)
+}
+
+/// Why a lesson did not pass: what failed, on which object, the next step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fail {
+    pub reason: String,
+    pub object: Option<String>,
+    pub hint: Option<String>,
+    pub interrupted: bool,
+}
+
+impl Fail {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Fail {
+            reason: reason.into(),
+            object: None,
+            hint: None,
+            interrupted: false,
+        }
+    }
+    pub fn interrupted() -> Self {
+        Fail {
+            interrupted: true,
+            ..Fail::new("interrupted")
+        }
+    }
+    pub fn object(mut self, o: impl Into<String>) -> Self {
+        self.object = Some(o.into());
+        self
+    }
+    pub fn hint(mut self, h: impl Into<String>) -> Self {
+        self.hint = Some(h.into());
+        self
+    }
+}
+
+/// How a lesson body ended when it did not fail.
+pub enum Ended {
+    Passed,
+    /// Cannot be shown on this cluster; the reason says what is missing.
+    Skipped(String),
+    Undone,
+}
+
+/// Options of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Take the lesson's changes back instead of running it.
+    pub undo: bool,
+    /// Presenter mode: wait for a continue before each step.
+    pub step_mode: bool,
+    /// Deadline of each wait for an outcome.
+    pub timeout: Duration,
+    /// `kind cluster X` / `context X`, for the start event.
+    pub target: String,
+}
+
+/// What a lesson body is given.
+pub struct LessonCtx {
+    pub lesson: u8,
+    pub client: Client,
+    pub repo: LessonRepo,
+    pub cancel: CancellationToken,
+    pub timeout: Duration,
+    step_mode: bool,
+    step: usize,
+    tx: UnboundedSender<StampedLesson>,
+    start: Instant,
+    continue_rx: UnboundedReceiver<()>,
+    /// What the lesson leaves changed (said at the end).
+    pub left_changed: Vec<String>,
+}
+
+impl LessonCtx {
+    pub fn emit(&self, event: LessonEvent) {
+        let _ = self.tx.send(StampedLesson {
+            elapsed_ms: self.start.elapsed().as_millis() as u64,
+            event,
+        });
+    }
+
+    /// Explains the next step; in presenter mode, waits for a continue first.
+    ///
+    /// Errors: cancelled while waiting.
+    pub async fn explain(&mut self, text: impl Into<String>) -> Result<(), Fail> {
+        self.step += 1;
+        if self.step_mode {
+            self.emit(LessonEvent::AwaitingContinue {
+                lesson: self.lesson,
+                step: self.step,
+            });
+            tokio::select! {
+                _ = self.cancel.cancelled() => return Err(Fail::interrupted()),
+                // A closed channel (no presenter input) goes on.
+                _ = self.continue_rx.recv() => {}
+            }
+        }
+        self.emit(LessonEvent::StepExplained {
+            lesson: self.lesson,
+            step: self.step,
+            text: text.into(),
+        });
+        Ok(())
+    }
+
+    pub fn note(&self, text: impl Into<String>) {
+        self.emit(LessonEvent::Note {
+            lesson: self.lesson,
+            text: text.into(),
+        });
+    }
+
+    /// Says what kindops changed.
+    pub fn changed(&self, what: impl Into<String>, commit: Option<&str>, object: Option<String>) {
+        self.emit(LessonEvent::ChangeMade {
+            lesson: self.lesson,
+            what: what.into(),
+            commit: commit.map(str::to_string),
+            object,
+        });
+    }
+
+    /// Asks Argo CD to look at git now (every Application and ApplicationSet;
+    /// see [`crate::engine::git_source::refresh_argo`]) instead of at its next poll.
+    pub async fn refresh(&self) -> Result<(), Fail> {
+        crate::engine::git_source::refresh_argo(&self.client, crate::engine::ARGOCD_NAMESPACE)
+            .await
+            .map(|_| ())
+            .map_err(|e| Fail::new(format!("asking Argo CD to refresh: {e:#}")))
+    }
+
+    /// Commits and pushes everything in the clone; the commit must exist
+    /// (an empty change is a lesson bug, said as such).
+    pub async fn commit_push(&self, message: &str) -> Result<String, Fail> {
+        self.repo
+            .commit_push(message, &self.cancel)
+            .await?
+            .ok_or_else(|| Fail::new(format!("nothing to commit for \"{message}\"")))
+    }
+}
+
+/// Checks Application `argocd/<name>` exists and is Synced+Healthy before a
+/// lesson changes anything.
+///
+/// Errors: absent (run `kindops up` first), or not ready (its state and why).
+pub async fn require_ready(ctx: &LessonCtx, name: &str) -> Result<crate::argo::AppSummary, Fail> {
+    use kube::api::{Api, DynamicObject};
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        ctx.client.clone(),
+        crate::engine::ARGOCD_NAMESPACE,
+        &crate::argo::application_resource(),
+    );
+    let object = format!("Application {}/{name}", crate::engine::ARGOCD_NAMESPACE);
+    let o = api
+        .get_opt(name)
+        .await
+        .map_err(|e| Fail::new(format!("reading {object}: {e}")).object(object.clone()))?
+        .ok_or_else(|| {
+            Fail::new(format!("{object} does not exist: the lessons start after phase 4"))
+                .object(object.clone())
+                .hint("run `kindops up` (all phases) with the same cluster flags first")
+        })?;
+    let a = crate::argo::AppSummary::from_object(&o);
+    if !a.is_ready() {
+        return Err(Fail::new(format!(
+            "{object} is {}, not Synced/Healthy: the lesson would not show its own change",
+            a.describe()
+        ))
+        .object(object)
+        .hint("wait for it (`kindops status`), or run `kindops up` again; `kindops learn N --undo` takes back a lesson's change"));
+    }
+    Ok(a)
+}
+
+/// Runs (or with `undo`, takes back) one lesson, emitting its events, and
+/// records the outcome in the cluster's progress. Returns the outcome.
+pub async fn run(
+    info: &LessonInfo,
+    opts: RunOptions,
+    client: Client,
+    repo: LessonRepo,
+    tx: UnboundedSender<StampedLesson>,
+    continue_rx: UnboundedReceiver<()>,
+    cancel: CancellationToken,
+) -> LessonOutcome {
+    let mut ctx = LessonCtx {
+        lesson: info.number,
+        client,
+        repo,
+        cancel,
+        timeout: opts.timeout,
+        step_mode: opts.step_mode,
+        step: 0,
+        tx,
+        start: Instant::now(),
+        continue_rx,
+        left_changed: vec![],
+    };
+    ctx.emit(LessonEvent::LessonStarted {
+        lesson: info.number,
+        name: info.name.into(),
+        title: info.title.into(),
+        explain: info.explain.into(),
+        target: opts.target.clone(),
+    });
+    let result = match (info.number, opts.undo) {
+        (1, false) => git_sync::run(&mut ctx).await,
+        (1, true) => git_sync::undo(&mut ctx).await,
+        (2, false) => drift::run(&mut ctx).await,
+        (2, true) => drift::undo(&mut ctx).await,
+        (3, false) => new_product::run(&mut ctx).await,
+        (3, true) => new_product::undo(&mut ctx).await,
+        (4, false) => ci_by_path::run(&mut ctx).await,
+        (4, true) => ci_by_path::undo(&mut ctx).await,
+        (_, false) => reading_states::run(&mut ctx).await,
+        (_, true) => reading_states::undo(&mut ctx).await,
+    };
+    let result = if ctx.cancel.is_cancelled() && result.is_ok() {
+        Err(Fail::interrupted())
+    } else {
+        result
+    };
+    let (outcome, reason, hint) = match result {
+        Ok(Ended::Passed) => (LessonOutcome::Passed, None, None),
+        Ok(Ended::Undone) => (LessonOutcome::Undone, None, None),
+        Ok(Ended::Skipped(why)) => (
+            LessonOutcome::Skipped,
+            Some(why),
+            Some("run it on a kind cluster (`kindops up`, then `kindops learn 4`)".to_string()),
+        ),
+        Err(f) if f.interrupted => (
+            LessonOutcome::Interrupted,
+            Some("interrupted".to_string()),
+            Some(format!(
+                "`kindops learn {} --undo` takes back what it changed",
+                info.number
+            )),
+        ),
+        Err(f) => (
+            LessonOutcome::Failed,
+            Some(match &f.object {
+                Some(o) => format!("{o}: {}", f.reason),
+                None => f.reason,
+            }),
+            f.hint,
+        ),
+    };
+    if outcome != LessonOutcome::Interrupted {
+        if let Err(e) = progress::record(&ctx.client, info.name, outcome).await {
+            ctx.note(format!("could not record progress in the cluster: {e:#}"));
+        }
+    }
+    ctx.emit(LessonEvent::LessonFinished {
+        lesson: info.number,
+        outcome,
+        reason,
+        hint,
+        left_changed: ctx.left_changed.clone(),
+    });
+    outcome
+}
+
+impl LessonCtx {
+    /// The clone's `HEAD` (full SHA).
+    pub async fn repo_head(&self) -> Result<String, Fail> {
+        self.repo.head(&self.cancel).await
+    }
+}
