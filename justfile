@@ -83,7 +83,7 @@ kind-exec *CMD:
 kind-down:
     tests/kind/lane.sh down
 
-# The default road on a real kind cluster (tests/kind.rs, part of `just test`): build the lane (node image, and every image phases 0-4 run: Argo CD, Tekton, metrics-server, Argo Rollouts, the External Secrets and dex STAND-INs, agnhost; ~25 min of Go builds when cold, ~1 min warm), start its dockerd, then with no --context and no --repo-url: phase 0 (create, images preloaded from a mirror made by `kindops fetch --images`, converge, git mount check, Ctrl-C mid-create, down) and the whole road, phases 0-4 in the TUI on real pods (a learner's push, a re-run, the secret scan), and stop it.
+# The default road on a real kind cluster (tests/kind.rs, part of `just test`): build the lane (node image, and every image phases 0-4 run: Argo CD, Tekton, metrics-server, Argo Rollouts, the External Secrets and dex STAND-INs, agnhost; ~25 min of Go builds when cold, ~1 min warm), start its dockerd, then with no --context and no --repo-url: phase 0 (create, images preloaded from a mirror made by `kindops fetch --images`, converge, git mount check, Ctrl-C mid-create, down) and the whole road, phases 0-4 in the TUI on real pods (a learner's push, a re-run, lesson 4 for real, the secret scan), and stop it.
 test-kind: testbed-build (kind-build "all")
     #!/usr/bin/env bash
     set -euo pipefail
@@ -95,9 +95,9 @@ test-kind: testbed-build (kind-build "all")
     tests/kind/lane.sh exec -- env PATH={{justfile_directory()}}/tests/testbed/bin:$PATH \
         KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
         KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
-        cargo test --offline --test kind -- --ignored --test-threads=1 --nocapture
+        cargo test --offline --test kind --test kind_road -- --ignored --test-threads=1 --nocapture
 
-# Only the whole road of test-kind (the_default_road_runs_phases_0_to_4_on_real_pods), e.g. after a change to phases 1-4.
+# Only the whole road of test-kind (tests/kind_road.rs: phases 0-4 in the TUI, a learner's push, a re-run, lesson 4, the secret scan), e.g. after a change to phases 1-4.
 test-kind-road: testbed-build (kind-build "all")
     #!/usr/bin/env bash
     set -euo pipefail
@@ -108,7 +108,7 @@ test-kind-road: testbed-build (kind-build "all")
     tests/kind/lane.sh exec -- env PATH={{justfile_directory()}}/tests/testbed/bin:$PATH \
         KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
         KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
-        cargo test --offline --test kind -- --ignored --test-threads=1 --nocapture the_default_road
+        cargo test --offline --test kind_road -- --ignored --test-threads=1 --nocapture
 
 # Fuzz the parsers of user-written files (cargo fuzz, nightly; `cargo install cargo-fuzz` once): the phase-file target, then the pins-file target, SECONDS each, one process each. Seeds: the real files (and the kept regressions); the corpus and any crash land under tests/fuzz/ (git-ignored). Not part of `test`: see README, "Fuzzing".
 fuzz SECONDS="60":

@@ -122,4 +122,5 @@ impl Drop for TestNamespace {
 pub mod bed;
 pub mod fault;
 pub mod kindops;
+pub mod lane;
 pub mod tmux;

@@ -1,0 +1,373 @@
+//! The learner's whole default road on a real kind cluster (the real-kind
+//! lane, as `tests/kind.rs`): phases 0–4 in the TUI on real pods, a learner's
+//! push, a re-run, lesson 4 (CI by path) for real, the secret scan, down.
+//! `#[ignore]`d in `cargo test`; `just test-kind` runs it in the lane's
+//! namespace (`cargo test --test kind_road -- --ignored`).
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+use support::bed::{show, stdout};
+use support::kindops::Kindops;
+use support::lane::*;
+use support::tmux::{row_has, table_rows, Tmux};
+
+#[test]
+fn a_private_key_is_told_from_a_placeholder() {
+    let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7";
+    assert!(holds_private_key(&format!(
+        "x\n-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
+    )));
+    assert!(holds_private_key(&format!(
+        "\"k\": \"-----BEGIN RSA PRIVATE KEY-----\\n{body}\\n-----END RSA PRIVATE KEY-----\\n\""
+    )));
+    assert!(!holds_private_key(
+        "\"private-key\": \"-----BEGIN PRIVATE KEY-----\\n<private-key>\\n-----END PRIVATE KEY-----\\n\","
+    ));
+    assert!(!holds_private_key(&format!(
+        "-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+    )));
+}
+
+/// The learner's whole default road on a real kind cluster: `kindops up`
+/// with only `--node-image` and `--mirror` (every image saved by `kindops
+/// fetch --images` from the lane's engine), in the TUI, from an empty start.
+/// Phase 0 creates the cluster and preloads the images; phases 1–4 run on
+/// real pods; the built-in git source is read by the real repo-server pod
+/// (uid 999). The Applications table fills while phases 2–4 run, and every
+/// Application ends Synced+Healthy, metrics-server included (its APIService
+/// Available). Then a learner's own push of a new product directory gets its
+/// Application; a re-run changes nothing; `kindops down` leaves no container
+/// and no data.
+#[test]
+#[ignore = "needs the real-kind lane: just test-kind"]
+fn the_default_road_runs_phases_0_to_4_on_real_pods() {
+    let t0 = std::time::Instant::now();
+    let l = Learner::new();
+    let name = "ko-full";
+    let images_dir = tempfile::tempdir().unwrap();
+    let (m, _) = mirror_with_images(&l, images_dir.path(), true);
+    let img = node_image();
+    let args = [
+        "up",
+        "--cluster",
+        name,
+        "--node-image",
+        &img,
+        "--mirror",
+        &m,
+        "--ui-port",
+        "18082",
+    ];
+    let line = Kindops::new()
+        .args(args)
+        .home(l.home.path())
+        .env("KUBECONFIG", l.home.path().join("kubeconfig"))
+        .shell_line();
+    let t = Tmux::start_line(l.home.path(), &[], "road", (160, 48), &line);
+    // The learner switches to the Applications view (key 2) as soon as the TUI is up.
+    t.wait_for("the TUI", Duration::from_secs(60), |s| s.contains("2 Applications"));
+    t.keys(&["2"]);
+
+    // The Applications table starts empty and fills as phases 2–4 create them.
+    let expected = [
+        "argo-cd",
+        "external-secrets",
+        "argo-rollouts",
+        "metrics-server",
+        "coffee-ci",
+        "cart",
+        "order",
+    ];
+    let mut seen: Vec<(usize, std::time::Duration)> = vec![];
+    // Everything the learner saw, for the secret scan below.
+    let mut shown = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(25 * 60);
+    let screen = loop {
+        let s = t.screen();
+        // Before phase 1 the learner is told why the table is empty, in words.
+        assert!(!s.contains("404 page not found"), "a raw API error on screen:\n{s}");
+        let rows = table_rows(&s).len();
+        shown.push_str(&s);
+        if seen.last().is_none_or(|(n, _)| *n != rows) {
+            seen.push((rows, t0.elapsed()));
+        }
+        if s.lines()
+            .next()
+            .is_some_and(|l| l.contains("succeeded in") || l.contains("failed"))
+        {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the road did not finish in 25 min:\n{s}\n{}",
+            t.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(
+        screen.lines().next().is_some_and(|l| l.contains("✓ succeeded in")),
+        "{screen}\n{}",
+        t.log_tail()
+    );
+    for app in expected {
+        assert!(
+            row_has(&screen, app, &["Synced", "Healthy"]),
+            "{app} not Synced+Healthy:\n{screen}"
+        );
+    }
+    let counts: Vec<usize> = seen.iter().map(|(n, _)| *n).collect();
+    assert_eq!(counts.first(), Some(&0), "the table did not start empty: {seen:?}");
+    assert!(
+        counts.windows(2).all(|w| w[0] <= w[1]) && counts.iter().filter(|n| **n > 0).count() >= 3,
+        "the table did not fill step by step: {seen:?}"
+    );
+    eprintln!("[road] rows over time: {seen:?}");
+    t.type_text("q");
+    assert_eq!(t.assert_exited_and_terminal_sane(), 0, "kindops up (TUI) exit code");
+
+    // Every Application Synced+Healthy, as `kindops status` reads them.
+    let apps = applications(&l, name);
+    for app in expected {
+        assert!(
+            apps.iter().any(|(n, s, h)| n == app && s == "Synced" && h == "Healthy"),
+            "{app}: {apps:?}"
+        );
+    }
+    // metrics-server serves the metrics API for real.
+    let available = l.kubectl(
+        name,
+        &[
+            "get",
+            "apiservice",
+            "v1beta1.metrics.k8s.io",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Available\")].status}",
+        ],
+    );
+    assert_eq!(stdout(&available).trim(), "True", "{}", show(&available));
+    // The repo-server pod that read the built-in git source runs as uid 999.
+    let uid = l.kubectl(
+        name,
+        &["-n", "argocd", "exec", "deploy/argocd-repo-server", "--", "id", "-u"],
+    );
+    assert_eq!(stdout(&uid).trim(), "999", "{}", show(&uid));
+
+    // A learner's own push: a new product directory becomes an Application.
+    let work = l.home.path().join("learner-clone");
+    let bare = l.git_dir(name).join("gitops.git");
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let out = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", show(&out));
+    };
+    git(
+        l.home.path(),
+        &["clone", "-q", &bare.display().to_string(), &work.display().to_string()],
+    );
+    let tea = work.join("apps/coffee/tea");
+    std::fs::create_dir_all(&tea).unwrap();
+    let cart = std::fs::read_to_string(work.join("apps/coffee/cart/kustomization.yaml")).unwrap();
+    std::fs::write(tea.join("kustomization.yaml"), cart.replace("cart", "tea")).unwrap();
+    git(&work, &["add", "-A"]);
+    git(
+        &work,
+        &[
+            "-c",
+            "user.name=learner",
+            "-c",
+            "user.email=learner@example.invalid",
+            "commit",
+            "-q",
+            "-m",
+            "add tea",
+        ],
+    );
+    // The built-in git source's post-receive hook (written by kindops) tells
+    // Argo CD about the push at once, as a git host's webhook would.
+    let hook = std::fs::read_to_string(bare.join("hooks/post-receive")).unwrap_or_default();
+    assert!(
+        hook.contains("refresh --cluster"),
+        "no kindops post-receive hook: {hook:?}"
+    );
+    let pushed = std::time::Instant::now();
+    let push = Command::new("git")
+        .arg("-C")
+        .arg(&work)
+        .args(["push", "-q", "origin", "HEAD:main"])
+        .output()
+        .unwrap();
+    assert!(push.status.success(), "git push: {}", show(&push));
+    assert!(
+        !String::from_utf8_lossy(&push.stderr).contains("could not ask Argo CD"),
+        "the hook could not refresh: {}",
+        show(&push)
+    );
+    loop {
+        let apps = applications(&l, name);
+        if apps
+            .iter()
+            .any(|(n, s, h)| n == "tea" && s == "Synced" && h == "Healthy")
+        {
+            break;
+        }
+        assert!(
+            pushed.elapsed() < Duration::from_secs(240),
+            "tea never Synced+Healthy: {apps:?}"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    eprintln!("[road] a learner's push to Synced+Healthy: {:?}", pushed.elapsed());
+
+    // A re-run changes nothing (and keeps the learner's directory).
+    let out = l
+        .command(&[&["up", "--no-tui"][..], &args[1..]].concat())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let changed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("  ok ") && !l.starts_with("  ok (unchanged)"))
+        .collect();
+    assert!(changed.is_empty(), "the re-run changed: {changed:?}\n{text}");
+    assert!(applications(&l, name).iter().any(|(n, _, _)| n == "tea"));
+
+    // Lesson 4, CI by path, for real: a push event touching cart's module
+    // path starts exactly one PipelineRun (cart's), one touching neither
+    // starts none, and the step runs the pinned, preloaded image.
+    let pipelineruns = || {
+        let out = l.kubectl(name, &["-n", "coffee-ci", "get", "pipelineruns", "-o", "json"]);
+        assert!(out.status.success(), "{}", show(&out));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        v["items"].as_array().cloned().unwrap_or_default()
+    };
+    let before = pipelineruns().len();
+    let lesson = l
+        .command(&["learn", "4", "--cluster", name, "--output", "json"])
+        .output()
+        .unwrap();
+    let text = stdout(&lesson);
+    assert_eq!(lesson.status.code(), Some(0), "{}", show(&lesson));
+    let events: Vec<serde_json::Value> = text.lines().map(|x| serde_json::from_str(x).unwrap()).collect();
+    let fin = events.iter().rfind(|e| e["event"] == "lesson_finished").unwrap();
+    assert_eq!(fin["outcome"], "passed", "{text}");
+    let runs = pipelineruns();
+    assert_eq!(runs.len(), before + 1, "{runs:#?}");
+    let run = runs
+        .iter()
+        .find(|r| r["metadata"]["labels"]["triggers.tekton.dev/eventlistener"] == "coffee")
+        .expect("a PipelineRun of the coffee EventListener");
+    assert_eq!(run["metadata"]["labels"]["triggers.tekton.dev/trigger"], "cart");
+    let module = run["spec"]["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "MODULE_PATH")
+        .unwrap()["value"]
+        .clone();
+    assert_eq!(module, "products/coffee/cart");
+    let t = std::time::Instant::now();
+    loop {
+        let pods = l.kubectl(name, &["-n", "coffee-ci", "get", "pods", "-o", "jsonpath={..image}"]);
+        if stdout(&pods).contains("alpine/git:v2.45.1") {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(180),
+            "no step pod with the pinned image: {}",
+            show(&pods)
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    eprintln!("[road] lesson 4: {}", fin);
+    let undo = l
+        .command(&["learn", "4", "--undo", "--cluster", name])
+        .output()
+        .unwrap();
+    assert_eq!(undo.status.code(), Some(0), "{}", show(&undo));
+
+    // The Argo CD admin password (and any private key) appears nowhere
+    // kindops wrote or showed without --show-secrets: the TUI's screens and
+    // log file, plain and JSON output, `status`, the state ConfigMap, the git
+    // source's whole history.
+    let secret = l.kubectl(
+        name,
+        &[
+            "-n",
+            "argocd",
+            "get",
+            "secret",
+            "argocd-initial-admin-secret",
+            "-o",
+            "go-template={{.data.password | base64decode}}",
+        ],
+    );
+    let password = stdout(&secret);
+    assert!(password.len() >= 8, "no admin password read: {}", show(&secret));
+    let mut scanned = vec![
+        ("the TUI's screens".to_string(), shown),
+        ("the re-run's output".into(), show(&out)),
+        ("lesson 4's output".into(), show(&lesson)),
+    ];
+    for (what, cmd) in [
+        ("status", vec!["status", "--cluster", name]),
+        (
+            "status --output json",
+            vec!["status", "--cluster", name, "--output", "json"],
+        ),
+        (
+            "up --output json",
+            [&["up", "--output", "json"][..], &args[1..]].concat(),
+        ),
+    ] {
+        let out = l.command(&cmd).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{what}: {}", show(&out));
+        scanned.push((what.to_string(), show(&out)));
+    }
+    for file in walk_files(&l.home.path().join("data")) {
+        if let Ok(bytes) = std::fs::read(&file) {
+            scanned.push((file.display().to_string(), String::from_utf8_lossy(&bytes).to_string()));
+        }
+    }
+    let history = Command::new("git")
+        .arg("-C")
+        .arg(l.git_dir(name).join("gitops.git"))
+        .args(["log", "-p", "--all"])
+        .output()
+        .unwrap();
+    scanned.push(("the git source's history".into(), stdout(&history)));
+    let state = l.kubectl(
+        name,
+        &["-n", "kube-system", "get", "configmap", "kindops-state", "-o", "yaml"],
+    );
+    scanned.push(("ConfigMap kube-system/kindops-state".into(), stdout(&state)));
+    for (what, text) in &scanned {
+        assert!(!text.contains(&password), "the admin password appears in {what}");
+        assert!(!holds_private_key(text), "a private key appears in {what}");
+    }
+    eprintln!(
+        "[road] secret scan: {} sources, none holds the admin password",
+        scanned.len()
+    );
+    // The scan can see it: asked for, the password is printed.
+    let printed = l
+        .command(&[&["up", "--no-tui", "--phase", "1", "--show-secrets"][..], &args[1..]].concat())
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&printed).contains(&password),
+        "--show-secrets: {}",
+        show(&printed)
+    );
+
+    let out = l.down(name);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        !containers().iter().any(|c| c.starts_with(&format!("{name}-"))),
+        "{:?}",
+        containers()
+    );
+    assert!(!l.home.path().join("data/kindops").join(name).exists());
+    eprintln!("[road] done in {:?}", t0.elapsed());
+}

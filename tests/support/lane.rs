@@ -1,0 +1,259 @@
+//! The real-kind lane's learner (fresh data, cache and kubeconfig), the mirror
+//! with images a presenter makes, and what the lane's tests read from the
+//! cluster and the Docker engine (`tests/kind.rs`, `tests/kind_road.rs`).
+
+use super::bed::{mirror, show, stdout};
+use super::kindops::Kindops;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+pub fn node_image() -> String {
+    std::env::var("KINDOPS_KIND_NODE_IMAGE")
+        .expect("KINDOPS_KIND_NODE_IMAGE is not set: run these through `just test-kind` (the real-kind lane)")
+}
+
+/// A learner's machine: fresh data, cache and kubeconfig.
+pub struct Learner {
+    pub home: tempfile::TempDir,
+}
+
+impl Learner {
+    pub fn new() -> Learner {
+        Learner {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Kindops::new()
+            .args(args)
+            .home(self.home.path())
+            .env("KUBECONFIG", self.home.path().join("kubeconfig"))
+            .command();
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// `kindops up --phase 0 --no-tui --cluster NAME --node-image IMG --mirror M`
+    /// (the test mirror of upstream artifacts).
+    pub fn phase_0(&self, cluster: &str, ui_port: &str) -> Output {
+        self.phase_0_with(cluster, ui_port, &mirror())
+    }
+
+    /// [`Learner::phase_0`] with another mirror (one with images).
+    pub fn phase_0_with(&self, cluster: &str, ui_port: &str, m: &str) -> Output {
+        let img = node_image();
+        self.command(&[
+            "up",
+            "--phase",
+            "0",
+            "--no-tui",
+            "--cluster",
+            cluster,
+            "--node-image",
+            &img,
+            "--mirror",
+            m,
+            "--ui-port",
+            ui_port,
+        ])
+        .output()
+        .unwrap()
+    }
+
+    /// `kubectl --context kind-CLUSTER ARGS` with this learner's kubeconfig.
+    pub fn kubectl(&self, cluster: &str, args: &[&str]) -> Output {
+        Command::new("kubectl")
+            .env("KUBECONFIG", self.home.path().join("kubeconfig"))
+            .arg("--context")
+            .arg(format!("kind-{cluster}"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    pub fn git_dir(&self, cluster: &str) -> PathBuf {
+        self.home.path().join("data/kindops").join(cluster).join("git")
+    }
+
+    pub fn down(&self, cluster: &str) -> Output {
+        self.command(&["down", "--cluster", cluster]).output().unwrap()
+    }
+}
+
+pub fn containers() -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-a", "--format", "{{.Names}}"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "docker ps: {}", show(&out));
+    stdout(&out).lines().map(str::to_string).collect()
+}
+
+pub fn kind_processes(cluster: &str) -> Vec<String> {
+    let mut found = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.starts_with("kind ") && cmd.contains(cluster) {
+                found.push(cmd);
+            }
+        }
+    }
+    found
+}
+
+/// Whether `text` holds a PEM private key: a `-----BEGIN … PRIVATE KEY-----`
+/// line followed by a base64 body (40 or more base64 characters before
+/// `-----END`). Upstream files show placeholders such as External Secrets'
+/// CRD examples (`-----BEGIN PRIVATE KEY-----\n<private-key>\n-----END…`),
+/// which are not keys.
+pub fn holds_private_key(text: &str) -> bool {
+    text.match_indices("-----BEGIN").any(|(i, _)| {
+        let rest = &text[i..];
+        // The header ends at the first "-----" followed by a newline, real
+        // or written as `\n` inside a string.
+        let Some(head_end) = [rest.find("-----\n"), rest.find("-----\\n")]
+            .into_iter()
+            .flatten()
+            .min()
+        else {
+            return false;
+        };
+        if !rest[..head_end].contains("PRIVATE KEY") {
+            return false;
+        }
+        let body = &rest[head_end + 5..];
+        let body = &body[..body.find("-----END").unwrap_or(body.len())];
+        let base64: String = body.replace("\\n", "").chars().filter(|c| !c.is_whitespace()).collect();
+        base64.len() >= 40 && base64.chars().all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c))
+    })
+}
+
+/// Every file under `dir`, recursively (symlinks not followed).
+pub fn walk_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(e.path()),
+                Ok(t) if t.is_file() => out.push(e.path()),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+pub fn docker(args: &[&str]) -> Output {
+    let out = Command::new("docker").args(args).output().unwrap();
+    assert!(out.status.success(), "docker {args:?}: {}", show(&out));
+    out
+}
+
+/// `kindops images --phase N --mirror M --output json`, parsed.
+pub fn listed_images(l: &Learner, phase: &str, m: &str) -> Vec<serde_json::Value> {
+    let out = l
+        .command(&["images", "--phase", phase, "--mirror", m, "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+/// A mirror with images, made as a presenter makes one: `kindops fetch
+/// --images` saves them from the lane's Docker engine (`all`: every
+/// preloadable image of phases 0–4; else only the dex image, the lane's
+/// STAND-IN under the manifest's name). One image phase 1 names by digest
+/// only (Tekton's `-shell-image`, `cgr.dev/chainguard/busybox@sha256:…`)
+/// a registry would serve by that digest, and a locally built image can never
+/// have it: the test puts it in the mirror first as `fetch` writes it (the
+/// lane's busybox saved under its archive tag), and `fetch` keeps it.
+pub fn mirror_with_images(l: &Learner, dir: &std::path::Path, all: bool) -> (String, String) {
+    let m = dir.display().to_string();
+    let digest_ref = listed_images(l, "1", &mirror())
+        .iter()
+        .filter_map(|i| i["reference"].as_str().map(str::to_string))
+        .find(|r| r.starts_with("cgr.dev/chainguard/busybox@sha256:"))
+        .expect("phase 1 names Tekton's shell image by digest");
+    let hex = digest_ref.rsplit(':').next().unwrap();
+    let tag = format!("cgr.dev/chainguard/busybox:sha256-{}", &hex[..12]);
+    let file = format!("cgr.dev_chainguard_busybox_sha256-{}.tar", &hex[..12]);
+    std::fs::create_dir_all(dir.join("images")).unwrap();
+    docker(&["tag", "kindops.local/busybox:bookworm", &tag]);
+    docker(&[
+        "save",
+        "-o",
+        &dir.join("images").join(&file).display().to_string(),
+        &tag,
+    ]);
+    let id = stdout(&docker(&["image", "inspect", "-f", "{{.Id}}", &tag]))
+        .trim()
+        .to_string();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(
+            std::fs::read(dir.join("images").join(&file)).unwrap(),
+        ))
+    };
+    std::fs::write(
+        dir.join("images/index.yaml"),
+        format!(
+            "images:\n- {{reference: '{digest_ref}', archive: '{file}', sha256: '{sha}', tag: '{tag}', id: '{id}'}}\n"
+        ),
+    )
+    .unwrap();
+    docker(&["rmi", &tag]);
+
+    let dex = "ghcr.io/dexidp/dex:v2.45.0";
+    let test_mirror = mirror();
+    let mut args = vec!["fetch", "--images", "--into", &m, "--mirror", &test_mirror];
+    if !all {
+        args.extend(["--phase", "1", "--image", dex, "--image", &digest_ref]);
+    }
+    let out = l.command(&args).output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(text.contains(&format!("saved    {dex}")), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("kept") && l.contains(&digest_ref)),
+        "{text}"
+    );
+
+    // Phases 0–1 render without Helm; phase 3's External Secrets chart needs
+    // helm and kustomize on PATH (`just test-kind-road` provides them).
+    let images = listed_images(l, if all { "4" } else { "1" }, &m);
+    for i in &images {
+        let wanted = all || i["reference"] == dex || i["reference"] == digest_ref.as_str();
+        if i["not_preloadable"].is_null() && wanted {
+            assert_eq!(i["in_mirror"], true, "{i}");
+        }
+    }
+    (m, digest_ref)
+}
+
+/// Phase 0 creates a real cluster with kindops's own kind config; a re-run
+/// finds it and checks its git mount; a cluster whose mount no longer shows
+/// the data folder is refused naming the next step; `kindops down` leaves
+/// no container and no data folder.
+
+/// `kindops status --cluster NAME --output json`: every Application's
+/// `(name, sync, health)`.
+pub fn applications(l: &Learner, cluster: &str) -> Vec<(String, String, String)> {
+    let out = l
+        .command(&["status", "--cluster", cluster, "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    v["applications"]
+        .as_array()
+        .unwrap_or(&vec![])
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+            (s("name"), s("sync"), s("health"))
+        })
+        .collect()
+}
