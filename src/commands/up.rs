@@ -71,6 +71,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
                 .map_err(|e| Error::Bad(format!("{e:#}")))?;
         }
     }
+    check_local_artifacts(&settings).await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Stamped>();
     // --junit: a third reader of the stream, in front of the TUI or the printer.
     let (rx, junit) = match &args.junit {
@@ -142,4 +143,36 @@ pub(super) fn cancel_on_signals(cancel: CancellationToken) {
         }
         cancel.cancel();
     });
+}
+
+/// Upstream artifacts that are already on this machine (every pin with a
+/// `--mirror` directory; without a mirror, the pins kindops's cache holds) are
+/// checked before anything runs, as the image archives are: a missing or
+/// damaged one is bad input, exit 2, naming the file and both hashes (a
+/// damaged cached copy is removed, so the next run downloads it again; see
+/// [`Upstream::resolve`]). What must be downloaded is left to the preflight
+/// step, where its progress shows. Other errors (I/O) are exit 1.
+async fn check_local_artifacts(settings: &engine::Settings) -> Result<()> {
+    let up = Upstream {
+        mirror: settings.mirror.clone(),
+        cache_dir: settings.cache_dir.clone(),
+    };
+    for pin in crate::upstream::pins() {
+        let local = match &settings.mirror {
+            Some(Mirror::Dir(_)) => true,
+            Some(Mirror::Http(_)) => false,
+            None => up.cache_dir.join(&pin.name).join(&pin.file).is_file(),
+        };
+        if !local {
+            continue;
+        }
+        if let Err(e) = up.resolve(&pin).await {
+            return Err(if e.downcast_ref::<crate::upstream::UpstreamError>().is_some() {
+                Error::Bad(format!("{e:#}"))
+            } else {
+                Error::Failed(e)
+            });
+        }
+    }
+    Ok(())
 }
