@@ -175,5 +175,11 @@ impl App {
 }
 
 #[cfg(test)]
-#[path = "app_tests.rs"]
-mod tests;
+#[path = "event_tests.rs"]
+mod event_tests;
+#[cfg(test)]
+#[path = "key_tests.rs"]
+mod key_tests;
+#[cfg(test)]
+#[path = "watch_and_view_tests.rs"]
+mod watch_and_view_tests;
