@@ -31,16 +31,16 @@ fn checksum_mismatch_stops_before_anything_is_applied() {
     text.push_str("\n# tampered\n");
     std::fs::write(&argo, text).unwrap();
     let bed = Bed::shared();
-    let text = Kindops::new()
+    let run = Kindops::new()
         .args(["up", "--phase", "1", "--no-tui"])
         .context()
         .arg("--mirror")
         .arg(&m)
         .args(["--repo-url", "file:///tmp/never"])
         .in_bed(&bed)
-        .run()
-        .assert_code(1)
-        .stdout();
+        .run();
+    let text = run.assert_code(2).stderr();
+    assert!(!run.stdout().contains("-> "), "a step ran: {}", run.stdout());
     assert!(text.contains("checksum mismatch for argo-cd v3.5.1"), "{text}");
     assert!(
         text.contains("795a3a972224da6a7f9d32c3e946445f062b60fb46028476715affeb688236e3"),
@@ -49,7 +49,6 @@ fn checksum_mismatch_stops_before_anything_is_applied() {
     let actual = kindops::upstream::sha256_file(&argo).unwrap();
     assert!(text.contains(&actual), "actual hash {actual}: {text}");
     assert!(text.contains(argo.to_str().unwrap()), "names the file: {text}");
-    assert!(!text.contains("-> apply"), "nothing may be applied: {text}");
 }
 
 #[test]
