@@ -16,6 +16,10 @@ use std::time::Duration;
 use support::bed::{mirror, show, stdout};
 use support::lane::*;
 
+/// Phase 0 creates a real cluster with kindops's own kind config; a re-run
+/// finds it and checks its git mount; a cluster whose mount no longer shows
+/// the data folder is refused naming the next step; `kindops down` leaves
+/// no container and no data folder.
 #[test]
 #[ignore = "needs the real-kind lane: just test-kind"]
 fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {

@@ -233,11 +233,6 @@ pub fn mirror_with_images(l: &Learner, dir: &std::path::Path, all: bool) -> (Str
     (m, digest_ref)
 }
 
-/// Phase 0 creates a real cluster with kindops's own kind config; a re-run
-/// finds it and checks its git mount; a cluster whose mount no longer shows
-/// the data folder is refused naming the next step; `kindops down` leaves
-/// no container and no data folder.
-
 /// `kindops status --cluster NAME --output json`: every Application's
 /// `(name, sync, health)`.
 pub fn applications(l: &Learner, cluster: &str) -> Vec<(String, String, String)> {
