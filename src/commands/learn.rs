@@ -13,7 +13,7 @@ use std::io::{BufRead, IsTerminal};
 use tokio_util::sync::CancellationToken;
 
 /// Default deadline of each wait for an outcome.
-const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 pub async fn run(args: LearnArgs) -> Result<u8> {
     let use_tui = args.lesson.is_some()

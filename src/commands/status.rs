@@ -24,6 +24,7 @@ pub async fn run(cluster: &ClusterArgs, output: Format, watch: bool) -> Result<u
             step_mode: false,
             no_color: no_color(),
             log_path,
+            lessons: None,
         };
         crate::tui::run_status(client, opts).await?;
     } else {

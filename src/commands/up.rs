@@ -83,6 +83,19 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     };
     let (ctl_tx, ctl_rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
+    // The lessons screen (key `3` after phase 4) runs lessons on this cluster and git source.
+    let lessons = settings
+        .git_source()
+        .map(|src| crate::tui::lesson_run::LessonSetup {
+            repo: crate::learn::repo::LessonRepo {
+                push_url: src.push_url.clone(),
+                repo_url: src.repo_url.clone(),
+                work: crate::learn::repo::work_dir(&settings.cluster_dir()),
+            },
+            target: settings.target.describe(),
+            timeout: settings.timeout.unwrap_or(super::learn::DEFAULT_TIMEOUT),
+        })
+        .map_err(|e| format!("{e:#}"));
     let engine = Engine::new(plan, settings, tx, ctl_rx, cancel.clone());
     cancel_on_signals(cancel.clone());
 
@@ -92,6 +105,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
             step_mode: args.step,
             no_color: no_color(),
             log_path: log_path.clone(),
+            lessons: Some(lessons),
         };
         let ui = crate::tui::run_up(rx, ctl_tx, opts).await;
         cancel.cancel();

@@ -47,6 +47,10 @@ pub enum Action {
     Yes,
     /// A question: no; or close a popup.
     No,
+    /// The lessons screen (`kindops up`, once phase 4 is done).
+    ShowLessons,
+    /// Lessons screen: run the selected lesson; once it ended, back to the list.
+    RunLesson,
 }
 
 /// Where a binding applies.
@@ -66,6 +70,8 @@ pub enum Scope {
     FilterInput,
     /// A yes/no question (sync, show the password) or the password popup.
     Dialog,
+    /// The lessons screen (the list, or the lesson running).
+    Lessons,
 }
 
 impl Scope {
@@ -77,6 +83,7 @@ impl Scope {
             Scope::Apps => "Applications",
             Scope::FilterInput => "Typing a filter",
             Scope::Dialog => "A question or popup",
+            Scope::Lessons => "Lessons screen (after phase 4)",
         }
     }
 }
@@ -92,6 +99,8 @@ pub enum Context {
     FilterInput,
     /// A yes/no question or the password popup has the keyboard.
     Dialog,
+    /// The lessons screen.
+    Lessons,
 }
 
 impl Context {
@@ -103,6 +112,7 @@ impl Context {
             Context::Details | Context::Help => &[Scope::Nav, Scope::Global, Scope::Always],
             Context::FilterInput => &[Scope::FilterInput, Scope::Always],
             Context::Dialog => &[Scope::Dialog, Scope::Always],
+            Context::Lessons => &[Scope::Lessons, Scope::Nav, Scope::Global, Scope::Always],
         }
     }
 }
@@ -197,6 +207,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::BackTab)], action: Action::PrevPane, scope: Scope::Global, desc: "previous pane", hint: None },
     Binding { keys: &[k('1')], action: Action::ShowPhases, scope: Scope::Global, desc: "phases screen", hint: None },
     Binding { keys: &[k('2')], action: Action::ShowApps, scope: Scope::Global, desc: "Applications screen", hint: None },
+    Binding { keys: &[k('3'), k('L')], action: Action::ShowLessons, scope: Scope::Global, desc: "lessons (after phase 4): run one on this cluster", hint: Some("lessons") },
     Binding { keys: &[k(' '), k('c')], action: Action::Continue, scope: Scope::Global, desc: "presenter mode: start the next phase", hint: Some("continue") },
     Binding { keys: &[k('r')], action: Action::Retry, scope: Scope::Global, desc: "retry the failed step", hint: Some("retry") },
     Binding { keys: &[code(KeyCode::Esc)], action: Action::Back, scope: Scope::Nav, desc: "back: close, clear the filter, dismiss the error, follow", hint: Some("back") },
@@ -217,6 +228,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Enter)], action: Action::FilterApply, scope: Scope::FilterInput, desc: "keep the filter", hint: Some("keep") },
     Binding { keys: &[code(KeyCode::Esc)], action: Action::FilterCancel, scope: Scope::FilterInput, desc: "clear the filter", hint: Some("clear") },
     Binding { keys: &[code(KeyCode::Backspace)], action: Action::FilterDelete, scope: Scope::FilterInput, desc: "delete a character", hint: None },
+    Binding { keys: &[code(KeyCode::Enter)], action: Action::RunLesson, scope: Scope::Lessons, desc: "run the selected lesson on this cluster (once it ended: back to the list)", hint: Some("run") },
     Binding { keys: &[k('y')], action: Action::Yes, scope: Scope::Dialog, desc: "yes, do it (the password popup: copy it)", hint: Some("yes") },
     Binding { keys: &[k('n'), code(KeyCode::Esc), code(KeyCode::Enter)], action: Action::No, scope: Scope::Dialog, desc: "no; close the popup", hint: Some("no/close") },
 ];
@@ -269,6 +281,8 @@ fn phases_only(b: &Binding) -> bool {
                 | Action::ShowApps
                 | Action::Continue
                 | Action::Retry
+                | Action::ShowLessons
+                | Action::RunLesson
         )
 }
 
@@ -282,6 +296,7 @@ pub fn help_sections(with_phases: bool) -> Vec<(&'static str, Vec<(String, &'sta
         Scope::Nav,
         Scope::Phases,
         Scope::Apps,
+        Scope::Lessons,
         Scope::FilterInput,
         Scope::Dialog,
     ];
@@ -355,6 +370,7 @@ mod tests {
                 Scope::Apps => &[Context::Apps],
                 Scope::FilterInput => &[Context::FilterInput],
                 Scope::Dialog => &[Context::Dialog],
+                Scope::Lessons => &[Context::Lessons],
             };
             for key in b.keys {
                 for ctx in ctxs {
@@ -446,15 +462,17 @@ mod tests {
         assert_eq!(apps('F'), Some(Action::HardRefresh));
         assert_eq!(apps('p'), Some(Action::ShowPassword));
         assert_eq!(apps('y'), Some(Action::CopyPassword));
-        // Keys another screen owns (the lessons screen: `3`, `L`) stay free.
+        // `3` and `L` open the lessons screen (the app allows it after phase 4
+        // only); in a question they do nothing.
         for c in ['3', 'L'] {
-            for ctx in [Context::Apps, Context::PhaseList, Context::Log, Context::Dialog] {
+            for ctx in [Context::Apps, Context::PhaseList, Context::Log, Context::Lessons] {
                 assert_eq!(
                     lookup(ctx, &ev(KeyCode::Char(c), KeyModifiers::NONE)),
-                    None,
+                    Some(Action::ShowLessons),
                     "{c} in {ctx:?}"
                 );
             }
+            assert_eq!(lookup(Context::Dialog, &ev(KeyCode::Char(c), KeyModifiers::NONE)), None);
         }
         // Outside the table the action keys do nothing.
         for c in ['s', 'f', 'F', 'p', 'y'] {

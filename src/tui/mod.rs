@@ -12,6 +12,7 @@
 //! - [`terminal`]: the guard that always restores the terminal.
 //! - [`watch`]: watchers on Applications and ApplicationSets.
 //! - [`lessons`]: `kindops learn N`'s own screen (state, keys, loop).
+//! - [`lesson_run`]: a lesson run from `kindops up`'s lessons screen (key `3`).
 
 pub mod app;
 pub mod details;
@@ -20,6 +21,7 @@ pub mod event;
 pub(crate) mod fixtures;
 pub mod keys;
 pub mod layout;
+pub mod lesson_run;
 pub mod lessons;
 pub mod terminal;
 pub mod theme;
@@ -28,6 +30,7 @@ pub mod watch;
 
 use crate::argo::AppSummary;
 use crate::engine::event::{Control, RunOutcome, Stamped};
+use crate::learn;
 use app::{App, Effect, Mode, Msg};
 use event::TuiEvent;
 use ratatui::buffer::Buffer;
@@ -42,6 +45,9 @@ pub struct TuiOptions {
     pub no_color: bool,
     /// The log file (shown in the UI).
     pub log_path: Option<std::path::PathBuf>,
+    /// What the lessons screen (`kindops up`, after phase 4) runs lessons
+    /// with, or why it cannot (no git source); `None` for `status --watch`.
+    pub lessons: Option<Result<lesson_run::LessonSetup, String>>,
 }
 
 /// `kindops up` full screen: reads engine events, sends [`Control`] back,
@@ -58,6 +64,7 @@ pub async fn run_up(
     let (tx, rx) = unbounded_channel();
     let engine = event::forward_engine(events, tx.clone());
     let mut ui = Loop::new(app, tx, Some(control));
+    ui.lesson_setup = opts.lessons;
     ui.tasks.push(engine);
     let app = ui.run(rx).await?;
     Ok(app.outcome_on_quit())
@@ -87,6 +94,9 @@ struct Loop {
     connecting: bool,
     /// The whole second last drawn: an idle screen redraws once a second.
     drawn_sec: u64,
+    lesson_setup: Option<Result<lesson_run::LessonSetup, String>>,
+    /// The lesson started from the lessons screen (the last one).
+    lesson: Option<lesson_run::Running>,
 }
 
 /// What one event asks of the loop.
@@ -106,6 +116,8 @@ impl Loop {
             watching: false,
             connecting: false,
             drawn_sec: u64::MAX,
+            lesson_setup: None,
+            lesson: None,
         }
     }
 
@@ -126,6 +138,17 @@ impl Loop {
             t.abort();
         }
         drop(guard);
+        // Quitting with a lesson running stops it: it ends `interrupted`, as
+        // `kindops learn N` does on Ctrl-C (its git children are stopped by then).
+        if let Some(l) = self.lesson.take() {
+            l.cancel.cancel();
+            if let Ok(learn::event::LessonOutcome::Interrupted) = l.task.await {
+                eprintln!(
+                    "kindops: lesson {n} interrupted; `kindops learn {n} --undo` takes back what it changed",
+                    n = l.number
+                );
+            }
+        }
         result.map(|()| self.app)
     }
 
@@ -223,6 +246,39 @@ impl Loop {
                 if let Err(e) = crossterm::execute!(std::io::stdout(), copy) {
                     self.app
                         .update(Msg::Acted(Err(format!("writing to the terminal's clipboard: {e}"))));
+                }
+            }
+            Effect::ReadLessonProgress => match &self.client {
+                Some(c) => self.tasks.push(lesson_run::read_progress(c.clone(), self.tx.clone())),
+                None => {
+                    self.app
+                        .update(Msg::LessonProgress(Err("no connection to the cluster yet".into())));
+                }
+            },
+            Effect::RunLesson(n) => {
+                let why = match (&self.lesson_setup, &self.client) {
+                    (Some(Ok(setup)), Some(c)) => {
+                        let (running, forward) = lesson_run::spawn(n, setup, c.clone(), self.tx.clone());
+                        self.tasks.push(forward);
+                        self.lesson = Some(running);
+                        None
+                    }
+                    (Some(Err(e)), _) => Some(e.clone()),
+                    (None, _) => Some("lessons run from `kindops up` only".to_string()),
+                    (_, None) => Some("no connection to the cluster yet".to_string()),
+                };
+                if let Some(why) = why {
+                    // Said as the lesson's own end, so the screen shows why.
+                    self.app.update(Msg::Lesson(learn::event::StampedLesson {
+                        elapsed_ms: 0,
+                        event: learn::event::LessonEvent::LessonFinished {
+                            lesson: n,
+                            outcome: learn::event::LessonOutcome::Failed,
+                            reason: Some(why),
+                            hint: None,
+                            left_changed: vec![],
+                        },
+                    }));
                 }
             }
             Effect::Watch(context) => {

@@ -7,11 +7,13 @@
 //! watchers), and navigation ([`nav`]: pane, help, details, keys).
 
 pub mod actions;
+pub mod lessons;
 pub mod nav;
 pub mod run;
 pub mod table;
 
 pub use actions::{Actions, Intent, PasswordUse, Secret};
+pub use lessons::{LessonsView, Progress};
 pub use nav::{Nav, Pane};
 pub use run::{LogLine, PhaseView, RunView, State, StepView, Toast, LOG_CAP};
 pub use table::{AppsTable, Counts, RowKey, RowState};
@@ -45,6 +47,10 @@ pub enum Msg {
     Acted(Result<String, String>),
     /// The admin password the loop read (`None`: the Secret is gone).
     Password(PasswordUse, Result<Option<Secret>, String>),
+    /// An event of the lesson run from the lessons screen.
+    Lesson(crate::learn::event::StampedLesson),
+    /// This cluster's lesson progress as read (or why it could not be).
+    LessonProgress(Progress),
 }
 
 /// What the loop must do after an update.
@@ -61,6 +67,10 @@ pub enum Effect {
     Act(Intent),
     /// Put this on the clipboard through the terminal (OSC 52).
     Copy(Secret),
+    /// Read this cluster's lesson progress (the answer: [`Msg::LessonProgress`]).
+    ReadLessonProgress,
+    /// Run lesson N on this cluster in a task (its events: [`Msg::Lesson`]).
+    RunLesson(u8),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +97,7 @@ pub struct App {
     pub table: AppsTable,
     pub nav: Nav,
     pub acts: Actions,
+    pub lessons: LessonsView,
 }
 
 impl App {
@@ -104,6 +115,7 @@ impl App {
             table: AppsTable::default(),
             nav: Nav::new(mode),
             acts: Actions::default(),
+            lessons: LessonsView::default(),
         }
     }
 
@@ -160,6 +172,11 @@ impl App {
                 None
             }
             Msg::Password(purpose, result) => self.on_password(purpose, result),
+            Msg::Lesson(ev) => self.on_lesson_event(ev),
+            Msg::LessonProgress(p) => {
+                self.lessons.progress = Some(p);
+                None
+            }
         }
     }
 

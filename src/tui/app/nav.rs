@@ -82,6 +82,8 @@ impl App {
             Context::Dialog
         } else if self.nav.help {
             Context::Help
+        } else if self.lessons.open {
+            Context::Lessons
         } else if self.nav.details.is_some() && self.nav.pane == Pane::Apps {
             Context::Details
         } else {
@@ -100,13 +102,16 @@ impl App {
             Action::Retry => run.failed_step.is_some() && !run.engine_closed,
             Action::Continue => run.awaiting.is_some(),
             Action::NextPane | Action::PrevPane | Action::ShowPhases => self.mode == Mode::Up,
+            Action::ShowLessons => self.phase4_done() && !self.lessons.open,
+            Action::RunLesson => self.lessons.open && !self.lessons.running(),
             Action::Open => nav.pane == Pane::Apps && !self.table.view.is_empty(),
             Action::Sync | Action::Refresh | Action::HardRefresh => matches!(
                 self.table.view.get(self.table.selected_row),
                 Some(super::RowKey::App { .. })
             ),
             Action::Back => {
-                nav.help
+                self.lessons.open
+                    || nav.help
                     || nav.details.is_some()
                     || (nav.pane == Pane::Apps && !self.table.filter.is_empty())
                     || run.toast.is_some()
@@ -158,8 +163,30 @@ impl App {
                 return None;
             }
         }
+        if matches!(
+            action,
+            Action::ShowPhases | Action::ShowApps | Action::NextPane | Action::PrevPane
+        ) {
+            self.lessons.open = false;
+        }
+        if ctx == Context::Lessons
+            && matches!(
+                action,
+                Action::Back
+                    | Action::Up
+                    | Action::Down
+                    | Action::PageUp
+                    | Action::PageDown
+                    | Action::Top
+                    | Action::Bottom
+            )
+        {
+            return self.on_lessons_action(action);
+        }
         match action {
             Action::Quit => return Some(Effect::Quit),
+            Action::ShowLessons => return self.show_lessons(),
+            Action::RunLesson => return self.on_lessons_action(action),
             Action::Yes | Action::No => return self.on_dialog(action),
             Action::Sync | Action::Refresh | Action::HardRefresh | Action::ShowPassword | Action::CopyPassword => {
                 return self.on_app_action(action)
@@ -301,7 +328,7 @@ impl App {
                 let t = &mut self.table;
                 t.selected_row = scroll(t.selected_row, action, rows, t.view.len() - 1);
             }
-            Context::FilterInput | Context::Dialog => {}
+            Context::FilterInput | Context::Dialog | Context::Lessons => {}
         }
     }
 }

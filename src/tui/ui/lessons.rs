@@ -33,8 +33,21 @@ fn line_style(l: &str, theme: Theme) -> Style {
 
 pub fn draw(frame: &mut Frame, s: &LessonScreen) {
     let theme = Theme::new(s.no_color);
-    let [title, body, hint] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(frame.area());
+    let [area, hint] = Layout::vertical([Constraint::Min(2), Constraint::Length(1)]).areas(frame.area());
+    draw_lesson(frame, s, theme, area, "kindops learn");
+    let keys = match (s.outcome, s.awaiting) {
+        (Some(_), _) => " q quit · j/k scroll".to_string(),
+        (None, Some(step)) => format!(" Enter step {step} · q stop · j/k scroll"),
+        (None, None) => " q stop · j/k scroll".to_string(),
+    };
+    frame.render_widget(Paragraph::new(Span::styled(keys, theme.dim())), hint);
+}
+
+/// The lesson's title line (`head`, the lesson and its state) and its lines
+/// in `area`, the last ones shown unless scrolled; also the lesson view of
+/// `kindops up`'s lessons screen.
+pub fn draw_lesson(frame: &mut Frame, s: &LessonScreen, theme: Theme, area: ratatui::layout::Rect, head: &str) {
+    let [title, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     let state = match s.outcome {
         Some(LessonOutcome::Passed) => Span::styled("✓ passed", theme.ok()),
         Some(LessonOutcome::Skipped) => Span::styled("– skipped", theme.warn()),
@@ -47,7 +60,7 @@ pub fn draw(frame: &mut Frame, s: &LessonScreen) {
     };
     frame.render_widget(
         Paragraph::new(Line::from(vec![
-            Span::styled(format!(" kindops learn · {} ", s.title), theme.bold()),
+            Span::styled(format!(" {head} · {} ", s.title), theme.bold()),
             state,
             Span::styled(format!("  {}", s.target), theme.dim()),
         ])),
@@ -77,12 +90,6 @@ pub fn draw(frame: &mut Frame, s: &LessonScreen) {
         Paragraph::new(all[start..end].to_vec()).block(Block::default().borders(Borders::TOP)),
         body,
     );
-    let keys = match (s.outcome, s.awaiting) {
-        (Some(_), _) => " q quit · j/k scroll".to_string(),
-        (None, Some(step)) => format!(" Enter step {step} · q stop · j/k scroll"),
-        (None, None) => " q stop · j/k scroll".to_string(),
-    };
-    frame.render_widget(Paragraph::new(Span::styled(keys, theme.dim())), hint);
 }
 
 #[cfg(test)]

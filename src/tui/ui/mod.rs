@@ -5,6 +5,7 @@ mod dialog;
 mod help;
 pub mod lessons;
 mod phases;
+mod up_lessons;
 
 use crate::engine::event::RunOutcome;
 use crate::format::{fit, fmt_duration as fmt_dur, wrap};
@@ -30,7 +31,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if let Some(b) = a.banner {
         banner(frame, app, theme, b);
     }
-    if app.apps_screen() {
+    if app.lessons.open {
+        up_lessons::draw(frame, app, theme, a.body);
+    } else if app.apps_screen() {
         match &app.nav.details {
             Some(key) => apps::draw_details(frame, app, theme, a.body, key),
             None => apps::draw_table(frame, app, theme, a.body),
@@ -92,12 +95,15 @@ fn title_bar(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let n_apps = format!("Applications {}", app.table.counts.apps);
     match app.mode {
         Mode::Up => {
-            let rest = [
-                tab("1 Phases".into(), !app.apps_screen()),
-                tab(format!("2 {n_apps}"), app.apps_screen()),
-                Span::raw(" "),
-                run_state(app, theme),
+            let lessons = app.lessons.open;
+            let mut rest = vec![
+                tab("1 Phases".into(), !app.apps_screen() && !lessons),
+                tab(format!("2 {n_apps}"), app.apps_screen() && !lessons),
             ];
+            if app.phase4_done() {
+                rest.push(tab("3 Lessons".into(), lessons));
+            }
+            rest.extend([Span::raw(" "), run_state(app, theme)]);
             if !app.run.target.is_empty() {
                 // The run state matters more than the target: cut the target
                 // (a long context name) so the state stays on narrow screens.

@@ -241,3 +241,24 @@ fn password_popup() {
     ));
     snap("password_popup", &app);
 }
+
+#[test]
+fn lessons_list_after_phase_4() {
+    use crate::learn::progress::LessonRecord;
+    let mut app = crate::tui::app::lessons::tests::after_phase_4(80, 24);
+    send(&mut app, [key('3')]);
+    let rec = |o: &str| LessonRecord {
+        outcome: o.into(),
+        finished_at: "2026-12-02T00:41:07.5Z".into(),
+        kindops: "0.1.0".into(),
+    };
+    let progress = [
+        ("git-to-cluster".to_string(), rec("passed")),
+        ("ci-by-path".to_string(), rec("skipped")),
+    ];
+    send(
+        &mut app,
+        [crate::tui::app::Msg::LessonProgress(Ok(progress.into_iter().collect()))],
+    );
+    snap("lessons_list", &app);
+}
