@@ -76,12 +76,9 @@ fn count(content: &Content, mirror: Option<&Mirror>, path: &str) -> Counted {
             for doc in serde_yaml::Deserializer::from_str(&text) {
                 // A document is an object unless it is empty (`---` then nothing).
                 let mut found = Vec::new();
-                match serde::de::DeserializeSeed::deserialize(ImageScan::new(&mut found), doc) {
-                    Ok(true) => {
-                        objects += 1;
-                        images.extend(found);
-                    }
-                    Ok(false) | Err(_) => {}
+                if let Ok(true) = serde::de::DeserializeSeed::deserialize(ImageScan::new(&mut found), doc) {
+                    objects += 1;
+                    images.extend(found);
                 }
             }
         }
