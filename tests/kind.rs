@@ -56,6 +56,16 @@ fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {
         assert!(listed.lines().any(|l| l == r), "{r} not in the node:\n{listed}");
     }
     // A pod naming the image by digest starts with no registry to reach.
+    // (Its namespace's `default` ServiceAccount comes from the
+    // controller-manager a moment after the node is Ready: wait for it.)
+    let t = std::time::Instant::now();
+    while !l.kubectl(name, &["get", "serviceaccount", "default"]).status.success() {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "no default ServiceAccount after 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     let out = l.kubectl(
         name,
         &[
