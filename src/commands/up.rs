@@ -64,8 +64,8 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     if let (Some(Mirror::Dir(dir)), engine::provider::Target::Kind { .. }) = (&settings.mirror, &settings.target) {
         let index = crate::images::ImageIndex::read(dir).map_err(|e| Error::Bad(format!("{e:#}")))?;
         if let Some(index) = index {
-            let dir = dir.clone();
-            tokio::task::spawn_blocking(move || index.verify(&dir))
+            let (dir, cache) = (dir.clone(), settings.cache_dir.clone());
+            tokio::task::spawn_blocking(move || index.verify(&dir, Some(&cache)))
                 .await
                 .map_err(|e| Error::Failed(e.into()))?
                 .map_err(|e| Error::Bad(format!("{e:#}")))?;

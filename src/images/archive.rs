@@ -73,11 +73,20 @@ impl ImageIndex {
         mirror.join(IMAGES_DIR).join(&entry.archive)
     }
 
-    /// Checks every archive: present, and its sha256 as recorded.
+    /// Checks every archive: present, and its sha256 as recorded. With
+    /// `cache_dir`, a hash taken by an earlier run is reused while the file's
+    /// stat data is unchanged ([`super::verified`]).
     ///
     /// Errors: the first bad entry, naming the image, the file and both
     /// hashes, with what to do.
-    pub fn verify(&self, mirror: &Path) -> Result<()> {
+    pub fn verify(&self, mirror: &Path, cache_dir: Option<&Path>) -> Result<()> {
+        let mut verified = super::verified::Verified::load(cache_dir);
+        let result = self.verify_with(mirror, &mut verified);
+        verified.save();
+        result
+    }
+
+    fn verify_with(&self, mirror: &Path, verified: &mut super::verified::Verified) -> Result<()> {
         for e in &self.images {
             let path = Self::archive_path(mirror, e);
             if e.archive.contains("..") || Path::new(&e.archive).is_absolute() {
@@ -88,7 +97,7 @@ impl ImageIndex {
                     mirror.join(IMAGES_DIR).join(INDEX_FILE).display()
                 ));
             }
-            let got = crate::upstream::sha256_file(&path).map_err(|err| {
+            let got = verified.sha256(&path).map_err(|err| {
                 anyhow!(
                     "image {}: archive {} cannot be read ({err}); run `kindops fetch --images --into {}` again where the images are",
                     e.reference,
@@ -242,15 +251,15 @@ mod tests {
         index.write(dir.path()).unwrap();
         let back = ImageIndex::read(dir.path()).unwrap().unwrap();
         assert_eq!(back, index);
-        back.verify(dir.path()).unwrap();
+        back.verify(dir.path(), None).unwrap();
         std::fs::write(&file, b"archivX").unwrap();
-        let e = back.verify(dir.path()).unwrap_err().to_string();
+        let e = back.verify(dir.path(), None).unwrap_err().to_string();
         assert!(
             e.contains("reg.io/a:1") && e.contains("a_1.tar") && e.contains(&sha),
             "{e}"
         );
         std::fs::remove_file(&file).unwrap();
-        let e = back.verify(dir.path()).unwrap_err().to_string();
+        let e = back.verify(dir.path(), None).unwrap_err().to_string();
         assert!(e.contains("reg.io/a:1") && e.contains("cannot be read"), "{e}");
         std::fs::write(
             dir.path().join(IMAGES_DIR).join(INDEX_FILE),

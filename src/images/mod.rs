@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod inventory;
+pub mod verified;
 
 pub use archive::{save, ArchiveEntry, ImageIndex, Saved, IMAGES_DIR, INDEX_FILE};
 pub use inventory::{application_paths, collect_uses, group, inventory, Image, ImageUse};
