@@ -418,7 +418,14 @@ async fn apply_all(
 pub(crate) async fn apply_step(ctx: &mut StepCtx<'_>, path: &str, namespace: Option<&str>) -> StepResult {
     let client = ctx.client()?;
     let tree = ctx.tree_dir()?;
-    let rendered = render(&tree, path, ctx.cancel).await?;
+    let rendered = match &ctx.run.tree_digest {
+        // Kept between runs in kindops's cache directory (`render/`).
+        Some(digest) => {
+            let cache = ctx.settings.cache_dir.join("render");
+            super::render_cache::render(&cache, digest, &tree, path, ctx.cancel).await?
+        }
+        None => render(&tree, path, ctx.cancel).await?,
+    };
     let manifests = parse_manifests(&rendered, path)?;
     let kinds = ctx.run.kinds.get_or_insert_with(|| Kinds::new(client.clone())).clone();
     let progress = ctx.progress();

@@ -34,6 +34,7 @@ mod preload;
 pub mod proc;
 pub mod provider;
 pub mod push_hook;
+mod render_cache;
 mod secret;
 pub mod state;
 mod step;

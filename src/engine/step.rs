@@ -104,6 +104,9 @@ pub(crate) struct RunState {
     pub upstream: Vec<Resolved>,
     /// The materialized GitOps tree, made once per run ([`StepCtx::tree_dir`]).
     pub tree: Option<tempfile::TempDir>,
+    /// [`super::render_cache::tree_digest`] of `tree`, taken when it is made
+    /// (`None` if it could not be read: renders then skip the cache).
+    pub tree_digest: Option<String>,
     pub kinds: Option<apply::Kinds>,
     /// The git revision the last publish left (recorded with each phase).
     pub revision: Option<String>,
@@ -223,6 +226,7 @@ impl StepCtx<'_> {
         Content::embedded().materialize(dir.path(), &self.run.upstream, &Vars { repo_url })?;
         self.say(format!("GitOps content materialized in {}", dir.path().display()));
         let p = dir.path().to_path_buf();
+        self.run.tree_digest = super::render_cache::tree_digest(&p).ok();
         self.run.tree = Some(dir);
         Ok(p)
     }
