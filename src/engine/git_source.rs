@@ -193,7 +193,6 @@ pub async fn annotate(api: &Api<DynamicObject>, name: &str, key: &str, value: &s
 /// what the remote's `main` has, pushes it, then asks Argo CD to sync again
 /// what it gave up on ([`resync_given_up`]) and to refresh ([`refresh_argo`]).
 pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
-    let n = ctx.phase;
     let tree = ctx.tree_dir()?;
     let src = ctx.settings.git_source()?;
     let fail = |e: anyhow::Error| {
@@ -224,6 +223,57 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
         }
     }
     let work = src.work_dir.clone();
+    // An earlier phase of this run published this same tree (it is made once
+    // per run): while the remote still has that commit, there is nothing to
+    // publish again (a learner's push in between is merged as below).
+    let unmoved = match ctx.run.revision.clone() {
+        Some(prev) if work.join(".git").exists() => ctx
+            .git(&work, &["ls-remote", &src.push_url, "refs/heads/main"])
+            .await
+            .ok()
+            .filter(|o| o.output.split_whitespace().next() == Some(prev.as_str()))
+            .map(|_| prev),
+        _ => None,
+    };
+    let (changed, rev) = match unmoved {
+        Some(rev) => (false, rev),
+        None => publish(ctx, &tree, &src, &work, &fail).await?,
+    };
+    ctx.run.revision = Some(rev.clone());
+    let refreshed = match ctx.run.client.clone() {
+        Some(c) => {
+            for name in resync_given_up(&c, ARGOCD_NAMESPACE).await? {
+                ctx.say(format!(
+                    "Application {ARGOCD_NAMESPACE}/{name}: Argo CD had given up on its failed sync; asked it to sync again"
+                ));
+            }
+            refresh_argo(&c, ARGOCD_NAMESPACE).await?
+        }
+        None => 0,
+    };
+    Ok(Done::new(
+        changed,
+        format!(
+            "{} {} to {} (Argo CD reads {}); asked Argo CD to refresh {refreshed} objects",
+            if changed { "published" } else { "no changes; still" },
+            &rev[..rev.len().min(7)],
+            src.push_url,
+            src.repo_url
+        ),
+    ))
+}
+
+/// Commits `tree` on top of the remote's main in the work clone `work` and
+/// pushes it when anything changed. Returns (changed, the commit now on main).
+async fn publish(
+    ctx: &mut StepCtx<'_>,
+    tree: &Path,
+    src: &GitSource,
+    work: &Path,
+    fail: &(dyn Fn(anyhow::Error) -> StepError + Sync),
+) -> std::result::Result<(bool, String), StepError> {
+    let n = ctx.phase;
+    let work = work.to_path_buf();
     if !work.join(".git").exists() {
         std::fs::create_dir_all(&work).map_err(|e| anyhow!("creating kindops's work clone {}: {e}", work.display()))?;
         ctx.git(&work, &["init", "--initial-branch=main", "."])
@@ -252,7 +302,7 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
             .await
             .map_err(fail)?;
     }
-    copy_tree(&tree, &work).map_err(fail)?;
+    copy_tree(tree, &work).map_err(fail)?;
     ctx.git(&work, &["add", "-A"]).await.map_err(fail)?;
     let status = ctx.git(&work, &["status", "--porcelain"]).await.map_err(fail)?;
     let changed = !status.output.trim().is_empty();
@@ -275,28 +325,7 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
         .output
         .trim()
         .to_string();
-    ctx.run.revision = Some(rev.clone());
-    let refreshed = match ctx.run.client.clone() {
-        Some(c) => {
-            for name in resync_given_up(&c, ARGOCD_NAMESPACE).await? {
-                ctx.say(format!(
-                    "Application {ARGOCD_NAMESPACE}/{name}: Argo CD had given up on its failed sync; asked it to sync again"
-                ));
-            }
-            refresh_argo(&c, ARGOCD_NAMESPACE).await?
-        }
-        None => 0,
-    };
-    Ok(Done::new(
-        changed,
-        format!(
-            "{} {} to {} (Argo CD reads {}); asked Argo CD to refresh {refreshed} objects",
-            if changed { "published" } else { "no changes; still" },
-            &rev[..rev.len().min(7)],
-            src.push_url,
-            src.repo_url
-        ),
-    ))
+    Ok((changed, rev))
 }
 
 /// Makes kindops's work clone private to the user: the folder 0700 and
