@@ -38,7 +38,8 @@ in_lane() {
 cleanup() {
   in_lane kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
   "$LANE" down >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  # KINDOPS_BENCH_KEEP=1 keeps the run's files (up.jsonl: every step's time).
+  if [ -n "${KINDOPS_BENCH_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 mkdir -p "$WORK/home"
