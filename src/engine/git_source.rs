@@ -15,6 +15,7 @@
 use super::step::{Done, StepCtx, StepError, StepResult};
 use super::ARGOCD_NAMESPACE;
 use anyhow::{anyhow, Result};
+use futures::StreamExt;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::Client;
 use std::path::{Path, PathBuf};
@@ -161,9 +162,19 @@ pub async fn refresh_argo(client: &Client, namespace: &str) -> Result<usize> {
             Err(kube::Error::Api(s)) if s.code == 404 => continue,
             Err(e) => return Err(anyhow!("listing {} in {namespace}: {e}", ar.plural)),
         };
-        for item in list.items {
-            let name = item.metadata.name.unwrap_or_default();
-            match annotate(&api, &name, key, value).await {
+        // All at once: a push's hook waits for this.
+        let api = &api;
+        let done: Vec<(String, Result<bool, kube::Error>)> = futures::stream::iter(list.items)
+            .map(|item| async move {
+                let name = item.metadata.name.unwrap_or_default();
+                let r = annotate(api, &name, key, value).await;
+                (name, r)
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for (name, r) in done {
+            match r {
                 Ok(true) => n += 1,
                 // Deleted since the list (an ApplicationSet just removed it): nothing to refresh.
                 Ok(false) => {}
@@ -235,10 +246,16 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
             .map(|_| prev),
         _ => None,
     };
-    let (changed, rev) = match unmoved {
-        Some(rev) => (false, rev),
-        None => publish(ctx, &tree, &src, &work, &fail).await?,
-    };
+    if let Some(rev) = unmoved {
+        // That publish also asked Argo CD to refresh and to retry what it had
+        // given up on; nothing new to ask.
+        return Ok(Done::unchanged(format!(
+            "no changes; still {} to {} (published earlier in this run)",
+            &rev[..rev.len().min(7)],
+            src.push_url
+        )));
+    }
+    let (changed, rev) = publish(ctx, &tree, &src, &work, &fail).await?;
     ctx.run.revision = Some(rev.clone());
     let refreshed = match ctx.run.client.clone() {
         Some(c) => {
