@@ -6,9 +6,9 @@
 //! (`kube::discovery::pinned_kind`), retried with backoff while a fresh CRD's
 //! group is not yet served. [`apply_step`] is the `apply` step of a phase.
 
-use super::outage;
 use super::step::{Done, StepCtx, StepError, StepResult};
 use super::wait;
+use super::{outage, unchanged};
 use anyhow::{anyhow, Context, Result};
 use backon::{ExponentialBuilder, Retryable};
 use futures::{stream, StreamExt, TryStreamExt};
@@ -356,6 +356,16 @@ async fn apply_all(
                 }
             };
             let name = obj.metadata.name.clone().unwrap_or_default();
+            // A large CRD applied before with this same configuration and
+            // written by no one since: the apply would change nothing.
+            if unchanged::fingerprinted(&m.gvk) {
+                let digest = unchanged::stamp(&mut obj);
+                if let Ok(live) = api.get_metadata(&name).await {
+                    if unchanged::still_applied(&live.metadata, FIELD_MANAGER, &digest) {
+                        return Ok(false);
+                    }
+                }
+            }
             let shown = Manifest {
                 object: obj.clone(),
                 ..m.clone()

@@ -38,6 +38,7 @@ mod render_cache;
 mod secret;
 pub mod state;
 mod step;
+mod unchanged;
 pub mod wait;
 
 use crate::plan::{Phase, Plan, Step};
