@@ -107,8 +107,12 @@ pub async fn render(
             }
         }
         let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, &text).is_ok() {
-            let _ = std::fs::rename(&tmp, &file);
+        // Nothing partial is kept: a full disk leaves no cache file.
+        if std::fs::write(&tmp, &text)
+            .and_then(|_| std::fs::rename(&tmp, &file))
+            .is_err()
+        {
+            let _ = std::fs::remove_file(&tmp);
         }
     }
     Ok(text)

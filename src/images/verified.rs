@@ -98,9 +98,13 @@ impl Verified {
         };
         if let (Some(dir), Ok(json)) = (file.parent(), serde_json::to_vec(&self.stamps)) {
             let tmp = file.with_extension("json.tmp");
-            let _ = std::fs::create_dir_all(dir)
+            let written = std::fs::create_dir_all(dir)
                 .and_then(|_| std::fs::write(&tmp, json))
                 .and_then(|_| std::fs::rename(&tmp, file));
+            // Nothing partial is kept (a full disk).
+            if written.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
         }
     }
 }
