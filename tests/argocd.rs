@@ -187,6 +187,15 @@ fn phases_2_to_4_with_the_real_argo_cd() {
     {
         eprintln!("{l}");
     }
+    // Phase 2 published the tree; phases 3 and 4 of the same run find the
+    // remote still at that commit and do not publish it again.
+    let text = stdout(&out);
+    assert!(text.contains("  ok published "), "phase 2 did not publish:\n{text}");
+    assert_eq!(
+        text.matches("(published earlier in this run)").count(),
+        2,
+        "phases 3 and 4 should reuse phase 2's commit:\n{text}"
+    );
     for name in [
         "argo-cd",
         "external-secrets",

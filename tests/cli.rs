@@ -117,6 +117,36 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
     );
     assert!(!text.contains("FAILED"), "{text}");
 
+    // kindops skips re-sending a CRD it applied with the same configuration
+    // (digest in an annotation) only while no one else has written it: one
+    // edited by another field manager is applied again and taken back.
+    let crd = "applications.argoproj.io";
+    let digest = bed.kubectl_ok(&[
+        "get",
+        "crd",
+        crd,
+        "-o",
+        "jsonpath={.metadata.annotations.kindops\\.io/applied-config-sha256}",
+    ]);
+    assert_eq!(digest.trim().len(), 64, "no applied-config digest on {crd}: {digest:?}");
+    bed.kubectl_ok(&[
+        "patch",
+        "crd",
+        crd,
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"names":{"shortNames":["edited"]}}}"#,
+    ]);
+    let third = Kindops::up(&bed).args(args).run();
+    let text = third.assert_code(0).stdout();
+    assert!(
+        text.contains("61 objects (3 CRDs), 1 changed"),
+        "the edited CRD was not applied again:\n{third}"
+    );
+    let names = bed.kubectl_ok(&["get", "crd", crd, "-o", "jsonpath={.spec.names.shortNames}"]);
+    assert_eq!(names.trim(), r#"["app","apps"]"#, "the edit was not taken back");
+
     // JSON output: one event object per line with the documented fields.
     let json = Kindops::up(&bed).args(args).args(["--output", "json"]).run();
     let mut finished = 0;
