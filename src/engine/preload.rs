@@ -70,12 +70,16 @@ fn load_concurrency() -> usize {
 }
 
 /// One archive to load: the `n`th of the index, into the nodes `on`; `size`
-/// in bytes.
+/// in bytes; the image's `tag`, its digest reference (`alias`) if it has
+/// one, and the [`ID_LABEL`] `label` (`k=v`) it gets in each node.
 struct Load {
     n: usize,
     entry: ArchiveEntry,
     on: Vec<String>,
     size: u64,
+    tag: String,
+    alias: Option<String>,
+    label: String,
 }
 
 /// Loads one archive into its nodes (`kind load image-archive`), then labels
@@ -85,14 +89,17 @@ async fn load_one(
     ctx: &StepCtx<'_>,
     name: &str,
     dir: &std::path::Path,
-    Load { n, entry, on, size }: Load,
+    Load {
+        n,
+        entry,
+        on,
+        size,
+        tag,
+        alias,
+        label,
+    }: Load,
     total: usize,
 ) -> std::result::Result<u64, StepError> {
-    let tag = normalize(&entry.tag);
-    let alias = split_reference(&entry.reference)
-        .digest
-        .map(|_| normalize(&entry.reference));
-    let label = format!("{ID_LABEL}={}", entry.id);
     let path = ImageIndex::archive_path(dir, &entry);
     ctx.say(format!(
         "loading {n}/{total} {} ({:.0} MiB) into {}",
@@ -203,6 +210,9 @@ pub(crate) async fn load_images_step(ctx: &mut StepCtx<'_>) -> StepResult {
                 entry: entry.clone(),
                 on: missing,
                 size,
+                tag,
+                alias,
+                label,
             });
         }
     }
