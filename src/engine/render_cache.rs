@@ -106,14 +106,11 @@ pub async fn render(
                 }
             }
         }
-        let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-        // Nothing partial is kept: a full disk leaves no cache file.
-        if std::fs::write(&tmp, &text)
-            .and_then(|_| std::fs::rename(&tmp, &file))
-            .is_err()
-        {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        // A temporary file renamed into place; dropped (removed) on any
+        // failure, so a full disk keeps nothing partial.
+        let _ = tempfile::NamedTempFile::new_in(cache)
+            .and_then(|mut tmp| std::io::Write::write_all(&mut tmp, text.as_bytes()).map(|_| tmp))
+            .and_then(|tmp| tmp.persist(&file).map_err(|e| e.error));
     }
     Ok(text)
 }

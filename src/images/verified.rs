@@ -97,14 +97,12 @@ impl Verified {
             return;
         };
         if let (Some(dir), Ok(json)) = (file.parent(), serde_json::to_vec(&self.stamps)) {
-            let tmp = file.with_extension("json.tmp");
-            let written = std::fs::create_dir_all(dir)
-                .and_then(|_| std::fs::write(&tmp, json))
-                .and_then(|_| std::fs::rename(&tmp, file));
-            // Nothing partial is kept (a full disk).
-            if written.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
+            // A temporary file renamed into place; dropped (removed) on any
+            // failure, so a full disk keeps nothing partial.
+            let _ = std::fs::create_dir_all(dir)
+                .and_then(|_| tempfile::NamedTempFile::new_in(dir))
+                .and_then(|mut tmp| std::io::Write::write_all(&mut tmp, &json).map(|_| tmp))
+                .and_then(|tmp| tmp.persist(file).map_err(|e| e.error));
         }
     }
 }
