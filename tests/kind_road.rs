@@ -243,6 +243,22 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         v["items"].as_array().cloned().unwrap_or_default()
     };
     let before = pipelineruns().len();
+    // Right after `up` the listener's pod may still be starting (Argo CD has
+    // no health check for EventListeners); a restarted pod stands for that:
+    // the lesson waits for the listener to serve instead of skipping.
+    let restart = l.kubectl(
+        name,
+        &[
+            "-n",
+            "coffee-ci",
+            "delete",
+            "pod",
+            "-l",
+            "eventlistener=coffee",
+            "--wait=false",
+        ],
+    );
+    assert!(restart.status.success(), "{}", show(&restart));
     let lesson = l
         .command(&["learn", "4", "--cluster", name, "--output", "json"])
         .output()
@@ -252,6 +268,13 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     let events: Vec<serde_json::Value> = text.lines().map(|x| serde_json::from_str(x).unwrap()).collect();
     let fin = events.iter().rfind(|e| e["event"] == "lesson_finished").unwrap();
     assert_eq!(fin["outcome"], "passed", "{text}");
+    let notes: Vec<&str> = events.iter().filter_map(|e| e["text"].as_str()).collect();
+    if notes.iter().any(|n| n.contains("waiting for it to serve")) {
+        assert!(
+            notes.iter().any(|n| n.contains("the EventListener's pod is Ready")),
+            "{text}"
+        );
+    }
     let runs = pipelineruns();
     assert_eq!(runs.len(), before + 1, "{runs:#?}");
     let run = runs

@@ -21,10 +21,13 @@
 //! the lesson says so and ends `skipped`, never `passed`.
 
 use super::{Ended, Fail, LessonCtx};
-use k8s_openapi::api::core::v1::{Node, Service};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::runtime::{watcher, WatchStreamExt};
 use std::time::Duration;
+use tokio::time::Instant;
 
 pub const NAMESPACE: &str = "coffee-ci";
 pub const LISTENER: &str = "coffee";
@@ -52,8 +55,32 @@ fn pipelinerun_resource() -> ApiResource {
     )
 }
 
-/// Why the listener cannot be reached on this cluster, or None when it can.
-async fn cannot_serve(ctx: &LessonCtx) -> Result<Option<String>, Fail> {
+/// Whether the listener can take a push event on this cluster.
+#[derive(Debug, PartialEq, Eq)]
+enum Reach {
+    /// It serves: its Service has a ready endpoint.
+    Serving,
+    /// It will not serve here (KWOK nodes run no pods); the reason.
+    Never(String),
+    /// Not yet: Triggers' controller has not made the Service, or the pod is
+    /// not Ready (its readiness probe, `/live` on 8080, passes once the
+    /// listener's HTTP server answers). The reason.
+    NotYet(String),
+}
+
+/// Whether any EndpointSlice of `el-coffee` has a ready endpoint.
+fn any_ready(slices: &[EndpointSlice]) -> bool {
+    slices
+        .iter()
+        .flat_map(|s| s.endpoints.iter())
+        .any(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
+}
+
+fn service_selector() -> String {
+    format!("kubernetes.io/service-name={SERVICE}")
+}
+
+async fn reach(ctx: &LessonCtx) -> Result<Reach, Fail> {
     let nodes: Api<Node> = Api::all(ctx.client.clone());
     let list = nodes
         .list(&ListParams::default())
@@ -68,7 +95,7 @@ async fn cannot_serve(ctx: &LessonCtx) -> Result<Option<String>, Fail> {
                 .is_some_and(|a| a.contains_key("kwok.x-k8s.io/node"))
         })
     {
-        return Ok(Some("this cluster's nodes are KWOK's (the test bed): pods run nothing, so no EventListener serves and no PipelineRun step would run".into()));
+        return Ok(Reach::Never("this cluster's nodes are KWOK's (the test bed): pods run nothing, so no EventListener serves and no PipelineRun step would run".into()));
     }
     let svc: Api<Service> = Api::namespaced(ctx.client.clone(), NAMESPACE);
     if svc
@@ -77,20 +104,104 @@ async fn cannot_serve(ctx: &LessonCtx) -> Result<Option<String>, Fail> {
         .map_err(|e| Fail::new(format!("reading Service {NAMESPACE}/{SERVICE}: {e}")))?
         .is_none()
     {
-        return Ok(Some(format!("Service {NAMESPACE}/{SERVICE} does not exist: Tekton Triggers' controller has not made the EventListener's Deployment and Service")));
+        return Ok(Reach::NotYet(format!("Service {NAMESPACE}/{SERVICE} does not exist yet: Tekton Triggers' controller has not made the EventListener's Deployment and Service")));
     }
     let slices: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), NAMESPACE);
-    let ready = slices
-        .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={SERVICE}")))
+    let list = slices
+        .list(&ListParams::default().labels(&service_selector()))
         .await
-        .map_err(|e| Fail::new(format!("listing EndpointSlices of {SERVICE}: {e}")))?
-        .items
-        .iter()
-        .flat_map(|s| s.endpoints.iter())
-        .any(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true));
-    Ok((!ready).then(|| {
-        format!("Service {NAMESPACE}/{SERVICE} has no ready endpoint: the EventListener's pod is not serving")
-    }))
+        .map_err(|e| Fail::new(format!("listing EndpointSlices of {SERVICE}: {e}")))?;
+    Ok(if any_ready(&list.items) {
+        Reach::Serving
+    } else {
+        Reach::NotYet(format!(
+            "Service {NAMESPACE}/{SERVICE} has no ready endpoint yet: the EventListener's pod is not Ready"
+        ))
+    })
+}
+
+/// Waits until an EndpointSlice of `el-coffee` has a ready endpoint: one
+/// kube-runtime watcher on the namespace's EndpointSlices labelled
+/// `kubernetes.io/service-name=el-coffee` (the label the EndpointSlice
+/// controller sets). Returns how long it waited.
+///
+/// Errors: the lesson's deadline (`--timeout`), naming the listener's pods;
+/// cancelled.
+async fn wait_serving(ctx: &LessonCtx) -> Result<Duration, Fail> {
+    let started = Instant::now();
+    let deadline = started + ctx.timeout;
+    let slices: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), NAMESPACE);
+    let cfg = watcher::Config::default().labels(&service_selector());
+    let mut store: Vec<EndpointSlice> = Vec::new();
+    let mut events = watcher(slices, cfg).default_backoff().boxed();
+    loop {
+        let next = tokio::select! {
+            _ = ctx.cancel.cancelled() => return Err(Fail::interrupted()),
+            n = tokio::time::timeout_at(deadline, events.next()) => n,
+        };
+        match next {
+            Err(_) => break,
+            Ok(None) => return Err(Fail::new("the EndpointSlice watch ended".to_string())),
+            // A failed list or watch is retried by the watcher's backoff.
+            Ok(Some(Err(_))) => {}
+            Ok(Some(Ok(ev))) => {
+                match ev {
+                    watcher::Event::Init => store.clear(),
+                    watcher::Event::InitApply(s) | watcher::Event::Apply(s) => {
+                        store.retain(|o| o.metadata.name != s.metadata.name);
+                        store.push(s);
+                    }
+                    watcher::Event::Delete(s) => store.retain(|o| o.metadata.name != s.metadata.name),
+                    watcher::Event::InitDone => {}
+                }
+                if any_ready(&store) {
+                    return Ok(started.elapsed());
+                }
+            }
+        }
+    }
+    // What the pods say, for the reason.
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), NAMESPACE);
+    let states = match pods
+        .list(&ListParams::default().labels(&format!("eventlistener={LISTENER}")))
+        .await
+    {
+        Ok(l) if l.items.is_empty() => "no pod labelled eventlistener=coffee".to_string(),
+        Ok(l) => l
+            .items
+            .iter()
+            .map(|p| {
+                let name = p.metadata.name.clone().unwrap_or_default();
+                let phase = p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+                let waiting = p
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.container_statuses.as_ref())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if p.metadata.deletion_timestamp.is_some() {
+                    format!("pod {name} terminating")
+                } else if waiting.is_empty() {
+                    format!("pod {name} {phase}, not Ready")
+                } else {
+                    format!("pod {name} {phase} ({waiting})")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Err(e) => format!("listing its pods: {e}"),
+    };
+    Err(Fail::new(format!(
+        "the EventListener's Service {NAMESPACE}/{SERVICE} had no ready endpoint within {}: {states}",
+        humantime::format_duration(ctx.timeout)
+    ))
+    .object(format!("EventListener {NAMESPACE}/{LISTENER}"))
+    .hint(format!(
+        "look at `kubectl -n {NAMESPACE} describe pods -l eventlistener={LISTENER}`, or pass a longer --timeout"
+    )))
 }
 
 /// POSTs a payload to the listener through the API server's service proxy;
@@ -166,11 +277,28 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
             .object(object)
             .hint("the lessons start after phase 4: run `kindops up` first"));
     }
-    if let Some(why) = cannot_serve(ctx).await? {
-        ctx.note(format!(
-            "What this lesson cannot show here: {why}. On a real cluster it sends {object} a push event touching products/coffee/cart/ through the API server's service proxy and shows exactly one PipelineRun start, for cart (MODULE_PATH products/coffee/cart), none for order; then a push touching neither module, and no PipelineRun."
-        ));
-        return Ok(Ended::Skipped(format!("needs a real cluster: {why}")));
+    match reach(ctx).await? {
+        Reach::Serving => {}
+        Reach::Never(why) => {
+            ctx.note(format!(
+                "What this lesson cannot show here: {why}. On a real cluster it sends {object} a push event touching products/coffee/cart/ through the API server's service proxy and shows exactly one PipelineRun start, for cart (MODULE_PATH products/coffee/cart), none for order; then a push touching neither module, and no PipelineRun."
+            ));
+            return Ok(Ended::Skipped(format!("needs a real cluster: {why}")));
+        }
+        // Right after `kindops up` the listener may still be starting: Argo CD
+        // reports coffee-ci Healthy once the EventListener object exists (it
+        // has no health check for Triggers' kinds), before its pod is Ready.
+        Reach::NotYet(why) => {
+            ctx.note(format!(
+                "{why}; waiting for it to serve (at most {})",
+                humantime::format_duration(ctx.timeout)
+            ));
+            let waited = wait_serving(ctx).await?;
+            ctx.note(format!(
+                "the EventListener's pod is Ready: Service {NAMESPACE}/{SERVICE} serves (after {:.1} s)",
+                waited.as_secs_f64()
+            ));
+        }
     }
     let revision = ctx.repo_head_or_main().await;
     ctx.explain("kindops sends a push event whose commit modified products/coffee/cart/main.go. Expected: exactly one PipelineRun, for cart, none for order.").await?;
