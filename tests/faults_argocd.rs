@@ -11,7 +11,10 @@
 //!   later: the same run completes;
 //! - the application-controller killed while phase 4 waits and left down:
 //!   the deadline names the Application and says the controller has not
-//!   reconciled it; started again, a re-run converges.
+//!   reconciled it; started again, a re-run converges;
+//! - a learner's commit pushed while the application-controller is down:
+//!   the re-run does not take the Applications' Synced+Healthy of the commit
+//!   before for done; the deadline says Argo CD has not compared again.
 //!
 //! No secret (Argo CD's admin password, the bed's client key) in any output.
 //! Recovery times are printed, not asserted.
@@ -185,6 +188,46 @@ fn argo_cd_and_git_source_faults_during_phases_2_to_4() {
         "fault application-controller: re-run of phase 4 converged in {:.1}s after the controller was back",
         back.elapsed().as_secs_f64()
     );
+    outputs.push_str(&text);
+
+    // A learner's commit lands while the application-controller is down: the
+    // Applications still say Synced+Healthy, from their comparison of the
+    // commit before. The re-run asks Argo CD to compare the new one and must
+    // not count that old Synced+Healthy: the deadline says so.
+    argocd(&bed, "argocd-kill", "application-controller");
+    let learner = bed.home.path().join("learner-clone");
+    let bare = bed.home.path().join("git/gitops.git");
+    let git = |args: &[&str]| {
+        let out = Command::new("git").args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", show(&out));
+    };
+    let (l, b) = (learner.display().to_string(), bare.display().to_string());
+    git(&["clone", "-q", &b, &l]);
+    std::fs::write(learner.join("NOTES.md"), "a learner's note\n").unwrap();
+    git(&["-C", &l, "add", "NOTES.md"]);
+    git(&[
+        "-C",
+        &l,
+        "-c",
+        "user.name=learner",
+        "-c",
+        "user.email=learner@example.invalid",
+        "commit",
+        "-q",
+        "-m",
+        "a note",
+    ]);
+    git(&["-C", &l, "push", "-q", "origin", "HEAD:main"]);
+    let out = Kindops::up(&bed)
+        .args(["--phase", "4", "--phases", &phases, "--timeout", "15s"])
+        .run();
+    let text = out.assert_code(1).stdout().to_string();
+    assert!(text.contains("object: Application argocd/"), "{text}");
+    assert!(text.contains("from before the refresh kindops asked for"), "{text}");
+    outputs.push_str(&text);
+    argocd(&bed, "argocd-start", "application-controller");
+    let text = up(&bed, "4", &phases).run().assert_code(0).stdout().to_string();
+    assert!(text.contains("==> phase 4: done"), "{text}");
     outputs.push_str(&text);
 
     // Every phase recorded; nothing left; no secret anywhere.

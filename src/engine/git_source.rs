@@ -147,6 +147,20 @@ pub async fn resync_given_up(client: &Client, namespace: &str) -> Result<Vec<Str
 /// (Argo CD removes both once handled). Returns how many objects were annotated.
 /// A cluster without Argo CD's CRDs yet counts as zero.
 pub async fn refresh_argo(client: &Client, namespace: &str) -> Result<usize> {
+    refresh(client, namespace, None).await
+}
+
+/// As [`refresh_argo`], but leaves alone every Application Argo CD has
+/// already compared at `revision` (a full commit SHA) and found Synced and
+/// Healthy (`status.sync.revision`, `status.sync.status`,
+/// `status.health.status`): asking it again changes nothing, and the wait
+/// that follows would have to sit out the comparison. ApplicationSets are
+/// always asked (their git generator's last revision is not in their status).
+pub async fn refresh_argo_not_at(client: &Client, namespace: &str, revision: &str) -> Result<usize> {
+    refresh(client, namespace, Some(revision)).await
+}
+
+async fn refresh(client: &Client, namespace: &str, skip_compared_at: Option<&str>) -> Result<usize> {
     let mut n = 0;
     for (ar, key, value) in [
         (crate::argo::application_resource(), APP_REFRESH_ANNOTATION, "normal"),
@@ -157,16 +171,30 @@ pub async fn refresh_argo(client: &Client, namespace: &str) -> Result<usize> {
         ),
     ] {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ar);
-        let list = match api.list_metadata(&ListParams::default()).await {
-            Ok(l) => l,
-            Err(kube::Error::Api(s)) if s.code == 404 => continue,
-            Err(e) => return Err(anyhow!("listing {} in {namespace}: {e}", ar.plural)),
+        let not_found = |e: &kube::Error| matches!(e, kube::Error::Api(s) if s.code == 404);
+        let listing = |e: kube::Error| anyhow!("listing {} in {namespace}: {e}", ar.plural);
+        let names: Vec<String> = match skip_compared_at.filter(|_| ar.kind == "Application") {
+            None => match api.list_metadata(&ListParams::default()).await {
+                Ok(l) => l.items.into_iter().filter_map(|o| o.metadata.name).collect(),
+                Err(e) if not_found(&e) => continue,
+                Err(e) => return Err(listing(e)),
+            },
+            Some(rev) => match api.list(&ListParams::default()).await {
+                Ok(l) => l
+                    .items
+                    .iter()
+                    .map(crate::argo::AppSummary::from_object)
+                    .filter(|a| !(a.revision == rev && a.is_ready()))
+                    .map(|a| a.name)
+                    .collect(),
+                Err(e) if not_found(&e) => continue,
+                Err(e) => return Err(listing(e)),
+            },
         };
         // All at once: a push's hook waits for this.
         let api = &api;
-        let done: Vec<(String, Result<bool, kube::Error>)> = futures::stream::iter(list.items)
-            .map(|item| async move {
-                let name = item.metadata.name.unwrap_or_default();
+        let done: Vec<(String, Result<bool, kube::Error>)> = futures::stream::iter(names)
+            .map(|name| async move {
                 let r = annotate(api, &name, key, value).await;
                 (name, r)
             })
@@ -264,7 +292,13 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
                     "Application {ARGOCD_NAMESPACE}/{name}: Argo CD had given up on its failed sync; asked it to sync again"
                 ));
             }
-            refresh_argo(&c, ARGOCD_NAMESPACE).await?
+            // A commit that changed nothing: what Argo CD already compared
+            // at this revision needs no second look.
+            if changed {
+                refresh_argo(&c, ARGOCD_NAMESPACE).await?
+            } else {
+                refresh_argo_not_at(&c, ARGOCD_NAMESPACE, &rev).await?
+            }
         }
         None => 0,
     };

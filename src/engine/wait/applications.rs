@@ -22,7 +22,10 @@ use tokio::time::Instant;
 /// Waits until the named Applications, and every Application owned by the
 /// named ApplicationSets (at least one each), are Synced and Healthy, as
 /// written by Argo CD's application-controller in `status.sync.status` and
-/// `status.health.status`. Returns the final summaries. While one reports a
+/// `status.health.status`, from a comparison Argo CD made after the last
+/// refresh asked for (an Application still carrying the
+/// `argocd.argoproj.io/refresh` annotation is not counted). Returns the
+/// final summaries. While one reports a
 /// CRD as not ready that the API server has Established, asks Argo CD to
 /// compare it again ([`CrdRefresher`]); `say` gets a line when it first does.
 ///
@@ -60,32 +63,59 @@ pub async fn applications_ready(
     };
     loop {
         // Each object not ready yet, with why: (`Application argocd/cart`, `OutOfSync/Missing ...`).
-        let evaluate = |apps: &BTreeMap<String, AppSummary>| -> (bool, Vec<(String, String)>) {
-            let mut waiting = Vec::new();
-            for name in applications {
-                match apps.get(name) {
-                    None => waiting.push((format!("Application {namespace}/{name}"), "not created yet".into())),
-                    Some(a) if !a.is_ready() => waiting.push((format!("Application {namespace}/{name}"), a.describe())),
-                    _ => {}
-                }
+        // Synced+Healthy counts only from a comparison made after the last
+        // refresh asked for (by `publish-repo`, the push hook or the CRD
+        // refresher): until Argo CD consumes the annotation, the status is
+        // its comparison of the previous revision. Argo CD removes the
+        // annotation in the same patch that writes the new comparison's
+        // status (v3.5.1 controller/appcontroller.go,
+        // persistReconciliationStatus).
+        let why_not = |a: &AppSummary, pending: &BTreeSet<String>| -> Option<String> {
+            if !a.is_ready() {
+                Some(a.describe())
+            } else if pending.contains(&a.name) {
+                Some(format!(
+                    "{}/{} at {} from before the refresh kindops asked for: Argo CD's application-controller has not compared it again yet; if that lasts, is it running? (kubectl -n argocd get pods)",
+                    a.sync,
+                    a.health,
+                    &a.revision[..a.revision.len().min(7)]
+                ))
+            } else {
+                None
             }
-            for set in applicationsets {
-                let owned: Vec<&AppSummary> = apps
-                    .values()
-                    .filter(|a| a.owner_appset.as_deref() == Some(set))
-                    .collect();
-                if owned.is_empty() {
-                    waiting.push((
-                        format!("ApplicationSet {namespace}/{set}"),
-                        "no Application generated yet".into(),
-                    ));
-                }
-                for a in owned.into_iter().filter(|a| !a.is_ready()) {
-                    waiting.push((format!("Application {namespace}/{}", a.name), a.describe()));
-                }
-            }
-            (waiting.is_empty(), waiting)
         };
+        let evaluate =
+            |apps: &BTreeMap<String, AppSummary>, pending: &BTreeSet<String>| -> (bool, Vec<(String, String)>) {
+                let mut waiting = Vec::new();
+                for name in applications {
+                    match apps.get(name) {
+                        None => waiting.push((format!("Application {namespace}/{name}"), "not created yet".into())),
+                        Some(a) => {
+                            if let Some(why) = why_not(a, pending) {
+                                waiting.push((format!("Application {namespace}/{name}"), why));
+                            }
+                        }
+                    }
+                }
+                for set in applicationsets {
+                    let owned: Vec<&AppSummary> = apps
+                        .values()
+                        .filter(|a| a.owner_appset.as_deref() == Some(set))
+                        .collect();
+                    if owned.is_empty() {
+                        waiting.push((
+                            format!("ApplicationSet {namespace}/{set}"),
+                            "no Application generated yet".into(),
+                        ));
+                    }
+                    for a in owned {
+                        if let Some(why) = why_not(a, pending) {
+                            waiting.push((format!("Application {namespace}/{}", a.name), why));
+                        }
+                    }
+                }
+                (waiting.is_empty(), waiting)
+            };
         let shown = |(object, why): &(String, String)| format!("{object} ({why})");
         if initialized {
             // A sync Argo CD will not try again: waiting longer cannot help.
@@ -104,7 +134,7 @@ pub async fn applications_ready(
                     ),
                 ));
             }
-            let (done, waiting) = evaluate(&apps);
+            let (done, waiting) = evaluate(&apps, &refresh_pending);
             let wanted = applications.len()
                 + apps
                     .values()
@@ -212,7 +242,7 @@ pub async fn applications_ready(
                             ),
                         ));
                     }
-                    let (_, waiting) = evaluate(&apps);
+                    let (_, waiting) = evaluate(&apps, &refresh_pending);
                     return Err(WaitError::new(
                         waiting.first().map(|(object, _)| object.clone()),
                         format!(
