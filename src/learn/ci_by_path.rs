@@ -25,7 +25,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
-use kube::runtime::{watcher, WatchStreamExt};
+use kube::runtime::{reflector, watcher, WatchStreamExt};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -69,9 +69,9 @@ enum Reach {
 }
 
 /// Whether any EndpointSlice of `el-coffee` has a ready endpoint.
-fn any_ready(slices: &[EndpointSlice]) -> bool {
+fn any_ready<'a>(slices: impl IntoIterator<Item = &'a EndpointSlice>) -> bool {
     slices
-        .iter()
+        .into_iter()
         .flat_map(|s| s.endpoints.iter())
         .any(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
 }
@@ -120,8 +120,8 @@ async fn reach(ctx: &LessonCtx) -> Result<Reach, Fail> {
     })
 }
 
-/// Waits until an EndpointSlice of `el-coffee` has a ready endpoint: one
-/// kube-runtime watcher on the namespace's EndpointSlices labelled
+/// Waits until an EndpointSlice of `el-coffee` has a ready endpoint: a
+/// kube-runtime reflector on the namespace's EndpointSlices labelled
 /// `kubernetes.io/service-name=el-coffee` (the label the EndpointSlice
 /// controller sets). Returns how long it waited.
 ///
@@ -132,8 +132,8 @@ async fn wait_serving(ctx: &LessonCtx) -> Result<Duration, Fail> {
     let deadline = started + ctx.timeout;
     let slices: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), NAMESPACE);
     let cfg = watcher::Config::default().labels(&service_selector());
-    let mut store: Vec<EndpointSlice> = Vec::new();
-    let mut events = watcher(slices, cfg).default_backoff().boxed();
+    let (store, writer) = reflector::store();
+    let mut events = reflector(writer, watcher(slices, cfg).default_backoff()).boxed();
     loop {
         let next = tokio::select! {
             _ = ctx.cancel.cancelled() => return Err(Fail::interrupted()),
@@ -144,17 +144,8 @@ async fn wait_serving(ctx: &LessonCtx) -> Result<Duration, Fail> {
             Ok(None) => return Err(Fail::new("the EndpointSlice watch ended".to_string())),
             // A failed list or watch is retried by the watcher's backoff.
             Ok(Some(Err(_))) => {}
-            Ok(Some(Ok(ev))) => {
-                match ev {
-                    watcher::Event::Init => store.clear(),
-                    watcher::Event::InitApply(s) | watcher::Event::Apply(s) => {
-                        store.retain(|o| o.metadata.name != s.metadata.name);
-                        store.push(s);
-                    }
-                    watcher::Event::Delete(s) => store.retain(|o| o.metadata.name != s.metadata.name),
-                    watcher::Event::InitDone => {}
-                }
-                if any_ready(&store) {
+            Ok(Some(Ok(_))) => {
+                if any_ready(store.state().iter().map(|s| s.as_ref())) {
                     return Ok(started.elapsed());
                 }
             }
