@@ -18,10 +18,10 @@
 mod support;
 
 use serde_json::Value;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use support::bed::{show, stdout, testbed_phases, Bed};
 use support::kindops::Kindops;
+use support::learner::LearnerClone;
 
 fn up(bed: &Bed, phase: &str, phases: &str, timeout: &str) -> std::process::Output {
     Kindops::up(bed)
@@ -89,55 +89,6 @@ fn uids(bed: &Bed) -> Vec<(String, String)> {
         .collect();
     v.sort();
     v
-}
-
-/// A working clone of the git source, as a user would have.
-struct Clone {
-    dir: std::path::PathBuf,
-}
-
-impl Clone {
-    fn new(bed: &Bed) -> Clone {
-        let dir = bed.home.path().join(format!("clone-{}", support::unique_name("c")));
-        let url = bed.repo_url();
-        let out = Command::new("git")
-            .args(["clone", "-q", &url, dir.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", show(&out));
-        Clone { dir }
-    }
-    fn git(&self, args: &[&str]) {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(&self.dir)
-            .args(["-c", "user.name=learner", "-c", "user.email=learner@localhost"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {}: {}", args.join(" "), show(&out));
-    }
-    fn write(&self, rel: &str, text: &str) {
-        let p = self.dir.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    /// Commits everything and pushes from inside the bed's namespace, as a
-    /// learner whose shell reaches the cluster: the git source's post-receive
-    /// hook (written by kindops) then asks Argo CD to refresh. Returns the
-    /// push's output (the hook's messages are on its stderr).
-    fn push_in(&self, bed: &Bed, msg: &str) -> std::process::Output {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "-m", msg]);
-        let dir = self.dir.display().to_string();
-        let out = bed
-            .command("git", &[] as &[(&str, &str)])
-            .args(["-C", &dir, "push", "-q", "origin", "HEAD:main"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git push: {}", show(&out));
-        out
-    }
 }
 
 /// Turns an Application's automated self-heal on or off.
@@ -262,7 +213,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         hook.contains("refresh --context"),
         "no kindops post-receive hook: {hook:?}"
     );
-    let clone = Clone::new(&bed);
+    let clone = LearnerClone::new(&bed);
     let cart = std::fs::read_to_string(clone.dir.join("apps/coffee/cart/kustomization.yaml")).unwrap();
     clone.write(
         "apps/coffee/payment/kustomization.yaml",
@@ -299,7 +250,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
     bed.kubectl_ok(&["-n", "coffee", "get", "deployment", "payment-app"]);
 
     // Remove it, push, re-run: the Application and its resources go.
-    let clone = Clone::new(&bed);
+    let clone = LearnerClone::new(&bed);
     std::fs::remove_dir_all(clone.dir.join("apps/coffee/payment")).unwrap();
     clone.push_in(&bed, "remove payment");
     let t = Instant::now();
@@ -388,7 +339,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
 
     // A broken manifest in git: kindops's wait fails, naming the Application and
     // Argo CD's condition message, within its timeout.
-    let clone = Clone::new(&bed);
+    let clone = LearnerClone::new(&bed);
     clone.write(
         "apps/coffee/broken/kustomization.yaml",
         "resources:\n  - does-not-exist.yaml\n",

@@ -30,6 +30,7 @@ use nix::sys::signal::Signal;
 use support::bed::{show, testbed_phases, Bed};
 use support::fault::{assert_no_secret, assert_nothing_left, Running};
 use support::kindops::Kindops;
+use support::learner::LearnerClone;
 
 const HUNG: Duration = Duration::from_secs(600);
 
@@ -195,29 +196,9 @@ fn argo_cd_and_git_source_faults_during_phases_2_to_4() {
     // commit before. The re-run asks Argo CD to compare the new one and must
     // not count that old Synced+Healthy: the deadline says so.
     argocd(&bed, "argocd-kill", "application-controller");
-    let learner = bed.home.path().join("learner-clone");
-    let bare = bed.home.path().join("git/gitops.git");
-    let git = |args: &[&str]| {
-        let out = Command::new("git").args(args).output().unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", show(&out));
-    };
-    let (l, b) = (learner.display().to_string(), bare.display().to_string());
-    git(&["clone", "-q", &b, &l]);
-    std::fs::write(learner.join("NOTES.md"), "a learner's note\n").unwrap();
-    git(&["-C", &l, "add", "NOTES.md"]);
-    git(&[
-        "-C",
-        &l,
-        "-c",
-        "user.name=learner",
-        "-c",
-        "user.email=learner@example.invalid",
-        "commit",
-        "-q",
-        "-m",
-        "a note",
-    ]);
-    git(&["-C", &l, "push", "-q", "origin", "HEAD:main"]);
+    let clone = LearnerClone::new(&bed);
+    clone.write("NOTES.md", "a learner's note\n");
+    clone.push_in(&bed, "a note");
     let out = Kindops::up(&bed)
         .args(["--phase", "4", "--phases", &phases, "--timeout", "15s"])
         .run();

@@ -123,4 +123,5 @@ pub mod bed;
 pub mod fault;
 pub mod kindops;
 pub mod lane;
+pub mod learner;
 pub mod tmux;
