@@ -337,8 +337,8 @@ fn interrupt_exits_130_and_rerun_converges() {
     assert!(stdout(&out).contains("==> phase 1: done"), "{}", show(&out));
 }
 
-/// A wait that cannot finish names the stuck object, its condition and what to
-/// look at, within the deadline.
+/// A wait that cannot finish names the stuck object, its condition, its pods'
+/// reason (here the scheduler's) and what to look at, within the deadline.
 #[test]
 fn rollout_timeout_names_the_stuck_deployment() {
     let bed = Bed::private("stuck", false);
@@ -371,6 +371,23 @@ spec:
     assert!(text.contains("object: Deployment argocd/stuck"), "{text}");
     assert!(text.contains("not Available within 20s"), "{text}");
     assert!(text.contains("kubectl -n argocd describe deployment stuck"), "{text}");
+    // The pods' own reason, from the real kube-scheduler's PodScheduled
+    // condition: shown while the wait waits (a progress line before the
+    // failure), then in the failure, with the next step for that reason.
+    let lines: Vec<&str> = text.lines().collect();
+    let shown = lines
+        .iter()
+        .position(|l| {
+            l.trim_start().starts_with("..") && l.contains("pod argocd/stuck-") && l.contains("Unschedulable")
+        })
+        .unwrap_or_else(|| panic!("no progress line naming the pod's reason:\n{text}"));
+    let failed = lines
+        .iter()
+        .position(|l| l.contains("FAILED"))
+        .unwrap_or_else(|| panic!("no failed step:\n{text}"));
+    assert!(shown < failed, "the reason came only with the failure:\n{text}");
+    assert!(text.contains("didn't match Pod's node affinity/selector"), "{text}");
+    assert!(text.contains("next:   the scheduler cannot place the pod"), "{text}");
 }
 
 /// `just up` is a learner's command (README quick start): it must install

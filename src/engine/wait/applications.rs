@@ -2,6 +2,7 @@
 //! Synced and Healthy, and the `wait-applications` step.
 
 use super::crd_refresh::CrdRefresher;
+use super::pods::{PodProblem, WorkloadPods};
 use super::WaitError;
 use crate::argo::{application_resource, AppSummary};
 use crate::engine::event::{Event, Stream};
@@ -56,6 +57,8 @@ pub async fn applications_ready(
     let mut crd_watches = tokio::task::JoinSet::new();
     let mut next_ask: Option<Instant> = None;
     let mut initialized = false;
+    let mut relist: Option<Listed> = None;
+    let (workloads, mut workloads_changed) = WorkloadPods::all(client);
     let mut last_line = String::new();
     let deadline = Instant::now() + timeout;
     let ours = |a: &AppSummary| {
@@ -72,7 +75,11 @@ pub async fn applications_ready(
         // persistReconciliationStatus).
         let why_not = |a: &AppSummary, pending: &BTreeSet<String>| -> Option<String> {
             if !a.is_ready() {
-                Some(a.describe())
+                // The first pod-level reason among the workloads it owns.
+                match problem_in(&workloads, a) {
+                    Some(p) => Some(format!("{}; {}", a.describe(), p.describe())),
+                    None => Some(a.describe()),
+                }
             } else if pending.contains(&a.name) {
                 Some(format!(
                     "{}/{} at {} from before the refresh kindops asked for: Argo CD's application-controller has not compared it again yet; if that lasts, is it running? (kubectl -n argocd get pods)",
@@ -201,18 +208,18 @@ pub async fn applications_ready(
                 Some(Err(e)) => {
                     tracing::debug!("Application watch error (retrying with backoff): {e}");
                 }
+                // A (re-)list fills `relist` and replaces `apps` and
+                // `refresh_pending` whole at InitDone, as kube-runtime's
+                // reflector store does: until then the last complete view
+                // stands, and an Application deleted while the watch was
+                // down is gone after it.
                 Some(Ok(ev)) => match ev {
-                    watcher::Event::Init => {
-                        apps.clear();
-                        refresh_pending.clear();
+                    watcher::Event::Init => relist = Some(Listed::default()),
+                    watcher::Event::InitApply(o) => {
+                        relist.get_or_insert_with(Listed::default).add(&o);
                     }
-                    watcher::Event::InitApply(o) | watcher::Event::Apply(o) => {
-                        let s = AppSummary::from_object(&o);
-                        let pending = o
-                            .metadata
-                            .annotations
-                            .as_ref()
-                            .is_some_and(|a| a.contains_key(APP_REFRESH_ANNOTATION));
+                    watcher::Event::Apply(o) => {
+                        let (s, pending) = read(&o);
                         if pending {
                             refresh_pending.insert(s.name.clone());
                         } else {
@@ -225,9 +232,18 @@ pub async fn applications_ready(
                         apps.remove(name);
                         refresh_pending.remove(name);
                     }
-                    watcher::Event::InitDone => initialized = true,
+                    watcher::Event::InitDone => {
+                        let listed = relist.take().unwrap_or_default();
+                        apps = listed.apps;
+                        refresh_pending = listed.pending;
+                        initialized = true;
+                    }
                 },
             },
+            Some(()) = workloads_changed.recv() => {
+                // Coalesce a burst of pod updates into one evaluation.
+                while workloads_changed.try_recv().is_ok() {}
+            }
             Some(crd) = established_rx.recv() => {
                 refresher.established.insert(crd);
             }
@@ -243,17 +259,61 @@ pub async fn applications_ready(
                         ));
                     }
                     let (_, waiting) = evaluate(&apps, &refresh_pending);
-                    return Err(WaitError::new(
+                    let hint = apps
+                        .values()
+                        .filter(|a| ours(a) && !a.is_ready())
+                        .find_map(|a| problem_in(&workloads, a))
+                        .map(|p| p.hint());
+                    let mut err = WaitError::new(
                         waiting.first().map(|(object, _)| object.clone()),
                         format!(
                             "Applications not Synced+Healthy within {}: {}. Look at: kubectl -n {namespace} get applications; kindops status",
                             humantime::format_duration(timeout),
                             waiting.iter().map(shown).collect::<Vec<_>>().join("; ")
                         ),
-                    ));
+                    );
+                    err.hint = hint;
+                    return Err(err);
                 }
             }
         }
+    }
+}
+
+/// The first pod-level problem among the Deployments and StatefulSets
+/// Application `a` owns (its `status.resources`).
+fn problem_in(workloads: &WorkloadPods, a: &AppSummary) -> Option<PodProblem> {
+    a.resources
+        .iter()
+        .filter(|r| r.group == "apps")
+        .find_map(|r| workloads.problem(&r.kind, &r.namespace, &r.name))
+}
+
+/// An Application as the wait reads it, and whether it still carries the
+/// `argocd.argoproj.io/refresh` annotation (a comparison Argo CD owes).
+fn read(o: &DynamicObject) -> (AppSummary, bool) {
+    let pending = o
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(APP_REFRESH_ANNOTATION));
+    (AppSummary::from_object(o), pending)
+}
+
+/// A list of Applications in progress (between a watch's `Init` and `InitDone`).
+#[derive(Default)]
+struct Listed {
+    apps: BTreeMap<String, AppSummary>,
+    pending: BTreeSet<String>,
+}
+
+impl Listed {
+    fn add(&mut self, o: &DynamicObject) {
+        let (s, pending) = read(o);
+        if pending {
+            self.pending.insert(s.name.clone());
+        }
+        self.apps.insert(s.name.clone(), s);
     }
 }
 
@@ -292,6 +352,7 @@ pub(crate) async fn wait_applications_step(
         } else {
             "look at the Application's conditions and operation state: `kindops status`, or `kubectl -n argocd describe application NAME`"
         };
+        let hint = e.hint.clone().unwrap_or_else(|| hint.to_string());
         StepError::new(e.reason).object_if(e.object).hint(hint)
     })?;
     Ok(Done::unchanged(format!(

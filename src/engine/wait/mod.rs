@@ -6,13 +6,15 @@
 //! [`wait_rollouts_step`] and [`wait_applications_step`] are the wait steps.
 //!
 //! By what each part owns: `crds` (CRDs Established), `rollouts`
-//! (Deployments and StatefulSets Available), `applications` (Applications
+//! (Deployments and StatefulSets Available), `pods` (the first pod-level
+//! reason a workload's pods do not start), `applications` (Applications
 //! Synced+Healthy), `crd_refresh` (asking Argo CD to compare again once the
 //! CRDs an Application waits for are Established); [`WaitError`] here.
 
 mod applications;
 mod crd_refresh;
 mod crds;
+pub mod pods;
 mod rollouts;
 
 pub use applications::applications_ready;
@@ -31,11 +33,18 @@ use super::outage;
 pub struct WaitError {
     pub object: Option<String>,
     pub reason: String,
+    /// What to do next, when the wait knows better than its step's generic
+    /// hint (an image that cannot be pulled, a crash loop).
+    pub hint: Option<String>,
 }
 
 impl WaitError {
     fn new(object: Option<String>, reason: String) -> Self {
-        WaitError { object, reason }
+        WaitError {
+            object,
+            reason,
+            hint: None,
+        }
     }
 
     /// The API server did not answer at the deadline: it is the object at

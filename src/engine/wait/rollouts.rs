@@ -1,6 +1,7 @@
 //! Waiting for Deployments and StatefulSets to be Available, and the
 //! `wait-rollouts` step.
 
+use super::pods::{self, PodProblem};
 use super::WaitError;
 use crate::engine::outage;
 use crate::engine::step::{Done, StepCtx, StepError, StepResult};
@@ -8,7 +9,10 @@ use crate::plan::HumanDuration;
 use anyhow::Result;
 use futures::{stream, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::Api;
+use kube::runtime::reflector::{self, reflector, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
 use std::collections::BTreeMap;
@@ -88,18 +92,81 @@ pub fn statefulset_state(s: &StatefulSet) -> RolloutState {
     }
 }
 
-#[derive(Debug)]
-enum Seen {
-    Deploy(String, Option<Deployment>),
-    Sts(String, Option<StatefulSet>),
-    Init,
+/// One workload as the wait sees it: its state, and where its pods are.
+struct Workload {
+    state: RolloutState,
+    namespace: String,
+    selector: Option<LabelSelector>,
+}
+
+/// The watches of one namespace, each kept in a kube-runtime reflector
+/// store: a re-list after an outage replaces a store's contents whole at
+/// `InitDone` (kube-runtime 5.0.0 `reflector/store.rs`,
+/// `apply_watcher_event`), so a workload deleted while the watch was down is
+/// gone from the store, where a hand-kept map would keep waiting for it.
+struct Namespace {
+    name: String,
+    deployments: Store<Deployment>,
+    statefulsets: Store<StatefulSet>,
+    pods: Store<Pod>,
+}
+
+impl Namespace {
+    fn workloads(&self) -> Vec<Workload> {
+        let deployments = self.deployments.state().into_iter().map(|d| Workload {
+            state: deployment_state(&d),
+            namespace: self.name.clone(),
+            selector: d.spec.as_ref().map(|s| s.selector.clone()),
+        });
+        let statefulsets = self.statefulsets.state().into_iter().map(|s| Workload {
+            state: statefulset_state(&s),
+            namespace: self.name.clone(),
+            selector: s.spec.as_ref().map(|s| s.selector.clone()),
+        });
+        deployments.chain(statefulsets).collect()
+    }
+}
+
+/// What one watch event means to the wait.
+enum Signal {
+    /// Watch `n` has (re-)listed; its store holds the whole list.
+    Listed(usize),
+    /// A store changed.
+    Changed,
+}
+
+/// `watcher` on `api` kept in a new store, as [`Signal`]s tagged `n`.
+fn watched<K>(api: Api<K>, n: usize) -> (Store<K>, futures::stream::BoxStream<'static, Signal>)
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    let (store, writer) = reflector::store();
+    let stream = reflector(writer, watcher(api, watcher::Config::default()).default_backoff())
+        .filter_map(move |e| {
+            futures::future::ready(match e {
+                Ok(watcher::Event::InitDone) => Some(Signal::Listed(n)),
+                Ok(_) => Some(Signal::Changed),
+                Err(e) => {
+                    tracing::debug!("watch for wait-rollouts failed (resuming with backoff): {e}");
+                    None
+                }
+            })
+        })
+        .boxed();
+    (store, stream)
 }
 
 /// Waits until every Deployment and StatefulSet in `namespaces` is Available.
-/// `progress` gets `n/m workloads Available; waiting for ...` as things change.
+/// `progress` gets `n/m workloads Available; waiting for ...` as things
+/// change; while a workload waits, the line also names the first pod-level
+/// reason its pods report ([`pods::pod_problem`]: image pull errors with the
+/// kubelet's message, a crash loop with the container's last log lines,
+/// the scheduler's verdict), as soon as the kubelet or scheduler writes it.
 ///
 /// Errors: the deadline passes; the error names each workload not Available
-/// with its last condition, and the commands to look further.
+/// with its last condition and its pods' first problem, and the commands to
+/// look further ([`WaitError::hint`] says what to do for that problem).
 pub async fn rollouts_available(
     client: &Client,
     namespaces: &[String],
@@ -107,31 +174,31 @@ pub async fn rollouts_available(
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<usize, WaitError> {
     let mut streams = Vec::new();
+    let mut watched_ns = Vec::new();
     for ns in namespaces {
-        let d: Api<Deployment> = Api::namespaced(client.clone(), ns);
-        let s: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
-        streams.push(
-            watcher(d, watcher::Config::default())
-                .default_backoff()
-                .flat_map(|e| stream::iter(deploy_events(e)))
-                .boxed(),
-        );
-        streams.push(
-            watcher(s, watcher::Config::default())
-                .default_backoff()
-                .flat_map(|e| stream::iter(sts_events(e)))
-                .boxed(),
-        );
+        let (deployments, s1) = watched(Api::<Deployment>::namespaced(client.clone(), ns), streams.len());
+        streams.push(s1);
+        let (statefulsets, s2) = watched(Api::<StatefulSet>::namespaced(client.clone(), ns), streams.len());
+        streams.push(s2);
+        let (pods, s3) = watched(Api::<Pod>::namespaced(client.clone(), ns), streams.len());
+        streams.push(s3);
+        watched_ns.push(Namespace {
+            name: ns.clone(),
+            deployments,
+            statefulsets,
+            pods,
+        });
     }
     let total_streams = streams.len();
     let mut merged = stream::select_all(streams);
-    let mut inits = 0usize;
-    let mut states: BTreeMap<String, RolloutState> = BTreeMap::new();
+    let mut listed = vec![false; total_streams];
+    // The crashed containers' last log lines, by (pod, container, restarts).
+    let mut crash_logs: BTreeMap<(String, Option<String>, i32), Option<String>> = BTreeMap::new();
     let mut last_line = String::new();
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let next = tokio::time::timeout_at(deadline, merged.next()).await;
-        let seen = match next {
+        let signal = match next {
             Err(_) => {
                 if let Some(why) = outage::unreachable(client).await {
                     return Err(WaitError::unreachable(format!(
@@ -140,87 +207,101 @@ pub async fn rollouts_available(
                         outage::unreachable_message(&why)
                     )));
                 }
-                let stuck: Vec<&RolloutState> = states.values().filter(|s| !s.ready).collect();
-                let first = stuck.first().map(|s| s.object.clone()).unwrap_or_default();
-                let (ns, name) = first
+                let workloads: Vec<Workload> = watched_ns.iter().flat_map(Namespace::workloads).collect();
+                let stuck: Vec<(&Workload, Option<PodProblem>)> = workloads
+                    .iter()
+                    .filter(|w| !w.state.ready)
+                    .map(|w| (w, problem_of(&watched_ns, w)))
+                    .collect();
+                let first = stuck
+                    .iter()
+                    .find(|(_, p)| p.is_some())
+                    .or(stuck.first())
+                    .map(|(w, p)| (&w.state.object, p.clone()));
+                let object = first.as_ref().map(|(o, _)| (*o).clone()).unwrap_or_default();
+                let (ns, name) = object
                     .split_once(' ')
                     .map(|(_, r)| r.split_once('/').unwrap_or(("", r)))
                     .unwrap_or(("", ""));
-                let kind = first.split(' ').next().unwrap_or("deployment").to_lowercase();
-                return Err(WaitError::new(
-                    stuck.first().map(|s| s.object.clone()),
+                let kind = object.split(' ').next().unwrap_or("deployment").to_lowercase();
+                let mut shown = Vec::new();
+                for (w, p) in &stuck {
+                    let mut s = format!("{} ({})", w.state.object, w.state.detail);
+                    if let Some(p) = p {
+                        s.push_str(&format!("; {}", with_logs(p, &crash_logs)));
+                    }
+                    shown.push(s);
+                }
+                let mut err = WaitError::new(
+                    first.as_ref().map(|(o, _)| (*o).clone()),
                     format!(
                         "not Available within {}: {}. Look at: kubectl -n {ns} describe {kind} {name}; kubectl -n {ns} get pods",
                         humantime::format_duration(timeout),
-                        stuck.iter().map(|s| format!("{} ({})", s.object, s.detail)).collect::<Vec<_>>().join("; ")
+                        shown.join("; ")
                     ),
-                ));
+                );
+                err.hint = first.and_then(|(_, p)| p).map(|p| p.hint());
+                return Err(err);
             }
             Ok(None) => return Err(WaitError::new(None, "the watch on workloads ended unexpectedly".into())),
             Ok(Some(s)) => s,
         };
-        match seen {
-            Seen::Init => inits += 1,
-            Seen::Deploy(key, Some(d)) => {
-                states.insert(key, deployment_state(&d));
-            }
-            Seen::Sts(key, Some(s)) => {
-                states.insert(key, statefulset_state(&s));
-            }
-            Seen::Deploy(key, None) | Seen::Sts(key, None) => {
-                states.remove(&key);
-            }
+        if let Signal::Listed(n) = signal {
+            listed[n] = true;
         }
-        if inits < total_streams {
+        if listed.iter().any(|l| !l) {
             continue;
         }
-        let ready = states.values().filter(|s| s.ready).count();
-        let line = match states.values().find(|s| !s.ready) {
-            None => format!("{ready}/{} workloads Available", states.len()),
-            Some(s) => format!(
-                "{ready}/{} workloads Available; waiting for {} ({})",
-                states.len(),
-                s.object,
-                s.detail
+        let workloads: Vec<Workload> = watched_ns.iter().flat_map(Namespace::workloads).collect();
+        let ready = workloads.iter().filter(|w| w.state.ready).count();
+        let stuck: Vec<&Workload> = workloads.iter().filter(|w| !w.state.ready).collect();
+        // The first workload whose pods say why, else the first waiting.
+        let problem = stuck.iter().find_map(|w| problem_of(&watched_ns, w).map(|p| (*w, p)));
+        if let Some((_, p)) = &problem {
+            let key = (p.pod.clone(), p.container.clone(), p.restarts);
+            if p.crashed() && !crash_logs.contains_key(&key) {
+                let lines = pods::last_log_lines(client, p, 5).await;
+                crash_logs.insert(key, lines);
+            }
+        }
+        let line = match (problem, stuck.first()) {
+            (Some((w, p)), _) => format!(
+                "{ready}/{} workloads Available; waiting for {} ({}); {}",
+                workloads.len(),
+                w.state.object,
+                w.state.detail,
+                with_logs(&p, &crash_logs)
             ),
+            (None, Some(w)) => format!(
+                "{ready}/{} workloads Available; waiting for {} ({})",
+                workloads.len(),
+                w.state.object,
+                w.state.detail
+            ),
+            (None, None) => format!("{ready}/{} workloads Available", workloads.len()),
         };
         if line != last_line {
             progress(line.clone());
             last_line = line;
         }
-        if ready == states.len() {
+        if stuck.is_empty() {
             return Ok(ready);
         }
     }
 }
 
-fn key(kind: &str, m: &kube::api::ObjectMeta) -> String {
-    format!(
-        "{kind} {}/{}",
-        m.namespace.as_deref().unwrap_or_default(),
-        m.name.as_deref().unwrap_or_default()
-    )
+/// The first pod-level problem of workload `w`'s pods.
+fn problem_of(namespaces: &[Namespace], w: &Workload) -> Option<PodProblem> {
+    let ns = namespaces.iter().find(|n| n.name == w.namespace)?;
+    let pods = ns.pods.state();
+    pods::first_problem(pods.iter().map(|p| p.as_ref()), w.selector.as_ref()?)
 }
 
-fn deploy_events(e: Result<watcher::Event<Deployment>, watcher::Error>) -> Vec<Seen> {
-    match e {
-        Ok(watcher::Event::Apply(d)) | Ok(watcher::Event::InitApply(d)) => {
-            vec![Seen::Deploy(key("Deployment", &d.metadata), Some(d))]
-        }
-        Ok(watcher::Event::Delete(d)) => vec![Seen::Deploy(key("Deployment", &d.metadata), None)],
-        Ok(watcher::Event::InitDone) => vec![Seen::Init],
-        Ok(watcher::Event::Init) | Err(_) => vec![],
-    }
-}
-
-fn sts_events(e: Result<watcher::Event<StatefulSet>, watcher::Error>) -> Vec<Seen> {
-    match e {
-        Ok(watcher::Event::Apply(d)) | Ok(watcher::Event::InitApply(d)) => {
-            vec![Seen::Sts(key("StatefulSet", &d.metadata), Some(d))]
-        }
-        Ok(watcher::Event::Delete(d)) => vec![Seen::Sts(key("StatefulSet", &d.metadata), None)],
-        Ok(watcher::Event::InitDone) => vec![Seen::Init],
-        Ok(watcher::Event::Init) | Err(_) => vec![],
+/// `p` described, with a crashed container's last log lines when known.
+fn with_logs(p: &PodProblem, crash_logs: &BTreeMap<(String, Option<String>, i32), Option<String>>) -> String {
+    match crash_logs.get(&(p.pod.clone(), p.container.clone(), p.restarts)) {
+        Some(Some(lines)) => format!("{}; its last log lines: {lines}", p.describe()),
+        _ => p.describe(),
     }
 }
 
@@ -241,6 +322,7 @@ pub(crate) async fn wait_rollouts_step(
             } else {
                 "a workload is not Available: look at its pods' events (image pulls, scheduling, resources)"
             };
+            let hint = e.hint.clone().unwrap_or_else(|| hint.to_string());
             StepError::new(e.reason).object_if(e.object).hint(hint)
         })?;
     Ok(Done::unchanged(format!("{ready} workloads Available")))
