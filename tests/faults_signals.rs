@@ -90,7 +90,9 @@ fn sigterm_sigint_and_sigkill_mid_phase_1_then_a_rerun_converges() {
     assert!(state_keys(&bed).contains("phase-1"), "{}", state_keys(&bed));
     // ... to the same end state as an undisturbed run: nothing left to change.
     let t = Kindops::up(&bed).args(["--phase", "1"]).run().assert_code(0).stdout();
-    for l in t.lines().filter(|l| l.contains("objects (")) {
+    let counted: Vec<&str> = t.lines().filter(|l| l.contains("objects (")).collect();
+    assert!(!counted.is_empty(), "no apply line in the re-run:\n{t}");
+    for l in counted {
         assert!(l.contains(", 0 changed"), "re-run changed objects: {l}\n{t}");
     }
 }

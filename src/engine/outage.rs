@@ -38,16 +38,50 @@ pub const RETRY_FOR: Duration = Duration::from_secs(60);
 
 /// Whether a failed request is worth sending again: the connection failed
 /// (refused, reset, cut mid-response: `kube::Error::Service` /
-/// `HyperError`, kube-client 5.0.0 `src/client/mod.rs` `send`), or the API
+/// `HyperError`, kube-client 5.0.0 `src/client/mod.rs` `send`), the API
 /// server answered that it cannot serve now (HTTP 429 Too Many Requests, 502,
-/// 503 Service Unavailable while it starts, 504). A 4xx verdict on the
-/// object, or an authentication failure, is never retried.
+/// 503 Service Unavailable while it starts, 504), or it answered 422 or 500
+/// because a call it made itself lost its connection ([`connection_lost`]).
+/// A 4xx verdict on the object, or an authentication failure, is never
+/// retried.
+///
+/// Why 422 and 500: a kube-apiserver shutting down gracefully still
+/// answers while its own loopback client is refused. Creating a Service then
+/// fails in the ClusterIP allocator, which creates an `IPAddress` object
+/// through that client and reports the failure as a field error (HTTP 422:
+/// `spec.clusterIPs: Invalid value: [""]: failed to allocate IP: Post
+/// "https://127.0.0.1:6443/apis/networking.k8s.io/v1/ipaddresses": dial tcp
+/// 127.0.0.1:6443: connect: connection refused`, seen on the test bed with
+/// k8s.io/kubernetes v1.36.3: `field.Invalid` on `spec.clusterIPs` wrapped
+/// in `errors.NewInvalid`, pkg/registry/core/service/storage/alloc.go);
+/// an admission webhook whose backend is restarting is a 500 "failed calling
+/// webhook ... connection refused". Neither is a verdict on the object.
 pub fn transient(e: &kube::Error) -> bool {
     match e {
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
-        kube::Error::Api(s) => matches!(s.code, 429 | 502 | 503 | 504),
+        kube::Error::Api(s) => {
+            matches!(s.code, 429 | 502 | 503 | 504) || (matches!(s.code, 422 | 500) && connection_lost(&s.message))
+        }
         _ => false,
     }
+}
+
+/// Go's own words for a connection that failed or was cut (net and
+/// net/http, `syscall.ECONNREFUSED`/`ECONNRESET`/`EPIPE`, golang.org/x/net
+/// http2 `errClientConnLost`), as kube-apiserver quotes them in a status
+/// message when a call it made (its loopback client, a webhook) failed.
+const CONNECTION_LOST: &[&str] = &[
+    "connect: connection refused",
+    "connection reset by peer",
+    "write: broken pipe",
+    "http2: client connection lost",
+    "use of closed network connection",
+];
+
+/// Whether a status `message` says the API server's own call lost its
+/// connection ([`CONNECTION_LOST`]).
+pub fn connection_lost(message: &str) -> bool {
+    CONNECTION_LOST.iter().any(|m| message.contains(m))
 }
 
 /// 0.2 s doubling to 5 s between tries (with jitter), for up to [`RETRY_FOR`].
@@ -184,6 +218,27 @@ mod tests {
             assert!(!transient(&status(code)), "{code}");
         }
         assert!(transient(&kube::Error::Service("connection refused".into())));
+    }
+
+    #[test]
+    fn a_422_or_500_whose_cause_is_a_lost_connection_is_retried_and_a_verdict_is_not() {
+        let api = |code: u16, message: &str| {
+            kube::Error::Api(Box::new(
+                kube::core::Status::failure(message, "Invalid").with_code(code),
+            ))
+        };
+        // kube-apiserver v1.36.3 shutting down gracefully, as the test bed answered it.
+        let shutting_down = r#"Service "argocd-server-metrics" is invalid: spec.clusterIPs: Invalid value: [""]: failed to allocate IP: Post "https://127.0.0.1:6443/apis/networking.k8s.io/v1/ipaddresses": dial tcp 127.0.0.1:6443: connect: connection refused"#;
+        assert!(transient(&api(422, shutting_down)));
+        let webhook = r#"Internal error occurred: failed calling webhook "webhook.pipeline.tekton.dev": failed to call webhook: Post "https://tekton-pipelines-webhook.tekton-pipelines.svc:443/defaulting?timeout=10s": dial tcp 10.96.40.2:443: connect: connection refused"#;
+        assert!(transient(&api(500, webhook)));
+        let verdict =
+            r#"Service "x" is invalid: spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive"#;
+        assert!(!transient(&api(422, verdict)));
+        assert!(
+            !transient(&api(404, shutting_down)),
+            "only 422 and 500 carry a call's failure"
+        );
         assert!(!transient(&kube::Error::LinesCodecMaxLineLengthExceeded));
     }
 }
