@@ -44,6 +44,8 @@ fn apps(n: usize) -> Vec<AppSummary> {
             },
             operation_phase: "Succeeded".into(),
             operation_message: "successfully synced (all tasks run)".into(),
+            operation_revisions: vec![],
+            compared_revisions: vec![],
             last_sync: "2026-11-21T06:00:00Z".into(),
             conditions: vec![],
             resources: (0..3)

@@ -76,6 +76,15 @@ pub struct AppSummary {
     pub operation_phase: String,
     /// `status.operationState.message`.
     pub operation_message: String,
+    /// The revisions the last sync operation synced to:
+    /// `status.operationState.syncResult.revisions` (multi-source), else
+    /// `[syncResult.revision]`; empty before any sync.
+    #[serde(skip)]
+    pub operation_revisions: Vec<String>,
+    /// The revisions Argo CD compared last: `status.sync.revisions`
+    /// (multi-source), else `[status.sync.revision]`.
+    #[serde(skip)]
+    pub compared_revisions: Vec<String>,
     /// `status.operationState.finishedAt` (RFC 3339), or `status.reconciledAt` when no sync ran.
     pub last_sync: String,
     pub conditions: Vec<AppCondition>,
@@ -101,6 +110,25 @@ fn each<T>(v: &Value, pointer: &str, f: impl Fn(&Value) -> T) -> Vec<T> {
         .and_then(Value::as_array)
         .map(|a| a.iter().map(f).collect())
         .unwrap_or_default()
+}
+
+/// `revisions` (multi-source) or `[revision]` of the object at `pointer`,
+/// as Argo CD's `SyncStatus` and `SyncOperationResult` carry them; empty
+/// when neither is set.
+fn revisions(v: &Value, pointer: &str) -> Vec<String> {
+    let Some(at) = v.pointer(pointer) else {
+        return Vec::new();
+    };
+    let many: Vec<String> = each(at, "/revisions", |r| r.as_str().unwrap_or_default().to_string());
+    if !many.is_empty() {
+        return many;
+    }
+    let one = s(at, &["revision"]);
+    if one.is_empty() {
+        Vec::new()
+    } else {
+        vec![one]
+    }
 }
 
 impl AppSummary {
@@ -140,6 +168,8 @@ impl AppSummary {
             health_message: s(d, &["status", "health", "message"]),
             operation_phase: s(d, &["status", "operationState", "phase"]),
             operation_message: s(d, &["status", "operationState", "message"]),
+            operation_revisions: revisions(d, "/status/operationState/syncResult"),
+            compared_revisions: revisions(d, "/status/sync"),
             last_sync,
             conditions,
             resources,
@@ -154,15 +184,25 @@ impl AppSummary {
 
     /// Argo CD gave up on this revision: its automated sync failed (after the
     /// Application's `syncPolicy.retry`) and the controller will not auto-sync
-    /// the same revision again. Argo CD says so with a `SyncError` condition
-    /// "Failed sync attempt to <revision>: <operation message>"
-    /// (argo-cd v3.5 controller/appcontroller.go, `autoSync`). Returns that message.
+    /// the same revision again. Returns the `SyncError` condition's message
+    /// (v3.5.1: "Failed last sync attempt to [<revisions>]: <operation
+    /// message>"; before v3.2.0 "Failed sync attempt to ...").
+    ///
+    /// Read from the structure the controller decides by, not from that
+    /// prose (argo-cd v3.5.1 controller/appcontroller.go: `autoSync` sets a
+    /// `SyncError` condition when `alreadyAttemptedSync` finds that the last
+    /// operation's `syncResult.revision(s)` equal the revision(s) it compared,
+    /// `status.sync.revision(s)`, and that operation's phase was not
+    /// successful): a `SyncError` condition, an operation in phase `Failed`
+    /// or `Error`, and its sync result at the revision Argo CD compares now.
+    /// A newer commit, or a retry under way, is not given up.
     pub fn sync_given_up(&self) -> Option<&str> {
         let failed_op = matches!(self.operation_phase.as_str(), "Failed" | "Error");
+        let same_revision = !self.operation_revisions.is_empty() && self.operation_revisions == self.compared_revisions;
         self.conditions
             .iter()
-            .find(|c| c.kind == "SyncError" && c.message.starts_with("Failed sync attempt to"))
-            .filter(|_| failed_op)
+            .find(|c| c.kind == "SyncError")
+            .filter(|_| failed_op && same_revision)
             .map(|c| c.message.as_str())
     }
 
@@ -336,23 +376,33 @@ mod tests {
 
     #[test]
     fn a_sync_argo_cd_gave_up_on_is_told_apart_from_one_still_retrying() {
-        let app = |phase: &str| {
+        let rev = "0123abc4567890def0123abc4567890def012345";
+        // As argo-cd v3.5.1 controller/appcontroller.go autoSync words it:
+        // fmt.Sprintf("Failed last sync attempt to %s: %s", lastAttemptedRevisions, ...),
+        // the revisions a Go []string, so "[<sha>]".
+        let message =
+            format!("Failed last sync attempt to [{rev}]: one or more objects failed to apply (retried 5 times).");
+        let app = |phase: &str, synced_at: &str, compared: &str| {
             AppSummary::from_object(&obj(serde_json::json!({
                 "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
                 "metadata": {"name": "external-secrets", "namespace": "argocd"},
                 "status": {
-                    "sync": {"status": "OutOfSync"},
-                    "operationState": {"phase": phase, "message": "one or more objects failed to apply"},
-                    // As argo-cd v3.5 controller/appcontroller.go autoSync words it.
-                    "conditions": [{"type": "SyncError", "message": "Failed sync attempt to 0123abc: one or more objects failed to apply"}]
+                    "sync": {"status": "OutOfSync", "revision": compared},
+                    "operationState": {"phase": phase, "message": "one or more objects failed to apply (retried 5 times).",
+                        "operation": {"sync": {"revision": synced_at}},
+                        "syncResult": {"revision": synced_at}},
+                    "conditions": [{"type": "SyncError", "message": message}]
                 }
             })))
         };
+        assert_eq!(app("Failed", rev, rev).sync_given_up(), Some(message.as_str()));
+        assert_eq!(app("Error", rev, rev).sync_given_up(), Some(message.as_str()));
+        assert_eq!(app("Running", rev, rev).sync_given_up(), None, "a retry is under way");
         assert_eq!(
-            app("Failed").sync_given_up(),
-            Some("Failed sync attempt to 0123abc: one or more objects failed to apply")
+            app("Failed", rev, "fedcba9876543210fedcba9876543210fedcba98").sync_given_up(),
+            None,
+            "a newer commit: Argo CD's automated sync tries it"
         );
-        assert_eq!(app("Running").sync_given_up(), None, "a retry is under way");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! One scenario, in order, on one private test bed (Argo CD takes ~1 GiB and
 //! most of a core; sections share its state): phases 0–1, phases 2–4 with the
 //! self-managed Argo CD adopting phase 1's objects, an ApplicationSet directory
-//! added and removed, drift and self-heal, and a broken manifest.
+//! added and removed, drift and self-heal, a broken manifest, and a sync
+//! Argo CD gives up on.
 //!
 //! The test bed's one impossible status: metrics-server's APIService has no
 //! real backend (KWOK pods do not serve), so the API server reports the
@@ -364,4 +365,77 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         text.contains("does-not-exist.yaml"),
         "Argo CD's message is carried: {text}"
     );
+
+    // A sync Argo CD gives up on: an Application whose manifest renders but
+    // cannot be applied (an invalid object name), one retry 1 s apart. Once
+    // Argo CD's automated sync has failed at that revision it will not try it
+    // again (v3.5.1 controller/appcontroller.go, alreadyAttemptedSync; its
+    // SyncError condition reads "Failed last sync attempt to [<sha>]: ..."),
+    // so the wait stops at once, naming it, instead of at its deadline.
+    let clone = LearnerClone::new(&bed);
+    clone.git(&["rm", "-r", "-q", "apps/coffee/broken"]);
+    clone.write("learner/fails/kustomization.yaml", "resources:\n  - configmap.yaml\n");
+    clone.write(
+        "learner/fails/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Valid_Name\ndata: {}\n",
+    );
+    clone.push_in(&bed, "a ConfigMap the API server refuses");
+    let field = |path: &str| {
+        bed.kubectl_ok(&[
+            "-n",
+            "argocd",
+            "get",
+            "application",
+            "coffee-ci",
+            "-o",
+            &format!("jsonpath={path}"),
+        ])
+    };
+    let (repo, project, server) = (
+        field("{.spec.source.repoURL}"),
+        field("{.spec.project}"),
+        field("{.spec.destination.server}"),
+    );
+    let manifest = bed.home.path().join("sync-gives-up.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: sync-gives-up\n  namespace: argocd\n\
+             spec:\n  project: {project}\n  source:\n    repoURL: {repo}\n    targetRevision: main\n    path: learner/fails\n\
+             \x20 destination:\n    server: {server}\n    namespace: default\n  syncPolicy:\n    automated: {{}}\n\
+             \x20   retry:\n      limit: 1\n      backoff:\n        duration: 1s\n        factor: 1\n        maxDuration: 1s\n"
+        ),
+    )
+    .unwrap();
+    bed.kubectl_ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    let gives_up_phases = bed.home.path().join("phases-gives-up");
+    std::fs::create_dir_all(&gives_up_phases).unwrap();
+    for e in std::fs::read_dir(&phases).unwrap().flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        let text = text.replace("applications: [coffee-ci]", "applications: [coffee-ci, sync-gives-up]");
+        std::fs::write(gives_up_phases.join(e.file_name()), text).unwrap();
+    }
+    let out = up(&bed, "4", gives_up_phases.to_str().unwrap(), "5m");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(text.contains("object: Application argocd/sync-gives-up"), "{text}");
+    assert!(
+        text.contains("Argo CD will not sync this revision again by itself"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Failed last sync attempt to ["),
+        "Argo CD's own condition: {text}"
+    );
+    assert!(text.contains("Not_A_Valid_Name"), "{text}");
+    let failed_after: f64 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("FAILED after ")?.strip_suffix('s')?.parse().ok())
+        .unwrap_or_else(|| panic!("no failed step: {text}"));
+    assert!(
+        failed_after < 150.0,
+        "the wait saw the given-up sync only after {failed_after}s of a 5m deadline: {text}"
+    );
+    eprintln!("given-up sync seen after {failed_after:.1}s of the wait");
+    bed.kubectl_ok(&["-n", "argocd", "delete", "application", "sync-gives-up", "--wait=true"]);
 }
