@@ -46,6 +46,7 @@ fn apps(n: usize) -> Vec<AppSummary> {
             operation_message: "successfully synced (all tasks run)".into(),
             operation_revisions: vec![],
             compared_revisions: vec![],
+            operation_requested: false,
             last_sync: "2026-11-21T06:00:00Z".into(),
             conditions: vec![],
             resources: (0..3)

@@ -81,6 +81,13 @@ pub struct AppSummary {
     /// `[syncResult.revision]`; empty before any sync.
     #[serde(skip)]
     pub operation_revisions: Vec<String>,
+    /// `operation` is set: a sync someone asked for (kindops's re-run, the
+    /// TUI, `argocd app sync`) that the controller has not finished; it
+    /// removes the field when the operation completes (v3.5.1
+    /// controller/appcontroller.go, `setOperationState` patches
+    /// `"operation": null` once the phase is completed).
+    #[serde(skip)]
+    pub operation_requested: bool,
     /// The revisions Argo CD compared last: `status.sync.revisions`
     /// (multi-source), else `[status.sync.revision]`.
     #[serde(skip)]
@@ -170,6 +177,7 @@ impl AppSummary {
             operation_message: s(d, &["status", "operationState", "message"]),
             operation_revisions: revisions(d, "/status/operationState/syncResult"),
             compared_revisions: revisions(d, "/status/sync"),
+            operation_requested: d.get("operation").is_some_and(|o| !o.is_null()),
             last_sync,
             conditions,
             resources,
@@ -195,9 +203,11 @@ impl AppSummary {
     /// `status.sync.revision(s)`, and that operation's phase was not
     /// successful): a `SyncError` condition, an operation in phase `Failed`
     /// or `Error`, and its sync result at the revision Argo CD compares now.
-    /// A newer commit, or a retry under way, is not given up.
+    /// A newer commit, a retry under way, or a sync asked for and not yet
+    /// finished (`operation` set: the failed state shown is the one before
+    /// it) is not given up.
     pub fn sync_given_up(&self) -> Option<&str> {
-        let failed_op = matches!(self.operation_phase.as_str(), "Failed" | "Error");
+        let failed_op = matches!(self.operation_phase.as_str(), "Failed" | "Error") && !self.operation_requested;
         let same_revision = !self.operation_revisions.is_empty() && self.operation_revisions == self.compared_revisions;
         self.conditions
             .iter()
@@ -403,6 +413,9 @@ mod tests {
             None,
             "a newer commit: Argo CD's automated sync tries it"
         );
+        let mut asked = app("Failed", rev, rev);
+        asked.operation_requested = true;
+        assert_eq!(asked.sync_given_up(), None, "a sync asked for and not started yet");
     }
 
     #[test]

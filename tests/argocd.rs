@@ -408,6 +408,21 @@ fn phases_2_to_4_with_the_real_argo_cd() {
     )
     .unwrap();
     bed.kubectl_ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    // Given up before kindops runs: the re-run asks Argo CD to sync it again
+    // (with the Application's own retry), and the wait then sees it give up
+    // again.
+    wait_until("Argo CD gives up on sync-gives-up", Duration::from_secs(120), || {
+        let c = bed.kubectl_ok(&[
+            "-n",
+            "argocd",
+            "get",
+            "application",
+            "sync-gives-up",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"SyncError\")].message}",
+        ]);
+        c.starts_with("Failed last sync attempt to [").then_some(())
+    });
     let gives_up_phases = bed.home.path().join("phases-gives-up");
     std::fs::create_dir_all(&gives_up_phases).unwrap();
     for e in std::fs::read_dir(&phases).unwrap().flatten() {
@@ -428,14 +443,30 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         "Argo CD's own condition: {text}"
     );
     assert!(text.contains("Not_A_Valid_Name"), "{text}");
+    assert!(
+        text.contains("Application argocd/sync-gives-up: Argo CD had given up on its failed sync; asked it to sync again"),
+        "the re-run asks Argo CD to sync a given-up Application again: {text}"
+    );
     let failed_after: f64 = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("FAILED after ")?.strip_suffix('s')?.parse().ok())
         .unwrap_or_else(|| panic!("no failed step: {text}"));
     assert!(
-        failed_after < 150.0,
+        failed_after < 120.0,
         "the wait saw the given-up sync only after {failed_after}s of a 5m deadline: {text}"
     );
     eprintln!("given-up sync seen after {failed_after:.1}s of the wait");
+    // What the wait saw given up was the sync kindops asked for, finished:
+    // not the failed state from before it.
+    let by = bed.kubectl_ok(&[
+        "-n",
+        "argocd",
+        "get",
+        "application",
+        "sync-gives-up",
+        "-o",
+        "jsonpath={.status.operationState.operation.initiatedBy.username}",
+    ]);
+    assert_eq!(by, "kindops", "the last sync was kindops's re-sync");
     bed.kubectl_ok(&["-n", "argocd", "delete", "application", "sync-gives-up", "--wait=true"]);
 }

@@ -57,9 +57,17 @@ fn apiserver_killed_during_apply_and_during_the_wait_the_phase_still_completes()
     // see it through its resumed watch.
     run.wait_line("-> apply platform/argo-rollouts/crds", HUNG);
     stick(&bed);
+    // Down 10 s: the watches' backoff (0.8 s doubling, kube-runtime's
+    // default) then waits several seconds more before it tries again, so the
+    // Deployment is deleted before the watches are back. Their resource
+    // version predates the restarted API server's watch cache (410 Gone), so
+    // they re-list: no Delete event comes, and only a consumer that replaces
+    // its view at the re-list's end (a reflector store) sees it gone. Before
+    // the store, this wait ran to its deadline "waiting for Deployment
+    // argocd/stuck".
     run.wait_line("-> wait for rollouts", HUNG);
     kill_apiserver(&bed);
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(10));
     start_apiserver(&bed);
     let unstuck = Instant::now();
     unstick(&bed);
@@ -91,21 +99,29 @@ fn apiserver_killed_during_apply_and_during_the_wait_the_phase_still_completes()
 fn apiserver_killed_and_not_restarted_the_deadline_names_it_and_a_rerun_converges() {
     let bed = Bed::private("flt-apidown", false);
     stick(&bed);
-    // A 10 s deadline for the wait only (`--timeout` would also cut the
+    // A 20 s deadline for the wait only (`--timeout` would also cut the
     // apply's CRD wait, which needs longer on a loaded machine).
     let phases = testbed_phases(bed.home.path());
     let p1 = std::path::Path::new(&phases).join("phase-1.yaml");
     let text = std::fs::read_to_string(&p1).unwrap();
     let wait = "    namespaces: [argocd, tekton-pipelines, tekton-pipelines-resolvers]\n    timeout: 10m\n";
     assert!(text.contains(wait), "phase-1.yaml changed shape: {text}");
-    std::fs::write(&p1, text.replace(wait, &wait.replace("10m", "10s"))).unwrap();
+    std::fs::write(&p1, text.replace(wait, &wait.replace("10m", "20s"))).unwrap();
     let mut run = Running::spawn(Kindops::up(&bed).args(["--phase", "1", "--phases", &phases]).command());
-    run.wait_line("-> wait for rollouts", HUNG);
+    let (waiting, _) = run.wait_line("-> wait for rollouts", HUNG);
     kill_apiserver(&bed);
+    // The fault must land before the wait's deadline, or the deadline sees a
+    // live API server and names the Deployment instead (what a loaded
+    // machine did while every bed shared one lock for its faults).
+    let landed = waiting.elapsed();
+    assert!(
+        landed < Duration::from_secs(15),
+        "the kill landed {landed:?} into a 20 s wait: the test bed is too slow for this test"
+    );
     let home = bed.home.path().to_path_buf();
     let (code, text) = run.finish();
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("workloads not seen Available within 10s"), "{text}");
+    assert!(text.contains("workloads not seen Available within 20s"), "{text}");
     assert!(text.contains("object: API server"), "{text}");
     assert!(text.contains("the API server does not answer"), "{text}");
     assert!(text.contains("next:   is the cluster running?"), "{text}");
@@ -127,29 +143,45 @@ fn apiserver_killed_and_not_restarted_the_deadline_names_it_and_a_rerun_converge
     );
 }
 
-/// A graceful restart (`testbed.sh restart-apiserver`: SIGTERM, kube-apiserver
-/// shuts down, SIGKILL if it lingers, then started again) while phase 1's
-/// first apply runs. A shutting-down API server still answers, but its own
+/// Graceful restarts (`testbed.sh restart-apiserver`: SIGTERM, kube-apiserver
+/// shuts down, SIGKILL if it lingers, then started again) as phase 1's first
+/// two applies start. A shutting-down API server still answers, but its own
 /// loopback client is refused: creating a Service then fails in the
 /// ClusterIP allocator with HTTP 422 `failed to allocate IP: ... connect:
 /// connection refused`. That is an outage, not bad input: the apply retries
-/// it like a 503, and the phase completes in the same run.
+/// it like a 503, and the phase completes in the same run. Whether a request
+/// lands in that window depends on timing; the test prints how many 422s
+/// were retried (kindops's info log), and the classification itself is
+/// pinned by `outage`'s unit test with the API server's exact words.
 #[test]
 fn apiserver_restarted_gracefully_during_apply_the_phase_still_completes() {
     let bed = Bed::private("flt-apirst", false);
-    let mut run = Running::spawn(Kindops::up(&bed).args(["--phase", "1"]).command());
-    run.wait_line("-> apply platform/argo-cd", HUNG);
-    let out = bed.script(&["restart-apiserver"]);
-    assert!(out.status.success(), "restart-apiserver: {}", show(&out));
-    let back = Instant::now();
-    let (at, line) = run.wait_line("  ok", HUNG);
+    let mut run = Running::spawn(
+        Kindops::up(&bed)
+            .args(["--phase", "1"])
+            .env("KINDOPS_LOG", "kindops=info")
+            .command(),
+    );
+    let mut back = Instant::now();
+    for step in ["-> apply platform/argo-cd", "-> apply platform/tekton"] {
+        run.wait_line(step, HUNG);
+        let out = bed.script(&["restart-apiserver"]);
+        assert!(out.status.success(), "restart-apiserver: {}", show(&out));
+        back = Instant::now();
+    }
+    let (at, line) = run.wait_line("-> wait for rollouts", HUNG);
     eprintln!(
-        "fault apiserver-restarted-during-apply: step finished {:.1}s after the API server was back ({})",
+        "fault apiserver-restarted-during-apply: the applies finished {:.1}s after the API server was back ({})",
         at.saturating_duration_since(back).as_secs_f64(),
         line.trim()
     );
     let home = bed.home.path().to_path_buf();
     let (code, text) = run.finish();
+    let retried_422 = text
+        .lines()
+        .filter(|l| l.contains("retrying in") && l.contains("failed to allocate IP"))
+        .count();
+    eprintln!("fault apiserver-restarted-during-apply: {retried_422} request(s) answered 422 by the shutting-down API server, retried");
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("==> phase 1: done"), "{text}");
     assert!(!text.contains("FAILED"), "{text}");

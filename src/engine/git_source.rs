@@ -103,9 +103,10 @@ pub fn git_args(work: &Path, args: &[&str]) -> Vec<String> {
 /// up on ([`crate::argo::AppSummary::sync_given_up`]): Argo CD never auto-syncs
 /// a revision again once its sync failed, so a re-run of `kindops up` (which
 /// may publish nothing new) would otherwise wait for nothing. Sets the
-/// Application's `operation` field as `argocd app sync` does (a sync to its
-/// `targetRevision`, with the same retry as kindops's Applications). Returns
-/// the names it asked.
+/// Application's `operation` field as `argocd app sync` does
+/// ([`crate::engine::app_actions::sync_operation`]: a sync to its
+/// `targetRevision` with its own `syncPolicy.syncOptions` and `retry`).
+/// Returns the names it asked.
 pub async fn resync_given_up(client: &Client, namespace: &str) -> Result<Vec<String>> {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &crate::argo::application_resource());
     let list = match api.list(&ListParams::default()).await {
@@ -119,11 +120,9 @@ pub async fn resync_given_up(client: &Client, namespace: &str) -> Result<Vec<Str
         if app.sync_given_up().is_none() {
             continue;
         }
-        let patch = serde_json::json!({"operation": {
-            "initiatedBy": {"username": "kindops"},
-            "sync": {"syncStrategy": {"hook": {}}},
-            "retry": {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "1m"}},
-        }});
+        // The Application's own sync options and retry, as `argocd app
+        // sync` and the TUI's sync key send them.
+        let patch = serde_json::json!({ "operation": crate::engine::app_actions::sync_operation(&o.data) });
         match api
             .patch(&app.name, &PatchParams::default(), &Patch::Merge(&patch))
             .await

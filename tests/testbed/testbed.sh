@@ -304,12 +304,23 @@ teardown() {
   rm -rf "$WORK"
 }
 
-# One lock for every test bed's up/down/restart (they take seconds): no lock files pile up,
+# One lock for every test bed's up/down (they take seconds): no lock files pile up,
 # and two commands never half-start or tear down the same test bed at once.
 lock() {
   mkdir -p "$TB_DIR/work"
   exec 9>"$TB_DIR/work/.lock"
   flock -w 900 9 || die "could not lock $TB_DIR/work/.lock within 900s (another testbed.sh holds it)"
+}
+
+# A lock of this test bed only, for the faults injected into a running bed
+# (start/restart/kill-apiserver): under the one lock above, a fault test's
+# kill waited while another bed started or restarted, and landed after the
+# deadline it was meant to beat. Lives in the bed's work dir (gone with it);
+# `down` takes it too, so a bed is never torn down mid-restart.
+lock_bed() {
+  [ -d "$WORK" ] || return 0
+  exec 8>"$WORK/.lock"
+  flock -w 900 8 || die "could not lock $WORK/.lock within 900s (another testbed.sh holds it)"
 }
 
 fail_up() {
@@ -389,6 +400,7 @@ maybe_argocd() {
 
 cmd_down() {
   lock
+  lock_bed
   if [ ! -d "$WORK" ] && ! netns_exists "$NAME"; then
     log "not up; nothing to do"
     return 0
@@ -427,7 +439,7 @@ cmd_exec() {
 }
 
 cmd_start_apiserver() {
-  lock
+  lock_bed
   netns_exists "$NAME" && [ -d "$WORK" ] || die "test bed '$NAME' is not up"
   if alive kube-apiserver; then
     log "kube-apiserver already running"
@@ -439,7 +451,7 @@ cmd_start_apiserver() {
 }
 
 cmd_restart_apiserver() {
-  lock
+  lock_bed
   netns_exists "$NAME" && [ -d "$WORK" ] || die "test bed '$NAME' is not up"
   [ -e "$PIDS_DIR/kube-apiserver.pid" ] && stop_pidfile "$PIDS_DIR/kube-apiserver.pid"
   start_apiserver
@@ -449,7 +461,7 @@ cmd_restart_apiserver() {
 
 # A crash, not a shutdown: SIGKILL to the process group, nothing restarts it.
 cmd_kill_apiserver() {
-  lock
+  lock_bed
   netns_exists "$NAME" && [ -d "$WORK" ] || die "test bed '$NAME' is not up"
   local p
   p="$(pid_of kube-apiserver)" || die "no kube-apiserver pid file"
