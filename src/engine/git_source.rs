@@ -249,6 +249,38 @@ pub enum OnConflict {
     TakeKindops,
 }
 
+/// The config key kindops sets in a bare repository once it has allowed
+/// force pushes there ([`allow_force_push`]), so a later choice of the
+/// repository's owner is kept.
+const FORCE_PUSH_DECIDED: &str = "kindops.forcePushAllowed";
+
+/// `git init --shared` also sets `receive.denyNonFastForwards=true` (`git help
+/// init`, `--shared`: "the configuration flag receive.denyNonFastForwards is
+/// enabled in shared repositories"; git `setup.c`), which refuses a learner's
+/// `git push --force` after an amend or a rebase. kindops's repository is the
+/// learner's own, as a repository on a git host is: allow it, once (recorded
+/// as [`FORCE_PUSH_DECIDED`]), so `git config receive.denyNonFastForwards
+/// true` set later by the owner stays. kindops's publish merges whatever main
+/// then has, so a rewritten main is safe for it.
+async fn allow_force_push(ctx: &StepCtx<'_>, bare: &Path) -> Result<bool> {
+    let get = |key: &'static str| async move {
+        ctx.git(bare, &["config", "--get", key])
+            .await
+            .map(|o| o.output.trim().to_string())
+            .ok()
+    };
+    if get(FORCE_PUSH_DECIDED).await.is_some() {
+        return Ok(false);
+    }
+    let denied = get("receive.denyNonFastForwards").await.as_deref() == Some("true");
+    if denied {
+        ctx.git(bare, &["config", "receive.denyNonFastForwards", "false"])
+            .await?;
+    }
+    ctx.git(bare, &["config", FORCE_PUSH_DECIDED, "true"]).await?;
+    Ok(denied)
+}
+
 /// The `publish-repo` step: publishes the materialized GitOps tree as the
 /// next version of kindops's content and merges it into the remote's `main`
 /// ([`publish`]: every commit someone else made stays), then asks Argo CD to sync again
@@ -262,7 +294,8 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
             .hint("check that you can push there (`git ls-remote URL`), or pass another --repo-url")
     };
     if let Some(bare) = &src.local_bare {
-        if !bare.join("HEAD").exists() {
+        let created = !bare.join("HEAD").exists();
+        if created {
             if src.repo_url.starts_with(&format!("file://{IN_CLUSTER_GIT_DIR}")) {
                 prepare_builtin_dirs(bare.parent().unwrap_or(bare), Some(bare)).map_err(fail)?;
             } else {
@@ -270,6 +303,14 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
                     .map_err(|e| fail(anyhow!("creating the bare repository {}: {e}", bare.display())))?;
             }
             ctx.git(bare, INIT_BARE).await.map_err(fail)?;
+        }
+        // Only repositories kindops made: the built-in one, or one it just created.
+        let ours = src.repo_url.starts_with(&format!("file://{IN_CLUSTER_GIT_DIR}")) || created;
+        if ours && allow_force_push(ctx, bare).await.map_err(fail)? {
+            ctx.say(format!(
+                "{}: force pushes allowed (receive.denyNonFastForwards=false; `git init --shared` had refused them)",
+                bare.display()
+            ));
         }
         // A learner's own push then tells Argo CD at once (see push_hook).
         if let Ok(exe) = std::env::current_exe() {
@@ -1006,5 +1047,29 @@ mod tests {
             Some("replicas: 3\n")
         );
         assert_eq!(on_main(&s, "platform/a.yaml").as_deref(), Some("a: 2\n"));
+    }
+
+    #[tokio::test]
+    async fn a_learner_can_amend_and_force_push_to_the_builtin_repo() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = settings(tmp.path());
+        publish_files(&s, V1).await.unwrap();
+        let c = clone(&s, tmp.path());
+        commit_and_push(&c, &[("mine/a.yaml", "x: 1\n")], "learner");
+        std::fs::write(c.join("mine/a.yaml"), "x: 2\n").unwrap();
+        git_ok(&c, &["commit", "-q", "-a", "--amend", "-m", "learner, amended"]);
+        git_ok(&c, &["push", "-q", "--force", "origin", "HEAD:main"]);
+        assert_eq!(on_main(&s, "mine/a.yaml").as_deref(), Some("x: 2\n"));
+        // kindops's next run keeps the amended commit.
+        let done = publish_files(&s, V1).await.unwrap();
+        assert!(!done.changed, "{done:?}");
+        assert_eq!(on_main(&s, "mine/a.yaml").as_deref(), Some("x: 2\n"));
+        // The owner's own later choice to refuse them stays.
+        git_ok(&bare(&s), &["config", "receive.denyNonFastForwards", "true"]);
+        publish_files(&s, V1).await.unwrap();
+        assert_eq!(
+            git_ok(&bare(&s), &["config", "--get", "receive.denyNonFastForwards"]).trim(),
+            "true"
+        );
     }
 }
