@@ -653,6 +653,10 @@ async fn write_tree(ctx: &StepCtx<'_>, work: &Path, tree: &Path) -> Result<Strin
 ///   later edit by anyone is theirs (kept, or a conflict), their own files
 ///   are no part of the base (never deleted), and a file only an older
 ///   kindops shipped is left alone.
+///
+/// Needs git ≥ 2.26 (`git rm --pathspec-from-file`, git-scm.com's git-rm
+/// page history); the rest of publishing needs git ≥ 2.9
+/// (`--allow-unrelated-histories`). Tested with git 2.39.5.
 async fn legacy_base(ctx: &StepCtx<'_>, work: &Path, main: &str, content_tree: &str) -> Result<Option<String>> {
     let old = stdout_of(
         ctx.git(
