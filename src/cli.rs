@@ -217,4 +217,9 @@ pub struct UpArgs {
     /// Host port of the Argo CD UI on kind.
     #[arg(long, value_name = "PORT", default_value_t = 8080)]
     pub ui_port: u16,
+    /// When a file kindops's new content changes was changed on main too
+    /// (by your commits): keep main's version, or take kindops's. Without
+    /// it such a run stops, names the files and pushes nothing.
+    #[arg(long, value_enum, value_name = "CHOICE")]
+    pub on_conflict: Option<crate::engine::git_source::OnConflict>,
 }

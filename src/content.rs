@@ -87,6 +87,35 @@ impl Content {
     }
 }
 
+/// A hidden developer override: a directory whose files are laid over the
+/// materialized GitOps tree (same relative paths; a file there replaces or
+/// adds one), as a new kindops version's content would change it. For
+/// testing what a re-run does with new content (issue 19); not for users.
+pub const OVERLAY_ENV: &str = "KINDOPS_DEV_CONTENT_OVERLAY";
+
+/// Copies every file of `from` into `to` (same relative paths, overwriting,
+/// folders created), skipping `.git`: see [`OVERLAY_ENV`].
+///
+/// Errors: I/O on either tree.
+pub fn overlay(from: &Path, to: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == ".git" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+            overlay(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {} to {}", entry.path().display(), target.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Fills `${KINDOPS_REPO_URL}` in one of our manifests.
 pub fn fill(text: &str, vars: &Vars) -> String {
     text.replace("${KINDOPS_REPO_URL}", &vars.repo_url)

@@ -108,6 +108,29 @@ fn set_self_heal(bed: &Bed, app: &str, on: bool) {
     ]);
 }
 
+/// A file as `main` of the bed's git source has it (`None`: absent).
+fn on_main(bed: &Bed, rel: &str) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["-C", bare(bed).to_str().unwrap(), "show", &format!("main:{rel}")])
+        .output()
+        .unwrap();
+    out.status.success().then(|| stdout(&out))
+}
+
+/// Every ref of the bed's git source and the commit it names.
+fn git_refs(bed: &Bed) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-C", bare(bed).to_str().unwrap(), "for-each-ref"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    stdout(&out)
+}
+
+fn bare(bed: &Bed) -> std::path::PathBuf {
+    bed.home.path().join("git/gitops.git")
+}
+
 fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     support::wait_for(what, timeout, &mut f)
 }
@@ -220,6 +243,12 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         "apps/coffee/payment/kustomization.yaml",
         &cart.replace("cart", "payment"),
     );
+    // In the same commit, a change to a file kindops ships (cart's overlay):
+    // a re-run must keep it (issue 19).
+    let cart_value = "        value: cart\n";
+    assert!(cart.contains(cart_value), "cart's overlay changed shape: {cart}");
+    let learners_cart = cart.replace(cart_value, "        value: cart-by-the-learner\n");
+    clone.write("apps/coffee/cart/kustomization.yaml", &learners_cart);
     let t = Instant::now();
     let push = clone.push_in(&bed, "add payment");
     assert!(
@@ -249,6 +278,52 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         .collect();
     assert!(changed.is_empty(), "the re-run changed: {changed:?}\n{text}");
     bed.kubectl_ok(&["-n", "coffee", "get", "deployment", "payment-app"]);
+    // Both of the learner's files are still on main, and the re-run pushed nothing.
+    assert_eq!(
+        on_main(&bed, "apps/coffee/cart/kustomization.yaml").as_deref(),
+        Some(learners_cart.as_str()),
+        "the re-run reverted the learner's change to a shipped file"
+    );
+    assert!(on_main(&bed, "apps/coffee/payment/kustomization.yaml").is_some());
+    let refs = git_refs(&bed);
+    assert!(refs.contains("refs/heads/kindops/content"), "{refs}");
+    let t = Instant::now();
+    let out = up(&bed, "4", &phases, "3m");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(git_refs(&bed), refs, "a re-run with nothing new pushed something");
+    eprintln!(
+        "re-run of phases 0-4 after the learner's commits, nothing pushed: {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // A new kindops content version (the developer overlay) that changes the
+    // same line of cart's overlay: the run stops naming the file and pushes
+    // nothing (exit 1, a failed step).
+    let overlay = bed.home.path().join("content-v2");
+    std::fs::create_dir_all(overlay.join("apps/coffee/cart")).unwrap();
+    std::fs::write(
+        overlay.join("apps/coffee/cart/kustomization.yaml"),
+        cart.replace(cart_value, "        value: cart-v2\n"),
+    )
+    .unwrap();
+    let out = Kindops::up(&bed)
+        .args(["--phase", "2", "--phases", &phases, "--timeout", "3m"])
+        .env("KINDOPS_DEV_CONTENT_OVERLAY", &overlay)
+        .run()
+        .out;
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(text.contains("apps/coffee/cart/kustomization.yaml"), "{text}");
+    assert!(text.contains("nothing was pushed"), "{text}");
+    assert!(text.contains("--on-conflict keep-mine"), "{text}");
+    assert_eq!(git_refs(&bed), refs, "a conflicting publish pushed something");
+    for l in text.lines().skip_while(|l| !l.contains("FAILED")) {
+        eprintln!("{l}");
+    }
+    assert_eq!(
+        on_main(&bed, "apps/coffee/cart/kustomization.yaml").as_deref(),
+        Some(learners_cart.as_str())
+    );
 
     // Remove it, push, re-run: the Application and its resources go.
     let clone = LearnerClone::new(&bed);

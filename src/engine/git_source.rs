@@ -10,7 +10,9 @@
 //! git remote instead (a `file://` path on the test bed where the repo-server
 //! runs on the host, or a hosted repository with your own credentials).
 //!
-//! [`publish_repo_step`] is the `publish-repo` step.
+//! [`publish_repo_step`] is the `publish-repo` step. A re-run keeps every
+//! commit someone else made: kindops keeps its own content on the branch
+//! [`CONTENT_BRANCH`] and merges it into `main` with `git merge`.
 
 use super::step::{Done, StepCtx, StepError, StepResult};
 use super::ARGOCD_NAMESPACE;
@@ -227,8 +229,60 @@ pub async fn annotate(api: &Api<DynamicObject>, name: &str, key: &str, value: &s
     }
 }
 
-/// The `publish-repo` step: commits the materialized GitOps tree on top of
-/// what the remote's `main` has, pushes it, then asks Argo CD to sync again
+/// The branch of the git source that holds exactly kindops's own content, as
+/// kindops last published it: each publish commits the new content there (its
+/// parent: the content before) and merges that branch into `main` with git's
+/// own merge, so `main` gets only what changed in kindops's content since its
+/// last publish, and every commit someone else pushed stays. A learner can
+/// merge it by hand too (`git merge origin/kindops/content`).
+pub const CONTENT_BRANCH: &str = "kindops/content";
+
+/// `--on-conflict`: for a file both kindops's new content and a commit on
+/// `main` changed, which whole file wins. Only those files: kindops's other
+/// changes are merged as usual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnConflict {
+    /// The file as it is on `main` (your version).
+    KeepMine,
+    /// The file as kindops's new content has it.
+    TakeKindops,
+}
+
+/// The config key kindops sets in a bare repository once it has allowed
+/// force pushes there ([`allow_force_push`]), so a later choice of the
+/// repository's owner is kept.
+const FORCE_PUSH_DECIDED: &str = "kindops.forcePushAllowed";
+
+/// `git init --shared` also sets `receive.denyNonFastForwards=true` (`git help
+/// init`, `--shared`: "the configuration flag receive.denyNonFastForwards is
+/// enabled in shared repositories"; git `setup.c`), which refuses a learner's
+/// `git push --force` after an amend or a rebase. kindops's repository is the
+/// learner's own, as a repository on a git host is: allow it, once (recorded
+/// as [`FORCE_PUSH_DECIDED`]), so `git config receive.denyNonFastForwards
+/// true` set later by the owner stays. kindops's publish merges whatever main
+/// then has, so a rewritten main is safe for it.
+async fn allow_force_push(ctx: &StepCtx<'_>, bare: &Path) -> Result<bool> {
+    let get = |key: &'static str| async move {
+        ctx.git(bare, &["config", "--get", key])
+            .await
+            .map(|o| o.output.trim().to_string())
+            .ok()
+    };
+    if get(FORCE_PUSH_DECIDED).await.is_some() {
+        return Ok(false);
+    }
+    let denied = get("receive.denyNonFastForwards").await.as_deref() == Some("true");
+    if denied {
+        ctx.git(bare, &["config", "receive.denyNonFastForwards", "false"])
+            .await?;
+    }
+    ctx.git(bare, &["config", FORCE_PUSH_DECIDED, "true"]).await?;
+    Ok(denied)
+}
+
+/// The `publish-repo` step: publishes the materialized GitOps tree as the
+/// next version of kindops's content and merges it into the remote's `main`
+/// ([`publish`]: every commit someone else made stays), then asks Argo CD to sync again
 /// what it gave up on ([`resync_given_up`]) and to refresh ([`refresh_argo`]).
 pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
     let tree = ctx.tree_dir()?;
@@ -239,7 +293,8 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
             .hint("check that you can push there (`git ls-remote URL`), or pass another --repo-url")
     };
     if let Some(bare) = &src.local_bare {
-        if !bare.join("HEAD").exists() {
+        let created = !bare.join("HEAD").exists();
+        if created {
             if src.repo_url.starts_with(&format!("file://{IN_CLUSTER_GIT_DIR}")) {
                 prepare_builtin_dirs(bare.parent().unwrap_or(bare), Some(bare)).map_err(fail)?;
             } else {
@@ -247,6 +302,14 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
                     .map_err(|e| fail(anyhow!("creating the bare repository {}: {e}", bare.display())))?;
             }
             ctx.git(bare, INIT_BARE).await.map_err(fail)?;
+        }
+        // Only repositories kindops made: the built-in one, or one it just created.
+        let ours = src.repo_url.starts_with(&format!("file://{IN_CLUSTER_GIT_DIR}")) || created;
+        if ours && allow_force_push(ctx, bare).await.map_err(fail)? {
+            ctx.say(format!(
+                "{}: force pushes allowed (receive.denyNonFastForwards=false; `git init --shared` had refused them)",
+                bare.display()
+            ));
         }
         // A learner's own push then tells Argo CD at once (see push_hook).
         if let Ok(exe) = std::env::current_exe() {
@@ -313,8 +376,27 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
     ))
 }
 
-/// Commits `tree` on top of the remote's main in the work clone `work` and
-/// pushes it when anything changed. Returns (changed, the commit now on main).
+/// Publishes `tree` (kindops's whole content) to the git source without
+/// undoing a commit anyone else made:
+///
+/// 1. `git fetch` the remote's `main` and [`CONTENT_BRANCH`];
+/// 2. commits `tree` as the next commit of [`CONTENT_BRANCH`], whose parent is
+///    the content kindops published before (no commit when it is the same);
+/// 3. merges that commit into `main` in the work clone (`git merge`: the
+///    merge base is the content before, so only what kindops changed in its
+///    own content since is applied);
+/// 4. pushes what moved, both refs at once and never forced (`git push
+///    --atomic`): a push made meanwhile makes it fail, and nothing is lost.
+///
+/// Which base for a repository with a `main` but no [`CONTENT_BRANCH`] (an
+/// older kindops published it, or it is anybody's): see [`legacy_base`].
+///
+/// Returns (whether `main` moved, the commit now on `main`).
+///
+/// Errors: a git command fails (named, with its output); kindops's new
+/// content and someone's commit changed the same file ([`conflict`]: nothing
+/// pushed, the file(s) and both ways forward named); someone pushed between
+/// the fetch and the push.
 async fn publish(
     ctx: &mut StepCtx<'_>,
     tree: &Path,
@@ -338,44 +420,318 @@ async fn publish(
             .map_err(fail)?;
     }
     private_work_clone(&work)?;
-    ctx.git(&work, &["fetch", "origin"]).await.map_err(fail)?;
-    let has_main = ctx
-        .git(&work, &["rev-parse", "--verify", "--quiet", "refs/remotes/origin/main"])
+    ctx.git(&work, &["fetch", "--prune", "origin"]).await.map_err(fail)?;
+    let main = rev(ctx, &work, "refs/remotes/origin/main").await;
+    let published = rev(ctx, &work, &format!("refs/remotes/origin/{CONTENT_BRANCH}")).await;
+    let content_tree = write_tree(ctx, &work, tree).await.map_err(fail)?;
+    // The content kindops published last: the merge base.
+    let (before, adopt) = match (&published, &main) {
+        (Some(p), _) => (Some(p.clone()), false),
+        (None, Some(m)) => {
+            let base = legacy_base(ctx, &work, m, &content_tree).await.map_err(fail)?;
+            let adopt = base.is_some();
+            (base, adopt)
+        }
+        (None, None) => (None, false),
+    };
+    let same = match &before {
+        Some(b) => rev(ctx, &work, &format!("{b}^{{tree}}")).await.as_deref() == Some(content_tree.as_str()),
+        None => false,
+    };
+    let content = match &before {
+        Some(b) if same => b.clone(),
+        _ => {
+            let msg = format!("kindops {}: GitOps content (phase {n})", env!("CARGO_PKG_VERSION"));
+            let mut args = vec!["commit-tree", content_tree.as_str(), "-m", msg.as_str()];
+            if let Some(b) = &before {
+                args.extend(["-p", b.as_str()]);
+            }
+            stdout_of(ctx.git(&work, &args).await.map_err(fail)?)
+        }
+    };
+    let head = match &main {
+        None => content.clone(),
+        Some(_) => {
+            ctx.git(
+                &work,
+                &["checkout", "-q", "-f", "-B", "main", "refs/remotes/origin/main"],
+            )
+            .await
+            .map_err(fail)?;
+            // Whatever an interrupted run left (a merge in progress, files).
+            ctx.git(&work, &["reset", "-q", "--hard", "refs/remotes/origin/main"])
+                .await
+                .map_err(fail)?;
+            ctx.git(&work, &["clean", "-q", "-f", "-d", "-x"]).await.map_err(fail)?;
+            if let (true, Some(b)) = (adopt, &before) {
+                // Records what the older kindops published as merged, changing
+                // nothing on main, so that it is the base of the merge below.
+                ctx.git(
+                    &work,
+                    &[
+                        "merge",
+                        "-q",
+                        "-s",
+                        "ours",
+                        "--allow-unrelated-histories",
+                        "-m",
+                        "kindops: take what an older kindops published as the base of its merges",
+                        b,
+                    ],
+                )
+                .await
+                .map_err(fail)?;
+            }
+            merge_content(ctx, &work, &content, src, fail).await?;
+            stdout_of(ctx.git(&work, &["rev-parse", "HEAD"]).await.map_err(fail)?)
+        }
+    };
+    let mut refspecs = vec![];
+    if published.as_deref() != Some(content.as_str()) {
+        refspecs.push(format!("{content}:refs/heads/{CONTENT_BRANCH}"));
+    }
+    let moved = main.as_deref() != Some(head.as_str());
+    if moved {
+        refspecs.push(format!("{head}:refs/heads/main"));
+    }
+    if !refspecs.is_empty() {
+        let mut args = vec!["push", "--atomic", "origin"];
+        args.extend(refspecs.iter().map(String::as_str));
+        if let Err(e) = ctx.git(&work, &args).await {
+            let text = format!("{e:#}");
+            if text.contains("[rejected]") || text.contains("non-fast-forward") || text.contains("fetch first") {
+                return Err(StepError::new(format!(
+                    "someone pushed to the git source while kindops was publishing; nothing was overwritten: {text}"
+                ))
+                .object(format!("git source {}", src.push_url))
+                .hint("run `kindops up` again: it merges that push too"));
+            }
+            return Err(fail(e));
+        }
+    }
+    Ok((moved, head))
+}
+
+/// Merges kindops's content commit `content` into the work clone's `main`.
+/// On a conflict: aborts the merge and fails naming the files ([`conflict`]).
+async fn merge_content(
+    ctx: &mut StepCtx<'_>,
+    work: &Path,
+    content: &str,
+    src: &GitSource,
+    fail: &(dyn Fn(anyhow::Error) -> StepError + Sync),
+) -> std::result::Result<(), StepError> {
+    let msg = format!(
+        "kindops {}: merge GitOps content (phase {})",
+        env!("CARGO_PKG_VERSION"),
+        ctx.phase
+    );
+    let merged = ctx
+        .git(
+            work,
+            &[
+                "merge",
+                "-q",
+                "--ff",
+                "--no-edit",
+                "--no-verify-signatures",
+                "--allow-unrelated-histories",
+                "-m",
+                &msg,
+                content,
+            ],
+        )
+        .await;
+    let Err(e) = merged else { return Ok(()) };
+    let literal = [("GIT_LITERAL_PATHSPECS", "1".to_string())];
+    let unmerged = ctx
+        .git(work, &["diff", "--name-only", "-z", "--diff-filter=U"])
         .await
-        .is_ok();
-    if has_main {
-        // Start from what the remote has: anything someone else pushed stays.
-        ctx.git(&work, &["checkout", "-B", "main", "origin/main"])
+        .map(|o| {
+            o.stdout
+                .split('\0')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    if let (Some(choice), false) = (ctx.settings.on_conflict, unmerged.is_empty()) {
+        let (side, said) = match choice {
+            OnConflict::KeepMine => ("--ours", "kept main's version of"),
+            OnConflict::TakeKindops => ("--theirs", "took kindops's version of"),
+        };
+        for f in &unmerged {
+            let taken = ctx.git_env(work, &["checkout", side, "--", f], &literal).await;
+            if taken.is_err() {
+                // That side deleted it: so does the merge.
+                ctx.git_env(work, &["rm", "-q", "--", f], &literal)
+                    .await
+                    .map_err(fail)?;
+            } else {
+                ctx.git_env(work, &["add", "--", f], &literal).await.map_err(fail)?;
+            }
+        }
+        ctx.git(work, &["commit", "-q", "--no-edit", "--no-verify"])
             .await
             .map_err(fail)?;
-        ctx.git(&work, &["reset", "--hard", "origin/main"])
-            .await
-            .map_err(fail)?;
+        ctx.say(format!("--on-conflict: {said} {}", unmerged.join(", ")));
+        return Ok(());
     }
-    copy_tree(tree, &work).map_err(fail)?;
-    ctx.git(&work, &["add", "-A"]).await.map_err(fail)?;
-    let status = ctx.git(&work, &["status", "--porcelain"]).await.map_err(fail)?;
-    let changed = !status.output.trim().is_empty();
-    if changed {
-        let msg = format!(
-            "kindops {}: publish GitOps content (phase {n})",
-            env!("CARGO_PKG_VERSION")
-        );
-        ctx.git(&work, &["commit", "-q", "-m", &msg]).await.map_err(fail)?;
+    // Leaves the work clone as it was; nothing was pushed.
+    let _ = ctx.git(work, &["merge", "--abort"]).await;
+    if unmerged.is_empty() {
+        return Err(fail(e));
     }
-    if changed || !has_main {
-        ctx.git(&work, &["push", "origin", "HEAD:refs/heads/main"])
-            .await
-            .map_err(fail)?;
-    }
-    let rev = ctx
-        .git(&work, &["rev-parse", "HEAD"])
+    Err(conflict(src, &unmerged))
+}
+
+/// The error for files both kindops's new content and someone's commit on
+/// `main` changed: names them and the two ways forward.
+fn conflict(src: &GitSource, files: &[String]) -> StepError {
+    StepError::new(format!(
+        "kindops's new content changes {} that a commit on main changed too; kindops never overwrites a commit, so nothing was pushed",
+        if files.len() == 1 { "a file" } else { "files" }
+    ))
+    .object(format!("{} in git source {}", files.join(", "), src.push_url))
+    .hint(
+        "keep your version of the file(s): `kindops up --on-conflict keep-mine`; take kindops's new version \
+         (yours stays in git's history): `kindops up --on-conflict take-kindops`; either way kindops's other changes \
+         are merged as usual",
+    )
+}
+
+/// The commit `what` names, if it exists.
+async fn rev(ctx: &StepCtx<'_>, work: &Path, what: &str) -> Option<String> {
+    ctx.git(work, &["rev-parse", "--verify", "--quiet", what])
         .await
-        .map_err(fail)?
-        .output
-        .trim()
-        .to_string();
-    Ok((changed, rev))
+        .ok()
+        .map(stdout_of)
+        .filter(|s| !s.is_empty())
+}
+
+fn stdout_of(f: super::proc::Finished) -> String {
+    f.stdout.trim().to_string()
+}
+
+/// The git tree object of the directory `tree` (every file, `.gitignore`s
+/// honoured), written into the work clone's object store through an index of
+/// its own (`GIT_INDEX_FILE`), so the work clone's checkout is not touched.
+async fn write_tree(ctx: &StepCtx<'_>, work: &Path, tree: &Path) -> Result<String> {
+    let index = work.join(".git/kindops-content.index");
+    let _ = std::fs::remove_file(&index);
+    let env = [("GIT_INDEX_FILE", index.display().to_string())];
+    let git_dir = work.join(".git").display().to_string();
+    let tree_s = tree.display().to_string();
+    ctx.git_env(
+        tree,
+        &["--git-dir", &git_dir, "--work-tree", &tree_s, "add", "-A"],
+        &env,
+    )
+    .await?;
+    let t = stdout_of(ctx.git_env(work, &["write-tree"], &env).await?);
+    let _ = std::fs::remove_file(&index);
+    Ok(t)
+}
+
+/// The merge base for a repository whose `main` has no [`CONTENT_BRANCH`]
+/// yet: a new commit (no parent) holding, of the last commit an older kindops
+/// made on `main` (author `kindops@localhost`, "…: publish GitOps content"),
+/// only the files kindops's content has today (`content_tree`). `None` when
+/// kindops never published there: then there is no base, and every file
+/// that differs from kindops's content is a conflict.
+///
+/// Why this base and no other:
+/// - `main`'s current tree would make a learner's edit of a shipped file
+///   look like kindops's own old content, and the new content would
+///   silently replace it (the very bug);
+/// - the older kindops's whole commit also holds the learner's own files
+///   pushed before it, which kindops's content lacks: the merge would
+///   delete them;
+/// - that commit restricted to today's files is what kindops last published
+///   for its own files (an older kindops wrote each of them whole), so a
+///   later edit by anyone is theirs (kept, or a conflict), their own files
+///   are no part of the base (never deleted), and a file only an older
+///   kindops shipped is left alone.
+///
+/// Needs git ≥ 2.26 (`git rm --pathspec-from-file`, git-scm.com's git-rm
+/// page history); the rest of publishing needs git ≥ 2.9
+/// (`--allow-unrelated-histories`). Tested with git 2.39.5.
+async fn legacy_base(ctx: &StepCtx<'_>, work: &Path, main: &str, content_tree: &str) -> Result<Option<String>> {
+    let old = stdout_of(
+        ctx.git(
+            work,
+            &[
+                "log",
+                "-1",
+                "--format=%H",
+                "--author=<kindops@localhost>",
+                "--grep=: publish GitOps content",
+                "--fixed-strings",
+                main,
+            ],
+        )
+        .await?,
+    );
+    if old.is_empty() {
+        return Ok(None);
+    }
+    let files = |f: super::proc::Finished| -> Vec<String> {
+        f.stdout
+            .split('\0')
+            .map(|s| s.trim_end_matches('\n').to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let ours: std::collections::HashSet<String> = files(
+        ctx.git(
+            work,
+            &["ls-tree", "-r", "-z", "--name-only", "--full-tree", content_tree],
+        )
+        .await?,
+    )
+    .into_iter()
+    .collect();
+    let drop: Vec<String> = files(
+        ctx.git(work, &["ls-tree", "-r", "-z", "--name-only", "--full-tree", &old])
+            .await?,
+    )
+    .into_iter()
+    .filter(|p| !ours.contains(p))
+    .collect();
+    let index = work.join(".git/kindops-base.index");
+    let list = work.join(".git/kindops-base.drop");
+    let _ = std::fs::remove_file(&index);
+    let env = [
+        ("GIT_INDEX_FILE", index.display().to_string()),
+        ("GIT_LITERAL_PATHSPECS", "1".to_string()),
+    ];
+    ctx.git_env(work, &["read-tree", &old], &env).await?;
+    if !drop.is_empty() {
+        let mut text = drop.join("\0");
+        text.push('\0');
+        std::fs::write(&list, text).map_err(|e| anyhow!("writing {}: {e}", list.display()))?;
+        let from = format!("--pathspec-from-file={}", list.display());
+        ctx.git_env(
+            work,
+            &[
+                "rm",
+                "-q",
+                "-f",
+                "--cached",
+                "--ignore-unmatch",
+                "--pathspec-file-nul",
+                &from,
+            ],
+            &env,
+        )
+        .await?;
+    }
+    let t = stdout_of(ctx.git_env(work, &["write-tree"], &env).await?);
+    let msg = format!("kindops: the content an older kindops published in {old}, as the base of later merges");
+    let base = stdout_of(ctx.git(work, &["commit-tree", &t, "-m", &msg]).await?);
+    let _ = std::fs::remove_file(&index);
+    let _ = std::fs::remove_file(&list);
+    Ok(Some(base))
 }
 
 /// Makes kindops's work clone private to the user: the folder 0700 and
@@ -394,21 +750,329 @@ pub fn private_work_clone(work: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Copies every file of `from` into `to` (overwriting), skipping `.git`.
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == ".git" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type()?.is_dir() {
-            std::fs::create_dir_all(&target)?;
-            copy_tree(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
+#[cfg(test)]
+mod tests {
+    //! `publish-repo` with the real git, against a built-in bare repository
+    //! in a temporary data dir, and a learner's clone of it.
+    use super::*;
+    use crate::content::Content;
+    use crate::engine::event::Failure;
+    use crate::engine::provider::Target;
+    use crate::engine::step::RunState;
+    use crate::engine::{Emitter, Settings};
+    use crate::plan::{PhaseSource, Plan};
+    use std::process::Command;
+    use tokio_util::sync::CancellationToken;
+
+    fn settings(data: &Path) -> Settings {
+        Settings {
+            target: Target::Kind { name: "t".into() },
+            upto: 4,
+            repo_url: None,
+            mirror: None,
+            cache_dir: data.join("cache"),
+            data_dir: data.to_path_buf(),
+            timeout: None,
+            show_secrets: false,
+            step_mode: false,
+            interactive: false,
+            ui_port: 8080,
+            node_image: None,
+            on_conflict: None,
         }
     }
-    Ok(())
+
+    /// Runs the `publish-repo` step with `files` as kindops's content.
+    async fn publish_files(settings: &Settings, files: &[(&str, &str)]) -> Result<Done, Failure> {
+        let tree = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let p = tree.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let events = Emitter::new(tx);
+        let cancel = CancellationToken::new();
+        let plan = Plan::load(&PhaseSource::Embedded, &Content::embedded()).unwrap();
+        let mut run = RunState {
+            tree: Some(tree),
+            ..Default::default()
+        };
+        let mut ctx = StepCtx {
+            phase: 2,
+            step: 0,
+            events: &events,
+            cancel: &cancel,
+            settings,
+            plan: &plan,
+            run: &mut run,
+        };
+        publish_repo_step(&mut ctx).await.map_err(|e| e.into_failure())
+    }
+
+    /// Real git as the learner; the bare repository's hook is skipped (it
+    /// would run this test binary as `kindops refresh`).
+    fn git(dir: &Path, args: &[&str]) -> std::process::Output {
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=learner", "-c", "user.email=learner@localhost"])
+            .args(args)
+            .env(super::super::push_hook::PUBLISHING_ENV, "1")
+            .output()
+            .unwrap()
+    }
+
+    fn git_ok(dir: &Path, args: &[&str]) -> String {
+        let out = git(dir, args);
+        assert!(
+            out.status.success(),
+            "git {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn bare(s: &Settings) -> PathBuf {
+        s.git_source().unwrap().local_bare.unwrap()
+    }
+
+    /// Every ref of the bare repository and where it points.
+    fn refs(s: &Settings) -> String {
+        git_ok(&bare(s), &["for-each-ref", "--format=%(refname) %(objectname)"])
+    }
+
+    /// A learner's fresh clone of the bare repository.
+    fn clone(s: &Settings, into: &Path) -> PathBuf {
+        let dir = into.join(format!("clone-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        git_ok(into, &["clone", "-q", bare(s).to_str().unwrap(), dir.to_str().unwrap()]);
+        dir
+    }
+
+    fn commit_and_push(dir: &Path, files: &[(&str, &str)], msg: &str) {
+        for (rel, text) in files {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        git_ok(dir, &["add", "-A"]);
+        git_ok(dir, &["commit", "-q", "-m", msg]);
+        git_ok(dir, &["push", "-q", "origin", "HEAD:main"]);
+    }
+
+    /// A file as `main` of the bare repository has it (`None`: absent).
+    fn on_main(s: &Settings, rel: &str) -> Option<String> {
+        let out = git(&bare(s), &["show", &format!("main:{rel}")]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    const V1: &[(&str, &str)] = &[
+        ("apps/coffee/cart/replicas.yaml", "replicas: 1\n"),
+        ("platform/a.yaml", "a: 1\n"),
+        ("platform/b.yaml", "b: 1\n"),
+    ];
+
+    fn v2(changes: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut v: Vec<_> = V1
+            .iter()
+            .filter(|(p, _)| !changes.iter().any(|(c, _)| c == p))
+            .copied()
+            .collect();
+        v.extend_from_slice(changes);
+        v
+    }
+
+    #[tokio::test]
+    async fn a_rerun_keeps_the_learners_commits_and_publishes_only_what_kindops_changed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = settings(tmp.path());
+        // First publish, into a repository that does not exist yet.
+        let done = publish_files(&s, V1).await.unwrap();
+        assert!(done.changed, "{done:?}");
+        assert_eq!(on_main(&s, "platform/a.yaml").as_deref(), Some("a: 1\n"));
+
+        // The learner changes a shipped file and adds one of their own.
+        let c = clone(&s, tmp.path());
+        commit_and_push(
+            &c,
+            &[
+                ("apps/coffee/cart/replicas.yaml", "replicas: 3\n"),
+                ("mine/notes.yaml", "n: 1\n"),
+            ],
+            "learner",
+        );
+
+        // The same content again: nothing to publish, nothing pushed.
+        let before = refs(&s);
+        let done = publish_files(&s, V1).await.unwrap();
+        assert!(!done.changed, "{done:?}");
+        assert_eq!(refs(&s), before, "a re-run with the same content pushed something");
+        assert_eq!(
+            on_main(&s, "apps/coffee/cart/replicas.yaml").as_deref(),
+            Some("replicas: 3\n")
+        );
+        assert_eq!(on_main(&s, "mine/notes.yaml").as_deref(), Some("n: 1\n"));
+
+        // A new content version that changes another file: that change is
+        // merged, the learner's stay.
+        let done = publish_files(&s, &v2(&[("platform/a.yaml", "a: 2\n")])).await.unwrap();
+        assert!(done.changed, "{done:?}");
+        assert_eq!(on_main(&s, "platform/a.yaml").as_deref(), Some("a: 2\n"));
+        assert_eq!(
+            on_main(&s, "apps/coffee/cart/replicas.yaml").as_deref(),
+            Some("replicas: 3\n")
+        );
+        assert_eq!(on_main(&s, "mine/notes.yaml").as_deref(), Some("n: 1\n"));
+        // The learner's commit is in main's history, untouched.
+        let log = git_ok(&bare(&s), &["log", "--format=%an %s", "main"]);
+        assert!(log.contains("learner learner"), "{log}");
+    }
+
+    #[tokio::test]
+    async fn a_conflicting_content_change_stops_naming_the_file_and_pushes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = settings(tmp.path());
+        publish_files(&s, V1).await.unwrap();
+        let c = clone(&s, tmp.path());
+        commit_and_push(&c, &[("apps/coffee/cart/replicas.yaml", "replicas: 3\n")], "learner");
+
+        let before = refs(&s);
+        let conflicting = v2(&[
+            ("apps/coffee/cart/replicas.yaml", "replicas: 2\n"),
+            ("platform/a.yaml", "a: 2\n"),
+        ]);
+        let f = publish_files(&s, &conflicting).await.unwrap_err();
+        let text = format!("{} / {:?} / {:?}", f.reason, f.object, f.hint);
+        assert!(text.contains("apps/coffee/cart/replicas.yaml"), "{text}");
+        assert!(
+            !text.contains("platform/a.yaml"),
+            "only the conflicting file is named: {text}"
+        );
+        let hint = f.hint.clone().unwrap_or_default();
+        assert!(
+            hint.contains("--on-conflict keep-mine") && hint.contains("--on-conflict take-kindops"),
+            "{hint}"
+        );
+        assert_eq!(refs(&s), before, "a conflict pushed something");
+        assert_eq!(
+            on_main(&s, "apps/coffee/cart/replicas.yaml").as_deref(),
+            Some("replicas: 3\n")
+        );
+
+        // `--on-conflict keep-mine`: the learner's file stays, kindops's other change is merged.
+        let keep = Settings {
+            on_conflict: Some(OnConflict::KeepMine),
+            ..s.clone()
+        };
+        assert!(publish_files(&keep, &conflicting).await.unwrap().changed);
+        assert_eq!(
+            on_main(&s, "apps/coffee/cart/replicas.yaml").as_deref(),
+            Some("replicas: 3\n")
+        );
+        assert_eq!(on_main(&s, "platform/a.yaml").as_deref(), Some("a: 2\n"));
+        // Settled: the same content again changes nothing.
+        let before = refs(&s);
+        assert!(!publish_files(&s, &conflicting).await.unwrap().changed);
+        assert_eq!(refs(&s), before);
+
+        // A later version changes that line again: `--on-conflict take-kindops`.
+        let v3 = v2(&[
+            ("apps/coffee/cart/replicas.yaml", "replicas: 4\n"),
+            ("platform/a.yaml", "a: 2\n"),
+        ]);
+        publish_files(&s, &v3).await.unwrap_err();
+        let take = Settings {
+            on_conflict: Some(OnConflict::TakeKindops),
+            ..s.clone()
+        };
+        assert!(publish_files(&take, &v3).await.unwrap().changed);
+        assert_eq!(
+            on_main(&s, "apps/coffee/cart/replicas.yaml").as_deref(),
+            Some("replicas: 4\n")
+        );
+        let log = git_ok(&bare(&s), &["log", "--format=%an %s", "main"]);
+        assert!(
+            log.contains("learner learner"),
+            "the learner's commit stays in history: {log}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_repo_published_by_an_older_kindops_is_merged_without_reverting_anything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = settings(tmp.path());
+        // What an older kindops left: a bare repository whose main has the
+        // learner's own file (pushed before that publish) and kindops's
+        // commit of its content on top, then a learner edit of a shipped file.
+        let b = bare(&s);
+        std::fs::create_dir_all(&b).unwrap();
+        git_ok(&b, INIT_BARE);
+        let old = tmp.path().join("old-work");
+        std::fs::create_dir_all(&old).unwrap();
+        git_ok(&old, &["init", "-q", "--initial-branch=main", "."]);
+        git_ok(&old, &["remote", "add", "origin", b.to_str().unwrap()]);
+        commit_and_push(
+            &old,
+            &[("apps/coffee/tea/kustomization.yaml", "tea: 1\n")],
+            "learner's tea",
+        );
+        for (rel, text) in V1 {
+            let p = old.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        git_ok(&old, &["add", "-A"]);
+        let out = Command::new("git")
+            .args(git_args(
+                &old,
+                &["commit", "-q", "-m", "kindops 0.1.0: publish GitOps content (phase 2)"],
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        git_ok(&old, &["push", "-q", "origin", "HEAD:main"]);
+        let c = clone(&s, tmp.path());
+        commit_and_push(&c, &[("apps/coffee/cart/replicas.yaml", "replicas: 3\n")], "learner");
+
+        let done = publish_files(&s, &v2(&[("platform/a.yaml", "a: 2\n")])).await.unwrap();
+        assert!(done.changed, "{done:?}");
+        assert_eq!(
+            on_main(&s, "apps/coffee/tea/kustomization.yaml").as_deref(),
+            Some("tea: 1\n")
+        );
+        assert_eq!(
+            on_main(&s, "apps/coffee/cart/replicas.yaml").as_deref(),
+            Some("replicas: 3\n")
+        );
+        assert_eq!(on_main(&s, "platform/a.yaml").as_deref(), Some("a: 2\n"));
+    }
+
+    #[tokio::test]
+    async fn a_learner_can_amend_and_force_push_to_the_builtin_repo() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = settings(tmp.path());
+        publish_files(&s, V1).await.unwrap();
+        let c = clone(&s, tmp.path());
+        commit_and_push(&c, &[("mine/a.yaml", "x: 1\n")], "learner");
+        std::fs::write(c.join("mine/a.yaml"), "x: 2\n").unwrap();
+        git_ok(&c, &["commit", "-q", "-a", "--amend", "-m", "learner, amended"]);
+        git_ok(&c, &["push", "-q", "--force", "origin", "HEAD:main"]);
+        assert_eq!(on_main(&s, "mine/a.yaml").as_deref(), Some("x: 2\n"));
+        // kindops's next run keeps the amended commit.
+        let done = publish_files(&s, V1).await.unwrap();
+        assert!(!done.changed, "{done:?}");
+        assert_eq!(on_main(&s, "mine/a.yaml").as_deref(), Some("x: 2\n"));
+        // The owner's own later choice to refuse them stays.
+        git_ok(&bare(&s), &["config", "receive.denyNonFastForwards", "true"]);
+        publish_files(&s, V1).await.unwrap();
+        assert_eq!(
+            git_ok(&bare(&s), &["config", "--get", "receive.denyNonFastForwards"]).trim(),
+            "true"
+        );
+    }
 }

@@ -87,6 +87,9 @@ pub struct Settings {
     /// `--node-image`: the kind node image; `None` = the pinned default
     /// (`manifests/kind/versions.yaml`).
     pub node_image: Option<String>,
+    /// `--on-conflict`: what publishing does with a file both kindops's new
+    /// content and a commit on `main` changed; `None`: stop and name it.
+    pub on_conflict: Option<git_source::OnConflict>,
 }
 
 impl Settings {

@@ -170,13 +170,20 @@ impl StepCtx<'_> {
 
     /// `git -C dir ARGS`, logged first; fails when git does.
     pub async fn git(&self, dir: &Path, args: &[&str]) -> Result<proc::Finished> {
+        self.git_env(dir, args, &[]).await
+    }
+
+    /// As [`StepCtx::git`], with `extra` in git's environment too (e.g.
+    /// `GIT_INDEX_FILE`); logged without it.
+    pub async fn git_env(&self, dir: &Path, args: &[&str], extra: &[(&str, String)]) -> Result<proc::Finished> {
         let argv = git_source::git_args(dir, args);
         self.say(format!("$ git {}", args.join(" ")));
-        let env = [
+        let mut env = vec![
             ("GIT_TERMINAL_PROMPT".to_string(), "0".to_string()),
             // Our own push: the built-in source's post-receive hook skips its refresh.
             (super::push_hook::PUBLISHING_ENV.to_string(), "1".to_string()),
         ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let fin = self.run_child("git", &argv, &env, self.cancel).await?;
         if !fin.success {
             return Err(anyhow!("`git {}` failed: {}", args.join(" "), fin.tail.join(" / ")));
@@ -225,6 +232,16 @@ impl StepCtx<'_> {
             .map_err(anyhow::Error::from)?;
         Content::embedded().materialize(dir.path(), &self.run.upstream, &Vars { repo_url })?;
         self.say(format!("GitOps content materialized in {}", dir.path().display()));
+        if let Some(over) = std::env::var_os(crate::content::OVERLAY_ENV).filter(|v| !v.is_empty()) {
+            let over = PathBuf::from(over);
+            crate::content::overlay(&over, dir.path())
+                .map_err(|e| anyhow!("{}={}: {e:#}", crate::content::OVERLAY_ENV, over.display()))?;
+            self.say(format!(
+                "{}: laid {} over the GitOps content (a developer override)",
+                crate::content::OVERLAY_ENV,
+                over.display()
+            ));
+        }
         let p = dir.path().to_path_buf();
         self.run.tree_digest = super::render_cache::tree_digest(&p).ok();
         self.run.tree = Some(dir);
@@ -252,6 +269,7 @@ mod tests {
             interactive: false,
             ui_port: 8080,
             node_image: None,
+            on_conflict: None,
         }
     }
 
