@@ -35,16 +35,72 @@ impl Target {
     }
 }
 
-/// The container CLI kind drives, as kind picks its provider
-/// (`KIND_EXPERIMENTAL_PROVIDER`, kind v0.32 `pkg/internal/runtime/runtime.go`):
-/// `podman`, `nerdctl` (also `finch`, `nerdctl.lima`), else `docker`.
+/// The container CLI kind drives, picked as kind v0.32.0 picks its provider
+/// (cached for the process; see [`detect_container_cli`]).
 pub fn container_cli() -> &'static str {
-    match std::env::var("KIND_EXPERIMENTAL_PROVIDER").as_deref() {
-        Ok("podman") => "podman",
-        Ok("nerdctl") => "nerdctl",
-        Ok("finch") => "finch",
-        Ok("nerdctl.lima") => "nerdctl.lima",
-        _ => "docker",
+    static CLI: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    CLI.get_or_init(|| {
+        detect_container_cli(
+            std::env::var("KIND_EXPERIMENTAL_PROVIDER").ok().as_deref(),
+            std::env::var_os("PATH").unwrap_or_default(),
+        )
+    })
+}
+
+/// The container CLI kind v0.32.0 drives, given `KIND_EXPERIMENTAL_PROVIDER`
+/// and a `PATH`: one of `docker`, `nerdctl`, `finch`, `nerdctl.lima`, `podman`.
+///
+/// Upstream (kind v0.32.0):
+/// - `pkg/internal/runtime/runtime.go` (`GetDefault`): a set
+///   `KIND_EXPERIMENTAL_PROVIDER` wins (`podman`, `docker`, `nerdctl`,
+///   `finch`, `nerdctl.lima`); another value is ignored (kind warns).
+/// - else `pkg/cluster/provider.go` (`DetectNodeProvider`): docker if
+///   `docker -v` prints one line starting `Docker version`, else nerdctl if
+///   `nerdctl -v` prints `nerdctl version…` (or `finch -v` prints
+///   `finch version…`), else podman if `podman -v` prints `podman version…`;
+///   with none of them, `NewProvider` falls back to docker.
+///   (`pkg/cluster/internal/providers/{docker,nerdctl,podman}/util.go`, `IsAvailable`.)
+///
+/// So a `docker` that is Podman's shim (`docker -v` → `podman version 5…`)
+/// means podman, as for kind. The CLIs are looked up in `path` only (the
+/// `which` crate) and run with `-v`; nothing else is read.
+pub fn detect_container_cli(env_provider: Option<&str>, path: std::ffi::OsString) -> &'static str {
+    match env_provider {
+        Some("podman") => return "podman",
+        Some("docker") => return "docker",
+        Some("nerdctl") => return "nerdctl",
+        Some("finch") => return "finch",
+        Some("nerdctl.lima") => return "nerdctl.lima",
+        _ => {}
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    // One line starting with `prefix` from `<cli> -v` (kind's IsAvailable).
+    let answers = |cli: &str, prefix: &str| -> bool {
+        let Ok(bin) = which::which_in(cli, Some(&path), &cwd) else {
+            return false;
+        };
+        let Ok(out) = std::process::Command::new(bin)
+            .arg("-v")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+        else {
+            return false;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        out.status.success() && lines.len() == 1 && lines[0].starts_with(prefix)
+    };
+    if answers("docker", "Docker version") {
+        "docker"
+    } else if answers("nerdctl", "nerdctl version") {
+        "nerdctl"
+    } else if answers("finch", "finch version") {
+        "finch"
+    } else if answers("podman", "podman version") {
+        "podman"
+    } else {
+        "docker"
     }
 }
 
@@ -301,4 +357,55 @@ async fn check_git_mount(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<(
         "recreate it with kindops (`kindops down --cluster {name}`, then `kindops up`), or keep it and pass --repo-url with a git remote Argo CD can reach"
     ))
     .tail(fin.tail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A PATH of one tempdir holding `name` stubs that print `version_line`
+    /// for `-v`, as the real CLIs do (docker 28: `Docker version 28.5.1, build
+    /// e180ab8`; nerdctl 2.1: `nerdctl version 2.1.6`; podman 5:
+    /// `podman version 5.6.2`, also from Podman's `docker` shim).
+    fn path_with(stubs: &[(&str, &str)]) -> (tempfile::TempDir, std::ffi::OsString) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, line) in stubs {
+            let p = dir.path().join(name);
+            std::fs::write(&p, format!("#!/bin/sh\necho '{line}'\n")).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let path = dir.path().as_os_str().to_owned();
+        (dir, path)
+    }
+
+    #[test]
+    fn the_container_cli_is_found_in_kinds_order() {
+        let docker = ("docker", "Docker version 28.5.1, build e180ab8");
+        let nerdctl = ("nerdctl", "nerdctl version 2.1.6");
+        let podman = ("podman", "podman version 5.6.2");
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[docker, nerdctl, podman], "docker"),
+            (&[nerdctl, podman], "nerdctl"),
+            // A Podman-only machine: kind uses podman.
+            (&[podman], "podman"),
+            // Podman's docker shim is not Docker: kind goes on to podman.
+            (&[("docker", "podman version 5.6.2"), podman], "podman"),
+            (&[("finch", "finch version v1.9.0"), podman], "finch"),
+            // Nothing found: kind's fallback, docker (preflight then says it is missing).
+            (&[], "docker"),
+        ];
+        for (stubs, want) in cases {
+            let (_dir, path) = path_with(stubs);
+            assert_eq!(detect_container_cli(None, path), *want, "{stubs:?}");
+        }
+        // KIND_EXPERIMENTAL_PROVIDER wins over PATH; an unknown value is ignored.
+        let (_dir, path) = path_with(&[docker]);
+        assert_eq!(detect_container_cli(Some("podman"), path.clone()), "podman");
+        assert_eq!(detect_container_cli(Some("nerdctl"), path.clone()), "nerdctl");
+        assert_eq!(detect_container_cli(Some("lxc"), path), "docker");
+        let (_dir, path) = path_with(&[podman]);
+        assert_eq!(detect_container_cli(Some("docker"), path.clone()), "docker");
+        assert_eq!(detect_container_cli(Some("lxc"), path), "podman");
+    }
 }
