@@ -217,4 +217,9 @@ pub struct UpArgs {
     /// Host port of the Argo CD UI on kind.
     #[arg(long, value_name = "PORT", default_value_t = 8080)]
     pub ui_port: u16,
+    /// Keep your kubeconfig's current context: `kind create cluster` makes
+    /// kind-<name> the current one; with this, kindops sets the previous
+    /// one back afterwards (use `kubectl --context kind-<name>` then).
+    #[arg(long)]
+    pub keep_context: bool,
 }

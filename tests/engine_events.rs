@@ -40,6 +40,7 @@ fn settings(home: &Path) -> Settings {
         interactive: false,
         ui_port: 8080,
         node_image: None,
+        keep_context: false,
     }
 }
 

@@ -69,6 +69,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
         interactive: false,
         ui_port: 8080,
         node_image: None,
+        keep_context: false,
     };
     let src = settings.git_source().map_err(|e| Error::Bad(format!("{e:#}")))?;
     let repo = LessonRepo {

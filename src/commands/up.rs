@@ -52,6 +52,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         interactive: use_tui,
         ui_port: args.ui_port,
         node_image: args.node_image.clone(),
+        keep_context: args.keep_context,
     };
     // A git source is needed only by phases that publish (2 and later).
     if plan.publishes(upto) {

@@ -87,6 +87,9 @@ pub struct Settings {
     /// `--node-image`: the kind node image; `None` = the pinned default
     /// (`manifests/kind/versions.yaml`).
     pub node_image: Option<String>,
+    /// `--keep-context`: set the kubeconfig's current context back to what
+    /// it was before `kind create cluster` switched it.
+    pub keep_context: bool,
 }
 
 impl Settings {

@@ -252,6 +252,7 @@ mod tests {
             interactive: false,
             ui_port: 8080,
             node_image: None,
+            keep_context: false,
         }
     }
 
