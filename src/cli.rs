@@ -222,4 +222,9 @@ pub struct UpArgs {
     /// it such a run stops, names the files and pushes nothing.
     #[arg(long, value_enum, value_name = "CHOICE")]
     pub on_conflict: Option<crate::engine::git_source::OnConflict>,
+    /// Keep your kubeconfig's current context: `kind create cluster` makes
+    /// kind-<name> the current one; with this, kindops sets the previous
+    /// one back afterwards (use `kubectl --context kind-<name>` then).
+    #[arg(long)]
+    pub keep_context: bool,
 }

@@ -519,7 +519,9 @@ fn phases_2_to_4_with_the_real_argo_cd() {
     );
     assert!(text.contains("Not_A_Valid_Name"), "{text}");
     assert!(
-        text.contains("Application argocd/sync-gives-up: Argo CD had given up on its failed sync; asked it to sync again"),
+        text.contains(
+            "Application argocd/sync-gives-up: Argo CD had given up on its failed sync; asked it to sync again"
+        ),
         "the re-run asks Argo CD to sync a given-up Application again: {text}"
     );
     let failed_after: f64 = text

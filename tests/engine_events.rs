@@ -41,6 +41,7 @@ fn settings(home: &Path) -> Settings {
         ui_port: 8080,
         node_image: None,
         on_conflict: None,
+        keep_context: false,
     }
 }
 

@@ -153,6 +153,24 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         &["-n", "argocd", "exec", "deploy/argocd-repo-server", "--", "id", "-u"],
     );
     assert_eq!(stdout(&uid).trim(), "999", "{}", show(&uid));
+    // kindops's /etc/gitconfig keeps the image's own LFS filter (upstream's
+    // Dockerfile runs `git lfs install --system`).
+    let lfs = l.kubectl(
+        name,
+        &[
+            "-n",
+            "argocd",
+            "exec",
+            "deploy/argocd-repo-server",
+            "--",
+            "git",
+            "config",
+            "--system",
+            "--get",
+            "filter.lfs.clean",
+        ],
+    );
+    assert_eq!(stdout(&lfs).trim(), "git-lfs clean -- %f", "{}", show(&lfs));
 
     // A learner's own push: a new product directory becomes an Application.
     let work = l.home.path().join("learner-clone");

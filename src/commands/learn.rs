@@ -70,6 +70,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
         ui_port: 8080,
         node_image: None,
         on_conflict: None,
+        keep_context: false,
     };
     let src = settings.git_source().map_err(|e| Error::Bad(format!("{e:#}")))?;
     let repo = LessonRepo {

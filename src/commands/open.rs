@@ -19,8 +19,6 @@ use kube::Api;
 
 /// The Service that serves the UI (Argo CD's install manifest).
 const SERVER: &str = "argocd-server";
-/// The node port kindops gives it and the kind config maps to the host.
-const NODE_PORT: &str = "30080/tcp";
 
 pub async fn run(args: &OpenArgs) -> Result<u8> {
     init_tracing_stderr();
@@ -44,7 +42,7 @@ pub async fn run(args: &OpenArgs) -> Result<u8> {
     }
     let url = match &t {
         Target::Kind { name } => {
-            let port = match kind_ui_port(name).await {
+            let port = match crate::engine::provider::kind_ui_port(name).await {
                 Ok(p) => p,
                 Err(why) => {
                     eprintln!("kindops: {why}; assuming --ui-port {}", args.ui_port);
@@ -108,25 +106,6 @@ fn browser(t: &Target, no_browser: bool, env: &dyn Fn(&str) -> Option<String>) -
     } else {
         Browser::Skip("no desktop here (DISPLAY and WAYLAND_DISPLAY are unset)")
     }
-}
-
-/// The host port kind maps to node port 30080 on the control-plane node
-/// container `<name>-control-plane` (kind's node naming), from the
-/// container engine's port bindings. Errors say why it could not be read.
-async fn kind_ui_port(name: &str) -> std::result::Result<u16, String> {
-    let node = format!("{name}-control-plane");
-    let (docker, at) = crate::engine::container_engine::connect()
-        .map_err(|e| e.unwrap_or_else(|| "the container engine is not reachable through its API".into()))?;
-    let info = docker
-        .inspect_container(&node, None)
-        .await
-        .map_err(|e| format!("cannot read kind node {node} from the container engine at {at}: {e}"))?;
-    info.host_config
-        .and_then(|h| h.port_bindings)
-        .and_then(|mut m| m.remove(NODE_PORT).flatten())
-        .and_then(|b| b.into_iter().find_map(|b| b.host_port))
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| format!("kind node {node} maps no host port to node port {NODE_PORT}"))
 }
 
 #[cfg(test)]

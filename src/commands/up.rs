@@ -53,6 +53,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         ui_port: args.ui_port,
         node_image: args.node_image.clone(),
         on_conflict: args.on_conflict,
+        keep_context: args.keep_context,
     };
     // A git source is needed only by phases that publish (2 and later).
     if plan.publishes(upto) {

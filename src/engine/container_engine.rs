@@ -1,6 +1,7 @@
 //! The container engine kind will use, found as kind finds it: the Docker
 //! engine at the endpoint the docker CLI resolves (`DOCKER_HOST`, docker
-//! contexts), or the CLI `KIND_EXPERIMENTAL_PROVIDER` names; its version,
+//! contexts), or the podman/nerdctl CLI kind picks instead
+//! ([`super::provider::container_cli`]); its version,
 //! resources, storage and cgroup version, as preflight [`Check`]s.
 
 use super::preflight::{free_gib, Check};
@@ -109,8 +110,9 @@ pub fn docker_config_dir() -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::PathBuf::from(".docker"))
 }
 
-/// The container engine kind will use: with `KIND_EXPERIMENTAL_PROVIDER`
-/// podman or nerdctl, that CLI (checked with `<cli> version`); else the Docker
+/// The container engine kind will use: when kind picks podman or nerdctl
+/// (`KIND_EXPERIMENTAL_PROVIDER`, or no Docker CLI on PATH:
+/// [`super::provider::container_cli`]), that CLI (checked with `<cli> version`); else the Docker
 /// engine at [`resolve_docker_endpoint`]'s endpoint, asked for its version,
 /// CPUs and memory (`GET /version`, `GET /info`).
 pub async fn container_engine() -> Vec<Check> {
@@ -120,21 +122,30 @@ pub async fn container_engine() -> Vec<Check> {
         return vec![match ok {
             Ok(f) if f.success => Check::ok(
                 "engine",
-                format!("{cli} (KIND_EXPERIMENTAL_PROVIDER) answers `{cli} version`"),
+                format!("{cli} (the provider kind picks: {}) answers `{cli} version`", why_not_docker()),
             ),
             Ok(f) => Check::fail(
                 "engine",
                 format!("`{cli} version` failed: {}", f.tail.join(" / ")),
-                "start it (e.g. `podman machine start`), or unset KIND_EXPERIMENTAL_PROVIDER to use Docker",
+                "start it (e.g. `podman machine start`), or, to use Docker, install the docker CLI and unset KIND_EXPERIMENTAL_PROVIDER",
             ),
             Err(e) => Check::fail(
                 "engine",
                 format!("{e:#}"),
-                "install it, or unset KIND_EXPERIMENTAL_PROVIDER to use Docker",
+                "install it, or, to use Docker, install the docker CLI and unset KIND_EXPERIMENTAL_PROVIDER",
             ),
         }];
     }
     docker().await
+}
+
+/// Why kind does not use Docker here, for messages.
+fn why_not_docker() -> &'static str {
+    if std::env::var_os("KIND_EXPERIMENTAL_PROVIDER").is_some_and(|v| !v.is_empty()) {
+        "KIND_EXPERIMENTAL_PROVIDER"
+    } else {
+        "no Docker CLI on PATH"
+    }
 }
 
 /// A client of the Docker engine at the endpoint the docker CLI would use
@@ -227,13 +238,29 @@ pub async fn docker() -> Vec<Check> {
             Check::fail(
                 "resources",
                 detail,
-                "kind with Argo CD and Tekton needs at least 2 GiB (4 GiB recommended); give Docker more memory",
+                &format!(
+                    "kind with Argo CD and Tekton needs at least 2 GiB (4 GiB recommended): {}",
+                    EngineProduct::from_info(
+                        info.operating_system.as_deref().unwrap_or_default(),
+                        info.name.as_deref().unwrap_or_default(),
+                        &endpoint.host
+                    )
+                    .memory_fix()
+                ),
             )
         } else if mem_gib < 4.0 || cpus < 2 {
             Check::warn(
                 "resources",
                 detail,
-                "4 GiB and 2 CPUs are recommended; phases may be slow",
+                &format!(
+                    "4 GiB and 2 CPUs are recommended; phases may be slow: {}",
+                    EngineProduct::from_info(
+                        info.operating_system.as_deref().unwrap_or_default(),
+                        info.name.as_deref().unwrap_or_default(),
+                        &endpoint.host
+                    )
+                    .memory_fix()
+                ),
             )
         } else {
             Check::ok("resources", detail)
@@ -248,6 +275,111 @@ pub async fn docker() -> Vec<Check> {
         }
     }
     out
+}
+
+/// Which product runs the container engine, for hints that name its own
+/// settings. Read from `docker info`'s `OperatingSystem` and `Name`
+/// (`GET /info`) and the endpoint ([`resolve_docker_endpoint`]): Docker
+/// Desktop reports OperatingSystem "Docker Desktop"; Colima names its VM
+/// "colima" (or "colima-PROFILE") and its socket lives under `~/.colima`;
+/// Podman's Docker API socket path holds "podman"; Rancher Desktop's socket
+/// is `~/.rd/docker.sock` and its VM is named "lima-rancher-desktop".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineProduct {
+    DockerDesktop,
+    /// `profile`: None for the default profile.
+    Colima {
+        profile: Option<String>,
+    },
+    Podman,
+    RancherDesktop,
+    /// Docker Engine on this machine (or one kindops cannot name).
+    Local,
+}
+
+impl EngineProduct {
+    pub fn from_info(os: &str, name: &str, host: &str) -> Self {
+        if os == "Docker Desktop" {
+            EngineProduct::DockerDesktop
+        } else if name.starts_with("colima") || host.contains("/.colima/") {
+            EngineProduct::Colima {
+                profile: name.strip_prefix("colima-").map(str::to_string),
+            }
+        } else if host.contains("podman") {
+            EngineProduct::Podman
+        } else if host.contains("/.rd/") || name.contains("rancher-desktop") {
+            EngineProduct::RancherDesktop
+        } else {
+            EngineProduct::Local
+        }
+    }
+
+    /// The product behind a container CLI kind drives other than docker.
+    pub fn from_cli(cli: &str) -> Self {
+        if cli == "podman" {
+            EngineProduct::Podman
+        } else {
+            EngineProduct::Local
+        }
+    }
+
+    /// How to give the engine more memory.
+    pub fn memory_fix(&self) -> String {
+        match self {
+            EngineProduct::DockerDesktop => "give Docker Desktop more memory (Settings → Resources → Advanced → Memory limit, then Apply & restart)".into(),
+            EngineProduct::Colima { profile } => {
+                let p = profile.as_ref().map(|p| format!(" --profile {p}")).unwrap_or_default();
+                format!("restart Colima with more memory: `colima stop{p}`, then `colima start{p} --memory 4 --cpu 2`")
+            }
+            EngineProduct::Podman => "give the Podman machine more memory: `podman machine stop`, `podman machine set --memory 4096`, `podman machine start`".into(),
+            EngineProduct::RancherDesktop => "give Rancher Desktop more memory (Preferences → Virtual Machine → Memory)".into(),
+            EngineProduct::Local => "free memory on this machine (containers share the host's memory here), or use a larger machine".into(),
+        }
+    }
+
+    /// How to share host folder `dir` into the engine's VM, so that a bind
+    /// mount of it shows its files (where the engine runs in a VM, a folder
+    /// the VM does not share is created empty inside the VM instead).
+    pub fn share_fix(&self, dir: &std::path::Path) -> String {
+        let d = dir.display();
+        match self {
+            EngineProduct::DockerDesktop => format!("add {d} (or a folder above it) in Docker Desktop's Settings → Resources → File sharing, then Apply & restart"),
+            EngineProduct::Colima { profile } => {
+                let (p, file) = match profile {
+                    Some(p) => (format!(" --profile {p}"), format!("~/.colima/{p}/colima.yaml")),
+                    None => (String::new(), "~/.colima/default/colima.yaml".into()),
+                };
+                format!("add `- location: {d}` with `writable: true` under `mounts:` in {file} (or `colima start{p} --edit`), then `colima restart{p}`")
+            }
+            EngineProduct::Podman => format!("the Podman machine shares only the folders given to `podman machine init --volume`: share {d} (e.g. `podman machine init --volume {d}:{d}` on a new machine), or keep kindops's data under your home folder (unset XDG_DATA_HOME)"),
+            EngineProduct::RancherDesktop => format!("Rancher Desktop shares your home folder only: keep kindops's data under it (unset XDG_DATA_HOME), or add {d} to Lima's `mounts:` in Rancher Desktop's override.yaml"),
+            EngineProduct::Local => format!("the container engine does not see {d} as this process does (a remote engine, or one in another mount namespace or VM): make {d} visible to it, or keep kindops's data under your home folder (unset XDG_DATA_HOME)"),
+        }
+    }
+}
+
+/// The product of the engine kind drives ([`EngineProduct`]): asks the
+/// Docker engine (`GET /info`) when kind drives docker; `Local` when it
+/// cannot tell.
+pub async fn engine_product() -> EngineProduct {
+    let cli = super::provider::container_cli();
+    if cli != "docker" {
+        return EngineProduct::from_cli(cli);
+    }
+    let Ok(endpoint) = resolve_docker_endpoint(&|k| std::env::var(k).ok(), &docker_config_dir()) else {
+        return EngineProduct::Local;
+    };
+    let Ok((docker, _)) = connect() else {
+        return EngineProduct::Local;
+    };
+    match tokio::time::timeout(Duration::from_secs(5), docker.info()).await {
+        Ok(Ok(info)) => EngineProduct::from_info(
+            info.operating_system.as_deref().unwrap_or_default(),
+            info.name.as_deref().unwrap_or_default(),
+            &endpoint.host,
+        ),
+        _ => EngineProduct::Local,
+    }
 }
 
 /// Free disk in the Docker engine's own storage (`docker info` →
@@ -312,6 +444,93 @@ mod tests {
             .unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn the_memory_fix_is_named_for_each_engine() {
+        let cases = [
+            (
+                (
+                    "Docker Desktop",
+                    "docker-desktop",
+                    "unix:///Users/me/.docker/run/docker.sock",
+                ),
+                "Settings → Resources",
+            ),
+            (
+                (
+                    "Ubuntu 24.04.1 LTS",
+                    "colima",
+                    "unix:///Users/me/.colima/default/docker.sock",
+                ),
+                "colima start --memory 4",
+            ),
+            (
+                (
+                    "Ubuntu 24.04.1 LTS",
+                    "colima-work",
+                    "unix:///Users/me/.colima/work/docker.sock",
+                ),
+                "colima start --profile work --memory 4",
+            ),
+            (
+                (
+                    "fedora",
+                    "localhost.localdomain",
+                    "unix:///var/folders/x/T/podman/podman-machine-default-api.sock",
+                ),
+                "podman machine set --memory",
+            ),
+            (
+                (
+                    "Alpine Linux v3.20",
+                    "lima-rancher-desktop",
+                    "unix:///Users/me/.rd/docker.sock",
+                ),
+                "Rancher Desktop",
+            ),
+            (
+                ("Debian GNU/Linux 13 (trixie)", "laptop", DEFAULT_DOCKER_HOST),
+                "free memory on this machine",
+            ),
+        ];
+        for ((os, name, host), want) in cases {
+            let fix = EngineProduct::from_info(os, name, host).memory_fix();
+            assert!(fix.contains(want), "{os} {name} {host}: {fix}");
+        }
+    }
+
+    #[test]
+    fn the_folder_to_share_is_named_with_where_to_share_it() {
+        let dir = std::path::Path::new("/data/me/kindops/kindops/git");
+        let cases = [
+            (
+                EngineProduct::DockerDesktop,
+                "Docker Desktop's Settings → Resources → File sharing",
+            ),
+            (
+                EngineProduct::Colima { profile: None },
+                "under `mounts:` in ~/.colima/default/colima.yaml",
+            ),
+            (
+                EngineProduct::Colima {
+                    profile: Some("work".into()),
+                },
+                "`colima restart --profile work`",
+            ),
+            (
+                EngineProduct::Podman,
+                "podman machine init --volume /data/me/kindops/kindops/git:",
+            ),
+            (EngineProduct::Local, "make /data/me/kindops/kindops/git visible to it"),
+        ];
+        for (product, want) in cases {
+            let fix = product.share_fix(dir);
+            assert!(
+                fix.contains(want) && fix.contains(&dir.display().to_string()),
+                "{product:?}: {fix}"
+            );
+        }
     }
 
     #[test]

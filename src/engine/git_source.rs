@@ -779,6 +779,7 @@ mod tests {
             ui_port: 8080,
             node_image: None,
             on_conflict: None,
+            keep_context: false,
         }
     }
 

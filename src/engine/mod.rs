@@ -90,6 +90,9 @@ pub struct Settings {
     /// `--on-conflict`: what publishing does with a file both kindops's new
     /// content and a commit on `main` changed; `None`: stop and name it.
     pub on_conflict: Option<git_source::OnConflict>,
+    /// `--keep-context`: set the kubeconfig's current context back to what
+    /// it was before `kind create cluster` switched it.
+    pub keep_context: bool,
 }
 
 impl Settings {

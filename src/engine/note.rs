@@ -2,9 +2,12 @@
 //!
 //! Tokens filled from the run's settings:
 //! - `${KINDOPS_ARGOCD_UI}`: how to reach the Argo CD UI: on a kind cluster
-//!   kindops created, `http://localhost:<--ui-port>` (kind maps the
-//!   argocd-server NodePort there); on `--context`, a `kubectl port-forward`
-//!   to that same local port (nothing of kindops's listens on it then).
+//!   kindops created, `http://localhost:<port>` where `<port>` is the host
+//!   port the node really maps to the argocd-server NodePort (read from the
+//!   container engine: a cluster made by an earlier run keeps the `--ui-port`
+//!   it was made with); `--ui-port` when that cannot be read. On
+//!   `--context`, a `kubectl port-forward` to `--ui-port` (nothing of
+//!   kindops's listens on it then).
 
 use super::provider::Target;
 use super::step::{Done, StepCtx, StepResult};
@@ -21,7 +24,14 @@ pub fn fill_note(text: &str, target: &Target, ui_port: u16) -> String {
 }
 
 pub(crate) async fn note_step(ctx: &mut StepCtx<'_>, text: &str) -> StepResult {
-    let text = fill_note(text, &ctx.settings.target, ctx.settings.ui_port);
+    let mut port = ctx.settings.ui_port;
+    if let (Target::Kind { name }, true) = (&ctx.settings.target, text.contains("${KINDOPS_ARGOCD_UI}")) {
+        match super::provider::kind_ui_port(name).await {
+            Ok(mapped) => port = mapped,
+            Err(why) => ctx.say(format!("{why}; the UI port below is --ui-port {port}")),
+        }
+    }
+    let text = fill_note(text, &ctx.settings.target, port);
     for line in text.lines() {
         ctx.say(line);
     }

@@ -92,7 +92,7 @@ pub async fn kind_version() -> Vec<Check> {
         vec![Check::warn(
             "kind",
             format!("kind {} is not the release kindops is made for ({want})", if got.is_empty() { "?" } else { &got }),
-            "install kind v0.32.0 (`go install sigs.k8s.io/kind@v0.32.0`, `brew install kind`), or pass --node-image with a node image built for your kind release",
+            "install kind v0.32.0 (`go install sigs.k8s.io/kind@v0.32.0`, then `$(go env GOPATH)/bin` first on PATH; or `brew install kind`), or pass --node-image with a node image built for your kind release",
         )]
     }
 }
@@ -119,8 +119,8 @@ pub fn binaries(names: &[&str]) -> Vec<Check> {
 fn install_hint(name: &str) -> &'static str {
     let mac = cfg!(target_os = "macos");
     match (name, mac) {
-        ("kind", true) => "install kind v0.32: `brew install kind` (or `go install sigs.k8s.io/kind@v0.32.0`)",
-        ("kind", false) => "install kind v0.32: `go install sigs.k8s.io/kind@v0.32.0` (no root needed; adds it to ~/go/bin), or the release binary from https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+        ("kind", true) => "install kind v0.32: `brew install kind` (or `go install sigs.k8s.io/kind@v0.32.0`, then add `$(go env GOPATH)/bin` to PATH)",
+        ("kind", false) => "install kind v0.32: `go install sigs.k8s.io/kind@v0.32.0` (no root needed; it lands in `$(go env GOPATH)/bin`, ~/go/bin by default: add that to PATH, e.g. `export PATH=\"$(go env GOPATH)/bin:$PATH\"` in your shell's rc file), or the release binary from https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
         ("kubectl", true) => "install kubectl: `brew install kubectl`",
         ("kubectl", false) => "install kubectl: https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/ (a single binary in ~/.local/bin works without root), or your package manager",
         ("git", true) => "install git: `xcode-select --install` or `brew install git`",
@@ -298,4 +298,18 @@ pub(crate) async fn preflight_step(ctx: &mut StepCtx<'_>) -> StepResult {
         checks.len() - warnings,
         ctx.run.upstream.len()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `go install` puts kind in `$(go env GOPATH)/bin`, which is not on a
+    /// fresh machine's PATH: the hint says to add it.
+    #[test]
+    fn the_kind_install_hint_says_to_put_gopath_bin_on_path() {
+        let hint = install_hint("kind");
+        assert!(hint.contains("go install sigs.k8s.io/kind@v0.32.0"), "{hint}");
+        assert!(hint.contains("$(go env GOPATH)/bin") && hint.contains("PATH"), "{hint}");
+    }
 }

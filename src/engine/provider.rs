@@ -35,16 +35,72 @@ impl Target {
     }
 }
 
-/// The container CLI kind drives, as kind picks its provider
-/// (`KIND_EXPERIMENTAL_PROVIDER`, kind v0.32 `pkg/internal/runtime/runtime.go`):
-/// `podman`, `nerdctl` (also `finch`, `nerdctl.lima`), else `docker`.
+/// The container CLI kind drives, picked as kind v0.32.0 picks its provider
+/// (cached for the process; see [`detect_container_cli`]).
 pub fn container_cli() -> &'static str {
-    match std::env::var("KIND_EXPERIMENTAL_PROVIDER").as_deref() {
-        Ok("podman") => "podman",
-        Ok("nerdctl") => "nerdctl",
-        Ok("finch") => "finch",
-        Ok("nerdctl.lima") => "nerdctl.lima",
-        _ => "docker",
+    static CLI: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    CLI.get_or_init(|| {
+        detect_container_cli(
+            std::env::var("KIND_EXPERIMENTAL_PROVIDER").ok().as_deref(),
+            std::env::var_os("PATH").unwrap_or_default(),
+        )
+    })
+}
+
+/// The container CLI kind v0.32.0 drives, given `KIND_EXPERIMENTAL_PROVIDER`
+/// and a `PATH`: one of `docker`, `nerdctl`, `finch`, `nerdctl.lima`, `podman`.
+///
+/// Upstream (kind v0.32.0):
+/// - `pkg/internal/runtime/runtime.go` (`GetDefault`): a set
+///   `KIND_EXPERIMENTAL_PROVIDER` wins (`podman`, `docker`, `nerdctl`,
+///   `finch`, `nerdctl.lima`); another value is ignored (kind warns).
+/// - else `pkg/cluster/provider.go` (`DetectNodeProvider`): docker if
+///   `docker -v` prints one line starting `Docker version`, else nerdctl if
+///   `nerdctl -v` prints `nerdctl version…` (or `finch -v` prints
+///   `finch version…`), else podman if `podman -v` prints `podman version…`;
+///   with none of them, `NewProvider` falls back to docker.
+///   (`pkg/cluster/internal/providers/{docker,nerdctl,podman}/util.go`, `IsAvailable`.)
+///
+/// So a `docker` that is Podman's shim (`docker -v` → `podman version 5…`)
+/// means podman, as for kind. The CLIs are looked up in `path` only (the
+/// `which` crate) and run with `-v`; nothing else is read.
+pub fn detect_container_cli(env_provider: Option<&str>, path: std::ffi::OsString) -> &'static str {
+    match env_provider {
+        Some("podman") => return "podman",
+        Some("docker") => return "docker",
+        Some("nerdctl") => return "nerdctl",
+        Some("finch") => return "finch",
+        Some("nerdctl.lima") => return "nerdctl.lima",
+        _ => {}
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    // One line starting with `prefix` from `<cli> -v` (kind's IsAvailable).
+    let answers = |cli: &str, prefix: &str| -> bool {
+        let Ok(bin) = which::which_in(cli, Some(&path), &cwd) else {
+            return false;
+        };
+        let Ok(out) = std::process::Command::new(bin)
+            .arg("-v")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+        else {
+            return false;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        out.status.success() && lines.len() == 1 && lines[0].starts_with(prefix)
+    };
+    if answers("docker", "Docker version") {
+        "docker"
+    } else if answers("nerdctl", "nerdctl version") {
+        "nerdctl"
+    } else if answers("finch", "finch version") {
+        "finch"
+    } else if answers("podman", "podman version") {
+        "podman"
+    } else {
+        "docker"
     }
 }
 
@@ -143,16 +199,39 @@ pub(crate) async fn create_cluster_step(ctx: &mut StepCtx<'_>) -> StepResult {
     };
     let context = format!("kind-{name}");
     let mut changed = false;
+    let mut started = false;
     if kind_cluster_exists(ctx, name).await? {
         ctx.say(format!("kind cluster {name} exists; not creating it"));
+        started = ensure_node_running(ctx, name).await?;
+        match kind_ui_port(name).await {
+            Ok(mapped) if mapped != settings.ui_port => ctx.say(format!(
+                "the Argo CD UI of kind cluster {name} is on host port {mapped} (the --ui-port it was made with); --ui-port {} applies only to a new cluster",
+                settings.ui_port
+            )),
+            _ => {}
+        }
         if settings.repo_url.is_none() {
-            check_git_mount(ctx, name).await?;
+            check_git_mount(ctx, name, false).await?;
         }
     } else {
         create_kind_cluster(ctx, name).await?;
         changed = true;
+        if settings.repo_url.is_none() {
+            check_git_mount(ctx, name, true).await?;
+        }
     }
-    let client = client_for(&context).await.map_err(|e| {
+    // A node just started: its API server needs some seconds to answer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(if started { 180 } else { 0 });
+    let client = loop {
+        match client_for(&context).await {
+            Err(_) if std::time::Instant::now() < deadline && !ctx.cancel.is_cancelled() => {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await
+            }
+            other => break other,
+        }
+    };
+    changed |= started;
+    let client = client.map_err(|e| {
         StepError::new(format!("{e:#}"))
             .object(format!("context {context}"))
             .hint(format!("`kind get kubeconfig --name {name}` shows kind's kubeconfig; `kind export kubeconfig --name {name}` restores the context"))
@@ -160,8 +239,10 @@ pub(crate) async fn create_cluster_step(ctx: &mut StepCtx<'_>) -> StepResult {
     ctx.set_client(client, context.clone());
     Ok(Done::new(
         changed,
-        if changed {
+        if changed && !started {
             format!("created kind cluster {name}, context {context}")
+        } else if started {
+            format!("started the stopped node of kind cluster {name}, context {context}")
         } else {
             format!("kind cluster {name} exists, context {context}")
         },
@@ -196,6 +277,7 @@ async fn create_kind_cluster(ctx: &StepCtx<'_>, name: &str) -> std::result::Resu
         .map(|s| s.to_string())
         .chain([config_path.display().to_string()])
         .collect();
+    let previous_context = current_context();
     ctx.say(format!("$ kind {}", args.join(" ")));
     let created = ctx.run_child("kind", &args, &[], ctx.cancel).await;
     let interrupted = created.is_err() && ctx.cancel.is_cancelled();
@@ -208,7 +290,7 @@ async fn create_kind_cluster(ctx: &StepCtx<'_>, name: &str) -> std::result::Resu
         },
     };
     if fin.success {
-        return Ok(());
+        return after_create_context(ctx, name, previous_context).await;
     }
     let object = format!("kind cluster {name}");
     // Another kindops (or the user) made it meanwhile: not ours to delete.
@@ -258,20 +340,241 @@ async fn create_kind_cluster(ctx: &StepCtx<'_>, name: &str) -> std::result::Resu
     .tail(fin.tail))
 }
 
-/// An existing kind cluster must mount kindops's git source (made by hand,
-/// by an older kindops, or with the data dir re-made, it does not, and
-/// Argo CD's repo-server would see an empty folder and time out phase 2).
-/// A canary file written on the host must be visible in the node container
-/// (`<name>-control-plane`) at [`git_source::IN_CLUSTER_GIT_DIR`], read with
-/// the container CLI kind uses (`KIND_EXPERIMENTAL_PROVIDER`: docker, podman, nerdctl).
-async fn check_git_mount(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<(), StepError> {
+/// The kubeconfig's current context (`$KUBECONFIG`, merged as kubectl
+/// does, or `~/.kube/config`; kube's `Kubeconfig::read`); None when unset
+/// or unreadable.
+fn current_context() -> Option<String> {
+    Kubeconfig::read()
+        .ok()
+        .and_then(|k| k.current_context)
+        .filter(|c| !c.is_empty())
+}
+
+/// After `kind create cluster`, which makes `kind-<name>` the current
+/// context (kind `pkg/cluster/internal/kubeconfig/internal/kubeconfig/merge.go`,
+/// `merge`: `existing.CurrentContext = kind.CurrentContext` when
+/// `updateKubeContext`, which `kind create cluster` sets):
+/// says so, and with `--keep-context` sets `previous` back with `kubectl
+/// config use-context` (which writes to the file kubectl picks from a
+/// `$KUBECONFIG` list, as the user's own kubectl would).
+///
+/// Errors: `kubectl config use-context` fails (naming the context and the
+/// command to run by hand).
+async fn after_create_context(
+    ctx: &StepCtx<'_>,
+    name: &str,
+    previous: Option<String>,
+) -> std::result::Result<(), StepError> {
+    let kind_context = format!("kind-{name}");
+    let previous = match previous {
+        Some(p) if p != kind_context => p,
+        _ => {
+            ctx.say(format!("kind made {kind_context} your kubeconfig's current context"));
+            return Ok(());
+        }
+    };
+    if !ctx.settings.keep_context {
+        ctx.say(format!(
+            "kind made {kind_context} your kubeconfig's current context (it was {previous}): plain `kubectl` now talks to this cluster. `kubectl config use-context {previous}` switches back; `kindops up --keep-context` keeps yours"
+        ));
+        return Ok(());
+    }
+    let args = ["config", "use-context", previous.as_str()].map(str::to_string);
+    ctx.say(format!("$ kubectl {}", args.join(" ")));
+    let fin = proc::run("kubectl", &args, None, &[], ctx.cancel, |_, _| {}).await?;
+    if !fin.success {
+        return Err(StepError::new(format!(
+            "kind made {kind_context} the current context and `kubectl config use-context {previous}` failed (exit {})",
+            exit(fin.code)
+        ))
+        .object(format!("context {previous}"))
+        .hint(format!(
+            "run `kubectl config use-context {previous}` yourself; the cluster itself is ready"
+        ))
+        .tail(fin.tail));
+    }
+    ctx.say(format!(
+        "ok      current context set back to {previous} (--keep-context); this cluster is context {kind_context} (`kubectl --context {kind_context} ...`)"
+    ));
+    Ok(())
+}
+
+/// The node port of the Argo CD UI that kindops's kind config maps to a
+/// host port (`manifests/kind/cluster.yaml`, `extraPortMappings` containerPort 30080).
+pub const UI_NODE_PORT: &str = "30080/tcp";
+
+/// The host port kind maps to node port 30080 on the control-plane node
+/// container `<name>-control-plane` (kind's node naming), from the
+/// container engine's port bindings. Errors say why it could not be read.
+pub async fn kind_ui_port(name: &str) -> std::result::Result<u16, String> {
+    let node = format!("{name}-control-plane");
+    let (docker, at) = crate::engine::container_engine::connect()
+        .map_err(|e| e.unwrap_or_else(|| "the container engine is not reachable through its API".into()))?;
+    let info = docker
+        .inspect_container(&node, None)
+        .await
+        .map_err(|e| format!("cannot read kind node {node} from the container engine at {at}: {e}"))?;
+    info.host_config
+        .and_then(|h| h.port_bindings)
+        .and_then(|mut m| m.remove(UI_NODE_PORT).flatten())
+        .and_then(|b| b.into_iter().find_map(|b| b.host_port))
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| format!("kind node {node} maps no host port to node port {UI_NODE_PORT}"))
+}
+
+/// What the container engine says of a node container: its state
+/// (`created`, `running`, `paused`, `restarting`, `exited`, `dead`: Docker
+/// Engine API v1.53 `ContainerState.Status`; podman and nerdctl use the same
+/// words) and its mounts as (source on the engine's host, destination in the
+/// node).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NodeContainer {
+    pub status: String,
+    pub mounts: Vec<(String, String)>,
+}
+
+/// Inspects node container `node`: through the Docker engine's API (bollard)
+/// when kind drives docker and the endpoint is one bollard reaches, else with
+/// `<cli> inspect` (podman, nerdctl, or a docker `ssh://` endpoint).
+/// `Ok(None)`: no such container.
+///
+/// Errors: the engine does not answer (its message).
+pub(crate) async fn inspect_node(node: &str) -> std::result::Result<Option<NodeContainer>, String> {
+    let cli = container_cli();
+    if cli == "docker" {
+        if let Ok((docker, at)) = super::container_engine::connect() {
+            return match docker.inspect_container(node, None).await {
+                Ok(info) => Ok(Some(NodeContainer {
+                    status: info
+                        .state
+                        .and_then(|s| s.status)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                    mounts: info
+                        .mounts
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|m| (m.source.unwrap_or_default(), m.destination.unwrap_or_default()))
+                        .collect(),
+                })),
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+                Err(e) => Err(format!(
+                    "the Docker engine at {at} cannot inspect container {node}: {e}"
+                )),
+            };
+        }
+    }
+    let fin = proc::output(cli, &["inspect", "--format", "{{json .}}", node])
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    if !fin.success {
+        let text = fin.tail.join(" / ");
+        if text.to_lowercase().contains("no such") || text.contains("not found") {
+            return Ok(None);
+        }
+        return Err(format!("`{cli} inspect {node}` failed: {text}"));
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(fin.stdout.trim()).map_err(|e| format!("`{cli} inspect {node}`: {e}"))?;
+    let field = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string();
+    Ok(Some(NodeContainer {
+        status: v.get("State").map(|s| field(s, "Status")).unwrap_or_default(),
+        mounts: v
+            .get("Mounts")
+            .and_then(|m| m.as_array())
+            .map(|a| {
+                a.iter()
+                    .map(|m| (field(m, "Source"), field(m, "Destination")))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }))
+}
+
+/// kind's control-plane node container of cluster `name`
+/// (kind v0.32.0 `pkg/cluster/internal/create/actions/config`: `<cluster>-control-plane`).
+fn node_name(name: &str) -> String {
+    format!("{name}-control-plane")
+}
+
+/// A kind cluster's node must run before anything else can: after `docker
+/// stop`, or a reboot with Podman (kind sets no restart policy there; with
+/// Docker it sets `--restart=on-failure:1`, kind v0.32.0
+/// `pkg/cluster/internal/providers/podman/provision.go` and `docker/provision.go`),
+/// the node is `exited` and `kind get clusters` still lists the cluster.
+/// kindops starts it (its cluster, and `kindops up` is how a learner
+/// resumes), says so, and returns true; running: false.
+///
+/// Errors: the node is missing (another node of the cluster only), paused,
+/// or will not start, each naming the node and what to do.
+async fn ensure_node_running(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<bool, StepError> {
+    let node = node_name(name);
+    let cli = container_cli();
+    let object = format!("kind node {node}");
+    let state = inspect_node(&node).await.map_err(|e| {
+        StepError::new(e)
+            .object(object.clone())
+            .hint("check that the container engine runs")
+    })?;
+    let Some(state) = state else {
+        return Err(StepError::new(format!(
+            "kind lists cluster {name}, but its node container {node} does not exist (removed by hand?)"
+        ))
+        .object(object)
+        .hint(format!(
+            "`kindops down --cluster {name}` removes what is left, then `kindops up` makes it again"
+        )));
+    };
+    match state.status.as_str() {
+        "running" => Ok(false),
+        "paused" => Err(StepError::new(format!("kind node {node} is paused"))
+            .object(object)
+            .hint(format!("`{cli} unpause {node}`, then run again"))),
+        status => {
+            ctx.say(format!(
+                "kind node {node} is not running ({status}: stopped with `{cli} stop`, or not restarted after the engine or the machine restarted); starting it"
+            ));
+            ctx.say(format!("$ {cli} start {node}"));
+            let args = ["start".to_string(), node.clone()];
+            let fin = proc::run(cli, &args, None, &[], ctx.cancel, |_, _| {}).await?;
+            if !fin.success {
+                return Err(StepError::new(format!(
+                    "kind node {node} was {status} and `{cli} start {node}` failed (exit {})",
+                    exit(fin.code)
+                ))
+                .object(object)
+                .hint(format!(
+                    "read the engine's message below; `{cli} logs {node}` shows why the node stops. If it cannot be started, `kindops down --cluster {name}` and `kindops up` make the cluster again (what is only in the cluster is lost; your git source stays)"
+                ))
+                .tail(fin.tail));
+            }
+            ctx.say(format!("ok      node {node} started; waiting for its API server"));
+            Ok(true)
+        }
+    }
+}
+
+/// The node (`<name>-control-plane`) must see kindops's git source: a
+/// canary file written on the host must be visible at
+/// [`git_source::IN_CLUSTER_GIT_DIR`] in the node (`<cli> exec NODE test
+/// -f`); the node's mounts come from [`inspect_node`]. Checked on an
+/// existing cluster and right after `kind create cluster` (`fresh`).
+///
+/// Errors, each naming the folder and what to do:
+/// - the node mounts nothing there: made by hand or by an older kindops;
+/// - it mounts the folder but does not see the canary: on a fresh cluster,
+///   the engine's VM does not share the folder (the engine made an empty
+///   one: Docker Desktop's file sharing, Colima's `mounts:`, Podman
+///   machine volumes); on an existing one, also the folder re-made since
+///   the cluster was created (a bind mount keeps the old folder).
+async fn check_git_mount(ctx: &StepCtx<'_>, name: &str, fresh: bool) -> std::result::Result<(), StepError> {
     let git_dir = ctx.settings.cluster_dir().join("git");
     git_source::prepare_builtin_dirs(&git_dir, None)?;
     let canary = format!(".kindops-canary-{}", std::process::id());
     let host_file = git_dir.join(&canary);
     std::fs::write(&host_file, b"kindops mount check\n").map_err(anyhow::Error::from)?;
     let cli = container_cli();
-    let node = format!("{name}-control-plane");
+    let node = node_name(name);
     let args = [
         "exec",
         &node,
@@ -291,14 +594,96 @@ async fn check_git_mount(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<(
         ));
         return Ok(());
     }
+    let object = format!("kind cluster {name}");
+    let mount = inspect_node(&node).await.ok().flatten().and_then(|n| {
+        n.mounts
+            .into_iter()
+            .find(|(_, dest)| dest == git_source::IN_CLUSTER_GIT_DIR)
+    });
+    let Some((source, _)) = mount else {
+        return Err(StepError::new(format!(
+            "kind cluster {name} does not mount kindops's git source ({} at {} in node {node}): it was made by hand or by an older kindops. Argo CD would read an empty folder",
+            git_dir.display(),
+            git_source::IN_CLUSTER_GIT_DIR
+        ))
+        .object(object)
+        .hint(format!(
+            "recreate it with kindops (`kindops down --cluster {name}`, then `kindops up`), or keep it and pass --repo-url with a git remote Argo CD can reach"
+        ))
+        .tail(fin.tail));
+    };
+    let share = super::container_engine::engine_product().await.share_fix(&git_dir);
+    if fresh {
+        return Err(StepError::new(format!(
+            "the new kind node {node} mounts {source} at {}, but sees an empty folder there: the container engine does not share {} with this machine, so it made an empty folder of its own. Argo CD would read nothing",
+            git_source::IN_CLUSTER_GIT_DIR,
+            git_dir.display()
+        ))
+        .object(format!("folder {}", git_dir.display()))
+        .hint(format!(
+            "{share}; then `kindops down --cluster {name}` and `kindops up` (or keep the cluster and pass --repo-url with a git remote Argo CD can reach)"
+        ))
+        .tail(fin.tail));
+    }
     Err(StepError::new(format!(
-        "kind cluster {name} does not mount kindops's git source ({} at {} in node {node}): it was made by hand, by an older kindops, or its data folder was re-made. Argo CD would read an empty folder",
-        git_dir.display(),
-        git_source::IN_CLUSTER_GIT_DIR
+        "kind node {node} mounts {source} at {}, but does not see kindops's files there: the folder {} was deleted and made again since the cluster was created (the node still holds the old one), or the container engine does not share it. Argo CD would read an empty folder",
+        git_source::IN_CLUSTER_GIT_DIR,
+        git_dir.display()
     ))
-    .object(format!("kind cluster {name}"))
+    .object(object)
     .hint(format!(
-        "recreate it with kindops (`kindops down --cluster {name}`, then `kindops up`), or keep it and pass --repo-url with a git remote Argo CD can reach"
+        "recreate the cluster so that it mounts the folder again (`kindops down --cluster {name}`, then `kindops up`); if the folder was not re-made: {share}"
     ))
     .tail(fin.tail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A PATH of one tempdir holding `name` stubs that print `version_line`
+    /// for `-v`, as the real CLIs do (docker 28: `Docker version 28.5.1, build
+    /// e180ab8`; nerdctl 2.1: `nerdctl version 2.1.6`; podman 5:
+    /// `podman version 5.6.2`, also from Podman's `docker` shim).
+    fn path_with(stubs: &[(&str, &str)]) -> (tempfile::TempDir, std::ffi::OsString) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, line) in stubs {
+            let p = dir.path().join(name);
+            std::fs::write(&p, format!("#!/bin/sh\necho '{line}'\n")).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let path = dir.path().as_os_str().to_owned();
+        (dir, path)
+    }
+
+    #[test]
+    fn the_container_cli_is_found_in_kinds_order() {
+        let docker = ("docker", "Docker version 28.5.1, build e180ab8");
+        let nerdctl = ("nerdctl", "nerdctl version 2.1.6");
+        let podman = ("podman", "podman version 5.6.2");
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[docker, nerdctl, podman], "docker"),
+            (&[nerdctl, podman], "nerdctl"),
+            // A Podman-only machine: kind uses podman.
+            (&[podman], "podman"),
+            // Podman's docker shim is not Docker: kind goes on to podman.
+            (&[("docker", "podman version 5.6.2"), podman], "podman"),
+            (&[("finch", "finch version v1.9.0"), podman], "finch"),
+            // Nothing found: kind's fallback, docker (preflight then says it is missing).
+            (&[], "docker"),
+        ];
+        for (stubs, want) in cases {
+            let (_dir, path) = path_with(stubs);
+            assert_eq!(detect_container_cli(None, path), *want, "{stubs:?}");
+        }
+        // KIND_EXPERIMENTAL_PROVIDER wins over PATH; an unknown value is ignored.
+        let (_dir, path) = path_with(&[docker]);
+        assert_eq!(detect_container_cli(Some("podman"), path.clone()), "podman");
+        assert_eq!(detect_container_cli(Some("nerdctl"), path.clone()), "nerdctl");
+        assert_eq!(detect_container_cli(Some("lxc"), path), "docker");
+        let (_dir, path) = path_with(&[podman]);
+        assert_eq!(detect_container_cli(Some("docker"), path.clone()), "docker");
+        assert_eq!(detect_container_cli(Some("lxc"), path), "podman");
+    }
 }

@@ -42,8 +42,13 @@ impl Learner {
 
     /// [`Learner::phase_0`] with another mirror (one with images).
     pub fn phase_0_with(&self, cluster: &str, ui_port: &str, m: &str) -> Output {
+        self.phase_0_args(cluster, ui_port, m, &[])
+    }
+
+    /// [`Learner::phase_0_with`] plus `extra` arguments.
+    pub fn phase_0_args(&self, cluster: &str, ui_port: &str, m: &str, extra: &[&str]) -> Output {
         let img = node_image();
-        self.command(&[
+        let mut args = vec![
             "up",
             "--phase",
             "0",
@@ -51,14 +56,51 @@ impl Learner {
             "--cluster",
             cluster,
             "--node-image",
-            &img,
+            img.as_str(),
             "--mirror",
             m,
             "--ui-port",
             ui_port,
-        ])
-        .output()
-        .unwrap()
+        ];
+        args.extend_from_slice(extra);
+        self.command(&args).output().unwrap()
+    }
+
+    /// A kubeconfig with the learner's own cluster `learner-prod` as current
+    /// context, written with kubectl as a user would have it.
+    pub fn kubeconfig_with_another_context(&self) {
+        let kc = self.home.path().join("kubeconfig");
+        for args in [
+            &["config", "set-cluster", "prod", "--server", "https://127.0.0.1:1"][..],
+            &["config", "set-credentials", "prod-admin", "--token", "t0ken"],
+            &[
+                "config",
+                "set-context",
+                "learner-prod",
+                "--cluster",
+                "prod",
+                "--user",
+                "prod-admin",
+            ],
+            &["config", "use-context", "learner-prod"],
+        ] {
+            let out = Command::new("kubectl")
+                .env("KUBECONFIG", &kc)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "kubectl {args:?}: {}", show(&out));
+        }
+    }
+
+    /// `kubectl config current-context` of this learner's kubeconfig.
+    pub fn current_context(&self) -> String {
+        let out = Command::new("kubectl")
+            .env("KUBECONFIG", self.home.path().join("kubeconfig"))
+            .args(["config", "current-context"])
+            .output()
+            .unwrap();
+        stdout(&out).trim().to_string()
     }
 
     /// `kubectl --context kind-CLUSTER ARGS` with this learner's kubeconfig.
