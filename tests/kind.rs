@@ -18,8 +18,9 @@ use support::lane::*;
 
 /// Phase 0 creates a real cluster with kindops's own kind config; a re-run
 /// finds it and checks its git mount; a cluster whose mount no longer shows
-/// the data folder is refused naming the next step; `kindops down` leaves
-/// no container and no data folder.
+/// the data folder is refused naming the next step; a workload whose image
+/// no registry serves is named with the kubelet's pull error while phase 1's
+/// wait waits; `kindops down` leaves no container and no data folder.
 #[test]
 #[ignore = "needs the real-kind lane: just test-kind"]
 fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {
@@ -113,6 +114,77 @@ fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {
         "{}",
         show(&events)
     );
+
+    // An image the node does not have and no registry to pull it from: the
+    // wait names the pod's ErrImagePull/ImagePullBackOff with the kubelet's
+    // message while it waits, and fails at its deadline with what to do.
+    let ns = "pull-test";
+    let manifest = l.home.path().join("no-such-image.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\napiVersion: apps/v1\nkind: Deployment\n\
+             metadata: {{name: no-such-image, namespace: {ns}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: no-such-image}}}}\n\
+             \x20 template:\n    metadata: {{labels: {{app: no-such-image}}}}\n    spec:\n      containers: [{{name: c, image: kindops.invalid/none:1}}]\n"
+        ),
+    )
+    .unwrap();
+    let out = l.kubectl(name, &["apply", "-f", manifest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", show(&out));
+    let phases = l.home.path().join("pull-phases");
+    std::fs::create_dir_all(&phases).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("phases/phase-0.yaml"), phases.join("phase-0.yaml")).unwrap();
+    std::fs::write(
+        phases.join("phase-1.yaml"),
+        format!(
+            "phase: 1\ntitle: an image nobody can pull\nexplain: |\n  A test of the wait's pod-level reasons.\nsteps:\n  - type: wait-rollouts\n    namespaces: [{ns}]\n    timeout: 40s\n"
+        ),
+    )
+    .unwrap();
+    let img = node_image();
+    let out = l
+        .command(&[
+            "up",
+            "--phase",
+            "1",
+            "--no-tui",
+            "--cluster",
+            name,
+            "--node-image",
+            &img,
+            "--mirror",
+            &m,
+            "--ui-port",
+            "18080",
+            "--phases",
+            phases.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    let shown = lines
+        .iter()
+        .position(|l| {
+            l.trim_start().starts_with("..")
+                && l.contains(&format!("pod {ns}/no-such-image-"))
+                && (l.contains("ErrImagePull") || l.contains("ImagePullBackOff"))
+        })
+        .unwrap_or_else(|| panic!("no progress line naming the pull error:\n{text}"));
+    let failed = lines
+        .iter()
+        .position(|l| l.contains("FAILED"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(shown < failed, "the pull error came only with the failure:\n{text}");
+    assert!(
+        text.contains("kindops.invalid/none:1"),
+        "the kubelet's message names the image:\n{text}"
+    );
+    assert!(text.contains("next:   the node cannot pull the image"), "{text}");
+    let out = l.kubectl(name, &["delete", "namespace", ns, "--wait=false"]);
+    assert!(out.status.success(), "{}", show(&out));
 
     // Converges: nothing created, no image loaded again, the git source is mounted.
     let out = l.phase_0_with(name, "18080", &m);

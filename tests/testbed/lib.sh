@@ -45,12 +45,12 @@ alive() { local p; p="$(pid_of "$1")" || return 1; pid_alive "$p"; }
 # start_proc NAME CMD...: run CMD detached in its own session (so its process
 # group can be stopped whole), through the command prefix in the array NSEXEC
 # (e.g. ip netns exec NS; may be empty); stdout and stderr appended to
-# $LOGS_DIR/NAME.log, pid in $PIDS_DIR/NAME.pid. fd 9 (the scripts' lock) is
+# $LOGS_DIR/NAME.log, pid in $PIDS_DIR/NAME.pid. fds 9 and 8 (the scripts' locks) are
 # not inherited.
 start_proc() {
   local name="$1"; shift
   mkdir -p "$LOGS_DIR" "$PIDS_DIR"
-  ${NSEXEC[@]+"${NSEXEC[@]}"} setsid "$@" >>"$LOGS_DIR/$name.log" 2>&1 </dev/null 9>&- &
+  ${NSEXEC[@]+"${NSEXEC[@]}"} setsid "$@" >>"$LOGS_DIR/$name.log" 2>&1 </dev/null 9>&- 8>&- &
   echo $! >"$PIDS_DIR/$name.pid"
 }
 
