@@ -92,9 +92,13 @@ fn uids(bed: &Bed) -> Vec<(String, String)> {
     v
 }
 
-/// Turns an Application's automated self-heal on or off.
-fn set_self_heal(bed: &Bed, app: &str, on: bool) {
-    let patch = format!(r#"{{"spec":{{"syncPolicy":{{"automated":{{"selfHeal":{on}}}}}}}}}"#);
+/// Sets an Application's `spec.syncPolicy.automated` (JSON), or removes it
+/// (`None`: no automated sync at all).
+fn set_automated(bed: &Bed, app: &str, automated: Option<&str>) {
+    let patch = format!(
+        r#"{{"spec":{{"syncPolicy":{{"automated":{}}}}}}}"#,
+        automated.unwrap_or("null")
+    );
     bed.kubectl_ok(&[
         "-n",
         "argocd",
@@ -348,9 +352,15 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         t.elapsed().as_secs_f64()
     );
 
-    // Drift: with self-heal off, a deleted Deployment shows as OutOfSync/Missing in
-    // kindops's status; with self-heal on again, Argo CD recreates it.
-    set_self_heal(&bed, "argo-rollouts", false);
+    // Drift: with automated sync off, a deleted Deployment shows as
+    // OutOfSync/Missing in kindops's status; with it on again (self-heal
+    // included), Argo CD recreates it. Off, not only self-heal off: automated
+    // sync without self-heal still syncs an OutOfSync Application whose last
+    // sync was at an older revision than the one it compares (v3.5.1
+    // controller/appcontroller.go, autoSync/alreadyAttemptedSync), and the
+    // learner's commits above moved main without changing argo-rollouts, so
+    // the deletion would be undone within a second.
+    set_automated(&bed, "argo-rollouts", None);
     let old_uid = bed.kubectl_ok(&[
         "-n",
         "argo-rollouts",
@@ -395,7 +405,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         show(&text)
     );
     eprintln!("drift seen: {}", drift);
-    set_self_heal(&bed, "argo-rollouts", true);
+    set_automated(&bed, "argo-rollouts", Some(r#"{"prune":true,"selfHeal":true}"#));
     let t = Instant::now();
     wait_until("argo-rollouts self-healed", Duration::from_secs(120), || {
         let a = app(&bed, "argo-rollouts")?;

@@ -86,12 +86,20 @@ fn apiserver_killed_during_apply_and_during_the_wait_the_phase_still_completes()
     assert_no_secret(&bed, &text);
 
     // The same end state as an undisturbed run: a re-run changes nothing.
-    let again = Kindops::up(&bed).args(["--phase", "1"]).run();
+    // (kindops's info log names each object a server-side apply changed.)
+    let again = Kindops::up(&bed)
+        .args(["--phase", "1"])
+        .env("KINDOPS_LOG", "kindops=info")
+        .run();
     let t = again.assert_code(0).stdout();
     let counted: Vec<&str> = t.lines().filter(|l| l.contains("objects (")).collect();
     assert!(!counted.is_empty(), "no apply line in the re-run:\n{t}");
     for l in counted {
-        assert!(l.contains(", 0 changed"), "re-run changed objects: {l}\n{t}");
+        assert!(
+            l.contains(", 0 changed"),
+            "re-run changed objects: {l}\n{}",
+            show(&again.out)
+        );
     }
 }
 
@@ -99,14 +107,14 @@ fn apiserver_killed_during_apply_and_during_the_wait_the_phase_still_completes()
 fn apiserver_killed_and_not_restarted_the_deadline_names_it_and_a_rerun_converges() {
     let bed = Bed::private("flt-apidown", false);
     stick(&bed);
-    // A 20 s deadline for the wait only (`--timeout` would also cut the
+    // A 10 s deadline for the wait only (`--timeout` would also cut the
     // apply's CRD wait, which needs longer on a loaded machine).
     let phases = testbed_phases(bed.home.path());
     let p1 = std::path::Path::new(&phases).join("phase-1.yaml");
     let text = std::fs::read_to_string(&p1).unwrap();
     let wait = "    namespaces: [argocd, tekton-pipelines, tekton-pipelines-resolvers]\n    timeout: 10m\n";
     assert!(text.contains(wait), "phase-1.yaml changed shape: {text}");
-    std::fs::write(&p1, text.replace(wait, &wait.replace("10m", "20s"))).unwrap();
+    std::fs::write(&p1, text.replace(wait, &wait.replace("10m", "10s"))).unwrap();
     let mut run = Running::spawn(Kindops::up(&bed).args(["--phase", "1", "--phases", &phases]).command());
     let (waiting, _) = run.wait_line("-> wait for rollouts", HUNG);
     kill_apiserver(&bed);
@@ -115,13 +123,13 @@ fn apiserver_killed_and_not_restarted_the_deadline_names_it_and_a_rerun_converge
     // machine did while every bed shared one lock for its faults).
     let landed = waiting.elapsed();
     assert!(
-        landed < Duration::from_secs(15),
-        "the kill landed {landed:?} into a 20 s wait: the test bed is too slow for this test"
+        landed < Duration::from_secs(8),
+        "the kill landed {landed:?} into a 10 s wait: the test bed is too slow for this test"
     );
     let home = bed.home.path().to_path_buf();
     let (code, text) = run.finish();
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("workloads not seen Available within 20s"), "{text}");
+    assert!(text.contains("workloads not seen Available within 10s"), "{text}");
     assert!(text.contains("object: API server"), "{text}");
     assert!(text.contains("the API server does not answer"), "{text}");
     assert!(text.contains("next:   is the cluster running?"), "{text}");
@@ -188,11 +196,19 @@ fn apiserver_restarted_gracefully_during_apply_the_phase_still_completes() {
     assert!(!text.contains("rejected by the API server"), "{text}");
     assert_nothing_left(&home);
     assert_no_secret(&bed, &text);
-    let again = Kindops::up(&bed).args(["--phase", "1"]).run();
+    // (kindops's info log names each object a server-side apply changed.)
+    let again = Kindops::up(&bed)
+        .args(["--phase", "1"])
+        .env("KINDOPS_LOG", "kindops=info")
+        .run();
     let t = again.assert_code(0).stdout();
     let counted: Vec<&str> = t.lines().filter(|l| l.contains("objects (")).collect();
     assert!(!counted.is_empty(), "no apply line in the re-run:\n{t}");
     for l in counted {
-        assert!(l.contains(", 0 changed"), "re-run changed objects: {l}\n{t}");
+        assert!(
+            l.contains(", 0 changed"),
+            "re-run changed objects: {l}\n{}",
+            show(&again.out)
+        );
     }
 }
