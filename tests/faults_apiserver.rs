@@ -137,7 +137,8 @@ fn apiserver_killed_and_not_restarted_the_deadline_names_it_and_a_rerun_converge
     assert_nothing_left(&home);
     assert_no_secret(&bed, &text);
 
-    // Back within KWOK's 40 s node lease: a longer outage makes the node
+    // Back within the test bed's node grace period (5 min,
+    // `--node-monitor-grace-period`): a longer outage makes the node
     // controller mark every pod NotReady, and KWOK never sets them Ready
     // again (a test-bed limit; a kubelet would).
     let back = start_apiserver(&bed);

@@ -226,7 +226,13 @@ start_controllers() {
     --bind-address=127.0.0.1 --secure-port="$KCM_PORT" "$allow" --cert-dir="$WORK/kcm-certs" \
     --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
     --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
-    --controllers='*' --use-service-account-credentials=false --profiling=false
+    --controllers='*' --use-service-account-credentials=false --profiling=false \
+    --node-monitor-grace-period=5m
+  # (--node-monitor-grace-period, default 40s in v1.36: a fault test's API
+  # server outage plus a slow restart on a loaded machine outlived it, the node
+  # lifecycle controller marked the KWOK node NotReady and its pods unready,
+  # and KWOK never makes them Ready again, so every later wait hung. A kubelet
+  # would recover; the test bed keeps the node Ready through outages < 5 min.)
   start_proc kube-scheduler "$BIN/kube-scheduler" \
     --kubeconfig="$KUBECONFIG_PATH" --leader-elect=false \
     --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" "$allow" --cert-dir="$WORK/sched-certs" --profiling=false
