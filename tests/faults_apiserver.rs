@@ -17,7 +17,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::bed::{show, testbed_phases, Bed};
-use support::fault::{assert_no_secret, assert_nothing_left, stick, unstick, Running};
+use support::fault::{
+    assert_no_secret, assert_nothing_left, assert_phase_1_rerun_changes_nothing, stick, unstick, Running,
+};
 use support::kindops::Kindops;
 
 /// How long a test waits for a line before calling the run hung.
@@ -86,21 +88,7 @@ fn apiserver_killed_during_apply_and_during_the_wait_the_phase_still_completes()
     assert_no_secret(&bed, &text);
 
     // The same end state as an undisturbed run: a re-run changes nothing.
-    // (kindops's info log names each object a server-side apply changed.)
-    let again = Kindops::up(&bed)
-        .args(["--phase", "1"])
-        .env("KINDOPS_LOG", "kindops=info")
-        .run();
-    let t = again.assert_code(0).stdout();
-    let counted: Vec<&str> = t.lines().filter(|l| l.contains("objects (")).collect();
-    assert!(!counted.is_empty(), "no apply line in the re-run:\n{t}");
-    for l in counted {
-        assert!(
-            l.contains(", 0 changed"),
-            "re-run changed objects: {l}\n{}",
-            show(&again.out)
-        );
-    }
+    assert_phase_1_rerun_changes_nothing(&bed);
 }
 
 #[test]
@@ -197,19 +185,5 @@ fn apiserver_restarted_gracefully_during_apply_the_phase_still_completes() {
     assert!(!text.contains("rejected by the API server"), "{text}");
     assert_nothing_left(&home);
     assert_no_secret(&bed, &text);
-    // (kindops's info log names each object a server-side apply changed.)
-    let again = Kindops::up(&bed)
-        .args(["--phase", "1"])
-        .env("KINDOPS_LOG", "kindops=info")
-        .run();
-    let t = again.assert_code(0).stdout();
-    let counted: Vec<&str> = t.lines().filter(|l| l.contains("objects (")).collect();
-    assert!(!counted.is_empty(), "no apply line in the re-run:\n{t}");
-    for l in counted {
-        assert!(
-            l.contains(", 0 changed"),
-            "re-run changed objects: {l}\n{}",
-            show(&again.out)
-        );
-    }
+    assert_phase_1_rerun_changes_nothing(&bed);
 }

@@ -226,3 +226,26 @@ pub fn assert_no_secret(bed: &Bed, text: &str) {
         assert!(!text.contains(&s), "a secret ({}...) appears in the output", &s[..4]);
     }
 }
+
+/// Runs `kindops up --phase 1` again on `bed` and asserts it exits 0 and
+/// that every apply step changed 0 objects: the end state of an undisturbed
+/// run. At least one apply line must be there. kindops's info log (which
+/// names each object a server-side apply changed) is in the failure message.
+#[track_caller]
+pub fn assert_phase_1_rerun_changes_nothing(bed: &Bed) {
+    let again = super::kindops::Kindops::up(bed)
+        .args(["--phase", "1"])
+        .env("KINDOPS_LOG", "kindops=info")
+        .run();
+    let t = again.assert_code(0).stdout();
+    assert!(t.contains("==> phase 1: done"), "{t}");
+    let counted: Vec<&str> = t.lines().filter(|l| l.contains("objects (")).collect();
+    assert!(!counted.is_empty(), "no apply line in the re-run:\n{t}");
+    for l in counted {
+        assert!(
+            l.contains(", 0 changed"),
+            "re-run changed objects: {l}\n{}",
+            super::bed::show(&again.out)
+        );
+    }
+}
