@@ -135,6 +135,19 @@ fn bare(bed: &Bed) -> std::path::PathBuf {
     bed.home.path().join("git/gitops.git")
 }
 
+/// `kubectl -n argocd get application NAME -o jsonpath=PATH`.
+fn app_field(bed: &Bed, name: &str, path: &str) -> String {
+    bed.kubectl_ok(&[
+        "-n",
+        "argocd",
+        "get",
+        "application",
+        name,
+        "-o",
+        &format!("jsonpath={path}"),
+    ])
+}
+
 fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     support::wait_for(what, timeout, &mut f)
 }
@@ -465,17 +478,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Valid_Name\ndata: {}\n",
     );
     clone.push_in(&bed, "a ConfigMap the API server refuses");
-    let field = |path: &str| {
-        bed.kubectl_ok(&[
-            "-n",
-            "argocd",
-            "get",
-            "application",
-            "coffee-ci",
-            "-o",
-            &format!("jsonpath={path}"),
-        ])
-    };
+    let field = |path: &str| app_field(&bed, "coffee-ci", path);
     let (repo, project, server) = (
         field("{.spec.source.repoURL}"),
         field("{.spec.project}"),
@@ -497,15 +500,11 @@ fn phases_2_to_4_with_the_real_argo_cd() {
     // (with the Application's own retry), and the wait then sees it give up
     // again.
     wait_until("Argo CD gives up on sync-gives-up", Duration::from_secs(120), || {
-        let c = bed.kubectl_ok(&[
-            "-n",
-            "argocd",
-            "get",
-            "application",
+        let c = app_field(
+            &bed,
             "sync-gives-up",
-            "-o",
-            "jsonpath={.status.conditions[?(@.type==\"SyncError\")].message}",
-        ]);
+            r#"{.status.conditions[?(@.type=="SyncError")].message}"#,
+        );
         c.starts_with("Failed last sync attempt to [").then_some(())
     });
     let gives_up_phases = bed.home.path().join("phases-gives-up");
@@ -545,15 +544,11 @@ fn phases_2_to_4_with_the_real_argo_cd() {
     eprintln!("given-up sync seen after {failed_after:.1}s of the wait");
     // What the wait saw given up was the sync kindops asked for, finished:
     // not the failed state from before it.
-    let by = bed.kubectl_ok(&[
-        "-n",
-        "argocd",
-        "get",
-        "application",
+    let by = app_field(
+        &bed,
         "sync-gives-up",
-        "-o",
-        "jsonpath={.status.operationState.operation.initiatedBy.username}",
-    ]);
+        "{.status.operationState.operation.initiatedBy.username}",
+    );
     assert_eq!(by, "kindops", "the last sync was kindops's re-sync");
     bed.kubectl_ok(&["-n", "argocd", "delete", "application", "sync-gives-up", "--wait=true"]);
 }
