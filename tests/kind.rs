@@ -134,7 +134,10 @@ fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {
     let phases = l.home.path().join("pull-phases");
     std::fs::create_dir_all(&phases).unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::copy(root.join("phases/phase-0.yaml"), phases.join("phase-0.yaml")).unwrap();
+    for n in [0, 2, 3, 4] {
+        let f = format!("phase-{n}.yaml");
+        std::fs::copy(root.join("phases").join(&f), phases.join(&f)).unwrap();
+    }
     std::fs::write(
         phases.join("phase-1.yaml"),
         format!(
