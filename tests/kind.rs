@@ -145,26 +145,7 @@ fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {
         ),
     )
     .unwrap();
-    let img = node_image();
-    let out = l
-        .command(&[
-            "up",
-            "--phase",
-            "1",
-            "--no-tui",
-            "--cluster",
-            name,
-            "--node-image",
-            &img,
-            "--mirror",
-            &m,
-            "--ui-port",
-            "18080",
-            "--phases",
-            phases.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = l.up_to("1", name, "18080", &m, &["--phases", phases.to_str().unwrap()]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let lines: Vec<&str> = text.lines().collect();

@@ -234,33 +234,26 @@ pub async fn docker() -> Vec<Check> {
         let cpus = info.ncpu.unwrap_or(0);
         let mem_gib = info.mem_total.unwrap_or(0) as f64 / (1u64 << 30) as f64;
         let detail = format!("{cpus} CPUs, {mem_gib:.1} GiB memory for containers");
+        let memory_fix = EngineProduct::from_info(
+            info.operating_system.as_deref().unwrap_or_default(),
+            info.name.as_deref().unwrap_or_default(),
+            &endpoint.host,
+        )
+        .memory_fix();
         out.push(if mem_gib < 2.0 {
             Check::fail(
                 "resources",
                 detail,
                 &format!(
                     "kind with Argo CD and Tekton needs at least 2 GiB (4 GiB recommended): {}",
-                    EngineProduct::from_info(
-                        info.operating_system.as_deref().unwrap_or_default(),
-                        info.name.as_deref().unwrap_or_default(),
-                        &endpoint.host
-                    )
-                    .memory_fix()
+                    memory_fix
                 ),
             )
         } else if mem_gib < 4.0 || cpus < 2 {
             Check::warn(
                 "resources",
                 detail,
-                &format!(
-                    "4 GiB and 2 CPUs are recommended; phases may be slow: {}",
-                    EngineProduct::from_info(
-                        info.operating_system.as_deref().unwrap_or_default(),
-                        info.name.as_deref().unwrap_or_default(),
-                        &endpoint.host
-                    )
-                    .memory_fix()
-                ),
+                &format!("4 GiB and 2 CPUs are recommended; phases may be slow: {}", memory_fix),
             )
         } else {
             Check::ok("resources", detail)

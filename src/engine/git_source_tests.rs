@@ -5,7 +5,6 @@
 use super::*;
 use crate::content::Content;
 use crate::engine::event::Failure;
-use crate::engine::provider::Target;
 use crate::engine::step::RunState;
 use crate::engine::{Emitter, Settings};
 use crate::plan::{PhaseSource, Plan};
@@ -13,22 +12,7 @@ use std::process::Command;
 use tokio_util::sync::CancellationToken;
 
 fn settings(data: &Path) -> Settings {
-    Settings {
-        target: Target::Kind { name: "t".into() },
-        upto: 4,
-        repo_url: None,
-        mirror: None,
-        cache_dir: data.join("cache"),
-        data_dir: data.to_path_buf(),
-        timeout: None,
-        show_secrets: false,
-        step_mode: false,
-        interactive: false,
-        ui_port: 8080,
-        node_image: None,
-        on_conflict: None,
-        keep_context: false,
-    }
+    Settings::for_tests(4, data)
 }
 
 /// Runs the `publish-repo` step with `files` as kindops's content.

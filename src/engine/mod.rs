@@ -97,6 +97,31 @@ pub struct Settings {
     pub keep_context: bool,
 }
 
+#[cfg(test)]
+impl Settings {
+    /// What the engine's unit tests start from: kind cluster `t`, phases
+    /// 0..=`upto`, data in `data` and the cache in `data/cache`, every flag
+    /// at its default.
+    pub(crate) fn for_tests(upto: PhaseNo, data: &std::path::Path) -> Settings {
+        Settings {
+            target: Target::Kind { name: "t".into() },
+            upto,
+            repo_url: None,
+            mirror: None,
+            cache_dir: data.join("cache"),
+            data_dir: data.to_path_buf(),
+            timeout: None,
+            show_secrets: false,
+            step_mode: false,
+            interactive: false,
+            ui_port: 8080,
+            node_image: None,
+            on_conflict: None,
+            keep_context: false,
+        }
+    }
+}
+
 impl Settings {
     /// Per-cluster data on this machine: `<data_dir>/<kind name>` or `<data_dir>/context-<context>`.
     pub fn cluster_dir(&self) -> PathBuf {

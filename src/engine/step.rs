@@ -253,25 +253,9 @@ impl StepCtx<'_> {
 mod tests {
     use super::*;
     use crate::plan::PhaseSource;
-    use crate::upstream::Upstream;
 
     fn settings() -> Settings {
-        Settings {
-            target: super::super::provider::Target::Kind { name: "t".into() },
-            upto: 0,
-            repo_url: None,
-            mirror: None,
-            cache_dir: Upstream::default_cache_dir(),
-            data_dir: std::env::temp_dir(),
-            timeout: None,
-            show_secrets: false,
-            step_mode: false,
-            interactive: false,
-            ui_port: 8080,
-            node_image: None,
-            on_conflict: None,
-            keep_context: false,
-        }
+        Settings::for_tests(0, &std::env::temp_dir())
     }
 
     #[tokio::test]

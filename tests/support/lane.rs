@@ -47,11 +47,17 @@ impl Learner {
 
     /// [`Learner::phase_0_with`] plus `extra` arguments.
     pub fn phase_0_args(&self, cluster: &str, ui_port: &str, m: &str, extra: &[&str]) -> Output {
+        self.up_to("0", cluster, ui_port, m, extra)
+    }
+
+    /// `kindops up --phase PHASE --no-tui --cluster NAME --node-image IMG
+    /// --mirror M --ui-port PORT EXTRA...`.
+    pub fn up_to(&self, phase: &str, cluster: &str, ui_port: &str, m: &str, extra: &[&str]) -> Output {
         let img = node_image();
         let mut args = vec![
             "up",
             "--phase",
-            "0",
+            phase,
             "--no-tui",
             "--cluster",
             cluster,
