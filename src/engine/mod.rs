@@ -30,7 +30,7 @@ mod git_merge;
 pub mod git_source;
 pub mod kind_node;
 mod note;
-mod outage;
+pub mod outage;
 pub mod preflight;
 mod preload;
 pub mod proc;
