@@ -169,6 +169,12 @@ fn argo_cd_and_git_source_faults_during_phases_2_to_4() {
     let (code, text) = run.finish();
     assert_eq!(code, Some(0), "{text}");
     assert_nothing_left(&home);
+    let seen: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.contains("-> wait for Applications"))
+        .filter(|l| l.contains(".. "))
+        .collect();
+    eprintln!("fault repo-server: the wait's progress lines: {seen:#?}");
     outputs.push_str(&text);
 
     // The application-controller killed while phase 4 waits, left down: the
