@@ -12,6 +12,7 @@ pub mod argo;
 pub mod cli;
 pub mod commands;
 pub mod content;
+pub mod delivery;
 pub mod engine;
 pub mod format;
 pub mod images;

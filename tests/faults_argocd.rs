@@ -175,6 +175,11 @@ fn argo_cd_and_git_source_faults_during_phases_2_to_4() {
         .filter(|l| l.contains(".. "))
         .collect();
     eprintln!("fault repo-server: the wait's progress lines: {seen:#?}");
+    // The outage was noticed and named while the wait kept going.
+    assert!(
+        seen.iter().any(|l| l.contains("Argo CD's repo-server does not answer")),
+        "the wait never named the repo-server:\n{text}"
+    );
     outputs.push_str(&text);
 
     // The application-controller killed while phase 4 waits, left down: the

@@ -1,5 +1,6 @@
-//! `kindops status`: what the cluster says (phase records, Applications),
-//! printed once, or live full screen with `--watch`.
+//! `kindops status`: what the cluster says (phase records, Applications,
+//! the CI→CD loop's PipelineRuns and Rollouts), printed once, or live full
+//! screen with `--watch`.
 
 use super::{init_tracing_file, init_tracing_stderr, no_color, target, Result};
 use crate::argo::{application_resource, AppSummary};
@@ -30,7 +31,8 @@ pub async fn run(cluster: &ClusterArgs, output: Format, watch: bool) -> Result<u
     } else {
         let phases = state::read(&client).await?;
         let apps = applications(&client).await?;
-        report::status::print(&t, &phases, &apps, output)?;
+        let delivery = crate::delivery::read(&client, 3).await?;
+        report::status::print(&t, &phases, &apps, &delivery, output)?;
     }
     Ok(0)
 }

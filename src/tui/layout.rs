@@ -149,6 +149,21 @@ fn split(app: &App, body: Rect) -> PhaseAreas {
     }
 }
 
+/// The Applications screen's panes: the table, and under it the CI → CD
+/// pane (PipelineRuns and Rollouts) when there is any and the body has 16
+/// rows or more: as tall as its lines need (with its border), at most half
+/// the body.
+pub fn apps_screen(app: &App, body: Rect) -> (Rect, Option<Rect>) {
+    let d = &app.table.delivery;
+    if (d.pipeline_runs.is_empty() && d.rollouts.is_empty()) || body.height < 16 {
+        return (body, None);
+    }
+    let lines = crate::tui::ui::delivery::lines(d, body.width.saturating_sub(2), Theme::new(true)).len() as u16;
+    let h = (lines + 2).min(body.height / 2);
+    let [table, pane] = Layout::vertical([Constraint::Min(0), Constraint::Length(h)]).areas(body);
+    (table, Some(pane))
+}
+
 /// The `?` page, centred.
 pub fn help_popup(area: Rect) -> Rect {
     let w = area.width.saturating_sub(4).min(84);
@@ -166,7 +181,7 @@ pub fn table_rows(app: &App) -> usize {
     let body = body(app);
     let h = match phases(app, body).apps {
         Some(a) if !app.apps_screen() => a.height,
-        _ => body.height,
+        _ => apps_screen(app, body).0.height,
     };
     h.saturating_sub(3) as usize
 }

@@ -132,6 +132,18 @@ fn applications_table_mixed_states() {
     }
 }
 
+/// The Applications screen with the CI → CD pane under the table.
+#[test]
+fn applications_with_the_ci_cd_pane() {
+    for (w, h) in SIZES {
+        let mut app = status_app(w, h);
+        app.update(crate::tui::app::Msg::Watch(crate::tui::watch::WatchMsg::Delivery(
+            Box::new(delivery()),
+        )));
+        snap("apps_ci_cd", &app);
+    }
+}
+
 #[test]
 fn applications_filter() {
     let mut app = status_app(80, 24);
