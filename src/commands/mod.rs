@@ -13,6 +13,7 @@ mod plan;
 mod refresh;
 mod status;
 mod up;
+mod version;
 
 use crate::cli::{ClusterArgs, Command};
 use crate::engine;
@@ -41,7 +42,17 @@ pub async fn run(command: Command) -> Result<u8> {
     match command {
         Command::Up(args) => up::run(args).await,
         Command::Plan(a) => plan::run(a.phase, &a.source, a.output),
-        Command::Status { cluster, output, watch } => status::run(&cluster, output, watch).await,
+        Command::Status {
+            cluster,
+            output,
+            watch,
+            wait,
+            timeout,
+            apps,
+        } => {
+            let wait = wait.then(|| (timeout.unwrap_or(status::WAIT), apps));
+            status::run(&cluster, output, watch, wait).await
+        }
         Command::Open(args) => open::run(&args).await,
         Command::Down { cluster } => down::run(&cluster).await,
         Command::Doctor { cluster } => doctor::run(&cluster).await,
@@ -54,7 +65,8 @@ pub async fn run(command: Command) -> Result<u8> {
         } => fetch::run(&into, mirror.as_deref(), images, phase, &only).await,
         Command::Images(a) => images::run(a.phase, &a.source, a.output).await,
         Command::Refresh { cluster, quiet } => refresh::run(&cluster, quiet).await,
-        Command::Completions { shell } => completions::run(shell),
+        Command::Completion { shell } => completions::run(shell),
+        Command::Version { output } => version::run(output),
         Command::Learn(a) => learn::run(a).await,
     }
 }
