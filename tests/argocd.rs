@@ -18,7 +18,7 @@
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::bed::{show, stdout, testbed_phases, Bed};
 use support::kindops::Kindops;
@@ -462,7 +462,11 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         .find(|a| a["name"] == "argo-rollouts")
         .cloned()
         .unwrap();
-    assert_eq!(sync_health(&ar), ("Synced".into(), "Healthy".into()), "{healed}");
+    assert_eq!(
+        (&ar["sync"], &ar["health"]),
+        (&json!("Synced"), &json!("Healthy")),
+        "{healed}"
+    );
     wait_until("argo-rollouts self-healed", Duration::from_secs(120), || {
         let a = app(&bed, "argo-rollouts")?;
         (sync_health(&a) == ("Synced".into(), "Healthy".into())).then_some(())

@@ -112,7 +112,7 @@ fn fit_line(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
     let mut used = 0;
     let mut out = Vec::new();
     for s in spans {
-        let n = s.content.chars().count();
+        let n = crate::format::width(&s.content);
         if used + n <= width {
             used += n;
             out.push(s);
