@@ -158,10 +158,27 @@ pub fn apps_screen(app: &App, body: Rect) -> (Rect, Option<Rect>) {
     if (d.pipeline_runs.is_empty() && d.rollouts.is_empty()) || body.height < 16 {
         return (body, None);
     }
-    let lines = crate::tui::ui::delivery::lines(d, body.width.saturating_sub(2), Theme::new(true)).len() as u16;
-    let h = (lines + 2).min(body.height / 2);
+    let h = (delivery_lines(d) + 2).min(body.height / 2);
     let [table, pane] = Layout::vertical([Constraint::Min(0), Constraint::Length(h)]).areas(body);
     (table, Some(pane))
+}
+
+/// How many PipelineRuns the CI → CD pane lists (newest first).
+pub const DELIVERY_RUNS_SHOWN: usize = 4;
+
+/// Lines the CI → CD pane draws (`ui::delivery::lines`, one per line):
+/// a line per PipelineRun shown, two more and the log lines for a failed
+/// one, a line per Rollout.
+pub fn delivery_lines(d: &crate::delivery::Delivery) -> u16 {
+    let runs = d.pipeline_runs.iter().take(DELIVERY_RUNS_SHOWN);
+    let n: usize = runs
+        .map(|r| match r.failure() {
+            Some(_) => 2 + d.failed_step_logs.get(&r.name).map_or(0, Vec::len),
+            None => 1,
+        })
+        .sum::<usize>()
+        + d.rollouts.len();
+    n as u16
 }
 
 /// The `?` page, centred.

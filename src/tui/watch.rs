@@ -183,7 +183,10 @@ pub fn spawn<M: From<WatchMsg> + Send + 'static>(
 ) -> Vec<tokio::task::AbortHandle> {
     let apps = tokio::spawn(watch_kind::<AppSummary, M>(client.clone(), tx.clone()));
     let sets = tokio::spawn(watch_kind::<AppSetSummary, M>(client.clone(), tx.clone()));
-    let delivery = tokio::spawn(crate::tui::watch_delivery::watch_delivery::<M>(client, tx.clone()));
+    let tx_d = tx.clone();
+    let delivery = tokio::spawn(crate::tui::watch_delivery::watch_delivery(client, move |d| {
+        tx_d.send(WatchMsg::Delivery(Box::new(d)).into()).is_ok()
+    }));
     let mut aborts = vec![apps.abort_handle(), sets.abort_handle(), delivery.abort_handle()];
     for (handle, status) in [
         (apps, AppSummary::status as fn(WatchStatus) -> WatchMsg),

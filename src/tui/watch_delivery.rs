@@ -1,14 +1,14 @@
 //! Live PipelineRuns, TaskRuns, Rollouts and the Rollouts' ReplicaSets for
 //! the TUI's CI → CD pane: four kube-runtime reflectors, and on a change
 //! (at most every [`SETTLE`]) the whole [`Delivery`] rebuilt from their
-//! stores and sent as [`WatchMsg::Delivery`]. A kind whose CRD does not
+//! stores and handed to `send` (the TUI wraps it in `WatchMsg::Delivery`).
+//! A kind whose CRD does not
 //! exist yet (Tekton or Argo Rollouts not installed) just stays empty
 //! while its watcher retries with backoff.
 
 use crate::delivery::pipeline_runs::{self, PipelineRunSummary, TaskRunSummary};
 use crate::delivery::rollouts::{self, RolloutSummary};
 use crate::delivery::{self, Delivery, RunState};
-use crate::tui::watch::WatchMsg;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use kube::api::{Api, ApiResource, DynamicObject};
@@ -16,7 +16,6 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use tokio::sync::mpsc::UnboundedSender;
 
 /// How long changes gather before the pane is rebuilt (a PipelineRun
 /// writes its status several times a second while it starts).
@@ -32,8 +31,8 @@ fn dynamic(client: &kube::Client, ar: &ApiResource) -> (Store<DynamicObject>, fu
     (store, s)
 }
 
-/// Watches until the UI is gone (`tx` closed).
-pub async fn watch_delivery<M: From<WatchMsg>>(client: kube::Client, tx: UnboundedSender<M>) {
+/// Watches until the UI is gone (`send` returns false).
+pub async fn watch_delivery(client: kube::Client, send: impl Fn(Delivery) -> bool) {
     let (runs, s1) = dynamic(&client, &pipeline_runs::pipelinerun_resource());
     let (tasks, s2) = dynamic(&client, &pipeline_runs::taskrun_resource());
     let (outs, s3) = dynamic(&client, &rollouts::rollout_resource());
@@ -101,7 +100,7 @@ pub async fn watch_delivery<M: From<WatchMsg>>(client: kube::Client, tx: Unbound
         };
         if now != last {
             last = now.clone();
-            if tx.send(WatchMsg::Delivery(Box::new(now)).into()).is_err() {
+            if !send(now) {
                 return;
             }
         }

@@ -14,8 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-/// How many PipelineRuns the pane lists (newest first).
-pub const RUNS_SHOWN: usize = 4;
+use crate::tui::layout::DELIVERY_RUNS_SHOWN as RUNS_SHOWN;
 
 fn style(theme: Theme, s: RunState) -> Style {
     match s {
@@ -128,6 +127,11 @@ fn fit_line(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
 }
 
 pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    debug_assert_eq!(
+        lines(&app.table.delivery, area.width.saturating_sub(2), theme).len(),
+        crate::tui::layout::delivery_lines(&app.table.delivery) as usize,
+        "layout::delivery_lines counts what lines() draws"
+    );
     let d = &app.table.delivery;
     let title = format!(
         " CI → CD: {} PipelineRun{}, {} Rollout{} ",
