@@ -500,7 +500,8 @@ fn quitting_or_sigterm_mid_phase_interrupts_and_restores_the_terminal() {
     ]);
 
     let t = Tmux::start(&bed, "quit", (100, 30), &args);
-    t.wait_for("phase 1 waiting for rollouts", wait_secs(120), |s| {
+    // Phase 1's applies take 40 s on a quiet machine, over 2 min at load 20.
+    t.wait_for("phase 1 waiting for rollouts", wait_secs(300), |s| {
         s.lines().any(|l| l.contains("running wait for rollouts"))
     });
     t.type_text("q");
@@ -508,7 +509,8 @@ fn quitting_or_sigterm_mid_phase_interrupts_and_restores_the_terminal() {
     drop(t);
 
     let t = Tmux::start(&bed, "term", (100, 30), &args);
-    t.wait_for("phase 1 waiting for rollouts", wait_secs(120), |s| {
+    // Phase 1's applies take 40 s on a quiet machine, over 2 min at load 20.
+    t.wait_for("phase 1 waiting for rollouts", wait_secs(300), |s| {
         s.lines().any(|l| l.contains("running wait for rollouts"))
     });
     let pattern = format!("^{KINDOPS} up .*{}", bed.repo_url());

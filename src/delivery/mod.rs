@@ -2,6 +2,8 @@
 //! (with their TaskRuns and steps) and Argo Rollouts Rollouts (with the
 //! stable version's image). Used by `kindops status` and the TUI.
 
+#[cfg(test)]
+pub mod fixtures;
 pub mod pipeline_runs;
 pub mod rollouts;
 

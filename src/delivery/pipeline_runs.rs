@@ -14,6 +14,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// `tekton.dev/v1` `PipelineRun`, plural `pipelineruns`.
 pub fn pipelinerun_resource() -> ApiResource {
@@ -41,6 +42,9 @@ pub enum RunState {
     /// Cancelled or stopped by a user (reasons `Cancelled`,
     /// `CancelledRunningFinally`, `StoppedRunningFinally`, `TaskRunCancelled`).
     Cancelled,
+    /// A step that never ran because one before it failed (Tekton marks it
+    /// terminated with a non-zero exit code all the same).
+    Skipped,
 }
 
 impl RunState {
@@ -65,11 +69,15 @@ impl RunState {
             RunState::Succeeded => "Succeeded",
             RunState::Failed => "Failed",
             RunState::Cancelled => "Cancelled",
+            RunState::Skipped => "Skipped",
         }
     }
 
     pub fn done(self) -> bool {
-        matches!(self, RunState::Succeeded | RunState::Failed | RunState::Cancelled)
+        matches!(
+            self,
+            RunState::Succeeded | RunState::Failed | RunState::Cancelled | RunState::Skipped
+        )
     }
 }
 
@@ -96,6 +104,9 @@ pub struct TaskRunSummary {
     /// The pod its steps run in (for `kubectl logs`).
     pub pod: Option<String>,
     pub steps: Vec<StepSummary>,
+    /// Its `status.results` (name → string value).
+    #[serde(skip)]
+    pub results: BTreeMap<String, String>,
 }
 
 impl TaskRunSummary {
@@ -124,6 +135,11 @@ pub struct PipelineRunSummary {
     /// Seconds from start to completion (to now while it runs: `None` then).
     pub seconds: Option<f64>,
     pub task_runs: Vec<TaskRunSummary>,
+    /// The `failed-tests` result a TaskRun wrote (the coffee pipeline's test
+    /// step: go test's `--- FAIL` names), empty when none.
+    pub failed_tests: String,
+    /// The `image` result: the image the run pushed, empty until then.
+    pub image: String,
     /// TaskRun names from `status.childReferences`, with their pipeline task.
     #[serde(skip)]
     pub children: Vec<(String, String)>,
@@ -184,6 +200,23 @@ struct RunStatus {
     child_references: Vec<ChildReference>,
     pod_name: String,
     steps: Vec<StepStatus>,
+    /// `PipelineRunResult`/`TaskRunResult`: `name`, `value` (a string, or an
+    /// array or object for typed results).
+    results: Vec<Param>,
+}
+
+fn results(status: &RunStatus) -> BTreeMap<String, String> {
+    status
+        .results
+        .iter()
+        .map(|r| {
+            let v = match &r.value {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (r.name.clone(), v)
+        })
+        .collect()
 }
 
 #[derive(Deserialize, Default)]
@@ -271,6 +304,8 @@ impl PipelineRunSummary {
             created: obj.metadata.creation_timestamp.as_ref().map(|t| t.0),
             seconds: seconds(d.status.start_time.as_ref(), d.status.completion_time.as_ref()),
             task_runs: vec![],
+            failed_tests: String::new(),
+            image: results(&d.status).remove("image").unwrap_or_default(),
             children: d
                 .status
                 .child_references
@@ -288,6 +323,7 @@ impl TaskRunSummary {
         let d = doc(obj);
         let (state, reason, message) = succeeded(&d.status);
         let labels = obj.metadata.labels.clone().unwrap_or_default();
+        let mut failed_before = false;
         let steps = d
             .status
             .steps
@@ -295,10 +331,13 @@ impl TaskRunSummary {
             .map(|s| match &s.terminated {
                 Some(t) => StepSummary {
                     name: s.name.clone(),
-                    state: if t.exit_code == 0 {
-                        RunState::Succeeded
-                    } else {
-                        RunState::Failed
+                    state: match t.exit_code {
+                        0 => RunState::Succeeded,
+                        _ if failed_before => RunState::Skipped,
+                        _ => {
+                            failed_before = true;
+                            RunState::Failed
+                        }
                     },
                     exit_code: Some(t.exit_code),
                     seconds: seconds(t.started_at.as_ref(), t.finished_at.as_ref()),
@@ -321,6 +360,7 @@ impl TaskRunSummary {
             state,
             reason,
             message,
+            results: results(&d.status),
             pod: Some(d.status.pod_name).filter(|p| !p.is_empty()),
             steps,
         }
@@ -339,7 +379,7 @@ pub fn join(
     task_runs: &std::collections::BTreeMap<(String, String), TaskRunSummary>,
 ) -> Vec<PipelineRunSummary> {
     for r in &mut runs {
-        r.task_runs = r
+        let tasks: Vec<TaskRunSummary> = r
             .children
             .iter()
             .filter_map(|(name, task)| {
@@ -354,6 +394,17 @@ pub fn join(
                     })
             })
             .collect();
+        for t in &tasks {
+            if let Some(v) = t.results.get("failed-tests").filter(|v| !v.is_empty()) {
+                r.failed_tests.clone_from(v);
+            }
+            if r.image.is_empty() {
+                if let Some(v) = t.results.get("image") {
+                    r.image.clone_from(v);
+                }
+            }
+        }
+        r.task_runs = tasks;
     }
     runs.sort_by(|a, b| b.created.cmp(&a.created).then(a.name.cmp(&b.name)));
     runs
@@ -395,7 +446,8 @@ mod tests {
                     {"name": "clone", "container": "step-clone", "terminated": {"exitCode": 0, "reason": "Completed", "startedAt": "2026-12-06T10:00:02Z", "finishedAt": "2026-12-06T10:00:04Z"}},
                     {"name": "test", "container": "step-test", "terminated": {"exitCode": 1, "reason": "Error", "startedAt": "2026-12-06T10:00:04Z", "finishedAt": "2026-12-06T10:00:30Z"}},
                     {"name": "image", "container": "step-image", "terminated": {"exitCode": 1, "reason": "Error"}}
-                ]
+                ],
+                "results": [{"name": "failed-tests", "type": "string", "value": "TestVersion,TestReady"}]
             }
         })));
         let mut by_name = std::collections::BTreeMap::new();
@@ -408,6 +460,12 @@ mod tests {
         );
         assert_eq!(task.pod.as_deref(), Some("coffee-cart-x-ci-pod"));
         assert_eq!(task.steps[0].seconds, Some(2.0));
+        assert_eq!(
+            task.steps[2].state,
+            RunState::Skipped,
+            "a step after the failed one never ran"
+        );
+        assert_eq!(pr.failed_tests, "TestVersion,TestReady");
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub fn delivery_lines(d: &Delivery) -> Vec<String> {
     let mut out = vec![];
     if !d.pipeline_runs.is_empty() {
         out.push(format!(
-            "{:<28} {:<8} {:<8} {:<10} {:<6} STEPS",
+            "{:<28} {:<22} {:<8} {:<10} {:<6} STEPS",
             "PIPELINERUN", "MODULE", "COMMIT", "STATE", "TIME"
         ));
         for r in d.pipeline_runs.iter().take(RUNS_SHOWN) {
@@ -84,14 +84,15 @@ pub fn delivery_lines(d: &Delivery) -> Vec<String> {
                 .iter()
                 .flat_map(|t| &t.steps)
                 .map(|s| match (s.state, s.exit_code) {
-                    (RunState::Failed, Some(code)) => format!("{} FAILED (exit {code}) {}", s.name, secs(s.seconds)),
-                    (state, _) => format!("{} {} {}", s.name, state.word().to_lowercase(), secs(s.seconds)),
+                    (RunState::Succeeded, _) => format!("{} ✓ {}", s.name, secs(s.seconds)),
+                    (RunState::Failed, Some(code)) => format!("{} ✗ (exit {code})", s.name),
+                    (state, _) => format!("{} {}", s.name, state.word().to_lowercase()),
                 })
                 .collect();
             out.push(format!(
-                "{:<28} {:<8} {:<8} {:<10} {:<6} {}",
+                "{:<28} {:<22} {:<8} {:<10} {:<6} {}",
                 r.name,
-                r.module_name(),
+                or_dash(&r.module),
                 or_dash(r.short_revision()),
                 r.state.word(),
                 secs(r.seconds),
@@ -101,6 +102,12 @@ pub fn delivery_lines(d: &Delivery) -> Vec<String> {
                     steps.join(", ")
                 }
             ));
+            if !r.failed_tests.is_empty() {
+                out.push(format!(
+                    "  failed tests: {} (nothing was built or deployed)",
+                    r.failed_tests
+                ));
+            }
             if let Some((task, step)) = r.failure() {
                 out.push(format!(
                     "  {}: step {} failed: {} (kubectl -n {} logs {} -c step-{})",

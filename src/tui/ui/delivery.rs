@@ -21,7 +21,7 @@ fn style(theme: Theme, s: RunState) -> Style {
         RunState::Succeeded => theme.ok(),
         RunState::Failed => theme.err(),
         RunState::Running => theme.info(),
-        RunState::Pending | RunState::Cancelled => theme.dim(),
+        RunState::Pending | RunState::Cancelled | RunState::Skipped => theme.dim(),
     }
 }
 
@@ -32,6 +32,7 @@ fn symbol(s: RunState) -> &'static str {
         RunState::Running => "▶",
         RunState::Pending => "○",
         RunState::Cancelled => "⊘",
+        RunState::Skipped => "–",
     }
 }
 
@@ -61,8 +62,13 @@ pub fn lines(d: &Delivery, width: u16, theme: Theme) -> Vec<Line<'static>> {
         out.push(fit_line(spans, w));
         if let Some((_, step)) = r.failure() {
             let code = step.exit_code.map(|c| format!(" (exit {c})")).unwrap_or_default();
+            let tests = if r.failed_tests.is_empty() {
+                String::new()
+            } else {
+                format!(": failed tests {}", r.failed_tests)
+            };
             out.push(Line::styled(
-                fit(&format!("    step {} failed{code}", step.name), w),
+                fit(&format!("    step {} failed{code}{tests}", step.name), w),
                 theme.err(),
             ));
             for l in d.failed_step_logs.get(&r.name).into_iter().flatten() {

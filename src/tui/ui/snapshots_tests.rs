@@ -168,7 +168,7 @@ fn applications_with_the_ci_cd_pane() {
     for (w, h) in SIZES {
         let mut app = status_app(w, h);
         app.update(crate::tui::app::Msg::Watch(crate::tui::watch::WatchMsg::Delivery(
-            Box::new(delivery()),
+            Box::new(crate::delivery::fixtures::delivery()),
         )));
         snap("apps_ci_cd", &app);
     }
