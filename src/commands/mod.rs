@@ -43,7 +43,7 @@ pub async fn run(command: Command) -> Result<u8> {
         Command::Plan(a) => plan::run(a.phase, &a.source, a.output),
         Command::Status { cluster, output, watch } => status::run(&cluster, output, watch).await,
         Command::Open(args) => open::run(&args).await,
-        Command::Down { cluster } => down::run(&cluster).await,
+        Command::Down { cluster, purge } => down::run(&cluster, purge).await,
         Command::Doctor { cluster } => doctor::run(&cluster).await,
         Command::Fetch {
             into,

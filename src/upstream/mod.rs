@@ -141,22 +141,24 @@ pub fn pins() -> Vec<Pin> {
     }
 }
 
-/// The image pins in force (see [`ImagePin`]): the `--pins` file's, else the
-/// built-in ones.
+/// The image pins in force (see [`ImagePin`]): the `--pins` file's, plus
+/// the built-in ones it does not name (a pins file written for artifacts
+/// only keeps kindops's own images).
 pub fn image_pins() -> Vec<ImagePin> {
-    match PINS_OVERRIDE.get() {
-        Some(p) => p.1.clone(),
-        None => builtin().1,
+    let mut pins = PINS_OVERRIDE.get().map(|p| p.1.clone()).unwrap_or_default();
+    for b in builtin().1 {
+        if !pins.iter().any(|p| p.name == b.name) {
+            pins.push(b);
+        }
     }
+    pins
 }
 
-/// The image pinned under `name` (`registry`): from the `--pins` file when
-/// it has one, else the built-in pin.
+/// The image pinned under `name` (`registry`; see [`image_pins`]).
 pub fn image_pin(name: &str) -> ImagePin {
     image_pins()
         .into_iter()
         .find(|p| p.name == name)
-        .or_else(|| builtin().1.into_iter().find(|p| p.name == name))
         .unwrap_or_else(|| panic!("manifests/upstream.yaml pins the image {name} (checked by a unit test)"))
 }
 
