@@ -154,7 +154,7 @@ fn junit_has_one_testcase_per_step_run_and_a_failure_names_the_object() {
         failed.text.contains("next:   look at the Application's conditions"),
         "{failed:?}"
     );
-    for c in &cases[9..] {
+    for c in &cases[10..] {
         assert_eq!(
             c.message.as_deref(),
             Some("not run: the run stopped at phase 1, step 6, which failed"),
