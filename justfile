@@ -100,7 +100,7 @@ test-kind: testbed-build (kind-build "all")
     tests/kind/lane.sh exec -- env PATH={{justfile_directory()}}/tests/testbed/bin:$PATH \
         KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
         KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
-        cargo test --offline --test kind --test kind_road -- --ignored --test-threads=1 --nocapture
+        cargo test --offline --test kind --test kind_road --test kind_registry -- --ignored --test-threads=1 --nocapture
 
 # Only the whole road of test-kind (tests/kind_road.rs: phases 0-4 in the TUI, a learner's push, a re-run, lesson 4, the secret scan), e.g. after a change to phases 1-4.
 test-kind-road: testbed-build (kind-build "all")

@@ -73,6 +73,10 @@ pub enum Command {
     Down {
         #[command(flatten)]
         cluster: ClusterArgs,
+        /// Also remove the local registry's volume kindops-registry-data
+        /// (every image pushed to localhost:PORT is lost).
+        #[arg(long)]
+        purge: bool,
     },
     /// Run the preflight checks only.
     Doctor {
@@ -252,4 +256,11 @@ pub struct UpArgs {
     /// one back afterwards (use `kubectl --context kind-<name>` then).
     #[arg(long)]
     pub keep_context: bool,
+    /// Host port of the local registry on kind (127.0.0.1): push to
+    /// localhost:PORT/NAME:TAG, pods pull the same name.
+    #[arg(long, value_name = "PORT", default_value_t = crate::registry::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..))]
+    pub registry_port: u16,
+    /// No local registry (bring your own; see README, "Local registry").
+    #[arg(long, conflicts_with = "registry_port")]
+    pub no_registry: bool,
 }

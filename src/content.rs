@@ -157,8 +157,9 @@ pub struct KindOptions<'a> {
 }
 
 /// The kind cluster config (`manifests/kind/cluster.yaml`) with its tokens
-/// filled in, every node's `image:` set and, on cgroup v1 hosts, the
-/// kubelet patch added; as YAML text for `kind create cluster --config`.
+/// filled in, every node's `image:` set, containerd's registry
+/// `config_path` patch ([`crate::registry::CONTAINERD_CONFIG_PATCH`]) and, on
+/// cgroup v1 hosts, the kubelet patch added; as YAML text for `kind create cluster --config`.
 ///
 /// Errors: the template does not parse after filling (a bug, or an odd
 /// cluster name / path), named.
@@ -176,6 +177,15 @@ pub fn kind_config(o: &KindOptions) -> Result<String> {
             }
         }
     }
+    // containerd reads registry hosts from /etc/containerd/certs.d (the
+    // local registry's hosts.toml): kind's "Local Registry" guide, step 2.
+    cfg.as_mapping_mut()
+        .context("manifests/kind/cluster.yaml is not a mapping")?
+        .entry("containerdConfigPatches".into())
+        .or_insert_with(|| serde_yaml::Value::Sequence(vec![]))
+        .as_sequence_mut()
+        .context("containerdConfigPatches of manifests/kind/cluster.yaml is not a list")?
+        .push(crate::registry::CONTAINERD_CONFIG_PATCH.into());
     if o.cgroup_v1 {
         let patch = "kind: KubeletConfiguration\nfailCgroupV1: false\n";
         let m = cfg
@@ -406,6 +416,11 @@ mod tests {
         assert_eq!(node["extraMounts"][0]["hostPath"].as_str(), Some(git.to_str().unwrap()));
         assert_eq!(node["extraPortMappings"][0]["hostPort"].as_u64(), Some(8443));
         assert!(cfg.get("kubeadmConfigPatches").is_none());
+        assert_eq!(
+            cfg["containerdConfigPatches"][0].as_str(),
+            Some(crate::registry::CONTAINERD_CONFIG_PATCH),
+            "containerd reads the local registry's hosts.toml"
+        );
         let v1 = KindOptions {
             node_image: "kindops.local/node:v1.36.3",
             cgroup_v1: true,

@@ -4,7 +4,8 @@
 //! `plan` (phase files → typed steps) → `engine` (runs steps, emits typed
 //! [`engine::event::Event`]s) → readers: `report` (plain/JSON lines) and `tui`.
 //! `upstream` resolves pinned artifacts (mirror, cache, checksums); `content`
-//! is the GitOps tree kindops applies and publishes. `commands` holds one
+//! is the GitOps tree kindops applies and publishes; `registry` is the local
+//! registry beside the kind cluster. `commands` holds one
 //! module per subcommand (the binary is a thin `main` over it); `report`
 //! holds one module per thing printed outside the TUI.
 
@@ -18,6 +19,7 @@ pub mod format;
 pub mod images;
 pub mod learn;
 pub mod plan;
+pub mod registry;
 pub mod report;
 pub mod tui;
 pub mod upstream;

@@ -159,7 +159,7 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
             finished += 1;
         }
     }
-    assert_eq!(finished, 3 + 7, "phase 0 has 3 steps and phase 1 has 7");
+    assert_eq!(finished, 4 + 7, "phase 0 has 4 steps and phase 1 has 7");
 }
 
 /// A manifest the API server rejects: a ValidatingAdmissionPolicy (a real

@@ -42,6 +42,7 @@ fn settings(home: &Path) -> Settings {
         node_image: None,
         on_conflict: None,
         keep_context: false,
+        registry: None,
     }
 }
 

@@ -106,7 +106,7 @@ fn junit_has_one_testcase_per_step_run_and_a_failure_names_the_object() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{l}: {e}")))
         .filter(|v| v["event"] == "step_started")
         .collect();
-    assert_eq!(started.len(), 3 + 7, "phase 0 has 3 steps and phase 1 has 7\n{run}");
+    assert_eq!(started.len(), 4 + 7, "phase 0 has 4 steps and phase 1 has 7\n{run}");
     let cases = read_cases(&ok_xml);
     let in_report: Vec<(String, String)> = cases.iter().map(|c| (c.classname.clone(), c.name.clone())).collect();
     let in_stream: Vec<(String, String)> = started.iter().map(case_key).collect();
@@ -132,12 +132,12 @@ fn junit_has_one_testcase_per_step_run_and_a_failure_names_the_object() {
     let text = run.assert_code(1).stdout();
     assert!(text.contains("object: Application argocd/no-such-app"), "{run}");
     let cases = read_cases(&fail_xml);
-    assert_eq!(cases.len(), 3 + 8, "{cases:#?}");
+    assert_eq!(cases.len(), 4 + 8, "{cases:#?}");
     let statuses: Vec<&str> = cases.iter().map(|c| c.status.as_str()).collect();
-    let mut want = vec![""; 3 + 5];
+    let mut want = vec![""; 4 + 5];
     want.extend(["failure", "skipped", "skipped"]);
     assert_eq!(statuses, want, "{cases:#?}");
-    let failed = &cases[8];
+    let failed = &cases[9];
     assert_eq!(failed.name, "step 6: wait for Applications Synced+Healthy: no-such-app");
     assert_eq!(failed.ty.as_deref(), Some("Application argocd/no-such-app"));
     let message = failed.message.as_deref().unwrap();
@@ -154,7 +154,7 @@ fn junit_has_one_testcase_per_step_run_and_a_failure_names_the_object() {
         failed.text.contains("next:   look at the Application's conditions"),
         "{failed:?}"
     );
-    for c in &cases[9..] {
+    for c in &cases[10..] {
         assert_eq!(
             c.message.as_deref(),
             Some("not run: the run stopped at phase 1, step 6, which failed"),
@@ -203,7 +203,7 @@ fn an_interrupted_run_still_writes_the_report() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{}", seen.join("\n"));
     let cases = read_cases(&xml);
-    assert_eq!(cases.len(), 3 + 7, "every planned step is in the report: {cases:#?}");
+    assert_eq!(cases.len(), 4 + 7, "every planned step is in the report: {cases:#?}");
     let at = cases
         .iter()
         .position(|c| c.status == "failure")
@@ -291,7 +291,8 @@ fn the_tui_writes_the_report_too() {
         vec![
             "step 1: preflight checks",
             "step 2: create the kind cluster",
-            "step 3: load images from the mirror into the nodes"
+            "step 3: load images from the mirror into the nodes",
+            "step 4: start the local registry"
         ]
     );
     assert!(

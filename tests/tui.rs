@@ -215,7 +215,7 @@ fn up_step_waits_for_a_key_before_each_phase() {
     assert!(title.contains("up → existing cluster"), "{s}");
     let phase0 = s.lines().position(|l| l.contains("· 0 A cluster on your laptop"));
     assert!(
-        phase0.is_some_and(|i| s.lines().nth(i + 1).is_some_and(|l| l.contains("pending · 0/3 steps"))),
+        phase0.is_some_and(|i| s.lines().nth(i + 1).is_some_and(|l| l.contains("pending · 0/4 steps"))),
         "phase 0 should be pending:\n{s}"
     );
 

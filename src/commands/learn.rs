@@ -71,6 +71,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
         node_image: None,
         on_conflict: None,
         keep_context: false,
+        registry: None,
     };
     let src = settings.git_source().map_err(|e| Error::Bad(format!("{e:#}")))?;
     let repo = LessonRepo {

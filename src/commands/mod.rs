@@ -54,7 +54,7 @@ pub async fn run(command: Command) -> Result<u8> {
             status::run(&cluster, output, watch, wait).await
         }
         Command::Open(args) => open::run(&args).await,
-        Command::Down { cluster } => down::run(&cluster).await,
+        Command::Down { cluster, purge } => down::run(&cluster, purge).await,
         Command::Doctor { cluster } => doctor::run(&cluster).await,
         Command::Fetch {
             into,

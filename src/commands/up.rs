@@ -55,6 +55,9 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         node_image: args.node_image.clone(),
         on_conflict: args.on_conflict,
         keep_context: args.keep_context,
+        registry: (!args.no_registry).then_some(crate::registry::RegistryOptions {
+            port: args.registry_port,
+        }),
     };
     // A git source is needed only by phases that publish (2 and later).
     if plan.publishes(upto) {
@@ -75,6 +78,16 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         }
     }
     check_local_artifacts(&settings).await?;
+    // The local registry's host port: taken by something else → exit 2.
+    if let (Some(reg), engine::provider::Target::Kind { .. }) = (&settings.registry, &settings.target) {
+        let ours = match engine::container_engine::connect() {
+            Ok((docker, at)) if engine::provider::container_cli() == "docker" => {
+                crate::registry::docker::our_port(&docker, &at).await
+            }
+            _ => None,
+        };
+        crate::registry::port::check(reg.port, ours).map_err(Error::Bad)?;
+    }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Stamped>();
     // --junit: a third reader of the stream, in front of the TUI or the printer.
     let (rx, junit) = match &args.junit {

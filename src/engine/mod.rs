@@ -15,6 +15,7 @@
 //! | `preflight`         | [`preflight`] `preflight_step`      |
 //! | `create-cluster`    | [`provider`] `create_cluster_step`  |
 //! | `load-images`       | [`preload`] `load_images_step`      |
+//! | `local-registry`    | [`crate::registry::step`] `local_registry_step` |
 //! | `apply`             | [`apply`] `apply_step`              |
 //! | `wait-rollouts`     | [`wait`] `wait_rollouts_step`       |
 //! | `publish-repo`      | [`git_source`] `publish_repo_step`  |
@@ -39,7 +40,7 @@ pub mod push_hook;
 mod render_cache;
 mod secret;
 pub mod state;
-mod step;
+pub(crate) mod step;
 mod unchanged;
 pub mod wait;
 
@@ -95,6 +96,9 @@ pub struct Settings {
     /// `--keep-context`: set the kubeconfig's current context back to what
     /// it was before `kind create cluster` switched it.
     pub keep_context: bool,
+    /// The local registry beside a kind cluster (`--registry-port`); `None`:
+    /// `--no-registry`.
+    pub registry: Option<crate::registry::RegistryOptions>,
 }
 
 #[cfg(test)]
@@ -118,6 +122,9 @@ impl Settings {
             node_image: None,
             on_conflict: None,
             keep_context: false,
+            registry: Some(crate::registry::RegistryOptions {
+                port: crate::registry::DEFAULT_PORT,
+            }),
         }
     }
 }
@@ -372,6 +379,7 @@ impl Engine {
             Step::Preflight {} => preflight::preflight_step(ctx).await,
             Step::CreateCluster {} => provider::create_cluster_step(ctx).await,
             Step::LoadImages {} => preload::load_images_step(ctx).await,
+            Step::LocalRegistry {} => crate::registry::step::local_registry_step(ctx).await,
             Step::Apply { path, namespace } => apply::apply_step(ctx, path, namespace.as_deref()).await,
             Step::WaitRollouts { namespaces, timeout } => wait::wait_rollouts_step(ctx, namespaces, *timeout).await,
             Step::PublishRepo {} => git_source::publish_repo_step(ctx).await,

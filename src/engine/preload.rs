@@ -182,6 +182,16 @@ pub(crate) async fn load_images_step(ctx: &mut StepCtx<'_>) -> StepResult {
     for node in &nodes {
         present.insert(node.clone(), node_images(ctx, node).await?);
     }
+    // Images kindops runs as containers of the engine (the registry) are
+    // loaded there by their own step, not into the nodes.
+    let engine_images: Vec<String> = crate::upstream::image_pins().into_iter().map(|p| p.image).collect();
+    let index = ImageIndex {
+        images: index
+            .images
+            .into_iter()
+            .filter(|e| !engine_images.contains(&e.reference))
+            .collect(),
+    };
     let total = index.images.len();
     // What each node lacks, largest archive first (with a few imports at once
     // the longest one should not start last).

@@ -281,7 +281,29 @@ pub async fn inventory(
             }
         }
     }
+    // Images kindops runs itself as containers of the engine (the local
+    // registry: `manifests/upstream.yaml` entries with `image:`), phase 0.
+    if upto_includes_phase_0(plan, upto) {
+        for pin in crate::upstream::image_pins() {
+            uses.push((
+                pin.image.clone(),
+                ImageUse {
+                    phase: 0,
+                    path: format!("kindops {}", pin.name),
+                    object: format!("Container {}", crate::registry::CONTAINER),
+                    container: pin.name.clone(),
+                    pull_policy: "IfNotPresent".into(),
+                },
+            ));
+        }
+    }
     Ok(group(uses))
+}
+
+fn upto_includes_phase_0(plan: &crate::plan::Plan, upto: u8) -> bool {
+    plan.upto(upto)
+        .iter()
+        .any(|p| p.phase == 0 && p.steps.iter().any(|s| matches!(s, crate::plan::Step::LocalRegistry {})))
 }
 
 #[cfg(test)]

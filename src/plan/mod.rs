@@ -47,6 +47,13 @@ pub enum Step {
     /// `kindops fetch --images`) into every kind node; nothing without a
     /// mirror directory with images, or with `--context`.
     LoadImages {},
+    /// The local registry (kind's "Local Registry" guide): the registry
+    /// container `kindops-registry` on the `kind` network, published on
+    /// 127.0.0.1:`--registry-port`, a containerd `hosts.toml` for
+    /// `localhost:PORT` in every node, the KEP-1755 ConfigMap
+    /// `kube-public/local-registry-hosting`; nothing with `--no-registry`
+    /// or `--context`.
+    LocalRegistry {},
     /// Server-side apply (field manager `kindops`) of a path in the GitOps content:
     /// a directory with a `kustomization.yaml` is rendered with `kubectl kustomize`
     /// (`--load-restrictor LoadRestrictionsNone`, as argocd-cm tells Argo CD, so a
@@ -98,6 +105,7 @@ impl Step {
             Step::Preflight {} => "preflight checks".into(),
             Step::CreateCluster {} => "create the kind cluster".into(),
             Step::LoadImages {} => "load images from the mirror into the nodes".into(),
+            Step::LocalRegistry {} => "start the local registry".into(),
             Step::Apply { path, .. } => format!("apply {path} (server-side)"),
             Step::WaitRollouts { namespaces, .. } => format!("wait for rollouts in {}", namespaces.join(", ")),
             Step::PublishRepo {} => "publish the GitOps repo".into(),

@@ -177,6 +177,15 @@ pub fn mid_run(w: u16, h: u16) -> App {
                 "no --mirror directory: the nodes pull images from their registries",
                 1,
             ),
+            started(38_001, 0, 3),
+            finished_step(
+                38_001,
+                0,
+                3,
+                false,
+                "local registry localhost:5001 (container kindops-registry, volume kindops-registry-data)",
+                0,
+            ),
             st(
                 38_001,
                 Event::PhaseFinished {

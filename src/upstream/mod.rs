@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 
 static PINS: &str = include_str!("../../manifests/upstream.yaml");
 
-/// One pinned upstream artifact (an entry of `manifests/upstream.yaml`).
+/// One pinned upstream artifact (an entry of `manifests/upstream.yaml` with
+/// `file:` and `url:`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Pin {
@@ -35,16 +36,130 @@ pub struct Pin {
     pub unpack: Option<String>,
 }
 
+/// One pinned container image that kindops runs itself, outside any manifest
+/// (an entry of `manifests/upstream.yaml` with `image:` instead of `file:`):
+/// the local registry of phase 0. Nothing is downloaded for it; `kindops
+/// images` lists it and `--mirror` loads its archive into the Docker engine.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ImagePin {
+    pub name: String,
+    pub version: String,
+    /// The full reference, e.g. `docker.io/library/registry:3.1.2`.
+    pub image: String,
+    /// Where the release is published (for people; never fetched).
+    pub url: String,
+}
+
+/// An entry as written: every field either kind of entry may have, checked
+/// by [`Entry`]'s `TryFrom`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryFields {
+    name: String,
+    version: String,
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    sha256: Option<String>,
+    #[serde(default)]
+    unpack: Option<String>,
+    #[serde(default)]
+    image: Option<String>,
+}
+
+/// One entry of a pins file: an artifact or an image.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(try_from = "EntryFields")]
+enum Entry {
+    Artifact(Pin),
+    Image(ImagePin),
+}
+
+impl TryFrom<EntryFields> for Entry {
+    type Error = String;
+    fn try_from(f: EntryFields) -> Result<Self, String> {
+        let url = f.url.ok_or_else(|| format!("{}: missing field `url`", f.name))?;
+        match f.image {
+            Some(image) => {
+                if let Some(k) = [
+                    ("file", f.file.is_some()),
+                    ("sha256", f.sha256.is_some()),
+                    ("unpack", f.unpack.is_some()),
+                ]
+                .iter()
+                .find_map(|(k, set)| set.then_some(*k))
+                {
+                    return Err(format!("{}: an image entry (`image:`) has no `{k}`", f.name));
+                }
+                Ok(Entry::Image(ImagePin {
+                    name: f.name,
+                    version: f.version,
+                    image,
+                    url,
+                }))
+            }
+            None => Ok(Entry::Artifact(Pin {
+                file: f
+                    .file
+                    .ok_or_else(|| format!("{}: missing field `file` (or `image:` for an image)", f.name))?,
+                name: f.name,
+                version: f.version,
+                url,
+                sha256: f.sha256,
+                unpack: f.unpack,
+            })),
+        }
+    }
+}
+
 /// Pins read from `--pins FILE` (or `$KINDOPS_PINS`), set once at start-up by
 /// [`use_pins_file`]; `None` means the built-in `manifests/upstream.yaml`.
-static PINS_OVERRIDE: std::sync::OnceLock<Vec<Pin>> = std::sync::OnceLock::new();
+static PINS_OVERRIDE: std::sync::OnceLock<(Vec<Pin>, Vec<ImagePin>)> = std::sync::OnceLock::new();
+
+fn builtin() -> (Vec<Pin>, Vec<ImagePin>) {
+    split(serde_yaml::from_str(PINS).expect("manifests/upstream.yaml is checked by a unit test"))
+}
+
+fn split(entries: Vec<Entry>) -> (Vec<Pin>, Vec<ImagePin>) {
+    let (mut pins, mut images) = (Vec::new(), Vec::new());
+    for e in entries {
+        match e {
+            Entry::Artifact(p) => pins.push(p),
+            Entry::Image(i) => images.push(i),
+        }
+    }
+    (pins, images)
+}
 
 /// The pins in force: the file given to [`use_pins_file`], else the ones kindops ships.
 pub fn pins() -> Vec<Pin> {
     match PINS_OVERRIDE.get() {
-        Some(p) => p.clone(),
-        None => serde_yaml::from_str(PINS).expect("manifests/upstream.yaml is checked by a unit test"),
+        Some(p) => p.0.clone(),
+        None => builtin().0,
     }
+}
+
+/// The image pins in force (see [`ImagePin`]): the `--pins` file's, plus
+/// the built-in ones it does not name (a pins file written for artifacts
+/// only keeps kindops's own images).
+pub fn image_pins() -> Vec<ImagePin> {
+    let mut pins = PINS_OVERRIDE.get().map(|p| p.1.clone()).unwrap_or_default();
+    for b in builtin().1 {
+        if !pins.iter().any(|p| p.name == b.name) {
+            pins.push(b);
+        }
+    }
+    pins
+}
+
+/// The image pinned under `name` (`registry`; see [`image_pins`]).
+pub fn image_pin(name: &str) -> ImagePin {
+    image_pins()
+        .into_iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("manifests/upstream.yaml pins the image {name} (checked by a unit test)"))
 }
 
 /// Parses a pins file (the shape of `manifests/upstream.yaml`).
@@ -60,7 +175,11 @@ pub fn parse_pins(path: &Path) -> Result<Vec<Pin>> {
 /// Errors: a YAML or shape error as one line, `FILE:LINE:COLUMN: message`
 /// (see [`crate::yaml_error`] for what that line guarantees).
 pub fn parse_pins_str(file: &str, text: &str) -> Result<Vec<Pin>> {
-    serde_yaml::from_str(text).map_err(|e| {
+    Ok(parse_entries(file, text)?.0)
+}
+
+fn parse_entries(file: &str, text: &str) -> Result<(Vec<Pin>, Vec<ImagePin>)> {
+    serde_yaml::from_str(text).map(split).map_err(|e| {
         let d = crate::yaml_error::describe(&e, text);
         let at = match (d.line, d.column) {
             (Some(l), Some(c)) => format!(":{l}:{c}"),
@@ -77,8 +196,9 @@ pub fn parse_pins_str(file: &str, text: &str) -> Result<Vec<Pin>> {
 /// rest of this process (e.g. a newer release, or a workshop's own artifacts).
 /// Call once, before anything resolves pins.
 pub fn use_pins_file(path: &Path) -> Result<()> {
-    let pins = parse_pins(path)?;
-    let _ = PINS_OVERRIDE.set(pins);
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading the pins file {}", path.display()))?;
+    let entries = parse_entries(&path.display().to_string(), &text)?;
+    let _ = PINS_OVERRIDE.set(entries);
     Ok(())
 }
 

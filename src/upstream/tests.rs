@@ -195,3 +195,17 @@ fn parse_pins_reads_the_file_and_names_it() {
         "{e}"
     );
 }
+
+#[test]
+fn image_entries_are_kept_apart_from_artifacts_and_checked() {
+    let images = image_pins();
+    assert!(images.iter().any(|i| i.name == "registry"), "{images:?}");
+    assert!(pins().iter().all(|p| p.name != "registry"));
+    let bad = "- name: r\n  version: v1\n  image: a/b:1\n  file: f\n  url: u\n";
+    let e = format!("{:#}", parse_pins_str(FILE, bad).unwrap_err());
+    assert!(e.contains("an image entry (`image:`) has no `file`"), "{e}");
+    crate::yaml_error::check_shown(&e, FILE, bad).unwrap();
+    let neither = "- name: r\n  version: v1\n  url: u\n";
+    let e = format!("{:#}", parse_pins_str(FILE, neither).unwrap_err());
+    assert!(e.contains("missing field `file`"), "{e}");
+}

@@ -9,7 +9,7 @@
 #                               bin base slim kube coredns pause busybox kindnetd
 #                               local-path node   (the node image)
 #                               redis argocd dex static git tekton triggers
-#                               metrics-server rollouts eso agnhost
+#                               metrics-server rollouts eso agnhost registry
 #                                                 (workload images)
 #                               all               (every step)
 #   lane.sh up                start dockerd in the namespace (prints DOCKER_HOST)
@@ -855,8 +855,62 @@ step_agnhost() {
   log "agnhost image in $((SECONDS - t0))s"
 }
 
+# The local registry kindops runs beside the cluster (phase 0; issue 21):
+# real CNCF distribution, github.com/distribution/distribution/v3
+# (tests/kind/registry), ./cmd/registry built as upstream's Dockerfile builds
+# it (CGO_ENABLED=0, BUILDTAGS "" (none), -trimpath, -ldflags "-s -w -X
+# .../version.version=${VERSION#v} -X .../version.mainpkg=..."; the revision
+# ldflag needs the git checkout, which the module zip lacks). Laid out as the
+# docker-library image `registry` (docker-library/repo-info
+# repos/registry/tag-details.md, tags registry:3, 3.1, 3.1.1, latest):
+# /bin/registry, /etc/distribution/config.yml (upstream's
+# cmd/registry/config-dev.yml, which docker-library's config-example.yml
+# matches: filesystem storage in /var/lib/registry, http :5000, debug :5001),
+# ENV OTEL_TRACES_EXPORTER=none, VOLUME /var/lib/registry, EXPOSE 5000,
+# ENTRYPOINT /entrypoint.sh (a config file as $1 → `registry serve FILE`,
+# else `registry ARGS`), CMD /etc/distribution/config.yml. On the busybox image
+# (the entrypoint needs sh) with the static image's CA bundle instead of
+# Alpine with ca-certificates. The image name is the pin in
+# manifests/upstream.yaml (the one place its version is written).
+REGISTRY_IMAGE="$(awk '$1 == "image:" && $2 ~ /^docker\.io\/library\/registry:/ {print $2}' "$REPO_ROOT/manifests/upstream.yaml")"
+step_registry() {
+  [ -n "$REGISTRY_IMAGE" ] || die "no docker.io/library/registry image pinned in manifests/upstream.yaml"
+  need_image "$BUSYBOX_IMAGE" busybox; need_image "$STATIC_IMAGE" static
+  local version="${REGISTRY_IMAGE##*:}" out="$BIN/registry" t0=$SECONDS p=github.com/distribution/distribution/v3
+  log "go build $p v$version (cmd/registry)"
+  go_build "$LANE_DIR/registry" "$out" "-X $p/version.version=$version -X $p/version.mainpkg=$p" "$p/cmd/registry"
+  log "Go build in $((SECONDS - t0))s"
+  "$out/registry" --version | grep -qF " $version" || die "$out/registry --version does not say $version"
+  local src rec; src="$(mod_src "$LANE_DIR/registry" "$p")"
+  rec="$(recipe step_registry "$(sha "$out/registry")" "$(sha "$src/cmd/registry/config-dev.yml")" \
+    "$(image_recipe "$BUSYBOX_IMAGE")" "$(image_recipe "$STATIC_IMAGE")")"
+  fresh "$REGISTRY_IMAGE" "$rec" && return 0
+  local d="$SCRATCH/registry"; rmtree "$d"; mkdir -p "$d"
+  cp "$out/registry" "$d/"
+  install -m 0644 "$src/cmd/registry/config-dev.yml" "$d/config.yml"
+  cat >"$d/entrypoint.sh" <<'SH'
+#!/bin/sh
+# As docker-library's registry entrypoint: a config file → serve it; else registry ARGS.
+set -e
+case "$1" in
+  sh) shift; exec /bin/sh "$@";;
+esac
+if [ -f "$1" ]; then exec /bin/registry serve "$@"; fi
+exec /bin/registry "$@"
+SH
+  chmod 0755 "$d/entrypoint.sh"
+  printf '%s\n' "FROM $BUSYBOX_IMAGE" \
+    "COPY --from=$STATIC_IMAGE /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt" \
+    'COPY registry /bin/registry' 'COPY config.yml /etc/distribution/config.yml' 'COPY entrypoint.sh /entrypoint.sh' \
+    'ENV OTEL_TRACES_EXPORTER=none' 'VOLUME ["/var/lib/registry"]' 'EXPOSE 5000' \
+    'ENTRYPOINT ["/entrypoint.sh"]' 'CMD ["/etc/distribution/config.yml"]' >"$d/Dockerfile"
+  build_image "$REGISTRY_IMAGE" "$rec" "$d"
+  rmtree "$d"
+  log "registry image in $((SECONDS - t0))s"
+}
+
 NODE_STEPS=(bin base slim kube coredns pause busybox kindnetd local-path node)
-WORKLOAD_STEPS=(redis argocd dex static git tekton triggers metrics-server rollouts eso agnhost)
+WORKLOAD_STEPS=(redis argocd dex static git tekton triggers metrics-server rollouts eso agnhost registry)
 
 cmd_build() {
   local steps=("$@")
@@ -869,7 +923,7 @@ cmd_build() {
     if [ "$s" != bin ] && ! docker_up; then cmd_up >/dev/null; started=1; fi
     local ts=$SECONDS
     case "$s" in
-      bin|base|slim|kube|coredns|pause|busybox|kindnetd|node|redis|argocd|dex|static|git|tekton|triggers|rollouts|eso|agnhost) "step_$s";;
+      bin|base|slim|kube|coredns|pause|busybox|kindnetd|node|redis|argocd|dex|static|git|tekton|triggers|rollouts|eso|agnhost|registry) "step_$s";;
       local-path) step_local_path;;
       metrics-server) step_metrics_server;;
       *) die "unknown build step '$s' (steps: ${NODE_STEPS[*]} ${WORKLOAD_STEPS[*]} all)";;

@@ -114,6 +114,7 @@ impl Run {
             },
         );
         self.step_ok(0, 2, false, "no --mirror image archives: nothing to load", 1);
+        self.step_ok(0, 3, false, "context kindops-testbed: no local registry is created", 0);
         self.emit(
             0,
             Event::PhaseFinished {
@@ -239,7 +240,7 @@ fn a_run_that_succeeds_has_one_suite_per_phase_and_one_passed_case_per_step_and_
     let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
-    assert_eq!(root.attribute("tests"), Some("10"));
+    assert_eq!(root.attribute("tests"), Some("11"));
     assert_eq!(root.attribute("failures"), Some("0"));
     assert_eq!(root.attribute("skipped"), Some("0"));
     let suites: Vec<_> = root.children().filter(|n| n.has_tag_name("testsuite")).collect();
@@ -254,7 +255,7 @@ fn a_run_that_succeeds_has_one_suite_per_phase_and_one_passed_case_per_step_and_
     // A suite's time is PhaseFinished's elapsed, in seconds.
     assert_eq!(suites[1].attribute("time"), Some("8.900"));
     let got = cases(&doc);
-    assert_eq!(got.len(), 10);
+    assert_eq!(got.len(), 11);
     assert!(got.iter().all(|(_, _, status)| status.is_empty()), "{got:?}");
     let argo = case(&doc, &format!("step 1: {}", run.phases[1].steps[0]));
     assert_eq!(argo.attribute("classname"), Some("kindops.phase-1"));
@@ -298,7 +299,7 @@ fn a_failed_step_is_a_failure_naming_the_object_and_reason_and_the_steps_after_i
             root.attribute("failures"),
             root.attribute("skipped")
         ),
-        (Some("10"), Some("1"), Some("2"))
+        (Some("11"), Some("1"), Some("2"))
     );
     let wait = case(&doc, &format!("step 5: {}", run.phases[1].steps[4]));
     assert_eq!(wait.attribute("time"), Some("20.004"));
@@ -353,7 +354,7 @@ fn an_interrupted_run_has_the_interrupted_step_failed_and_every_step_not_run_ski
     let passed = got.iter().filter(|c| c.2.is_empty()).count();
     let failed: Vec<_> = got.iter().filter(|c| c.2 == "failure").collect();
     let skipped = got.iter().filter(|c| c.2 == "skipped").count();
-    assert_eq!((passed, failed.len(), skipped), (3, 1, planned - 4), "{got:?}");
+    assert_eq!((passed, failed.len(), skipped), (4, 1, planned - 5), "{got:?}");
     let f = child(case(&doc, &failed[0].1), "failure");
     assert_eq!(
         f.attribute("message"),
@@ -375,7 +376,7 @@ fn interrupted_while_the_presenter_waits_skips_every_step() {
     let xml = run.xml();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let got = cases(&doc);
-    assert_eq!(got.len(), 10);
+    assert_eq!(got.len(), 11);
     assert!(got.iter().all(|c| c.2 == "skipped"), "{got:?}");
     let first = case(&doc, &format!("step 1: {}", run.phases[0].steps[0]));
     assert_eq!(
@@ -477,7 +478,7 @@ fn write_replaces_the_file_whole_and_leaves_no_temporary_file() {
     j.write(&path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap();
-    assert_eq!(cases(&doc).len(), 3);
+    assert_eq!(cases(&doc).len(), 4);
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

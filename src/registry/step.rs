@@ -1,0 +1,302 @@
+//! The `local-registry` step (phase 0, after `create-cluster`): the
+//! registry container running ([`super::docker::ensure`]) and answering,
+//! `hosts.toml` in every node of the kind cluster, the KEP-1755 ConfigMap.
+//! A re-run finds everything in place and changes nothing; a stopped or
+//! killed registry container is started again.
+
+use super::docker::{ensure, RegistryError};
+use super::{hosts_toml, hosts_toml_path, local_registry_hosting, CONTAINER, HOSTING_CONFIGMAP, VOLUME};
+use crate::engine::provider::{container_cli, Target};
+use crate::engine::step::{Done, StepCtx, StepError, StepResult};
+use bollard::query_parameters::{DownloadFromContainerOptions, ListContainersOptions, UploadToContainerOptions};
+use futures::TryStreamExt;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// The network kind puts nodes on: `KIND_EXPERIMENTAL_DOCKER_NETWORK`, else
+/// [`super::KIND_NETWORK`] (kind `pkg/cluster/internal/providers/docker/provider.go`).
+pub fn kind_network() -> String {
+    std::env::var("KIND_EXPERIMENTAL_DOCKER_NETWORK")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| super::KIND_NETWORK.to_string())
+}
+
+/// How long the registry may take to answer `GET /v2/` after it starts.
+const READY_WITHIN: Duration = Duration::from_secs(60);
+
+fn registry_error(e: RegistryError) -> StepError {
+    let hint = match e {
+        RegistryError::MissingImage(_) | RegistryError::ForeignContainer | RegistryError::ForeignVolume => None,
+        RegistryError::Engine { .. } => Some("check `docker ps -a` and `docker volume ls`; `kindops down --purge` starts the registry afresh (its images are lost)".to_string()),
+    };
+    StepError::new(e.to_string())
+        .object(format!("container {CONTAINER}"))
+        .hint_if(hint)
+}
+
+pub(crate) async fn local_registry_step(ctx: &mut StepCtx<'_>) -> StepResult {
+    let name = match &ctx.settings.target {
+        Target::Context { context } => {
+            return Ok(Done::unchanged(format!(
+                "context {context}: no local registry is created; push to the registry your cluster pulls from (see README, \"Local registry\")"
+            )))
+        }
+        Target::Kind { name } => name.clone(),
+    };
+    let Some(opts) = ctx.settings.registry else {
+        return Ok(Done::unchanged("--no-registry: no local registry"));
+    };
+    if container_cli() != "docker" {
+        return Ok(Done::unchanged(format!(
+            "kind drives {}: the local registry is set up with the Docker engine only; none created",
+            container_cli()
+        )));
+    }
+    let (docker, at) = crate::engine::container_engine::connect().map_err(|e| {
+        StepError::new(e.unwrap_or_else(|| "the Docker engine is not reachable through its API".into()))
+            .object(format!("container {CONTAINER}"))
+    })?;
+    let image = crate::upstream::image_pin("registry").image;
+    let network = kind_network();
+    load_from_mirror(ctx, &docker, &at, &image).await?;
+    let ensured = ensure(&docker, &at, &image, opts.port, &network)
+        .await
+        .map_err(registry_error)?;
+    for c in &ensured.changes {
+        ctx.say(c.clone());
+    }
+    let port = ensured.port;
+    if port != opts.port {
+        ctx.say(format!(
+            "the registry container {CONTAINER} is published on 127.0.0.1:{port} (the --registry-port it was made with); --registry-port {} applies to a new registry container (`kindops down` removes it, the volume {VOLUME} stays)",
+            opts.port
+        ));
+    }
+    if ensured.image != image {
+        ctx.say(format!(
+            "the registry container runs {} (pinned: {image}); `kindops down` then `kindops up` makes it anew with the pinned image, keeping the images in volume {VOLUME}",
+            ensured.image
+        ));
+    }
+    wait_ready(ctx, port).await?;
+    let mut changed = !ensured.changes.is_empty();
+    changed |= configure_nodes(ctx, &docker, &at, &name, port).await?;
+    changed |= apply_hosting(ctx, port).await?;
+    Ok(Done::new(
+        changed,
+        format!(
+            "local registry localhost:{port} (container {CONTAINER}, volume {VOLUME}); push with `docker push localhost:{port}/NAME:TAG`, pods pull `localhost:{port}/NAME:TAG`"
+        ),
+    ))
+}
+
+/// With `--mirror DIR` holding the registry image's archive (`kindops fetch
+/// --images`) and the engine lacking it: `docker load` it (into the Docker
+/// engine, where the container runs; not into the nodes).
+async fn load_from_mirror(ctx: &StepCtx<'_>, docker: &bollard::Docker, at: &str, image: &str) -> Result<(), StepError> {
+    let Some(crate::upstream::Mirror::Dir(dir)) = &ctx.settings.mirror else {
+        return Ok(());
+    };
+    if super::docker::has_image(docker, image).await {
+        return Ok(());
+    }
+    let Some(index) = crate::images::ImageIndex::read(dir)? else {
+        return Ok(());
+    };
+    let Some(entry) = index.images.iter().find(|e| e.reference == image) else {
+        return Ok(());
+    };
+    let path = crate::images::ImageIndex::archive_path(dir, entry);
+    ctx.say(format!(
+        "loading {image} from {} into the Docker engine",
+        path.display()
+    ));
+    super::docker::load_archive(docker, at, &path)
+        .await
+        .map_err(registry_error)
+}
+
+/// Waits until `GET http://127.0.0.1:<port>/v2/` answers 200 (the
+/// distribution API's version check), up to [`READY_WITHIN`].
+async fn wait_ready(ctx: &StepCtx<'_>, port: u16) -> Result<(), StepError> {
+    let url = format!("http://127.0.0.1:{port}/v2/");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .map_err(anyhow::Error::from)?;
+    let deadline = Instant::now() + READY_WITHIN;
+    let mut last = String::new();
+    while Instant::now() < deadline && !ctx.cancel.is_cancelled() {
+        match client.get(&url).send().await {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) => last = format!("HTTP {}", r.status()),
+            Err(e) => last = format!("{e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(StepError::new(format!(
+        "the registry at {url} did not answer within {}s ({last})",
+        READY_WITHIN.as_secs()
+    ))
+    .object(format!("container {CONTAINER}"))
+    .hint(format!(
+        "`docker logs {CONTAINER}` tells why; a full or damaged volume: `kindops down --purge` empties it (its images are lost)"
+    )))
+}
+
+/// Writes the `hosts.toml` for `localhost:<port>` into every node of kind
+/// cluster `name` where it differs, and checks that each node's containerd
+/// reads that directory. Returns whether a file was written.
+async fn configure_nodes(
+    ctx: &StepCtx<'_>,
+    docker: &bollard::Docker,
+    at: &str,
+    name: &str,
+    port: u16,
+) -> Result<bool, StepError> {
+    let filters = HashMap::from([("label".to_string(), vec![format!("io.x-k8s.kind.cluster={name}")])]);
+    let nodes: Vec<String> = docker
+        .list_containers(Some(ListContainersOptions {
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .map_err(|e| {
+            StepError::new(format!(
+                "the Docker engine at {at}: listing the nodes of kind cluster {name}: {e}"
+            ))
+        })?
+        .into_iter()
+        .filter_map(|c| c.names.and_then(|n| n.into_iter().next()))
+        .map(|n| n.trim_start_matches('/').to_string())
+        .collect();
+    if nodes.is_empty() {
+        return Err(
+            StepError::new(format!("kind cluster {name} has no running node container"))
+                .object(format!("kind cluster {name}"))
+                .hint("run `kindops up` again: it starts a stopped node"),
+        );
+    }
+    let path = hosts_toml_path(port);
+    let want = hosts_toml();
+    let mut changed = false;
+    for node in &nodes {
+        if read_file(docker, node, &path).await.as_deref() != Some(want.as_str()) {
+            write_file(docker, node, &path, &want).await.map_err(|e| {
+                StepError::new(format!("writing {path} in node {node}: {e}")).object(format!("node {node}"))
+            })?;
+            ctx.say(format!("wrote {path} in node {node}: {}", want.trim()));
+            changed = true;
+        }
+        check_config_path(ctx, node).await;
+    }
+    Ok(changed)
+}
+
+/// A file's text from a container (`GET /containers/{id}/archive`); None
+/// when it is missing or unreadable.
+async fn read_file(docker: &bollard::Docker, node: &str, path: &str) -> Option<String> {
+    let opts = DownloadFromContainerOptions { path: path.to_string() };
+    let chunks: Vec<Vec<u8>> = docker
+        .download_from_container(node, Some(opts))
+        .map_ok(|b| b.to_vec())
+        .try_collect()
+        .await
+        .ok()?;
+    let data = chunks.concat();
+    let mut archive = tar::Archive::new(data.as_slice());
+    let mut entry = archive.entries().ok()?.next()?.ok()?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).ok()?;
+    Some(text)
+}
+
+/// Writes `text` at absolute `path` in a container, with its parent
+/// directories (`PUT /containers/{id}/archive` of a tar at `/`).
+async fn write_file(docker: &bollard::Docker, node: &str, path: &str, text: &str) -> anyhow::Result<()> {
+    let rel = path.trim_start_matches('/');
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut dir = String::new();
+    let parents: Vec<&str> = rel.split('/').collect();
+    for part in &parents[..parents.len() - 1] {
+        dir = if dir.is_empty() {
+            part.to_string()
+        } else {
+            format!("{dir}/{part}")
+        };
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+        builder.append_data(&mut h, format!("{dir}/"), std::io::empty())?;
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o644);
+    h.set_size(text.len() as u64);
+    builder.append_data(&mut h, rel, text.as_bytes())?;
+    let data = builder.into_inner()?;
+    let opts = UploadToContainerOptions {
+        path: "/".into(),
+        ..Default::default()
+    };
+    docker
+        .upload_to_container(node, Some(opts), bollard::body_full(data.into()))
+        .await?;
+    Ok(())
+}
+
+/// Says so when a node's containerd does not read `/etc/containerd/certs.d`
+/// (`containerd config dump` shows no such `config_path`): pods there cannot
+/// pull `localhost:<port>/…`. A cluster made before kindops set the patch
+/// ([`super::CONTAINERD_CONFIG_PATCH`]) needs to be made again.
+async fn check_config_path(ctx: &StepCtx<'_>, node: &str) {
+    let args: Vec<String> = ["exec", node, "containerd", "config", "dump"]
+        .map(str::to_string)
+        .into();
+    let Ok(fin) = crate::engine::proc::run(container_cli(), &args, None, &[], ctx.cancel, |_, _| {}).await else {
+        return;
+    };
+    let reads = fin
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("config_path"))
+        .any(|l| l.contains(super::CERTS_D));
+    if fin.success && !reads {
+        ctx.say(format!(
+            "warning: node {node}'s containerd does not read {} (no registry config_path): its pods cannot pull localhost:PORT/… images. The cluster was made without kindops's containerd patch: `kindops down` then `kindops up` makes it anew",
+            super::CERTS_D
+        ));
+    }
+}
+
+/// Server-side applies the `local-registry-hosting` ConfigMap (field
+/// manager `kindops`) unless it already says the same. Returns whether it
+/// changed.
+async fn apply_hosting(ctx: &StepCtx<'_>, port: u16) -> Result<bool, StepError> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, Patch, PatchParams};
+    let client = ctx.client()?;
+    let want = local_registry_hosting(port);
+    let api: Api<ConfigMap> = Api::namespaced(client, HOSTING_CONFIGMAP.1);
+    let object = format!("ConfigMap {}/{}", HOSTING_CONFIGMAP.1, HOSTING_CONFIGMAP.0);
+    let have = api
+        .get_opt(HOSTING_CONFIGMAP.0)
+        .await
+        .map_err(|e| StepError::new(format!("reading {object}: {e}")).object(object.clone()))?;
+    if have.as_ref().and_then(|c| c.data.as_ref()) == want.data.as_ref() {
+        return Ok(false);
+    }
+    let mut body = serde_json::to_value(&want).map_err(anyhow::Error::from)?;
+    body["apiVersion"] = "v1".into();
+    body["kind"] = "ConfigMap".into();
+    api.patch(
+        HOSTING_CONFIGMAP.0,
+        &PatchParams::apply("kindops").force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(|e| StepError::new(format!("applying {object}: {e}")).object(object.clone()))?;
+    ctx.say(format!("applied {object} (KEP-1755: host localhost:{port})"));
+    Ok(true)
+}
