@@ -18,6 +18,7 @@ pub mod images;
 pub mod learn;
 pub mod plan;
 pub mod report;
+pub mod secret_store;
 pub mod tui;
 pub mod upstream;
 pub mod yaml_error;

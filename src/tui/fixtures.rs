@@ -333,6 +333,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
             status: "Synced".into(),
             health: "Healthy".into(),
             requires_pruning: false,
+            health_message: String::new(),
         },
         ResourceStatus {
             group: "".into(),
@@ -342,6 +343,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
             status: "Synced".into(),
             health: "".into(),
             requires_pruning: false,
+            health_message: String::new(),
         },
     ];
     let mut metrics = app(
@@ -360,6 +362,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
         status: "OutOfSync".into(),
         health: "Healthy".into(),
         requires_pruning: false,
+        health_message: String::new(),
     }];
     let mut eso = app(
         "external-secrets",
@@ -395,6 +398,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
             status: "OutOfSync".into(),
             health: "Degraded".into(),
             requires_pruning: false,
+            health_message: String::new(),
         },
         ResourceStatus {
             group: "".into(),
@@ -404,6 +408,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
             status: "Synced".into(),
             health: "Healthy".into(),
             requires_pruning: false,
+            health_message: String::new(),
         },
         ResourceStatus {
             group: "".into(),
@@ -413,6 +418,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
             status: "OutOfSync".into(),
             health: "".into(),
             requires_pruning: true,
+            health_message: String::new(),
         },
     ];
     let mut order = app(
