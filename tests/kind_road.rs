@@ -178,6 +178,9 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     // binary, and each product's ExternalSecret syncs the team's store.
     secrets::assert_eso_is_upstream(&l, name);
     let mut store_values = secrets::assert_synced(&l, name, &["cart", "order"]);
+    // The real kindnetd: a NetworkPolicy denying ingress to cart (or the
+    // kernel's evidence why it cannot be enforced here).
+    secrets::network_policy_denies_ingress(&l, name);
 
     // A learner's own push: a new product directory becomes an Application.
     let work = l.home.path().join("learner-clone");

@@ -859,7 +859,8 @@ step_eso() {
   (cd "$src" && go build -p "$GO_P" -trimpath -tags "$ESO_TAGS" -ldflags "-s -w" -o "$out/external-secrets" .) \
     || die "go build of external-secrets failed"
   log "Go build in $((SECONDS - t0))s"
-  local tag="ghcr.io/external-secrets/external-secrets:$ESO_VERSION" rec
+  # (KINDOPS_ESO_TAG: another tag, to try a build without touching the chart's)
+  local tag="${KINDOPS_ESO_TAG:-ghcr.io/external-secrets/external-secrets:$ESO_VERSION}" rec
   rec="$(recipe step_eso "$(sha "$out/external-secrets")" "$(image_recipe "$STATIC_IMAGE")")"
   fresh "$tag" "$rec" && return 0
   local d="$SCRATCH/eso"; rmtree "$d"; mkdir -p "$d"
