@@ -372,8 +372,7 @@ step_pause() {
   rmtree "$d"
 }
 
-# busybox-static from Debian: the shell for local-path's helper pods and the
-# kindnetd stand-in.
+# busybox-static from Debian: the shell for local-path's helper pods.
 step_busybox() {
   local rec; rec="$(recipe step_busybox)"
   fresh "$BUSYBOX_IMAGE" "$rec" && return 0

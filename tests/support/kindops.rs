@@ -120,6 +120,12 @@ impl<'b> Kindops<'b> {
             ("XDG_DATA_HOME".into(), home.join("data").into()),
             ("XDG_CACHE_HOME".into(), home.join("cache").into()),
         ];
+        if self.bed.is_some() {
+            env.push((
+                "KINDOPS_DEV_CONTENT_OVERLAY".into(),
+                super::bed::testbed_content(&home).into(),
+            ));
+        }
         env.extend(self.env.iter().cloned());
         let mut cmd = match self.bed {
             Some(bed) => bed.command(KINDOPS, &env),
