@@ -266,6 +266,8 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     }
     eprintln!("[road] a learner's push to Synced+Healthy: {:?}", pushed.elapsed());
     secrets::assert_synced(&l, name, &["tea"]);
+    // Rotation without git: a new value in the store reaches cart's Secret.
+    store_values.push(secrets::rotate(&l, name, "cart").1);
 
     // A re-run changes nothing (and keeps the learner's directory).
     let out = l

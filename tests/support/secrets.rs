@@ -292,3 +292,43 @@ pub fn network_policy_denies_ingress(l: &Learner, cluster: &str) -> bool {
     );
     false
 }
+
+/// Rotation without git: a new value for `svc` in the store reaches Secret
+/// coffee/`<svc>-secret` (External Secrets' refresh, `refreshInterval: 15s`)
+/// while Application `svc` stays Synced (git did not change). Returns the
+/// time it took and the new value (for the scan).
+pub fn rotate(l: &Learner, cluster: &str, svc: &str) -> (Duration, String) {
+    let store = format!("coffee-{svc}");
+    let name = format!("{svc}-secret");
+    let new = kindops::secret_store::new_value().unwrap();
+    // stringData: the API server writes it into data (core/v1 Secret).
+    let patch = format!("{{\"stringData\":{{\"{KEY}\":\"{new}\"}}}}");
+    let t = Instant::now();
+    let out = l.kubectl(
+        cluster,
+        &["-n", STORE, "patch", "secret", &store, "--type=merge", "-p", &patch],
+    );
+    assert!(
+        out.status.success(),
+        "patching the store's Secret failed (exit {:?})",
+        out.status.code()
+    );
+    loop {
+        if value(l, cluster, "coffee", &name).as_deref() == Some(new.as_str()) {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "Secret coffee/{name} did not get the rotated value in 90 s"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let took = t.elapsed();
+    let apps = super::lane::applications(l, cluster);
+    assert!(
+        apps.iter().any(|(n, s, _)| n == svc && s == "Synced"),
+        "Application {svc} not Synced after a rotation in the store: {apps:?}"
+    );
+    eprintln!("[secrets] rotation: store coffee-{svc} changed → Secret coffee/{name} updated after {took:?}; Application {svc} stays Synced");
+    (took, new)
+}
