@@ -525,19 +525,27 @@ argocd_image_of() {
   sed -n "s#^ *image: \(.*/$1:.*\)\$#\1#p" "$ARGOCD_MANIFEST" | sort -u | head -n 1
 }
 
-# Argo CD's redis: Debian's redis-server (7.0, not the 8.2 the tag names),
-# uid 999 as the manifest's runAsUser, under the manifest's image name.
+# Argo CD's redis: Debian's redis-server under the manifest's image name, uid
+# 999 as the manifest's runAsUser. From Debian 13 (trixie, redis 8.0): the
+# manifest names redis 8.2 (public.ecr.aws/docker/library/redis:8.2.3-alpine),
+# and bookworm's is 7.0, a major version behind; trixie's is the same major
+# version (8.0.2, not 8.2.3: no Debian release ships 8.2). Only this image is
+# from trixie; the .deb cache is shared (debootstrap picks by version).
+# KINDOPS_REDIS_TAG: another tag, to try a build without touching the manifest's.
+REDIS_SUITE=trixie
 step_redis() {
   local tag rec; tag="$(argocd_image_of redis)"
   [ -n "$tag" ] || die "no redis image in $ARGOCD_MANIFEST"
-  rec="$(recipe step_redis)"
+  tag="${KINDOPS_REDIS_TAG:-$tag}"
+  rec="$(recipe step_redis "$REDIS_SUITE")"
   fresh "$tag" "$rec" && return 0
   local t0=$SECONDS r="$SCRATCH/redis"
-  debootstrap_rootfs "$r" redis-server
+  SUITE="$REDIS_SUITE" debootstrap_rootfs "$r" redis-server
   # Debian's package makes a system user with the next free uid; Argo CD runs it as 999.
   chroot "$r" sh -c 'groupmod -g 999 redis && usermod -u 999 -g 999 redis &&
     chown -R redis:redis /var/lib/redis /etc/redis && mkdir -p /data && chown redis:redis /data'
   import_rootfs "$r" "$tag" "$rec" 'USER 999:999' 'WORKDIR /data' 'EXPOSE 6379' 'ENTRYPOINT ["redis-server"]'
+  log "$tag: $(chroot "$r" redis-server --version)"
   rmtree "$r"
   log "redis image in $((SECONDS - t0))s"
 }
