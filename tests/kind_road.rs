@@ -174,6 +174,21 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     );
     assert_eq!(stdout(&lfs).trim(), "git-lfs clean -- %f", "{}", show(&lfs));
 
+    // Argo CD's redis is the manifest's major version (Debian 13's 8.0, issue 23).
+    let redis = l.kubectl(
+        name,
+        &[
+            "-n",
+            "argocd",
+            "exec",
+            "deploy/argocd-redis",
+            "--",
+            "redis-server",
+            "--version",
+        ],
+    );
+    assert!(stdout(&redis).contains(" v=8."), "{}", show(&redis));
+
     // Secrets the GitOps way (issue 23): External Secrets is upstream's
     // binary, and each product's ExternalSecret syncs the team's store.
     secrets::assert_eso_is_upstream(&l, name);
