@@ -58,6 +58,7 @@ fn apps(n: usize) -> Vec<AppSummary> {
                     status: "Synced".into(),
                     health: "Healthy".into(),
                     requires_pruning: false,
+                    health_message: String::new(),
                 })
                 .collect(),
             owner_appset: (i % 3 == 0).then(|| format!("set-{}", i % 20)),

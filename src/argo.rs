@@ -37,6 +37,10 @@ pub struct ResourceStatus {
     /// Per-resource health; empty unless `controller.resource.health.persist` is on.
     pub health: String,
     pub requires_pruning: bool,
+    /// `health.message`: why it is not Healthy, as the resource's health
+    /// check says (e.g. an ExternalSecret's `Ready` condition message, Argo
+    /// CD v3.5.1 resource_customizations/external-secrets.io/ExternalSecret/health.lua).
+    pub health_message: String,
 }
 
 impl ResourceStatus {
@@ -155,6 +159,7 @@ impl AppSummary {
             status: s(r, &["status"]),
             health: s(r, &["health", "status"]),
             requires_pruning: r.get("requiresPruning").and_then(Value::as_bool).unwrap_or(false),
+            health_message: s(r, &["health", "message"]),
         });
         let owner_appset = obj
             .metadata
@@ -270,9 +275,14 @@ impl AppSummary {
             .iter()
             .find(|r| r.status == "OutOfSync" || (!r.health.is_empty() && r.health != "Healthy"))
             .map(|r| {
-                format!("{} {}: {} {}", r.kind, r.qualified_name(), r.status, r.health)
+                let line = format!("{} {}: {} {}", r.kind, r.qualified_name(), r.status, r.health)
                     .trim_end()
-                    .to_string()
+                    .to_string();
+                if r.health_message.is_empty() || r.health == "Healthy" {
+                    line
+                } else {
+                    format!("{line}: {}", r.health_message)
+                }
             })
             .unwrap_or_default()
     }

@@ -461,7 +461,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(seen, 6, "Applications and ApplicationSets under bootstrap/");
+        assert_eq!(seen, 7, "Applications and ApplicationSets under bootstrap/");
     }
 
     /// Two Applications that create the same namespace and sync at once race

@@ -21,6 +21,7 @@ pub mod learn;
 pub mod plan;
 pub mod registry;
 pub mod report;
+pub mod secret_store;
 pub mod tui;
 pub mod upstream;
 pub mod yaml_error;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use support::bed::{show, stdout};
 use support::kindops::Kindops;
 use support::lane::*;
+use support::secrets;
 use support::tmux::{row_has, table_rows, Tmux};
 
 #[test]
@@ -76,6 +77,7 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         "external-secrets",
         "argo-rollouts",
         "metrics-server",
+        "secret-store",
         "coffee-ci",
         "cart",
         "order",
@@ -172,6 +174,29 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     );
     assert_eq!(stdout(&lfs).trim(), "git-lfs clean -- %f", "{}", show(&lfs));
 
+    // Argo CD's redis is the manifest's major version (Debian 13's 8.0, issue 23).
+    let redis = l.kubectl(
+        name,
+        &[
+            "-n",
+            "argocd",
+            "exec",
+            "deploy/argocd-redis",
+            "--",
+            "redis-server",
+            "--version",
+        ],
+    );
+    assert!(stdout(&redis).contains(" v=8."), "{}", show(&redis));
+
+    // Secrets the GitOps way (issue 23): External Secrets is upstream's
+    // binary, and each product's ExternalSecret syncs the team's store.
+    secrets::assert_eso_is_upstream(&l, name);
+    let mut store_values = secrets::assert_synced(&l, name, &["cart", "order"]);
+    // The real kindnetd: a NetworkPolicy denying ingress to cart (or the
+    // kernel's evidence why it cannot be enforced here).
+    secrets::network_policy_denies_ingress(&l, name);
+
     // A learner's own push: a new product directory becomes an Application.
     let work = l.home.path().join("learner-clone");
     let bare = l.git_dir(name).join("gitops.git");
@@ -187,6 +212,25 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     std::fs::create_dir_all(&tea).unwrap();
     let cart = std::fs::read_to_string(work.join("apps/coffee/cart/kustomization.yaml")).unwrap();
     std::fs::write(tea.join("kustomization.yaml"), cart.replace("cart", "tea")).unwrap();
+    // tea's API key: the team puts it in the secret store first (never in
+    // git), then git names it (tea's ExternalSecret, cart's renamed).
+    let es = std::fs::read_to_string(work.join("apps/coffee/cart/externalsecret.yaml")).unwrap();
+    std::fs::write(tea.join("externalsecret.yaml"), es.replace("cart", "tea")).unwrap();
+    let tea_value = kindops::secret_store::new_value().unwrap();
+    let put = l.kubectl(
+        name,
+        &[
+            "-n",
+            secrets::STORE,
+            "create",
+            "secret",
+            "generic",
+            "coffee-tea",
+            &format!("--from-literal={}={tea_value}", secrets::KEY),
+        ],
+    );
+    assert!(put.status.success(), "{}", show(&put));
+    store_values.push(tea_value);
     git(&work, &["add", "-A"]);
     git(
         &work,
@@ -236,6 +280,9 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         std::thread::sleep(Duration::from_secs(2));
     }
     eprintln!("[road] a learner's push to Synced+Healthy: {:?}", pushed.elapsed());
+    secrets::assert_synced(&l, name, &["tea"]);
+    // Rotation without git: a new value in the store reaches cart's Secret.
+    store_values.push(secrets::rotate(&l, name, "cart").1);
 
     // A re-run changes nothing (and keeps the learner's directory).
     let out = l
@@ -328,6 +375,10 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         .unwrap();
     assert_eq!(undo.status.code(), Some(0), "{}", show(&undo));
 
+    // Fault: the store's source Secret of order deleted; a re-run heals.
+    let rerun = [&["up", "--no-tui"][..], &args[1..]].concat();
+    store_values.push(secrets::fault_store_secret_deleted(&l, name, "order", &rerun));
+
     // The Argo CD admin password (and any private key) appears nowhere
     // kindops wrote or showed without --show-secrets: the TUI's screens and
     // log file, plain and JSON output, `status`, the state ConfigMap, the git
@@ -386,10 +437,17 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     for (what, text) in &scanned {
         assert!(!text.contains(&password), "the admin password appears in {what}");
         assert!(!holds_private_key(text), "a private key appears in {what}");
+        for v in &store_values {
+            assert!(
+                !text.contains(v.as_str()),
+                "a value of the secret store appears in {what}"
+            );
+        }
     }
     eprintln!(
-        "[road] secret scan: {} sources, none holds the admin password",
-        scanned.len()
+        "[road] secret scan: {} sources, none holds the admin password or one of the {} store values",
+        scanned.len(),
+        store_values.len()
     );
     // The scan can see it: asked for, the password is printed.
     let printed = l
@@ -400,6 +458,16 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         stdout(&printed).contains(&password),
         "--show-secrets: {}",
         show(&printed)
+    );
+    // ... and the store's values, by phase 3's seed step.
+    let printed = l
+        .command(&[&["up", "--no-tui", "--phase", "3", "--show-secrets"][..], &args[1..]].concat())
+        .output()
+        .unwrap();
+    let cart_value = secrets::value(&l, name, secrets::STORE, "coffee-cart").unwrap();
+    assert!(
+        stdout(&printed).contains(&cart_value),
+        "--show-secrets did not print the store's values"
     );
 
     let out = l.down(name);

@@ -21,6 +21,7 @@
 //! | `publish-repo`      | [`git_source`] `publish_repo_step`  |
 //! | `wait-applications` | [`wait`] `wait_applications_step`   |
 //! | `show-secret`       | [`secret`] `show_secret_step`       |
+//! | `seed-secrets`      | [`secret`] `seed_secrets_step`      |
 //! | `note`              | [`note`] `note_step`                |
 
 pub mod app_actions;
@@ -394,6 +395,12 @@ impl Engine {
                 key,
                 label,
             } => secret::show_secret_step(ctx, namespace, name, key, label).await,
+            Step::SeedSecrets {
+                namespace,
+                apps,
+                prefix,
+                key,
+            } => secret::seed_secrets_step(ctx, namespace, apps, prefix, key).await,
             Step::Note { text } => note::note_step(ctx, text).await,
         }
     }

@@ -128,7 +128,10 @@ mod tests {
     fn a_resource_is_added_and_taken_back() {
         let changed = add_resource(CART, "broken.yaml").unwrap();
         let m: Value = serde_yaml::from_str(&changed).unwrap();
-        assert_eq!(m["resources"].as_sequence().unwrap().len(), 2);
+        let before: Value = serde_yaml::from_str(CART).unwrap();
+        let n = before["resources"].as_sequence().unwrap().len();
+        assert_eq!(m["resources"].as_sequence().unwrap().len(), n + 1);
+        assert_eq!(m["resources"][n], "broken.yaml");
         let back = strip(&changed, 5, Some("broken.yaml")).unwrap().unwrap();
         assert_eq!(
             serde_yaml::from_str::<Value>(&back).unwrap(),

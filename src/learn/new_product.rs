@@ -21,11 +21,15 @@ fn file() -> String {
 }
 
 /// cart's overlay with its name changed to tea (`namePrefix`, labels, the
-/// SERVICE_NAME value): the base stays shared.
+/// SERVICE_NAME value): the base stays shared. cart's own ExternalSecret
+/// (`externalsecret.yaml`, a file of cart's directory) is left out: tea has
+/// no secret in the team's store, so its Deployment runs without one (the
+/// volume is optional).
 pub fn scaffold(cart: &str) -> String {
     let body: String = cart
         .lines()
         .filter(|l| !l.starts_with('#'))
+        .filter(|l| !l.trim_start().starts_with("- externalsecret.yaml") && !l.contains("team's secret store"))
         .map(|l| l.replace("cart", NEW) + "\n")
         .collect();
     format!("{SCAFFOLD_MARK}\n{body}")
@@ -145,5 +149,7 @@ mod tests {
         let v: serde_yaml::Value = serde_yaml::from_str(&tea).unwrap();
         assert_eq!(v["namePrefix"], "tea-");
         assert_eq!(v["resources"][0], "../../../bases/mini-service");
+        // cart's own files stay cart's: only the base is a resource.
+        assert_eq!(v["resources"].as_sequence().map(Vec::len), Some(1), "{tea}");
     }
 }

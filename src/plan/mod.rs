@@ -94,6 +94,17 @@ pub enum Step {
         key: String,
         label: String,
     },
+    /// Seed the team's secret store (`src/secret_store`): for each directory
+    /// under `apps` in the GitOps content (one product service each), Secret
+    /// `<prefix><directory>` in `namespace` with `key` set to a random value,
+    /// created only when missing (kept across re-runs); values are printed
+    /// only with `--show-secrets`.
+    SeedSecrets {
+        namespace: String,
+        apps: String,
+        prefix: String,
+        key: String,
+    },
     /// A note for the learner (how to reach the UI, what to try next).
     Note { text: String },
 }
@@ -119,6 +130,7 @@ impl Step {
                 format!("wait for Applications Synced+Healthy: {}", names.join(", "))
             }
             Step::ShowSecret { label, .. } => format!("show {label}"),
+            Step::SeedSecrets { namespace, apps, .. } => format!("seed the secret store {namespace} for {apps}/*"),
             // Tokens are filled when the step runs (engine/note.rs); the label cuts them.
             Step::Note { text } => {
                 let first = text.lines().next().unwrap_or_default();
@@ -309,6 +321,18 @@ pub fn parse_phase(file: &str, text: &str, expect: u8, content: &Content) -> Res
                 ));
             }
             Step::ShowSecret { namespace, .. } => check_dns_label(namespace).map_err(|m| err(&at("namespace"), m))?,
+            Step::SeedSecrets { namespace, apps, .. } => {
+                check_dns_label(namespace).map_err(|m| err(&at("namespace"), m))?;
+                if !content.exists(apps) {
+                    return Err(err(
+                        &at("apps"),
+                        format!(
+                            "seed-secrets.apps {} is not in the GitOps content (manifests/gitops/)",
+                            quote(apps)
+                        ),
+                    ));
+                }
+            }
             _ => {}
         }
     }

@@ -211,3 +211,23 @@ fn a_long_apply_path_is_cut() {
     assert_eq!((e.line, e.column), (Some(6), Some(11)), "{shown}");
     assert!(shown.contains("known top-level paths: apps"), "{shown}");
 }
+
+#[test]
+fn seed_secrets_names_a_missing_apps_path_and_a_bad_namespace() {
+    let head = "phase: 3\ntitle: t\nexplain: e\nsteps:\n  - type: seed-secrets\n";
+    let text =
+        format!("{head}    namespace: team-secrets\n    apps: apps/nope\n    prefix: coffee-\n    key: api-key\n");
+    let e = parse_phase("x.yaml", &text, 3, &content()).unwrap_err();
+    assert_eq!(e.line, Some(7), "{e}");
+    assert!(e.message.contains("apps/nope"), "{e}");
+    let text = format!("{head}    namespace: Team\n    apps: apps/coffee\n    prefix: coffee-\n    key: api-key\n");
+    let e = parse_phase("x.yaml", &text, 3, &content()).unwrap_err();
+    assert!(e.message.contains("not a valid namespace name"), "{e}");
+    let text =
+        format!("{head}    namespace: team-secrets\n    apps: apps/coffee\n    prefix: coffee-\n    key: api-key\n");
+    let p = parse_phase("x.yaml", &text, 3, &content()).unwrap();
+    assert_eq!(
+        p.steps[0].label(),
+        "seed the secret store team-secrets for apps/coffee/*"
+    );
+}

@@ -342,6 +342,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
             status: "Synced".into(),
             health: "Healthy".into(),
             requires_pruning: false,
+            health_message: String::new(),
         },
         ResourceStatus {
             group: "".into(),
@@ -351,6 +352,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
             status: "Synced".into(),
             health: "".into(),
             requires_pruning: false,
+            health_message: String::new(),
         },
     ];
     let mut metrics = app(
@@ -369,6 +371,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
         status: "OutOfSync".into(),
         health: "Healthy".into(),
         requires_pruning: false,
+        health_message: String::new(),
     }];
     let mut eso = app(
         "external-secrets",
@@ -404,6 +407,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
             status: "OutOfSync".into(),
             health: "Degraded".into(),
             requires_pruning: false,
+            health_message: String::new(),
         },
         ResourceStatus {
             group: "".into(),
@@ -413,6 +417,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
             status: "Synced".into(),
             health: "Healthy".into(),
             requires_pruning: false,
+            health_message: String::new(),
         },
         ResourceStatus {
             group: "".into(),
@@ -422,6 +427,7 @@ pub fn sample_apps() -> Vec<AppSummary> {
             status: "OutOfSync".into(),
             health: "".into(),
             requires_pruning: true,
+            health_message: String::new(),
         },
     ];
     let mut order = app(

@@ -372,8 +372,7 @@ step_pause() {
   rmtree "$d"
 }
 
-# busybox-static from Debian: the shell for local-path's helper pods and the
-# kindnetd stand-in.
+# busybox-static from Debian: the shell for local-path's helper pods.
 step_busybox() {
   local rec; rec="$(recipe step_busybox)"
   fresh "$BUSYBOX_IMAGE" "$rec" && return 0
@@ -394,19 +393,51 @@ step_busybox() {
   rmtree "$d"
 }
 
-# kindnetd STAND-IN: the Go module proxy refuses sigs.k8s.io/kindnet. A
-# one-node stand-in (kindnetd-standin.sh) that writes the ptp + host-local
-# conflist kindnetd would write, tagged as kind's manifest names kindnetd.
+# kindnetd (real): kind's own CNI daemon, module sigs.k8s.io/kind/images/kindnetd
+# of kind KIND_VERSION (nested in kind's repository, so not in the
+# sigs.k8s.io/kind module zip), from the source archive in ../shared/upstream
+# (SOURCES.tsv). It requires sigs.k8s.io/kube-network-policies at a
+# pseudo-version the module proxy refuses, so the build replaces it with that
+# exact commit's source (the second archive); every other dependency comes
+# through the proxy. Built as its Dockerfile builds it (CGO_ENABLED=0 go build
+# ./cmd/kindnetd) and laid out as its image: /bin/kindnetd as CMD, on an image
+# with iptables (upstream: registry.k8s.io/build-image/distroless-iptables;
+# here debian-slim, whose iptables kube-proxy uses too: kindnetd's masquerade
+# rules run the iptables binary through coreos/go-iptables), under the tag
+# kind's manifest names. KINDOPS_KINDNETD_TAG: another tag, to try a build
+# without touching the one the node image preloads.
 step_kindnetd() {
-  need_image "$BUSYBOX_IMAGE" busybox
-  local tag rec; tag="$(kind_const kindnetdImage)"
-  rec="$(recipe step_kindnetd "$(sha "$LANE_DIR/kindnetd-standin.sh")" "$(image_recipe "$BUSYBOX_IMAGE")")"
+  need_image "$SLIM_IMAGE" slim
+  local f KINDNETD_SRC KNP_SRC
+  KINDNETD_SRC="${KINDOPS_KINDNETD_SRC:-$UPSTREAM_DIR/kind/src-kindnetd-kind-$KIND_VERSION.tar.gz}"
+  KNP_SRC="${KINDOPS_KNP_SRC:-$UPSTREAM_DIR/kind/src-kube-network-policies-f67f0fb35e2b.tar.gz}"
+  for f in "$KINDNETD_SRC" "$KNP_SRC"; do
+    [ -f "$f" ] || die "kindnetd source not found at $f (KINDOPS_KINDNETD_SRC, KINDOPS_KNP_SRC; ../shared/upstream/SOURCES.tsv)"
+  done
+  local tag; tag="${KINDOPS_KINDNETD_TAG:-$(kind_const kindnetdImage)}"
+  local out="$BIN/kindnetd" t0=$SECONDS srcs; srcs="$(sha "$KINDNETD_SRC")-$(sha "$KNP_SRC")"
+  # The two source trees, extracted once per archive pair (kept: go build is incremental on them).
+  local src="$OUT/src/kindnetd-$KIND_VERSION"
+  if [ "$(cat "$src/.kindops-archive" 2>/dev/null || true)" != "$srcs" ]; then
+    rmtree "$src"; mkdir -p "$src/kindnetd" "$src/kube-network-policies"
+    tar -xzf "$KINDNETD_SRC" -C "$src/kindnetd" --strip-components=1 || die "could not extract $KINDNETD_SRC"
+    tar -xzf "$KNP_SRC" -C "$src/kube-network-policies" --strip-components=1 || die "could not extract $KNP_SRC"
+    (cd "$src/kindnetd" && go mod edit -replace "sigs.k8s.io/kube-network-policies=../kube-network-policies")
+    echo "$srcs" >"$src/.kindops-archive"
+  fi
+  mkdir -p "$out"
+  log "go build kindnetd (kind $KIND_VERSION, kube-network-policies f67f0fb35e2b)"
+  (cd "$src/kindnetd" && GOFLAGS="$GOFLAGS -mod=mod" go build -p "$GO_P" -trimpath -ldflags "-s -w" -o "$out/kindnetd" ./cmd/kindnetd) \
+    || die "go build of kindnetd failed"
+  log "Go build in $((SECONDS - t0))s"
+  local rec; rec="$(recipe step_kindnetd "$(sha "$out/kindnetd")" "$(image_recipe "$SLIM_IMAGE")")"
   fresh "$tag" "$rec" && return 0
   local d="$SCRATCH/kindnetd"; rmtree "$d"; mkdir -p "$d"
-  install -m 0755 "$LANE_DIR/kindnetd-standin.sh" "$d/kindnetd"
-  printf 'FROM %s\nCOPY kindnetd /bin/kindnetd\nENTRYPOINT ["/bin/kindnetd"]\n' "$BUSYBOX_IMAGE" >"$d/Dockerfile"
+  cp "$out/kindnetd" "$d/"
+  printf '%s\n' "FROM $SLIM_IMAGE" 'COPY kindnetd /bin/kindnetd' 'CMD ["/bin/kindnetd"]' >"$d/Dockerfile"
   build_image "$tag" "$rec" "$d"
   rmtree "$d"
+  log "kindnetd image in $((SECONDS - t0))s"
 }
 
 # local-path-provisioner (real, from its Go module; v0.0.30 as the proxy serves
@@ -494,19 +525,27 @@ argocd_image_of() {
   sed -n "s#^ *image: \(.*/$1:.*\)\$#\1#p" "$ARGOCD_MANIFEST" | sort -u | head -n 1
 }
 
-# Argo CD's redis: Debian's redis-server (7.0, not the 8.2 the tag names),
-# uid 999 as the manifest's runAsUser, under the manifest's image name.
+# Argo CD's redis: Debian's redis-server under the manifest's image name, uid
+# 999 as the manifest's runAsUser. From Debian 13 (trixie, redis 8.0): the
+# manifest names redis 8.2 (public.ecr.aws/docker/library/redis:8.2.3-alpine),
+# and bookworm's is 7.0, a major version behind; trixie's is the same major
+# version (8.0.2, not 8.2.3: no Debian release ships 8.2). Only this image is
+# from trixie; the .deb cache is shared (debootstrap picks by version).
+# KINDOPS_REDIS_TAG: another tag, to try a build without touching the manifest's.
+REDIS_SUITE=trixie
 step_redis() {
   local tag rec; tag="$(argocd_image_of redis)"
   [ -n "$tag" ] || die "no redis image in $ARGOCD_MANIFEST"
-  rec="$(recipe step_redis)"
+  tag="${KINDOPS_REDIS_TAG:-$tag}"
+  rec="$(recipe step_redis "$REDIS_SUITE")"
   fresh "$tag" "$rec" && return 0
   local t0=$SECONDS r="$SCRATCH/redis"
-  debootstrap_rootfs "$r" redis-server
+  SUITE="$REDIS_SUITE" debootstrap_rootfs "$r" redis-server
   # Debian's package makes a system user with the next free uid; Argo CD runs it as 999.
   chroot "$r" sh -c 'groupmod -g 999 redis && usermod -u 999 -g 999 redis &&
     chown -R redis:redis /var/lib/redis /etc/redis && mkdir -p /data && chown redis:redis /data'
   import_rootfs "$r" "$tag" "$rec" 'USER 999:999' 'WORKDIR /data' 'EXPOSE 6379' 'ENTRYPOINT ["redis-server"]'
+  log "$tag: $(chroot "$r" redis-server --version)"
   rmtree "$r"
   log "redis image in $((SECONDS - t0))s"
 }
@@ -793,28 +832,52 @@ step_rollouts() {
   rmtree "$d"
 }
 
-# External Secrets Operator STAND-IN (tests/kind/eso-standin, standard library
-# only): the proxy refuses github.com/external-secrets/external-secrets v2.9.0.
-# One binary for the chart's three Deployments (controller: syncs nothing;
-# certcontroller: the webhook's certificate and caBundle; webhook: allows every
-# AdmissionReview), under the chart's image name, laid out as upstream's
-# Dockerfile (/bin/external-secrets, uid 65534).
+# External Secrets Operator (real): github.com/external-secrets/external-secrets
+# ESO_VERSION from the source archive in ../shared/upstream (SOURCES.tsv: a
+# git-archive of the tag's Go source; its go.mod replaces 61 modules with ./
+# directories, which is why the module proxy cannot serve it as a module, but
+# every dependency of `go build .` resolves through the proxy). Built as
+# upstream's Makefile builds it (CGO_ENABLED=0 go build of the main package)
+# and laid out as its Dockerfile: /bin/external-secrets, USER 65534, on the
+# distroless-like static base. One binary for the chart's three Deployments
+# (controller, certcontroller, webhook subcommands).
+# Build tags: none. pkg/register registers the kubernetes provider and the
+# generators without a tag (kubernetes.go, generators.go have no //go:build
+# line); every other provider needs its tag or `all_providers` (upstream's
+# release build). A local cluster's secret store is the kubernetes provider
+# (kindops's ClusterSecretStore), so the other 40 providers' SDKs (AWS, Azure,
+# GCP, Vault...) would only add build time and image size. (`-tags fake`
+# would add the fake provider, which kindops does not use.)
+ESO_SRC="${KINDOPS_ESO_SRC:-$UPSTREAM_DIR/external-secrets/src-external-secrets-$ESO_VERSION.tar.gz}"
+ESO_TAGS=""
 step_eso() {
   need_image "$STATIC_IMAGE" static
-  local out="$BIN/eso-standin" t0=$SECONDS
+  [ -f "$ESO_SRC" ] || die "External Secrets source not found at $ESO_SRC (KINDOPS_ESO_SRC; ../shared/upstream/SOURCES.tsv)"
+  local out="$BIN/external-secrets" t0=$SECONDS src_sha; src_sha="$(sha256sum "$ESO_SRC" | cut -d" " -f1)"
+  # The source tree, extracted once per archive (kept: go build is incremental on it).
+  local src="$OUT/src/external-secrets-$ESO_VERSION"
+  if [ "$(cat "$src/.kindops-archive" 2>/dev/null || true)" != "$src_sha" ]; then
+    rmtree "$src"; mkdir -p "$src"
+    tar -xzf "$ESO_SRC" -C "$src" --strip-components=1 || die "could not extract $ESO_SRC"
+    echo "$src_sha" >"$src/.kindops-archive"
+  fi
   mkdir -p "$out"
-  (cd "$LANE_DIR/eso-standin" && go build -p "$GO_P" -trimpath -ldflags "-s -w" -o "$out/external-secrets" .)
-  local tag="ghcr.io/external-secrets/external-secrets:$ESO_VERSION" rec
+  log "go build external-secrets $ESO_VERSION (tags: ${ESO_TAGS:-none})"
+  (cd "$src" && go build -p "$GO_P" -trimpath -tags "$ESO_TAGS" -ldflags "-s -w" -o "$out/external-secrets" .) \
+    || die "go build of external-secrets failed"
+  log "Go build in $((SECONDS - t0))s"
+  # (KINDOPS_ESO_TAG: another tag, to try a build without touching the chart's)
+  local tag="${KINDOPS_ESO_TAG:-ghcr.io/external-secrets/external-secrets:$ESO_VERSION}" rec
   rec="$(recipe step_eso "$(sha "$out/external-secrets")" "$(image_recipe "$STATIC_IMAGE")")"
   fresh "$tag" "$rec" && return 0
   local d="$SCRATCH/eso"; rmtree "$d"; mkdir -p "$d"
   cp "$out/external-secrets" "$d/"
   printf '%s\n' "FROM $STATIC_IMAGE" 'COPY external-secrets /bin/external-secrets' \
-    "LABEL kindops.standin=\"external-secrets $ESO_VERSION STAND-IN: tests/kind/eso-standin\"" \
+    "LABEL org.opencontainers.image.version=\"$ESO_VERSION\" org.opencontainers.image.source=\"https://github.com/external-secrets/external-secrets\" kindops.source.sha256=\"$src_sha\" kindops.build.tags=\"${ESO_TAGS:-none}\"" \
     'USER 65534' 'ENTRYPOINT ["/bin/external-secrets"]' >"$d/Dockerfile"
   build_image "$tag" "$rec" "$d"
   rmtree "$d"
-  log "external-secrets STAND-IN image in $((SECONDS - t0))s"
+  log "external-secrets image in $((SECONDS - t0))s"
 }
 
 # agnhost (real, k8s.io/kubernetes/test/images/agnhost of K8S_VERSION, so the

@@ -240,15 +240,48 @@ pub fn testbed_phases(dir: &std::path::Path) -> String {
         let text = std::fs::read_to_string(super::repo_root().join("phases").join(&f)).unwrap();
         let text = if n == 3 {
             let wait = "  - type: wait-applications\n    applications: [metrics-server]\n    timeout: 10m\n";
+            // The team's secret store: its ClusterSecretStore goes through
+            // External Secrets' webhook (failurePolicy Fail), which no KWOK
+            // pod serves, and no External Secrets controller validates it.
+            let store = "  - type: apply\n    path: bootstrap/phase-3/secret-store.yaml\n  - type: wait-applications\n    applications: [secret-store]\n    timeout: 5m\n  - type: seed-secrets\n    namespace: team-secrets\n    apps: apps/coffee\n    prefix: coffee-\n    key: api-key\n";
             assert!(
-                text.contains(wait),
+                text.contains(wait) && text.contains(store),
                 "phase-3.yaml changed shape; update support::bed::testbed_phases"
             );
-            text.replace(wait, "")
+            text.replace(wait, "").replace(store, "")
         } else {
             text
         };
         std::fs::write(p.join(&f), text).unwrap();
     }
     p.display().to_string()
+}
+
+/// The test bed's content overlay (`KINDOPS_DEV_CONTENT_OVERLAY`, set for
+/// every kindops run in a bed unless a test sets its own), in `home/testbed-content`:
+/// the coffee services' kustomizations without their ExternalSecret. On the
+/// test bed no pod serves External Secrets' webhook (failurePolicy Fail: the
+/// ExternalSecret could not be created) and no controller syncs it (Argo CD
+/// would wait for its health forever); the real-kind road tests the secrets.
+pub fn testbed_content(home: &std::path::Path) -> std::path::PathBuf {
+    let dir = home.join("testbed-content");
+    for svc in ["cart", "order"] {
+        let rel = format!("manifests/gitops/apps/coffee/{svc}/kustomization.yaml");
+        let text = std::fs::read_to_string(super::repo_root().join(&rel)).unwrap();
+        let line = "  - externalsecret.yaml\n";
+        assert!(
+            text.contains(line),
+            "{rel} changed shape; update support::bed::testbed_content"
+        );
+        let out = dir.join(format!("apps/coffee/{svc}"));
+        std::fs::create_dir_all(&out).unwrap();
+        let stripped: String = text
+            .lines()
+            .filter(|l| !l.contains("team's secret store"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            .replace(line, "");
+        std::fs::write(out.join("kustomization.yaml"), stripped).unwrap();
+    }
+    dir
 }

@@ -121,6 +121,12 @@ impl<'b> Kindops<'b> {
             ("XDG_CACHE_HOME".into(), home.join("cache").into()),
             ("XDG_STATE_HOME".into(), home.join("state").into()),
         ];
+        if self.bed.is_some() {
+            env.push((
+                "KINDOPS_DEV_CONTENT_OVERLAY".into(),
+                super::bed::testbed_content(&home).into(),
+            ));
+        }
         env.extend(self.env.iter().cloned());
         let mut cmd = match self.bed {
             Some(bed) => bed.command(KINDOPS, &env),

@@ -124,4 +124,5 @@ pub mod fault;
 pub mod kindops;
 pub mod lane;
 pub mod learner;
+pub mod secrets;
 pub mod tmux;

@@ -1,3 +1,0 @@
-module kindops.test/kind/eso-standin
-
-go 1.26.0
