@@ -50,19 +50,7 @@ pub async fn read(client: &Client, failed_logs: usize) -> anyhow::Result<Deliver
     let runs = list_all(client, &pipeline_runs::pipelinerun_resource()).await?;
     let tasks = list_all(client, &pipeline_runs::taskrun_resource()).await?;
     let rollouts = list_all(client, &rollouts::rollout_resource()).await?;
-    let by_name: BTreeMap<(String, String), TaskRunSummary> = tasks
-        .iter()
-        .map(|t| {
-            (
-                (
-                    t.metadata.namespace.clone().unwrap_or_default(),
-                    t.metadata.name.clone().unwrap_or_default(),
-                ),
-                TaskRunSummary::from_object(t),
-            )
-        })
-        .collect();
-    let pipeline_runs = pipeline_runs::join(runs.iter().map(PipelineRunSummary::from_object).collect(), &by_name);
+    let pipeline_runs = pipeline_runs::summarize(&runs, &tasks);
     let replicasets = if rollouts.is_empty() {
         vec![]
     } else {

@@ -372,6 +372,28 @@ impl TaskRunSummary {
     }
 }
 
+/// PipelineRuns and TaskRuns as read from the API (any namespaces): the
+/// runs, newest first, each with its TaskRuns ([`join`]).
+pub fn summarize<'a>(
+    runs: impl IntoIterator<Item = &'a DynamicObject>,
+    task_runs: impl IntoIterator<Item = &'a DynamicObject>,
+) -> Vec<PipelineRunSummary> {
+    let by_name: BTreeMap<(String, String), TaskRunSummary> = task_runs
+        .into_iter()
+        .map(|t| {
+            let key = (
+                t.metadata.namespace.clone().unwrap_or_default(),
+                t.metadata.name.clone().unwrap_or_default(),
+            );
+            (key, TaskRunSummary::from_object(t))
+        })
+        .collect();
+    join(
+        runs.into_iter().map(PipelineRunSummary::from_object).collect(),
+        &by_name,
+    )
+}
+
 /// Fills each run's `task_runs` from `task_runs` (name → summary), in the
 /// order of its `childReferences`; newest run first.
 pub fn join(

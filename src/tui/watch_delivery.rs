@@ -6,7 +6,7 @@
 //! exist yet (Tekton or Argo Rollouts not installed) just stays empty
 //! while its watcher retries with backoff.
 
-use crate::delivery::pipeline_runs::{self, PipelineRunSummary, TaskRunSummary};
+use crate::delivery::pipeline_runs;
 use crate::delivery::rollouts::{self, RolloutSummary};
 use crate::delivery::{self, Delivery, RunState};
 use futures::StreamExt;
@@ -58,25 +58,10 @@ pub async fn watch_delivery(client: kube::Client, send: impl Fn(Delivery) -> boo
             }
         })
         .await;
-        let by_name: BTreeMap<(String, String), TaskRunSummary> = tasks
-            .state()
-            .iter()
-            .map(|t| {
-                (
-                    (
-                        t.metadata.namespace.clone().unwrap_or_default(),
-                        t.metadata.name.clone().unwrap_or_default(),
-                    ),
-                    TaskRunSummary::from_object(t),
-                )
-            })
-            .collect();
-        let pipeline_runs = pipeline_runs::join(
-            runs.state()
-                .iter()
-                .map(|r| PipelineRunSummary::from_object(r))
-                .collect(),
-            &by_name,
+        let (run_objs, task_objs) = (runs.state(), tasks.state());
+        let pipeline_runs = pipeline_runs::summarize(
+            run_objs.iter().map(|r| r.as_ref()),
+            task_objs.iter().map(|t| t.as_ref()),
         );
         // The failed step's last lines, read once per failed run.
         for run in pipeline_runs.iter().filter(|r| r.state == RunState::Failed).take(3) {
