@@ -261,6 +261,8 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         v["items"].as_array().cloned().unwrap_or_default()
     };
     let before = pipelineruns().len();
+    // CI pushes to the cluster's registry, and ko reads its base image there.
+    let registry_made = support::ci_loop::prepare_registry(&l, name);
     // Right after `up` the listener's pod may still be starting (Argo CD has
     // no health check for EventListeners); a restarted pod stands for that:
     // the lesson waits for the listener to serve instead of skipping.
@@ -311,7 +313,7 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     let t = std::time::Instant::now();
     loop {
         let pods = l.kubectl(name, &["-n", "coffee-ci", "get", "pods", "-o", "jsonpath={..image}"]);
-        if stdout(&pods).contains("alpine/git:v2.45.1") {
+        if stdout(&pods).contains("ghcr.io/ko-build/ko:v0.19.1") {
             break;
         }
         assert!(
@@ -327,6 +329,13 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         .output()
         .unwrap();
     assert_eq!(undo.status.code(), Some(0), "{}", show(&undo));
+
+    // The GitOps loop (issue 22): a learner's push to products/coffee/cart
+    // is tested, built, pushed, written back and rolled out; cart answers
+    // with the new commit.
+    let times = support::ci_loop::push_cart_and_wait(&l, name);
+    eprintln!("[road] a learner's code push → the new version serving: {times:?}");
+    support::ci_loop::teardown(&registry_made);
 
     // The Argo CD admin password (and any private key) appears nowhere
     // kindops wrote or showed without --show-secrets: the TUI's screens and
