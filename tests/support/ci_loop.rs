@@ -28,25 +28,33 @@ pub const BASE_REPO: &str = "distroless/static-debian12:nonroot";
 /// not do yet. Returns what it started, for [`teardown`].
 pub fn prepare_registry(l: &Learner, cluster: &str) -> Vec<String> {
     let mut made = vec![];
-    if !containers().iter().any(|c| c == REGISTRY_NAME) {
-        let name = format!("{cluster}-loop-registry");
-        docker(&[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "--network",
-            "kind",
-            "--network-alias",
-            REGISTRY_NAME,
-            "-p",
-            &format!("{REGISTRY_HOST}:5000"),
-            "docker.io/library/registry:3.1.2",
-        ]);
-        made.push(name);
+    let node = format!("{cluster}-control-plane");
+    let hosts = "/etc/containerd/certs.d/localhost:5001/hosts.toml";
+    let mapped = Command::new("docker")
+        .args(["exec", &node, "test", "-f", hosts])
+        .status()
+        .unwrap()
+        .success();
+    if !mapped {
+        if !containers().iter().any(|c| c == REGISTRY_NAME) {
+            let name = format!("{cluster}-loop-registry");
+            docker(&[
+                "run",
+                "-d",
+                "--name",
+                &name,
+                "--network",
+                "kind",
+                "--network-alias",
+                REGISTRY_NAME,
+                "-p",
+                &format!("{REGISTRY_HOST}:5000"),
+                "docker.io/library/registry:3.1.2",
+            ]);
+            made.push(name);
+        }
         // containerd: pulls of localhost:5001/... go to the registry (kind's
         // "local registry" recipe: config_path + hosts.toml).
-        let node = format!("{cluster}-control-plane");
         let script = format!(
             "set -e; d=/etc/containerd/certs.d/localhost:5001; mkdir -p $d; \
              printf '[host.\"http://{REGISTRY_NAME}:5000\"]\\n' > $d/hosts.toml; \
@@ -64,6 +72,18 @@ pub fn prepare_registry(l: &Learner, cluster: &str) -> Vec<String> {
             std::thread::sleep(Duration::from_secs(2));
         }
     }
+    // The lane's kindnetd STAND-IN does not masquerade (tests/kind/README.md):
+    // a pod's packets to a container of the kind network (the registry) keep
+    // the pod's address, which nothing there routes back. Real kindnetd
+    // masquerades traffic that leaves the pod network; the same rule here.
+    docker(&[
+        "exec",
+        &node,
+        "sh",
+        "-c",
+        "r='-s 10.244.0.0/16 ! -d 10.244.0.0/16 -j MASQUERADE'; \
+         iptables -t nat -C POSTROUTING $r 2>/dev/null || iptables -t nat -A POSTROUTING $r",
+    ]);
     let base = format!("localhost:5001/{BASE_REPO}");
     docker(&["tag", "kindops.local/static:bookworm", &base]);
     let t = Instant::now();
