@@ -1,4 +1,5 @@
-//! `kindops status`: what the cluster says (phase records, Applications),
+//! `kindops status`: what the cluster says (phase records, Applications,
+//! the coffee CI's PipelineRuns),
 //! printed once, or live full screen with `--watch`.
 
 use super::{init_tracing_file, init_tracing_stderr, no_color, target, Result};
@@ -30,7 +31,8 @@ pub async fn run(cluster: &ClusterArgs, output: Format, watch: bool) -> Result<u
     } else {
         let phases = state::read(&client).await?;
         let apps = applications(&client).await?;
-        report::status::print(&t, &phases, &apps, output)?;
+        let runs = crate::ci::runs::list(&client).await?;
+        report::status::print(&t, &phases, &apps, &runs, output)?;
     }
     Ok(0)
 }
