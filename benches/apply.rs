@@ -182,6 +182,7 @@ async fn run_kindops(dir: &Path) -> Result<(Duration, Vec<(Duration, Duration)>)
                     *mark.lock().unwrap() = Some(t.elapsed());
                 }
             },
+            &kindops::engine::outage::RecoverySink::none(),
         )
         .await?;
         let total = t.elapsed();
@@ -287,7 +288,13 @@ async fn run_raw(client: &Client, sets: &[Vec<Manifest>], kinds: &Resolved, conc
         let t_first = t.elapsed();
         // A watch per CRD (polling these large objects would load the API server).
         if !crds.is_empty() {
-            kindops::engine::wait::crds_established(client, &crds, Duration::from_secs(120)).await?;
+            kindops::engine::wait::crds_established(
+                client,
+                &crds,
+                Duration::from_secs(120),
+                &kindops::engine::outage::RecoverySink::none(),
+            )
+            .await?;
         }
         let t_wait = t.elapsed() - t_first;
         send(client, rest, kinds, ns, &params, concurrency).await?;

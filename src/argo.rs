@@ -221,6 +221,9 @@ impl AppSummary {
     /// Failed/Error operation.
     pub fn error(&self) -> Option<String> {
         if let Some(c) = self.conditions.iter().find(|c| c.kind.ends_with("Error")) {
+            if repo_server_unreachable(&c.message) {
+                return Some(format!("{}: {} ({REPO_SERVER_AWAY})", c.kind, c.message));
+            }
             return Some(format!("{}: {}", c.kind, c.message));
         }
         if matches!(self.operation_phase.as_str(), "Failed" | "Error") {
@@ -233,7 +236,21 @@ impl AppSummary {
     pub fn short_revision(&self) -> &str {
         &self.revision[..self.revision.len().min(7)]
     }
+}
 
+/// What [`AppSummary::error`] adds when the repo-server does not answer.
+pub const REPO_SERVER_AWAY: &str = "Argo CD's repo-server does not answer: is it restarting? Argo CD compares again by itself once it is back (kubectl -n argocd get pods -l app.kubernetes.io/name=argocd-repo-server)";
+
+/// Whether a ComparisonError says the application-controller could not
+/// reach the repo-server: its `GenerateManifest` gRPC call failed with code
+/// `Unavailable` (argo-cd v3.5.1 controller/state.go wraps it as `failed
+/// to generate manifest for source N of M: rpc error: code = Unavailable
+/// ...`; gRPC's code for a connection that cannot be made).
+pub fn repo_server_unreachable(message: &str) -> bool {
+    message.contains("failed to generate manifest") && message.contains("code = Unavailable")
+}
+
+impl AppSummary {
     /// Why it is not (yet) Synced and Healthy, in one line (empty when nothing
     /// says): an error condition or a failed sync, else the health message,
     /// else a running sync's message, else the first resource not Synced or
@@ -345,6 +362,26 @@ impl AppSetSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The message the test bed's application-controller wrote while the
+    /// repo-server was down (faults_argocd, 2026-12-06), and one that is
+    /// not about it.
+    #[test]
+    fn a_repo_server_that_does_not_answer_is_named() {
+        let down = r#"Failed to load target state: failed to generate manifest for source 1 of 1: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:8081: connect: connection refused""#;
+        assert!(repo_server_unreachable(down));
+        assert!(!repo_server_unreachable(
+            "Failed to load target state: failed to generate manifest for source 1 of 1: rpc error: code = Unknown desc = kustomize build failed"
+        ));
+        let app = AppSummary {
+            conditions: vec![AppCondition {
+                kind: "ComparisonError".into(),
+                message: down.into(),
+            }],
+            ..Default::default()
+        };
+        assert!(app.why().ends_with(&format!("({REPO_SERVER_AWAY})")), "{}", app.why());
+    }
 
     fn obj(v: serde_json::Value) -> DynamicObject {
         serde_json::from_value(v).unwrap()

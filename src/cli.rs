@@ -25,8 +25,8 @@ pub struct ClusterArgs {
     /// Use the existing cluster of this kubeconfig context instead of a kind cluster.
     #[arg(long, value_name = "CTX")]
     pub context: Option<String>,
-    /// Name of the kind cluster (context `kind-NAME`).
-    #[arg(long, value_name = "NAME", default_value = "kindops")]
+    /// Name of the kind cluster (context `kind-NAME`); `--name` as kind and idpbuilder say.
+    #[arg(long, visible_alias = "name", value_name = "NAME", default_value = "kindops")]
     pub cluster: String,
 }
 
@@ -50,11 +50,22 @@ pub enum Command {
     Status {
         #[command(flatten)]
         cluster: ClusterArgs,
-        #[arg(long, value_enum, default_value = "text")]
+        /// Output: text (a table) or json (one document).
+        #[arg(short = 'o', long, value_enum, default_value = "text")]
         output: Format,
         /// Open the live Applications view (full screen).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "wait")]
         watch: bool,
+        /// Wait until every Application is Synced and Healthy: exit 0 then,
+        /// exit 1 at the deadline naming the first that is not (for CI).
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: the deadline (default 5m), e.g. `90s`, `10m`.
+        #[arg(long, value_name = "D", requires = "wait", value_parser = humantime::parse_duration)]
+        timeout: Option<std::time::Duration>,
+        /// With --wait: only this Application (repeatable), e.g. `--app cart`.
+        #[arg(long = "app", value_name = "NAME", requires = "wait")]
+        apps: Vec<String>,
     },
     /// Print the Argo CD UI's URL, and open it where a desktop is present.
     Open(OpenArgs),
@@ -107,17 +118,26 @@ pub enum Command {
         #[arg(long)]
         post_receive: bool,
     },
-    /// Print a shell completion script, generated from this command line's definition.
-    Completions {
+    /// Print a shell completion script, generated from this command line's
+    /// definition (`completions` works too).
+    #[command(alias = "completions")]
+    Completion {
         #[arg(value_enum)]
         shell: CompletionShell,
+    },
+    /// Print kindops's version, the commit it was built from and every
+    /// pinned upstream version (Argo CD, Tekton, kind, ...).
+    Version {
+        /// Output: text or json.
+        #[arg(short = 'o', long, value_enum, default_value = "text")]
+        output: Format,
     },
     /// Hands-on lessons after phase 4: list them, or run one (by number or
     /// name), checked live against the cluster.
     Learn(LearnArgs),
 }
 
-/// The shells `kindops completions` writes a script for (clap_complete).
+/// The shells `kindops completion` writes a script for (clap_complete).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CompletionShell {
     /// `source <(kindops completions bash)`, e.g. in ~/.bashrc.
@@ -126,6 +146,8 @@ pub enum CompletionShell {
     Zsh,
     /// Save as ~/.config/fish/completions/kindops.fish.
     Fish,
+    /// `kindops completion powershell | Out-String | Invoke-Expression`, e.g. in $PROFILE.
+    Powershell,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -165,7 +187,8 @@ pub struct LearnArgs {
     /// The git source `kindops up` published to (default: kindops's own, kind only).
     #[arg(long, value_name = "URL")]
     pub repo_url: Option<String>,
-    #[arg(long, value_enum, default_value = "text")]
+    /// Output: text or json.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: Format,
     /// Deadline of each wait for an outcome (default 5m).
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
@@ -180,7 +203,8 @@ pub struct ListArgs {
     pub phase: Option<u8>,
     #[command(flatten)]
     pub source: SourceArgs,
-    #[arg(long, value_enum, default_value = "text")]
+    /// Output: text or json.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: Format,
 }
 
@@ -199,7 +223,8 @@ pub struct UpArgs {
     pub repo_url: Option<String>,
     #[command(flatten)]
     pub source: SourceArgs,
-    #[arg(long, value_enum, default_value = "text")]
+    /// Output: text or json.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: Format,
     /// Also write a JUnit XML report to FILE (one testsuite per phase, one
     /// testcase per step), with any --output; written even when the run fails

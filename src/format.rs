@@ -1,7 +1,17 @@
 //! Text and time formatting in one place (the TUI and the printed reports):
 //! durations, ages, `-` for empty fields, cutting, padding, wrapping.
+//!
+//! Widths are terminal columns, as `unicode-width` measures them (the crate
+//! ratatui itself measures with): a Korean or CJK character or an emoji
+//! takes two columns, so names in them line up in tables.
 
 use std::time::{Duration, SystemTime};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// Terminal columns `s` takes.
+pub fn width(s: &str) -> usize {
+    s.width()
+}
 
 /// `12.3s`, `45s`, `3m07s`, `1h02m`.
 pub fn fmt_duration(d: Duration) -> String {
@@ -40,24 +50,34 @@ pub fn or_dash(s: &str) -> &str {
     }
 }
 
-/// Cuts a string to `w` characters, with `…` when cut.
+/// Cuts a string to at most `w` columns, with `…` when cut (a wide
+/// character that would straddle the edge is left out).
 pub fn fit(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
+    if s.width() <= w {
         s.to_string()
     } else if w == 0 {
         String::new()
     } else {
-        let mut out: String = s.chars().take(w - 1).collect();
+        let mut out = String::new();
+        let mut used = 0;
+        for c in s.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > w - 1 {
+                break;
+            }
+            used += cw;
+            out.push(c);
+        }
         out.push('…');
         out
     }
 }
 
-/// Pads or cuts to exactly `w` characters.
+/// Pads or cuts to exactly `w` columns.
 pub fn pad(s: &str, w: usize) -> String {
     let f = fit(s, w);
-    let n = f.chars().count();
-    format!("{f}{}", " ".repeat(w - n))
+    let n = f.width();
+    format!("{f}{}", " ".repeat(w.saturating_sub(n)))
 }
 
 /// Greedy word wrap to `width` characters (long words are cut).
@@ -67,8 +87,8 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     for para in text.split('\n') {
         let mut line = String::new();
         for word in para.split_whitespace() {
-            let wl = word.chars().count();
-            let ll = line.chars().count();
+            let wl = word.width();
+            let ll = line.width();
             if ll > 0 && ll + 1 + wl > width {
                 out.push(std::mem::take(&mut line));
             }
@@ -120,5 +140,19 @@ mod tests {
         assert_eq!(fit("argocd-server", 6), "argoc…");
         assert_eq!(pad("ab", 4), "ab  ");
         assert_eq!(or_dash(""), "-");
+    }
+
+    /// Korean takes two columns a character: `장바구니` ("cart") is 8 wide.
+    #[test]
+    fn wide_characters_are_measured_in_columns() {
+        assert_eq!(width("장바구니"), 8);
+        assert_eq!(pad("장바구니", 10), "장바구니  ");
+        assert_eq!(fit("장바구니-서비스", 7), "장바구…");
+        assert_eq!(
+            width(&fit("장바구니-서비스", 6)),
+            5,
+            "a wide character never straddles the edge"
+        );
+        assert_eq!(wrap("주문 서비스 장바구니", 11), vec!["주문 서비스", "장바구니"]);
     }
 }

@@ -13,6 +13,7 @@ pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod content;
+pub mod delivery;
 pub mod engine;
 pub mod format;
 pub mod images;

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         // tools do. These commands start no child process. (`up` keeps SIGPIPE
         // ignored: its printer drops output to a closed pipe and the run goes on,
         // so its children are still cleaned up.)
-        #[allow(unsafe_code)] // the crate's one unsafe block (Cargo.toml [lints])
+        #[allow(unsafe_code)] // one of the crate's two unsafe blocks (Cargo.toml [lints])
         // SAFETY: called first thing in main, before any thread is started.
         unsafe {
             let _ = nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl);

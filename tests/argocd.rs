@@ -18,7 +18,7 @@
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::bed::{show, stdout, testbed_phases, Bed};
 use support::kindops::Kindops;
@@ -418,8 +418,55 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         show(&text)
     );
     eprintln!("drift seen: {}", drift);
+    // `status --wait` for CI: exit 1 at its deadline naming the OutOfSync
+    // Application; metrics-server stays Progressing on the test bed (see
+    // the module docs), so waiting for every Application fails too.
+    let waited = Kindops::new()
+        .args(["status", "--wait", "--app", "argo-rollouts", "--timeout", "5s"])
+        .context()
+        .in_bed(&bed)
+        .run();
+    let err = waited.assert_code(1).stderr();
+    assert!(
+        err.contains("Application argocd/argo-rollouts") && err.contains("OutOfSync"),
+        "{waited}"
+    );
+    let all = Kindops::new()
+        .args(["status", "--wait", "--timeout", "5s"])
+        .context()
+        .in_bed(&bed)
+        .run();
+    assert!(all.assert_code(1).stderr().contains("Application argocd/"), "{all}");
     set_automated(&bed, "argo-rollouts", Some(r#"{"prune":true,"selfHeal":true}"#));
     let t = Instant::now();
+    // Once self-heal is on again, the same wait exits 0 and prints the status.
+    let healed = Kindops::new()
+        .args([
+            "status",
+            "--wait",
+            "--app",
+            "argo-rollouts",
+            "--timeout",
+            "2m",
+            "-o",
+            "json",
+        ])
+        .context()
+        .in_bed(&bed)
+        .run();
+    let v = json(&healed.assert_code(0).stdout());
+    let ar = v["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "argo-rollouts")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (&ar["sync"], &ar["health"]),
+        (&json!("Synced"), &json!("Healthy")),
+        "{healed}"
+    );
     wait_until("argo-rollouts self-healed", Duration::from_secs(120), || {
         let a = app(&bed, "argo-rollouts")?;
         (sync_health(&a) == ("Synced".into(), "Healthy".into())).then_some(())

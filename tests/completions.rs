@@ -1,5 +1,7 @@
-//! `kindops completions bash|zsh|fish`: the scripts the real binary prints,
-//! loaded into the real shells. No test bed needed.
+//! `kindops completion bash|zsh|fish|powershell` (alias `completions`): the
+//! scripts the real binary prints, loaded into the real shells where they
+//! are installed (PowerShell is not, here). No test bed needed. Also
+//! `kindops version`.
 
 mod support;
 
@@ -10,7 +12,7 @@ use support::kindops::Kindops;
 
 /// The script `kindops completions SHELL` prints, saved in `dir`.
 fn script(shell: &str, dir: &Path) -> std::path::PathBuf {
-    let run = Kindops::new().args(["completions", shell]).run();
+    let run = Kindops::new().args(["completion", shell]).run();
     let text = run.assert_code(0).stdout();
     assert!(text.contains("kindops"), "{run}");
     let path = dir.join(format!("kindops.{shell}"));
@@ -43,7 +45,7 @@ offer() {
 echo "spec|$spec"
 offer "kindops u"
 offer "kindops up --ju"
-offer "kindops completions "
+offer "kindops completion "
 offer "kindops up --output "
 "#;
 
@@ -72,11 +74,13 @@ fn bash_completes_subcommands_flags_and_values_from_the_cli_definition() {
     assert_eq!(offered("kindops u"), vec!["up"]);
     assert_eq!(offered("kindops up --ju"), vec!["--junit"]);
     // clap's bash script offers the flags beside a positional's values.
-    let shells: Vec<String> = offered("kindops completions ")
+    // (Values after the alias `completions` are not offered: clap's bash
+    // script completes a subcommand's values under its name only.)
+    let shells: Vec<String> = offered("kindops completion ")
         .into_iter()
         .filter(|w| !w.starts_with('-'))
         .collect();
-    assert_eq!(shells, vec!["bash", "zsh", "fish"]);
+    assert_eq!(shells, vec!["bash", "zsh", "fish", "powershell"]);
     assert_eq!(offered("kindops up --output "), vec!["text", "json"]);
 }
 
@@ -99,4 +103,60 @@ fn zsh_and_fish_scripts_parse_where_those_shells_are_installed() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// `completion` is the command's name (kubectl's), `completions` its alias;
+/// PowerShell gets clap_complete's native completer. PowerShell is not
+/// installed here, so the script is checked for what it registers, not run.
+#[test]
+fn completion_is_the_name_and_powershell_gets_a_native_completer() {
+    let a = Kindops::new().args(["completion", "bash"]).run();
+    let b = Kindops::new().args(["completions", "bash"]).run();
+    assert_eq!(a.assert_code(0).stdout(), b.assert_code(0).stdout());
+    let ps = Kindops::new().args(["completion", "powershell"]).run();
+    let text = ps.assert_code(0).stdout();
+    assert!(
+        text.contains("Register-ArgumentCompleter -Native -CommandName 'kindops'"),
+        "{ps}"
+    );
+    for sub in ["up", "status", "learn", "version", "completion"] {
+        assert!(text.contains(&format!("'{sub}'")), "{sub} missing: {ps}");
+    }
+}
+
+/// `kindops version -o json`: the commit this checkout is at and the
+/// pinned versions of manifests/upstream.yaml and manifests/kind/versions.yaml.
+#[test]
+fn version_names_the_commit_and_every_pinned_upstream() {
+    let run = Kindops::new().args(["version", "-o", "json"]).run();
+    let v: serde_json::Value = serde_json::from_str(&run.assert_code(0).stdout()).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    if head.status.success() {
+        // Built from this checkout: the commit it was built at (HEAD, unless
+        // a commit landed after the build).
+        let c = v["commit"].as_str().unwrap();
+        assert_eq!(c.len(), 12, "{run}");
+        let known = Command::new("git")
+            .args(["cat-file", "-e", &format!("{c}^{{commit}}")])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(known.success(), "{c} is no commit of this repository: {run}");
+    }
+    let pins = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/upstream.yaml")).unwrap();
+    let upstream = v["upstream"].as_array().unwrap();
+    assert!(upstream.len() >= 5, "{run}");
+    for p in upstream {
+        let (name, version) = (p["name"].as_str().unwrap(), p["version"].as_str().unwrap());
+        assert!(
+            pins.contains(&format!("name: {name}")) && pins.contains(version),
+            "{name} {version}"
+        );
+    }
+    assert_eq!(v["kind"], "v0.32.0");
 }

@@ -42,8 +42,12 @@ fn apiserver_killed_during_apply_and_during_the_wait_the_phase_still_completes()
     let bed = Bed::private("flt-apisrv", false);
     let mut run = Running::spawn(Kindops::up(&bed).args(["--phase", "1"]).command());
 
-    // During the first apply: the server-side apply requests and the CRD wait.
+    // During the first apply, once its CRDs are applied: the CRD wait's
+    // watches, or the apply requests that follow it (the render before
+    // them takes seconds; killed at the step's start, the outage could
+    // pass before any request).
     run.wait_line("-> apply platform/argo-cd", HUNG);
+    run.wait_line("CRDs applied; waiting until Established", HUNG);
     kill_apiserver(&bed);
     std::thread::sleep(Duration::from_secs(3));
     let back1 = start_apiserver(&bed);
@@ -87,8 +91,43 @@ fn apiserver_killed_during_apply_and_during_the_wait_the_phase_still_completes()
     assert_nothing_left(&home);
     assert_no_secret(&bed, &text);
 
+    // The recovery itself, as kindops reported it (`Event::StepRecovery`,
+    // `!! ...` in plain output): in the apply, its requests retried until
+    // the API server was back, or its CRD watches resumed; in the wait,
+    // the Deployment watch resumed.
+    let apply = step_lines(&text, "-> apply platform/argo-cd");
+    eprintln!("recovery in the apply: {:#?}", recovery_lines(&apply));
+    let retried = apply.iter().any(|l| l.contains("!! API server unreachable"))
+        && apply.iter().any(|l| l.contains("!! API server back after"));
+    let resumed = apply
+        .iter()
+        .any(|l| l.contains("!! watch on CustomResourceDefinition") && l.contains("resumed"));
+    assert!(retried || resumed, "no recovery reported in the apply:\n{text}");
+    let wait = step_lines(&text, "-> wait for rollouts");
+    eprintln!("recovery in the wait: {:#?}", recovery_lines(&wait));
+    assert!(
+        wait.iter()
+            .any(|l| l.contains("!! watch on Deployments in argocd resumed after")),
+        "the wait's Deployment watch was not reported resumed:\n{text}"
+    );
+
     // The same end state as an undisturbed run: a re-run changes nothing.
     assert_phase_1_rerun_changes_nothing(&bed);
+}
+
+/// The lines of the step that starts with the line `start` (up to the next step).
+fn step_lines<'a>(text: &'a str, start: &str) -> Vec<&'a str> {
+    let mut lines = text.lines().skip_while(|l| !l.contains(start));
+    let first: Vec<&str> = lines.next().into_iter().collect();
+    assert!(!first.is_empty(), "no step {start:?} in:\n{text}");
+    first
+        .into_iter()
+        .chain(lines.take_while(|l| !l.starts_with("  -> ")))
+        .collect()
+}
+
+fn recovery_lines<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    lines.iter().copied().filter(|l| l.contains("!! ")).collect()
 }
 
 #[test]

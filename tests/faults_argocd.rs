@@ -74,16 +74,20 @@ fn argo_cd_and_git_source_faults_during_phases_2_to_4() {
     let mut outputs = String::new();
     up(&bed, "1", &phases).run().assert_code(0);
 
-    // SIGTERM while publishing: as Ctrl-C, the work clone intact.
+    // SIGTERM while publishing, once the work clone exists: as Ctrl-C,
+    // the work clone intact.
     let mut run = Running::spawn(up(&bed, "2", &phases).command());
     run.wait_line("-> publish the GitOps repo", HUNG);
+    let t = std::time::Instant::now();
+    while !work_clone(&bed).join(".git").exists() {
+        assert!(t.elapsed() < HUNG, "publish made no work clone");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     run.signal(Signal::SIGTERM);
     let (code, text) = run.finish();
     assert_eq!(code, Some(130), "{text}");
     assert_nothing_left(&home);
-    if work_clone(&bed).join(".git").exists() {
-        work_clone_intact(&work_clone(&bed));
-    }
+    work_clone_intact(&work_clone(&bed));
     outputs.push_str(&text);
 
     // SIGKILL while phase 2 waits for Argo CD to sync itself.
@@ -165,6 +169,17 @@ fn argo_cd_and_git_source_faults_during_phases_2_to_4() {
     let (code, text) = run.finish();
     assert_eq!(code, Some(0), "{text}");
     assert_nothing_left(&home);
+    let seen: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.contains("-> wait for Applications"))
+        .filter(|l| l.contains(".. "))
+        .collect();
+    eprintln!("fault repo-server: the wait's progress lines: {seen:#?}");
+    // The outage was noticed and named while the wait kept going.
+    assert!(
+        seen.iter().any(|l| l.contains("Argo CD's repo-server does not answer")),
+        "the wait never named the repo-server:\n{text}"
+    );
     outputs.push_str(&text);
 
     // The application-controller killed while phase 4 waits, left down: the

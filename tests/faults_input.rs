@@ -1,5 +1,6 @@
 //! Fault suite (issue 13), what kindops is given: a kubeconfig whose context
-//! is missing, whose server is unreachable or whose token has expired; a
+//! is missing, whose server is unreachable, whose token has expired or
+//! lacks cluster-admin rights; a
 //! mirror with a missing file; a truncated or altered cached artifact; a
 //! disk that fills while an artifact downloads into the cache. Each stops
 //! before anything is applied, naming the file or the context, the hashes
@@ -69,6 +70,29 @@ fn kubeconfig_faults_exit_2_naming_the_context_and_what_to_do() {
     );
     assert!(err.contains("kind export kubeconfig"), "{out}");
     assert!(!out.stdout().contains("-> apply"), "{out}");
+
+    // Valid credentials without the rights kindops needs: a ServiceAccount
+    // bound to nothing. `/version` answers it (system:public-info-viewer),
+    // so only the access review tells, before anything is applied.
+    bed.kubectl_ok(&["-n", "default", "create", "serviceaccount", "learner"]);
+    let token = bed.kubectl(&["-n", "default", "create", "token", "learner"]);
+    assert!(token.status.success(), "{}", show(&token));
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let limited = dir.join("limited.kubeconfig");
+    std::fs::write(&limited, kubeconfig(&server, &ca, &token)).unwrap();
+    let out = up_with_kubeconfig(&bed, &limited, "workshop");
+    let err = out.assert_code(2).stderr();
+    assert!(err.contains("--context workshop"), "{out}");
+    assert!(
+        err.contains("may not do everything kindops does") && err.contains("`kubectl auth can-i '*' '*'` says no"),
+        "{out}"
+    );
+    assert!(err.contains("cluster-admin"), "{out}");
+    assert!(!out.stdout().contains("-> apply"), "{out}");
+    assert!(
+        !out.stdout().contains(&token) && !err.contains(&token),
+        "the token was printed"
+    );
 
     // An unreachable server (nothing listens on port 1 of the bed's loopback).
     let gone = dir.join("gone.kubeconfig");

@@ -8,7 +8,6 @@
 //! push → write-back) and the EventListener (`ci/coffee/trigger.yaml`).
 
 pub mod push_event;
-pub mod runs;
 
 /// The namespace of the coffee CI (`bootstrap/phase-4/coffee-ci.yaml`).
 pub const NAMESPACE: &str = "coffee-ci";

@@ -13,6 +13,7 @@ mod plan;
 mod refresh;
 mod status;
 mod up;
+mod version;
 
 use crate::cli::{ClusterArgs, Command};
 use crate::engine;
@@ -41,7 +42,17 @@ pub async fn run(command: Command) -> Result<u8> {
     match command {
         Command::Up(args) => up::run(args).await,
         Command::Plan(a) => plan::run(a.phase, &a.source, a.output),
-        Command::Status { cluster, output, watch } => status::run(&cluster, output, watch).await,
+        Command::Status {
+            cluster,
+            output,
+            watch,
+            wait,
+            timeout,
+            apps,
+        } => {
+            let wait = wait.then(|| (timeout.unwrap_or(status::WAIT), apps));
+            status::run(&cluster, output, watch, wait).await
+        }
         Command::Open(args) => open::run(&args).await,
         Command::Down { cluster } => down::run(&cluster).await,
         Command::Doctor { cluster } => doctor::run(&cluster).await,
@@ -58,7 +69,8 @@ pub async fn run(command: Command) -> Result<u8> {
             quiet,
             post_receive,
         } => refresh::run(&cluster, quiet, post_receive).await,
-        Command::Completions { shell } => completions::run(shell),
+        Command::Completion { shell } => completions::run(shell),
+        Command::Version { output } => version::run(output),
         Command::Learn(a) => learn::run(a).await,
     }
 }
@@ -151,7 +163,8 @@ fn init_tracing_stderr() {
 
 /// Tracing to a file while the TUI owns the terminal. Returns the path.
 fn init_tracing_file() -> Option<std::path::PathBuf> {
-    let dir = engine::default_data_dir().join("logs");
+    let dir = engine::default_state_dir().join("logs");
+    prune_logs(&dir, KEEP_LOGS);
     let path = dir.join(format!("kindops-{}.log", std::process::id()));
     let file = open_private_log(&path).ok()?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("KINDOPS_LOG").unwrap_or_else(|_| "info".into());
@@ -161,6 +174,31 @@ fn init_tracing_file() -> Option<std::path::PathBuf> {
         .with_writer(std::sync::Mutex::new(file))
         .try_init();
     Some(path)
+}
+
+/// How many of its own log files kindops keeps (the newest), with the one a
+/// run starts.
+pub const KEEP_LOGS: usize = 20;
+
+/// Removes all but the newest `keep - 1` of kindops's own log files
+/// (`kindops-<pid>.log`) in `dir`, so with the next one there are `keep`.
+/// Other files are never touched; errors are ignored (a log is a help,
+/// never a reason to fail).
+pub fn prune_logs(dir: &std::path::Path, keep: usize) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut logs: Vec<(std::time::SystemTime, std::path::PathBuf)> = rd
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with("kindops-") && n.ends_with(".log")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    logs.sort_by_key(|l| std::cmp::Reverse(l.0));
+    for (_, p) in logs.into_iter().skip(keep.saturating_sub(1)) {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 /// Opens (appending) a log file readable by the user only: the file 0600,
@@ -223,5 +261,27 @@ mod tests {
         let fresh = dir.path().join("logs/kindops-2.log");
         super::open_private_log(&fresh).unwrap();
         assert_eq!(mode(&fresh), 0o600);
+    }
+
+    #[test]
+    fn old_logs_are_pruned_and_nothing_else_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = std::time::SystemTime::now() - std::time::Duration::from_secs(1000);
+        for i in 0..25u64 {
+            let p = dir.path().join(format!("kindops-{i}.log"));
+            std::fs::write(&p, "x").unwrap();
+            let f = std::fs::File::options().write(true).open(&p).unwrap();
+            f.set_modified(t0 + std::time::Duration::from_secs(i)).unwrap();
+        }
+        std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        super::prune_logs(dir.path(), 20);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left.len(), 20, "{left:?}");
+        assert!(left.contains(&"notes.txt".to_string()));
+        assert!(left.contains(&"kindops-24.log".to_string()) && !left.contains(&"kindops-5.log".to_string()));
     }
 }

@@ -22,10 +22,11 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     if let Some(path) = &args.junit {
         report::junit::check_path(path).map_err(Error::Bad)?;
     }
-    // `--context`: a kubeconfig whose API server does not answer, or refuses
-    // its credentials, is bad input (exit 2), found before anything starts.
+    // `--context`: a kubeconfig whose API server does not answer, refuses
+    // its credentials, or whose credentials lack cluster-admin rights, is
+    // bad input (exit 2), found before anything starts.
     if let engine::provider::Target::Context { context } = &target {
-        engine::provider::client_for(context)
+        engine::provider::client_to_install(context)
             .await
             .map_err(|e| Error::Bad(format!("--context {context}: {e:#}")))?;
     }

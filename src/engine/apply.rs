@@ -279,6 +279,7 @@ pub async fn apply(
     default_ns: Option<&str>,
     crd_timeout: Duration,
     progress: &(dyn Fn(String) + Sync),
+    sink: &outage::RecoverySink,
 ) -> Result<ApplyReport, ApplyError> {
     let started = apply_started();
     let (first, rest): (Vec<_>, Vec<_>) = manifests.drain(..).partition(|m| {
@@ -295,10 +296,10 @@ pub async fn apply(
         .filter_map(|m| m.object.metadata.name.clone())
         .collect();
 
-    report.changed += apply_all(client, kinds, first, default_ns, &started).await?;
+    report.changed += apply_all(client, kinds, first, default_ns, &started, sink).await?;
     if !report.crds.is_empty() {
         progress(format!("{} CRDs applied; waiting until Established", report.crds.len()));
-        wait::crds_established(client, &report.crds, crd_timeout)
+        wait::crds_established(client, &report.crds, crd_timeout, sink)
             .await
             .map_err(|e| ApplyError {
                 object: e.object,
@@ -306,7 +307,7 @@ pub async fn apply(
             })?;
     }
     let n = rest.len();
-    report.changed += apply_all(client, kinds, rest, default_ns, &started).await?;
+    report.changed += apply_all(client, kinds, rest, default_ns, &started, sink).await?;
     progress(format!("{n} more objects applied"));
     Ok(report)
 }
@@ -326,6 +327,7 @@ async fn apply_all(
     manifests: Vec<Manifest>,
     default_ns: Option<&str>,
     started: &Timestamp,
+    sink: &outage::RecoverySink,
 ) -> Result<usize, ApplyError> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let changed = stream::iter(manifests.into_iter().map(|m| {
@@ -373,7 +375,7 @@ async fn apply_all(
             .display();
             // Sent again while the API server is away (restarting).
             let patch = Patch::Apply(&obj);
-            let applied = outage::retried(|| api.patch(&name, &params, &patch))
+            let applied = outage::retried(sink, || api.patch(&name, &params, &patch))
                 .await
                 .map_err(|e| match e {
                     kube::Error::Api(s) => ApplyError {
@@ -446,6 +448,7 @@ pub(crate) async fn apply_step(ctx: &mut StepCtx<'_>, path: &str, namespace: Opt
         namespace,
         ctx.wait_timeout(None).min(Duration::from_secs(120)),
         &progress,
+        &ctx.recovery(),
     )
     .await
     .map_err(|e| {

@@ -53,6 +53,60 @@ pub enum RunOutcome {
     Interrupted,
 }
 
+/// What kindops did to ride out an outage inside a step
+/// ([`Event::StepRecovery`]); made by `engine::outage`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Recovery {
+    /// Requests fail transiently (`outage::transient`): `attempt` is the
+    /// failed try of the request that reports it (1 = its first), sent
+    /// again in `retry_in_ms` milliseconds; `error` is the client's or the
+    /// API server's own words. Reported when an outage starts and then at
+    /// most every `outage::REPORT_EVERY` while it lasts.
+    ApiServerUnreachable {
+        attempt: u32,
+        retry_in_ms: u64,
+        error: String,
+    },
+    /// The first request answered after an outage: `down_ms` since the first
+    /// failure, `retries` requests sent again meanwhile.
+    ApiServerBack { down_ms: u64, retries: u32 },
+    /// A watch (`watch`: what it watches, e.g. `Deployments in argocd`) that
+    /// failed `errors` times delivered again, `down_ms` after its first error.
+    WatchResumed { watch: String, errors: u32, down_ms: u64 },
+    /// A CustomResourceDefinition whose names were accepted but which was not
+    /// Established for `outage::NUDGE_AFTER` got an annotation set and removed
+    /// (see `outage::crd_established`).
+    CrdNudged { name: String },
+}
+
+impl Recovery {
+    /// One line for a learner, e.g. `API server unreachable (...): retry 2 in 0.8s`.
+    pub fn line(&self) -> String {
+        let s = |ms: &u64| format!("{:.1}s", *ms as f64 / 1000.0);
+        match self {
+            Recovery::ApiServerUnreachable {
+                attempt,
+                retry_in_ms,
+                error,
+            } => format!(
+                "API server unreachable ({error}): request retried (try {}) in {}",
+                attempt + 1,
+                s(retry_in_ms)
+            ),
+            Recovery::ApiServerBack { down_ms, retries } => {
+                format!("API server back after {} ({retries} requests sent again)", s(down_ms))
+            }
+            Recovery::WatchResumed { watch, errors, down_ms } => {
+                format!("watch on {watch} resumed after {} ({errors} failed tries)", s(down_ms))
+            }
+            Recovery::CrdNudged { name } => format!(
+                "CustomResourceDefinition {name}: names accepted but not Established; nudged it (an annotation set and removed)"
+            ),
+        }
+    }
+}
+
 /// One thing that happened. `phase`/`step` index into [`Event::RunStarted`]'s `phases`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -111,6 +165,13 @@ pub enum Event {
         step: usize,
         failure: Failure,
         elapsed: Duration,
+    },
+    /// How a step rides out an outage (the API server restarting, a watch
+    /// cut): shown in the step's log, so a learner sees why it waits.
+    StepRecovery {
+        phase: PhaseNo,
+        step: usize,
+        recovery: Recovery,
     },
     /// A secret the user asked to see (e.g. the Argo CD initial admin password). Never logged.
     SecretShown {

@@ -407,14 +407,33 @@ async fn publish(
 ) -> std::result::Result<(bool, String), StepError> {
     let n = ctx.phase;
     let work = work.to_path_buf();
-    if !work.join(".git").exists() {
-        std::fs::create_dir_all(&work).map_err(|e| anyhow!("creating kindops's work clone {}: {e}", work.display()))?;
-        ctx.git(&work, &["init", "--initial-branch=main", "."])
+    // The work clone is kindops's own scratch copy of the git source (every
+    // commit lives in the source). It is made in a sibling folder and
+    // renamed into place, so an interrupted run never leaves half of one;
+    // one an older kindops left half made (`git init` or `remote add`
+    // interrupted: `.git` without a HEAD or without `origin`) is made again.
+    let usable = work.join(".git").exists() && ctx.git(&work, &["remote", "get-url", "origin"]).await.is_ok();
+    if !usable {
+        let io = |what: &str, p: &Path, e: std::io::Error| anyhow!("{what} kindops's work clone {}: {e}", p.display());
+        if work.exists() {
+            ctx.say(format!(
+                "kindops's work clone {} is incomplete (an interrupted run): removing it and making it again from the git source (nothing of yours is in it: every commit is in the source)",
+                work.display()
+            ));
+            std::fs::remove_dir_all(&work).map_err(|e| io("removing", &work, e))?;
+        }
+        let new = work.with_extension("new");
+        if new.exists() {
+            std::fs::remove_dir_all(&new).map_err(|e| io("removing the half-made", &new, e))?;
+        }
+        std::fs::create_dir_all(&new).map_err(|e| io("creating", &new, e))?;
+        ctx.git(&new, &["init", "--initial-branch=main", "."])
             .await
             .map_err(fail)?;
-        ctx.git(&work, &["remote", "add", "origin", &src.push_url])
+        ctx.git(&new, &["remote", "add", "origin", &src.push_url])
             .await
             .map_err(fail)?;
+        std::fs::rename(&new, &work).map_err(|e| io("moving into place", &work, e))?;
     } else {
         ctx.git(&work, &["remote", "set-url", "origin", &src.push_url])
             .await

@@ -308,3 +308,34 @@ async fn a_learner_can_amend_and_force_push_to_the_builtin_repo() {
         "true"
     );
 }
+
+/// A work clone an interrupted run left half made (`git init` killed before
+/// it wrote HEAD; `remote add` never ran) is made again, and so is one whose
+/// half-made successor was left beside it; the source and its refs are
+/// untouched.
+#[tokio::test]
+async fn a_half_made_work_clone_is_made_again_and_the_source_is_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = settings(tmp.path());
+    publish_files(&s, V1).await.unwrap();
+    let before = refs(&s);
+    let work = s.cluster_dir().join("gitops-work");
+    for break_it in [
+        |w: &Path| std::fs::remove_file(w.join(".git/HEAD")).unwrap(),
+        |w: &Path| {
+            git_ok(w, &["remote", "remove", "origin"]);
+        },
+    ] {
+        break_it(&work);
+        std::fs::create_dir_all(work.with_extension("new").join(".git")).unwrap();
+        let done = publish_files(&s, V1).await.unwrap();
+        assert!(!done.changed, "{done:?}");
+        assert_eq!(refs(&s), before);
+        assert!(!work.with_extension("new").exists());
+        git_ok(&work, &["fsck", "--no-progress"]);
+        assert_eq!(
+            git_ok(&work, &["remote", "get-url", "origin"]).trim(),
+            bare(&s).display().to_string()
+        );
+    }
+}

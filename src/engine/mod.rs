@@ -30,7 +30,7 @@ mod git_merge;
 pub mod git_source;
 pub mod kind_node;
 mod note;
-mod outage;
+pub mod outage;
 pub mod preflight;
 mod preload;
 pub mod proc;
@@ -392,6 +392,17 @@ impl Engine {
 }
 
 /// Where kindops keeps per-cluster data: `$XDG_DATA_HOME/kindops` or `~/.local/share/kindops`.
+/// Where kindops keeps its logs and other state that is not data:
+/// `$XDG_STATE_HOME/kindops`, else `~/.local/state/kindops` (the XDG Base
+/// Directory Specification 0.8: "actions history (logs, ...)").
+pub fn default_state_dir() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("kindops")
+}
+
 pub fn default_data_dir() -> PathBuf {
     std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)

@@ -14,6 +14,7 @@
 //! - [`unreachable`]: asked at a wait's deadline, whether the API server
 //!   answers at all; a wait then names it instead of the objects it watched.
 
+use crate::engine::event::Recovery;
 use backon::{ExponentialBuilder, Retryable};
 use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -23,7 +24,9 @@ use kube::runtime::watcher::watch_object;
 use kube::runtime::WatchStreamExt;
 use kube::{Api, Client};
 use std::future::Future;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The object a failure names when the API server itself is at fault.
 pub const API_SERVER: &str = "API server";
@@ -94,20 +97,190 @@ pub fn retry_policy() -> ExponentialBuilder {
         .without_max_times()
 }
 
-/// `request` sent again while it fails [`transient`]ly, per [`retry_policy`].
+/// While an outage lasts, how often [`RecoverySink`] reports
+/// [`Recovery::ApiServerUnreachable`] again (parallel requests all fail at
+/// once; a learner needs one line, then a sign of life).
+pub const REPORT_EVERY: Duration = Duration::from_secs(5);
+
+/// Where [`retried`], [`crd_established`] and the waits' watches report how
+/// they ride out an outage ([`Recovery`]): a step's sink sends them as
+/// [`crate::engine::event::Event::StepRecovery`]; every report is also a
+/// tracing info line. Cheap to clone; clones share one outage state, so the
+/// requests of one step report an outage once, not once each.
+#[derive(Clone)]
+pub struct RecoverySink {
+    report: Option<Arc<dyn Fn(Recovery) + Send + Sync>>,
+    outage: Arc<Mutex<Outage>>,
+}
+
+#[derive(Default)]
+struct Outage {
+    /// First failure of the outage under way.
+    since: Option<Instant>,
+    last_report: Option<Instant>,
+    retries: u32,
+}
+
+impl RecoverySink {
+    /// A sink that hands each report to `report`.
+    pub fn new(report: impl Fn(Recovery) + Send + Sync + 'static) -> Self {
+        RecoverySink {
+            report: Some(Arc::new(report)),
+            outage: Arc::default(),
+        }
+    }
+
+    /// A sink that only logs (for callers outside a step).
+    pub fn none() -> Self {
+        RecoverySink {
+            report: None,
+            outage: Arc::default(),
+        }
+    }
+
+    fn emit(&self, r: Recovery) {
+        tracing::info!("{}", r.line());
+        if let Some(f) = &self.report {
+            f(r);
+        }
+    }
+
+    /// Try `attempt` (1 = first) of a request failed transiently with `e`;
+    /// it is sent again in `after`.
+    fn failed(&self, attempt: u32, after: Duration, e: &kube::Error) {
+        let report = {
+            let mut o = self.outage.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            o.since.get_or_insert(now);
+            o.retries += 1;
+            let due = o.last_report.is_none_or(|t| now.duration_since(t) >= REPORT_EVERY);
+            if due {
+                o.last_report = Some(now);
+            }
+            due
+        };
+        if report {
+            self.emit(Recovery::ApiServerUnreachable {
+                attempt,
+                retry_in_ms: after.as_millis() as u64,
+                error: e.to_string(),
+            });
+        }
+    }
+
+    /// A request was answered: ends the outage under way, if any.
+    fn answered(&self) {
+        let back = {
+            let mut o = self.outage.lock().unwrap_or_else(|p| p.into_inner());
+            let back = o.since.take().map(|t| (t.elapsed(), o.retries));
+            if back.is_some() {
+                *o = Outage::default();
+            }
+            back
+        };
+        if let Some((down, retries)) = back {
+            self.emit(Recovery::ApiServerBack {
+                down_ms: down.as_millis() as u64,
+                retries,
+            });
+        }
+    }
+
+    /// The health of one watch, to report it resumed ([`WatchHealth`]).
+    /// `what` names what it watches, e.g. `Deployments in argocd`.
+    pub fn watch(&self, what: impl Into<String>) -> WatchHealth {
+        WatchHealth {
+            sink: self.clone(),
+            what: what.into(),
+            errors: 0,
+            since: None,
+            last_error: None,
+        }
+    }
+}
+
+/// Counts a watch stream's errors and reports [`Recovery::WatchResumed`]
+/// at its first item after them, once per outage. Feed it every item the
+/// stream yields.
+///
+/// After a restart the API server's watch cache lags for a while: a watch
+/// re-lists fine and its next watch request fails again ("Too large
+/// resource version"), every second or so on the test bed. Errors within
+/// [`REPORT_EVERY`] of the previous one, after the watch was reported
+/// resumed, belong to the same outage and are not reported again.
+pub struct WatchHealth {
+    sink: RecoverySink,
+    what: String,
+    errors: u32,
+    /// First error of an outage not yet reported resumed.
+    since: Option<Instant>,
+    last_error: Option<Instant>,
+}
+
+impl WatchHealth {
+    /// The watch yielded an error (kube-runtime's backoff retries it).
+    pub fn error(&mut self) {
+        let now = Instant::now();
+        let churn = self.since.is_none() && self.last_error.is_some_and(|t| now.duration_since(t) < REPORT_EVERY);
+        self.last_error = Some(now);
+        if churn {
+            return;
+        }
+        self.errors += 1;
+        self.since.get_or_insert(now);
+    }
+
+    /// The watch yielded an event: reports that it resumed if it had failed.
+    pub fn delivered(&mut self) {
+        if let Some(t) = self.since.take() {
+            self.sink.emit(Recovery::WatchResumed {
+                watch: self.what.clone(),
+                errors: self.errors,
+                down_ms: t.elapsed().as_millis() as u64,
+            });
+            self.errors = 0;
+        }
+    }
+
+    /// [`Self::delivered`], then `event` back (for a `match`).
+    pub fn delivered_then<T>(&mut self, event: T) -> T {
+        self.delivered();
+        event
+    }
+
+    /// Feeds one item of a watch stream: [`Self::error`] or [`Self::delivered`].
+    pub fn saw<T, E>(&mut self, item: &Result<T, E>) {
+        match item {
+            Ok(_) => self.delivered(),
+            Err(_) => self.error(),
+        }
+    }
+}
+
+/// `request` sent again while it fails [`transient`]ly, per [`retry_policy`];
+/// each failure and the first answer after an outage go to `sink`.
 ///
 /// Errors: the first error that is not transient, or the last one once
 /// [`RETRY_FOR`] has passed.
-pub async fn retried<T, F, Fut>(request: F) -> Result<T, kube::Error>
+pub async fn retried<T, F, Fut>(sink: &RecoverySink, request: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
 {
-    request
+    let attempts = AtomicU32::new(0);
+    let result = request
         .retry(retry_policy())
         .when(transient)
-        .notify(|e, after| tracing::info!("API server request failed ({e}); retrying in {after:?}"))
-        .await
+        .notify(|e, after| {
+            let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::info!("API server request failed ({e}); retrying in {after:?}");
+            sink.failed(attempt, after, e);
+        })
+        .await;
+    if result.is_ok() {
+        sink.answered();
+    }
+    result
 }
 
 /// How long a CRD may have its names accepted without being Established
@@ -136,8 +309,9 @@ pub const NUDGE_ANNOTATION: &str = "kindops.dev/establish";
 /// without being Established, kindops sets and removes annotation
 /// [`NUDGE_ANNOTATION`]: two updates, each an update event, and the CRD is
 /// as it was. Never resolves otherwise: wrap it in a timeout.
-pub async fn crd_established(api: Api<CustomResourceDefinition>, name: &str) {
+pub async fn crd_established(api: Api<CustomResourceDefinition>, name: &str, sink: &RecoverySink) {
     let established = conditions::is_crd_established();
+    let mut health = sink.watch(format!("CustomResourceDefinition {name}"));
     let mut events = std::pin::pin!(watch_object(api.clone(), name).default_backoff());
     let mut tick = tokio::time::interval(NUDGE_AFTER);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -147,6 +321,7 @@ pub async fn crd_established(api: Api<CustomResourceDefinition>, name: &str) {
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(obj)) => {
+                    health.delivered();
                     if established.matches_object(obj.as_ref()) {
                         return;
                     }
@@ -157,12 +332,15 @@ pub async fn crd_established(api: Api<CustomResourceDefinition>, name: &str) {
                         (false, _) => None,
                     };
                 }
-                Some(Err(e)) => tracing::debug!("watch on CustomResourceDefinition {name} failed (resuming with backoff): {e}"),
+                Some(Err(e)) => {
+                    health.error();
+                    tracing::debug!("watch on CustomResourceDefinition {name} failed (resuming with backoff): {e}")
+                }
                 None => std::future::pending::<()>().await,
             },
             _ = tick.tick() => {
                 if accepted_since.is_some_and(|t| t.elapsed() >= NUDGE_AFTER) {
-                    tracing::info!("CustomResourceDefinition {name}: names accepted but not Established for {NUDGE_AFTER:?}; nudging it");
+                    sink.emit(Recovery::CrdNudged { name: name.to_string() });
                     for value in [serde_json::json!("nudge"), serde_json::Value::Null] {
                         let patch = serde_json::json!({"metadata": {"annotations": {NUDGE_ANNOTATION: value}}});
                         if let Err(e) = api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
@@ -207,6 +385,89 @@ mod tests {
 
     fn status(code: u16) -> kube::Error {
         kube::Error::Api(Box::new(kube::core::Status::failure("m", "r").with_code(code)))
+    }
+
+    /// Three requests fail twice each while the "API server" is away: one
+    /// Unreachable report (not six), then one Back with the six retries.
+    #[tokio::test]
+    async fn an_outage_is_reported_once_and_its_end_with_the_retries() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = {
+            let seen = seen.clone();
+            RecoverySink::new(move |r| seen.lock().unwrap().push(r))
+        };
+        let request = |fails: u32| {
+            let left = AtomicU32::new(fails);
+            move || {
+                let fail = left
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                    .is_ok();
+                async move {
+                    if fail {
+                        Err(status(503))
+                    } else {
+                        Ok(())
+                    }
+                }
+            }
+        };
+        let (a, b, c) = tokio::join!(
+            retried(&sink, request(2)),
+            retried(&sink, request(2)),
+            retried(&sink, request(2))
+        );
+        assert!(a.is_ok() && b.is_ok() && c.is_ok());
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert!(
+            matches!(&seen[0], Recovery::ApiServerUnreachable { attempt: 1, error, .. } if error.contains("503")),
+            "{seen:?}"
+        );
+        assert!(
+            matches!(seen[1], Recovery::ApiServerBack { retries: 6, .. }),
+            "{seen:?}"
+        );
+        // A request that never failed reports nothing.
+        retried(&sink, request(0)).await.unwrap();
+        assert_eq!(seen.len(), 2);
+    }
+
+    #[test]
+    fn a_watch_reports_that_it_resumed_once_per_failure_run() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = {
+            let seen = seen.clone();
+            RecoverySink::new(move |r| seen.lock().unwrap().push(r))
+        };
+        let mut w = sink.watch("Deployments in argocd");
+        w.saw::<(), ()>(&Ok(()));
+        w.saw::<(), ()>(&Err(()));
+        w.saw::<(), ()>(&Err(()));
+        w.saw::<(), ()>(&Ok(()));
+        w.saw::<(), ()>(&Ok(()));
+        // The restarted API server's watch cache lagging: the same outage.
+        w.saw::<(), ()>(&Err(()));
+        w.saw::<(), ()>(&Ok(()));
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(
+            matches!(&seen[0], Recovery::WatchResumed { watch, errors: 2, .. } if watch == "Deployments in argocd"),
+            "{seen:?}"
+        );
+    }
+
+    /// The bound the README and the failure message state: tries stop once
+    /// the delays between them add up to [`RETRY_FOR`] (backon's
+    /// `with_total_delay`), each delay at most 5 s.
+    #[test]
+    fn retries_stop_once_their_delays_add_up_to_retry_for() {
+        for _ in 0..20 {
+            let delays: Vec<Duration> = backon::BackoffBuilder::build(retry_policy()).collect();
+            let total: Duration = delays.iter().sum();
+            assert!(total <= RETRY_FOR, "{total:?} {delays:?}");
+            assert!(total + Duration::from_secs(10) >= RETRY_FOR, "{total:?} {delays:?}");
+            assert!(delays.iter().all(|d| *d <= Duration::from_secs(10)), "{delays:?}");
+        }
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! to the terminal. On cancellation the whole group gets SIGTERM, then SIGKILL
 //! after [`GRACE`]; a dropped future kills the group too (SIGKILL), and so
 //! does a normal exit that leaves grandchildren behind: no child process of
-//! ours outlives the step that started it.
+//! ours outlives the step that started it. On Linux each child also dies
+//! with kindops when kindops itself is SIGKILLed ([`die_with_parent`]).
 
 use super::event::Stream;
 use anyhow::{anyhow, Result};
@@ -56,6 +57,37 @@ impl Drop for GroupGuard {
         signal_group(self.pgid, Signal::SIGKILL);
     }
 }
+
+/// Makes the child get SIGKILL when kindops dies, even by SIGKILL, which
+/// runs none of our clean-up (`prctl(PR_SET_PDEATHSIG)` through nix's safe
+/// wrapper, in the child between fork and exec). The kernel sends it when
+/// the *thread* that forked the child exits (prctl(2)); children are started
+/// from the tokio runtime's worker threads (`proc::run` is async; `main`
+/// builds a multi-thread runtime), which live as long as kindops. A child
+/// whose parent died before the prctl took effect exits at once (`getppid`
+/// is no longer us). Grandchildren are not covered by the signal: the
+/// direct child's group is what kindops kills on every other path.
+/// Linux only; elsewhere a SIGKILLed kindops leaves its child running.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut std::process::Command) {
+    let parent = nix::unistd::getpid();
+    #[allow(unsafe_code)] // one of the crate's two unsafe blocks (Cargo.toml [lints])
+    // SAFETY: the closure runs in the forked child before exec; it makes
+    // only async-signal-safe system calls (prctl, getppid) and allocates
+    // nothing (the error is a plain OS error code).
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)?;
+            if nix::unistd::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(nix::libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut std::process::Command) {}
 
 /// Output lines of both streams, in arrival order.
 #[derive(Default)]
@@ -164,6 +196,7 @@ async fn run_inner(
         .unchecked()
         .before_spawn(|cmd| {
             cmd.process_group(0);
+            die_with_parent(cmd);
             Ok(())
         });
     if let Some(d) = dir {

@@ -106,6 +106,17 @@ pub fn detect_container_cli(env_provider: Option<&str>, path: std::ffi::OsString
     }
 }
 
+/// [`client_for`], and the credentials checked for the cluster-admin rights
+/// installing kindops takes ([`cluster_admin`]); for `kindops up`.
+///
+/// Errors: those of [`client_for`], or the credentials lack cluster-admin
+/// rights (naming the context and what to do).
+pub async fn client_to_install(context: &str) -> Result<Client> {
+    let client = client_for(context).await?;
+    cluster_admin(&client, context).await?;
+    Ok(client)
+}
+
 /// A client for `context` from the default kubeconfig (`$KUBECONFIG` or
 /// `~/.kube/config`), checked with a `/version` call.
 ///
@@ -160,6 +171,52 @@ pub async fn client_for(context: &str) -> Result<Client> {
             "the API server of context {context} at {url} did not answer within 10s. Is the cluster running? (`kubectl --context {context} get nodes`)"
         )),
     }
+}
+
+/// Checks that the credentials may do anything (cluster-admin): kindops
+/// creates namespaces, CRDs and cluster roles. `/version` does not tell: the
+/// default `system:public-info-viewer` ClusterRole lets every user read it
+/// (k8s.io/kubernetes v1.36.3 plugin/pkg/auth/authorizer/rbac/bootstrappolicy/
+/// policy.go), so a token without rights passes it and would fail at the
+/// first apply with a 403. Asked as `kubectl auth can-i '*' '*'` asks: a
+/// SelfSubjectAccessReview (authorization.k8s.io/v1) for verb, group and
+/// resource `*`, which every user may create (`system:basic-user`).
+///
+/// Errors: the review is not allowed, naming the context and the reason the
+/// authorizer gave; the review itself failing (naming the API's words).
+async fn cluster_admin(client: &Client, context: &str) -> Result<()> {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some("*".into()),
+                group: Some("*".into()),
+                resource: Some("*".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let api: kube::Api<SelfSubjectAccessReview> = kube::Api::all(client.clone());
+    let answer = api
+        .create(&kube::api::PostParams::default(), &review)
+        .await
+        .map_err(|e| anyhow!("the API server of context {context} did not answer whether its credentials may install kindops (a SelfSubjectAccessReview): {e}"))?;
+    let status = answer.status.unwrap_or_default();
+    if status.allowed {
+        return Ok(());
+    }
+    let why = status
+        .reason
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "no RBAC rule allows it".into());
+    Err(anyhow!(
+        "the credentials of context {context} may not do everything kindops does (create namespaces, CRDs and cluster roles): `kubectl auth can-i '*' '*'` says no ({why}). \
+         kindops needs cluster-admin rights on its cluster: use a context that has them (or ask your cluster's admin for a ClusterRoleBinding to cluster-admin), check with `kubectl --context {context} auth can-i '*' '*'`"
+    ))
 }
 
 /// Whether kind has a cluster `name` (`kind get clusters`).

@@ -30,7 +30,7 @@ pub struct PhaseRecord {
 /// Reads every recorded phase (phase number → record). A missing ConfigMap is an empty map.
 pub async fn read(client: &Client) -> Result<BTreeMap<u8, PhaseRecord>> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
-    let Some(cm) = super::outage::retried(|| api.get_opt(NAME)).await? else {
+    let Some(cm) = super::outage::retried(&super::outage::RecoverySink::none(), || api.get_opt(NAME)).await? else {
         return Ok(BTreeMap::new());
     };
     Ok(cm
@@ -53,10 +53,12 @@ pub async fn record(client: &Client, phase: u8, rec: &PhaseRecord) -> Result<()>
 /// `kindops learn`). A missing ConfigMap is an empty map.
 pub async fn read_data(client: &Client) -> Result<BTreeMap<String, String>> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
-    Ok(super::outage::retried(|| api.get_opt(NAME))
-        .await?
-        .and_then(|cm| cm.data)
-        .unwrap_or_default())
+    Ok(
+        super::outage::retried(&super::outage::RecoverySink::none(), || api.get_opt(NAME))
+            .await?
+            .and_then(|cm| cm.data)
+            .unwrap_or_default(),
+    )
 }
 
 /// Sets one key of the ConfigMap's `data` (server-side apply, field manager
@@ -75,6 +77,9 @@ pub async fn record_key(client: &Client, key: &str, value: &str) -> Result<()> {
     });
     let params = PatchParams::apply(super::apply::FIELD_MANAGER).force();
     let patch = Patch::Apply(&cm);
-    super::outage::retried(|| api.patch(NAME, &params, &patch)).await?;
+    super::outage::retried(&super::outage::RecoverySink::none(), || {
+        api.patch(NAME, &params, &patch)
+    })
+    .await?;
     Ok(())
 }

@@ -8,7 +8,7 @@
 //! [`Done`] or a [`StepError`], the one place a [`Failure`] is built.
 
 use super::event::{Event, Failure, PhaseNo, Stream};
-use super::{apply, git_source, proc, Emitter, Settings, DEFAULT_WAIT};
+use super::{apply, git_source, outage, proc, Emitter, Settings, DEFAULT_WAIT};
 use crate::content::{Content, Vars};
 use crate::plan::{HumanDuration, Plan};
 use crate::upstream::Resolved;
@@ -145,6 +145,14 @@ impl StepCtx<'_> {
     pub fn progress(&self) -> impl Fn(String) + Sync + Send + 'static {
         let (em, phase, step) = (self.events.clone(), self.phase, self.step);
         move |message| em.emit(Event::StepProgress { phase, step, message })
+    }
+
+    /// Where the outage machinery reports for this step
+    /// ([`Event::StepRecovery`]); one sink per step, so its requests report
+    /// one outage once.
+    pub fn recovery(&self) -> outage::RecoverySink {
+        let (em, phase, step) = (self.events.clone(), self.phase, self.step);
+        outage::RecoverySink::new(move |recovery| em.emit(Event::StepRecovery { phase, step, recovery }))
     }
 
     /// Runs a child process whose output lines go to the event stream as

@@ -36,6 +36,7 @@ pub fn plain_lines(ev: &Stamped, phases: &mut Vec<crate::engine::event::PhaseInf
         Event::PhaseFinished { phase, elapsed } => vec![format!("==> phase {phase}: done in {}", secs(*elapsed))],
         Event::StepStarted { label, .. } => vec![format!("  -> {label}")],
         Event::StepProgress { message, .. } => vec![format!("     .. {message}")],
+        Event::StepRecovery { recovery, .. } => vec![format!("     !! {}", recovery.line())],
         Event::StepLog { stream, line, .. } => match stream {
             Stream::Kindops => vec![format!("     {line}")],
             _ => vec![format!("     | {line}")],
@@ -93,6 +94,7 @@ pub fn json_line(ev: &Stamped) -> serde_json::Value {
         Event::StepStarted { phase, step, label } => (Some(*phase), Some(*step), "running", label.clone()),
         Event::StepProgress { phase, step, message } => (Some(*phase), Some(*step), "progress", message.clone()),
         Event::StepLog { phase, step, line, .. } => (Some(*phase), Some(*step), "log", line.clone()),
+        Event::StepRecovery { phase, step, recovery } => (Some(*phase), Some(*step), "recovery", recovery.line()),
         Event::StepFinished {
             phase,
             step,
@@ -134,6 +136,9 @@ pub fn json_line(ev: &Stamped) -> serde_json::Value {
         "elapsed_ms": ev.elapsed_ms,
         "message": message,
     });
+    if let Event::StepRecovery { recovery, .. } = &ev.event {
+        v["recovery"] = json!(recovery);
+    }
     if let Event::StepFailed { failure, .. }
     | Event::RunFinished {
         failure: Some(failure), ..
@@ -156,6 +161,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::StepStarted { .. } => "step_started",
         Event::StepProgress { .. } => "step_progress",
         Event::StepLog { .. } => "step_log",
+        Event::StepRecovery { .. } => "step_recovery",
         Event::StepFinished { .. } => "step_finished",
         Event::StepFailed { .. } => "step_failed",
         Event::SecretShown { .. } => "secret_shown",

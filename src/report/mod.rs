@@ -23,6 +23,9 @@ pub use events::{json_line, plain_lines, print_stream};
 /// Output format of `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// Lines for people: tables, progress lines.
     Text,
+    /// For programs: one JSON document (status, plan, images, version), or
+    /// one JSON object per line as things happen (up, learn).
     Json,
 }

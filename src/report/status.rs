@@ -3,23 +3,33 @@
 
 use super::Format;
 use crate::argo::AppSummary;
-use crate::ci::runs::RunSummary;
+use crate::delivery::{Delivery, RunState};
 use crate::engine::provider::Target;
 use crate::engine::state::PhaseRecord;
 use crate::format::or_dash;
 use anyhow::Result;
 use std::collections::BTreeMap;
 
+/// How many PipelineRuns the text output lists (newest first).
+pub const RUNS_SHOWN: usize = 10;
+
 pub fn print(
     target: &Target,
     phases: &BTreeMap<u8, PhaseRecord>,
     apps: &[AppSummary],
-    runs: &[RunSummary],
+    delivery: &Delivery,
     format: Format,
 ) -> Result<()> {
     match format {
         Format::Json => {
-            let v = serde_json::json!({"target": target.describe(), "phases": phases, "applications": apps, "pipeline_runs": runs});
+            let v = serde_json::json!({
+                "target": target.describe(),
+                "phases": phases,
+                "applications": apps,
+                "pipeline_runs": delivery.pipeline_runs,
+                "rollouts": delivery.rollouts,
+                "failed_step_logs": delivery.failed_step_logs,
+            });
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         Format::Text => {
@@ -50,46 +60,85 @@ pub fn print(
                     );
                 }
             }
-            print_runs(runs);
+            for line in delivery_lines(delivery) {
+                println!("{line}");
+            }
         }
     }
     Ok(())
 }
 
-/// The coffee CI's PipelineRuns (`ci::runs`), newest last; nothing when
-/// there are none.
-fn print_runs(runs: &[RunSummary]) {
-    if runs.is_empty() {
-        return;
-    }
-    println!(
-        "pipeline runs in {} (a push touching products/ starts one):",
-        crate::ci::NAMESPACE
-    );
-    println!(
-        "{:<20} {:<22} {:<8} {:<10} {:<6} STEPS",
-        "NAME", "MODULE", "COMMIT", "STATE", "TIME"
-    );
-    for r in runs {
-        let time = r.seconds.map(|s| format!("{s}s")).unwrap_or_else(|| "-".into());
-        println!(
-            "{:<20} {:<22} {:<8} {:<10} {:<6} {}",
-            r.name,
-            r.module,
-            r.revision.get(..7).unwrap_or(&r.revision),
-            r.state,
-            time,
-            r.steps_line()
-        );
-        if !r.failed_tests.is_empty() {
-            println!("  failed tests: {} (nothing was built or deployed)", r.failed_tests);
-        } else if r.state == "Failed" {
-            println!(
-                "  {}; logs: kubectl -n {} logs -l tekton.dev/pipelineRun={} --all-containers",
-                r.message,
-                crate::ci::NAMESPACE,
-                r.name
-            );
+/// The PipelineRuns (newest [`RUNS_SHOWN`]) and Rollouts as text; nothing
+/// when there are none.
+pub fn delivery_lines(d: &Delivery) -> Vec<String> {
+    let secs = |s: Option<f64>| s.map(|s| format!("{s:.0}s")).unwrap_or_else(|| "-".into());
+    let mut out = vec![];
+    if !d.pipeline_runs.is_empty() {
+        out.push(format!(
+            "{:<28} {:<8} {:<8} {:<10} {:<6} STEPS",
+            "PIPELINERUN", "MODULE", "COMMIT", "STATE", "TIME"
+        ));
+        for r in d.pipeline_runs.iter().take(RUNS_SHOWN) {
+            let steps: Vec<String> = r
+                .task_runs
+                .iter()
+                .flat_map(|t| &t.steps)
+                .map(|s| match (s.state, s.exit_code) {
+                    (RunState::Failed, Some(code)) => format!("{} FAILED (exit {code}) {}", s.name, secs(s.seconds)),
+                    (state, _) => format!("{} {} {}", s.name, state.word().to_lowercase(), secs(s.seconds)),
+                })
+                .collect();
+            out.push(format!(
+                "{:<28} {:<8} {:<8} {:<10} {:<6} {}",
+                r.name,
+                r.module_name(),
+                or_dash(r.short_revision()),
+                r.state.word(),
+                secs(r.seconds),
+                if steps.is_empty() {
+                    or_dash(&r.reason).to_string()
+                } else {
+                    steps.join(", ")
+                }
+            ));
+            if let Some((task, step)) = r.failure() {
+                out.push(format!(
+                    "  {}: step {} failed: {} (kubectl -n {} logs {} -c step-{})",
+                    task.task,
+                    step.name,
+                    or_dash(&task.message),
+                    r.namespace,
+                    task.pod.as_deref().unwrap_or("POD"),
+                    step.name
+                ));
+                for l in d.failed_step_logs.get(&r.name).into_iter().flatten() {
+                    out.push(format!("  | {l}"));
+                }
+            }
         }
     }
+    if !d.rollouts.is_empty() {
+        out.push(format!(
+            "{:<24} {:<12} {:<5} {:<7} {:<8} IMAGE",
+            "ROLLOUT", "PHASE", "STEP", "WEIGHT", "READY"
+        ));
+        for r in &d.rollouts {
+            let image = match &r.stable_image {
+                Some(stable) => format!("{} (stable: {stable})", r.image),
+                None => r.image.clone(),
+            };
+            out.push(format!(
+                "{:<24} {:<12} {:<5} {:<7} {:<8} {image}",
+                format!("{}/{}", r.namespace, r.name),
+                or_dash(&r.phase),
+                r.step_text(),
+                format!("{}%", r.set_weight),
+                format!("{}/{}", r.available, r.replicas),
+            ));
+            if !r.message.is_empty() {
+                out.push(format!("  {}", r.message));
+            }
+        }
+    }
+    out
 }

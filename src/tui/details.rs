@@ -174,7 +174,7 @@ pub fn lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<Line<'sta
             }
             let name_w = gen
                 .iter()
-                .map(|(n, _)| n.chars().count())
+                .map(|(n, _)| crate::format::width(n))
                 .max()
                 .unwrap_or(4)
                 .clamp(4, 30);

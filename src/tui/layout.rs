@@ -149,6 +149,38 @@ fn split(app: &App, body: Rect) -> PhaseAreas {
     }
 }
 
+/// The Applications screen's panes: the table, and under it the CI → CD
+/// pane (PipelineRuns and Rollouts) when there is any and the body has 16
+/// rows or more: as tall as its lines need (with its border), at most half
+/// the body.
+pub fn apps_screen(app: &App, body: Rect) -> (Rect, Option<Rect>) {
+    let d = &app.table.delivery;
+    if (d.pipeline_runs.is_empty() && d.rollouts.is_empty()) || body.height < 16 {
+        return (body, None);
+    }
+    let h = (delivery_lines(d) + 2).min(body.height / 2);
+    let [table, pane] = Layout::vertical([Constraint::Min(0), Constraint::Length(h)]).areas(body);
+    (table, Some(pane))
+}
+
+/// How many PipelineRuns the CI → CD pane lists (newest first).
+pub const DELIVERY_RUNS_SHOWN: usize = 4;
+
+/// Lines the CI → CD pane draws (`ui::delivery::lines`, one per line):
+/// a line per PipelineRun shown, two more and the log lines for a failed
+/// one, a line per Rollout.
+pub fn delivery_lines(d: &crate::delivery::Delivery) -> u16 {
+    let runs = d.pipeline_runs.iter().take(DELIVERY_RUNS_SHOWN);
+    let n: usize = runs
+        .map(|r| match r.failure() {
+            Some(_) => 2 + d.failed_step_logs.get(&r.name).map_or(0, Vec::len),
+            None => 1,
+        })
+        .sum::<usize>()
+        + d.rollouts.len();
+    n as u16
+}
+
 /// The `?` page, centred.
 pub fn help_popup(area: Rect) -> Rect {
     let w = area.width.saturating_sub(4).min(84);
@@ -166,7 +198,7 @@ pub fn table_rows(app: &App) -> usize {
     let body = body(app);
     let h = match phases(app, body).apps {
         Some(a) if !app.apps_screen() => a.height,
-        _ => body.height,
+        _ => apps_screen(app, body).0.height,
     };
     h.saturating_sub(3) as usize
 }

@@ -27,6 +27,7 @@ pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod watch;
+pub mod watch_delivery;
 
 use crate::argo::AppSummary;
 use crate::engine::event::{Control, RunOutcome, Stamped};

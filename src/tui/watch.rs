@@ -45,6 +45,9 @@ pub enum WatchMsg {
         namespace: String,
         name: String,
     },
+    /// The CI → CD loop's PipelineRuns and Rollouts, rebuilt whole on a
+    /// change ([`crate::tui::watch_delivery`]).
+    Delivery(Box<crate::delivery::Delivery>),
 }
 
 /// Says what a watch error means for someone waiting for Argo CD.
@@ -179,8 +182,12 @@ pub fn spawn<M: From<WatchMsg> + Send + 'static>(
     tx: UnboundedSender<M>,
 ) -> Vec<tokio::task::AbortHandle> {
     let apps = tokio::spawn(watch_kind::<AppSummary, M>(client.clone(), tx.clone()));
-    let sets = tokio::spawn(watch_kind::<AppSetSummary, M>(client, tx.clone()));
-    let mut aborts = vec![apps.abort_handle(), sets.abort_handle()];
+    let sets = tokio::spawn(watch_kind::<AppSetSummary, M>(client.clone(), tx.clone()));
+    let tx_d = tx.clone();
+    let delivery = tokio::spawn(crate::tui::watch_delivery::watch_delivery(client, move |d| {
+        tx_d.send(WatchMsg::Delivery(Box::new(d)).into()).is_ok()
+    }));
+    let mut aborts = vec![apps.abort_handle(), sets.abort_handle(), delivery.abort_handle()];
     for (handle, status) in [
         (apps, AppSummary::status as fn(WatchStatus) -> WatchMsg),
         (sets, AppSetSummary::status),

@@ -362,22 +362,21 @@ pub fn push_cart_and_wait(l: &Learner, cluster: &str) -> LoopTimes {
         ),
         order_before
     );
-    // `kindops status` shows the run: module, commit, state, each step.
-    let status = l.command(&["status", "--cluster", cluster]).output().unwrap();
-    let text = String::from_utf8_lossy(&status.stdout).to_string();
+    // `kindops status --output json` shows the run (src/delivery): module,
+    // commit, state.
+    let status = l
+        .command(&["status", "--cluster", cluster, "--output", "json"])
+        .output()
+        .unwrap();
     assert!(status.status.success(), "{}", show(&status));
-    let line = text
-        .lines()
-        .find(|x| x.starts_with(run["metadata"]["name"].as_str().unwrap()))
-        .unwrap_or_else(|| panic!("no line for the run in `kindops status`:\n{text}"));
-    assert!(
-        line.contains("products/coffee/cart")
-            && line.contains(&commit[..7])
-            && line.contains("Succeeded")
-            && line.contains("clone ✓")
-            && line.contains("write-back ✓"),
-        "{line}"
-    );
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let shown = v["pipeline_runs"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == run["metadata"]["name"]))
+        .unwrap_or_else(|| panic!("no entry for the run in `kindops status`: {v}"));
+    assert_eq!(shown["module"], "products/coffee/cart", "{shown}");
+    assert_eq!(shown["revision"], commit.as_str(), "{shown}");
+    assert_eq!(shown["state"], "succeeded", "{shown}");
     let times = LoopTimes {
         pipeline_started: started.unwrap_or_default(),
         pipeline_done: done.unwrap_or_default(),

@@ -4,7 +4,7 @@
 //! be waited for, so a fault lands in the step it is meant for.
 
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -248,4 +248,75 @@ pub fn assert_phase_1_rerun_changes_nothing(bed: &Bed) {
             super::bed::show(&again.out)
         );
     }
+}
+
+/// A directory holding a `kubectl` that keeps `kubectl kustomize` waiting
+/// 30 s in its own process (bash's `read -t` on a FIFO: no grandchild)
+/// before it runs the real kubectl, so a signal surely lands while kindops's
+/// child runs (the render cache otherwise makes the render instant). Only a
+/// render whose arguments contain `$KINDOPS_TEST_HOLD` waits (kindops's
+/// children inherit its environment). Put it first on kindops's PATH
+/// ([`path_with`]).
+pub fn slow_kustomize(dir: &Path) -> PathBuf {
+    let real = which::which("kubectl").expect("kubectl on PATH");
+    let bin = dir.join("slow-kustomize");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        "#!/bin/bash\n# Test wrapper (tests/support/fault.rs slow_kustomize).\nif [ \"$1\" = kustomize ] && [[ \"$*\" == *\"$KINDOPS_TEST_HOLD\"* ]]; then\n  f=\"$(mktemp -u)\"; mkfifo \"$f\"; read -r -t 30 <>\"$f\" || true; rm -f \"$f\"\nfi\nexec {} \"$@\"\n",
+        real.display()
+    );
+    let file = bin.join("kubectl");
+    std::fs::write(&file, script).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// `dir` before the test process's own PATH.
+pub fn path_with(dir: &Path) -> std::ffi::OsString {
+    let mut p = dir.as_os_str().to_os_string();
+    p.push(":");
+    p.push(std::env::var_os("PATH").unwrap_or_default());
+    p
+}
+
+/// A process of this run ([`processes_of`]) whose command line contains
+/// `needle`, once one runs: `(pid, process group)`. Panics after `limit`.
+#[track_caller]
+pub fn child_running(home: &Path, needle: &str, limit: Duration) -> (i32, i32) {
+    let t = Instant::now();
+    loop {
+        if let Some(pid) = processes_of(home)
+            .iter()
+            .find(|l| l.contains(needle))
+            .and_then(|l| l.split(' ').next()?.parse::<i32>().ok())
+        {
+            if let Some(pgid) = process_group(pid) {
+                return (pid, pgid);
+            }
+        }
+        assert!(t.elapsed() < limit, "no child running {needle:?} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The process group of a live (non-zombie) `pid`.
+pub fn process_group(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(") ")?.1;
+    let mut f = rest.split(' ');
+    let state = f.next()?;
+    if state == "Z" {
+        return None;
+    }
+    f.nth(1)?.parse().ok()
+}
+
+/// Live processes in process group `pgid`, as pids.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| process_group(*pid) == Some(pgid))
+        .collect()
 }

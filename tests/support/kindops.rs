@@ -119,6 +119,7 @@ impl<'b> Kindops<'b> {
         let mut env: Vec<(OsString, OsString)> = vec![
             ("XDG_DATA_HOME".into(), home.join("data").into()),
             ("XDG_CACHE_HOME".into(), home.join("cache").into()),
+            ("XDG_STATE_HOME".into(), home.join("state").into()),
         ];
         env.extend(self.env.iter().cloned());
         let mut cmd = match self.bed {

@@ -25,8 +25,8 @@ pub struct Tmux {
     pub session: String,
     /// Where the pane's script writes `exit.txt` and `stty.txt`.
     dir: PathBuf,
-    /// kindops's data dir (its log file is there).
-    data: PathBuf,
+    /// kindops's XDG state dir (its log files are there).
+    state: PathBuf,
 }
 
 impl Tmux {
@@ -51,7 +51,7 @@ impl Tmux {
     pub fn start_line(home: &Path, env: &[(&str, &str)], purpose: &str, size: (u16, u16), kindops: &str) -> Tmux {
         let dir = home.join(format!("tmux-{purpose}"));
         std::fs::create_dir_all(&dir).unwrap();
-        let data = home.join("data");
+        let state = home.join("state");
         let script = dir.join("run.sh");
         std::fs::write(
             &script,
@@ -69,7 +69,7 @@ impl Tmux {
             socket: format!("kindops-tui-{}-{purpose}", std::process::id()),
             session: purpose.to_string(),
             dir,
-            data,
+            state,
         };
         let vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={}", sh_quote(v))).collect();
         let shell = format!(
@@ -157,7 +157,7 @@ impl Tmux {
     /// The last lines of kindops's log files, for failure messages.
     pub fn log_tail(&self) -> String {
         let mut out = String::new();
-        if let Ok(rd) = std::fs::read_dir(self.data.join("kindops/logs")) {
+        if let Ok(rd) = std::fs::read_dir(self.state.join("kindops/logs")) {
             for e in rd.flatten() {
                 let text = std::fs::read_to_string(e.path()).unwrap_or_default();
                 let lines: Vec<&str> = text.lines().collect();

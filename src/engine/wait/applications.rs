@@ -20,6 +20,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// Where [`applications_ready`] reports while it waits: `progress` lines
+/// (`n/m Synced+Healthy; waiting for ...`), kindops's own notes (`say`), and
+/// how its watches ride out an outage (`recovery`).
+pub struct Reporter<'a> {
+    pub progress: &'a (dyn Fn(String) + Sync),
+    pub say: &'a (dyn Fn(String) + Sync),
+    pub recovery: &'a outage::RecoverySink,
+}
+
 /// Waits until the named Applications, and every Application owned by the
 /// named ApplicationSets (at least one each), are Synced and Healthy, as
 /// written by Argo CD's application-controller in `status.sync.status` and
@@ -39,9 +48,14 @@ pub async fn applications_ready(
     applications: &[String],
     applicationsets: &[String],
     timeout: Duration,
-    progress: &(dyn Fn(String) + Sync),
-    say: &(dyn Fn(String) + Sync),
+    report: Reporter<'_>,
 ) -> Result<Vec<AppSummary>, WaitError> {
+    let Reporter {
+        progress,
+        say,
+        recovery: sink,
+    } = report;
+    let mut health = sink.watch(format!("Applications in {namespace}"));
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &application_resource());
     let crd_api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let mut events = watcher(api.clone(), watcher::Config::default())
@@ -168,9 +182,9 @@ pub async fn applications_ready(
                 .map(|a| (a, refresh_pending.contains(&a.name)))
                 .collect();
             for crd in refresher.to_watch(not_ready.iter().map(|(a, _)| *a)) {
-                let (api, tx) = (crd_api.clone(), established_tx.clone());
+                let (api, tx, sink) = (crd_api.clone(), established_tx.clone(), sink.clone());
                 crd_watches.spawn(async move {
-                    outage::crd_established(api, &crd).await;
+                    outage::crd_established(api, &crd, &sink).await;
                     let _ = tx.send(crd);
                 });
             }
@@ -206,6 +220,7 @@ pub async fn applications_ready(
                     ))
                 }
                 Some(Err(e)) => {
+                    health.error();
                     tracing::debug!("Application watch error (retrying with backoff): {e}");
                 }
                 // A (re-)list fills `relist` and replaces `apps` and
@@ -213,7 +228,7 @@ pub async fn applications_ready(
                 // reflector store does: until then the last complete view
                 // stands, and an Application deleted while the watch was
                 // down is gone after it.
-                Some(Ok(ev)) => match ev {
+                Some(Ok(ev)) => match health.delivered_then(ev) {
                     watcher::Event::Init => relist = Some(Listed::default()),
                     watcher::Event::InitApply(o) => {
                         relist.get_or_insert_with(Listed::default).add(&o);
@@ -342,8 +357,11 @@ pub(crate) async fn wait_applications_step(
         applications,
         applicationsets,
         ctx.wait_timeout(timeout),
-        &progress,
-        &say,
+        Reporter {
+            progress: &progress,
+            say: &say,
+            recovery: &ctx.recovery(),
+        },
     )
     .await
     .map_err(|e| {

@@ -15,12 +15,17 @@ use std::time::Duration;
 ///
 /// Errors: the deadline passes; the error lists the CRDs not yet Established,
 /// or names the API server when it does not answer then.
-pub async fn crds_established(client: &Client, names: &[String], timeout: Duration) -> Result<(), WaitError> {
+pub async fn crds_established(
+    client: &Client,
+    names: &[String],
+    timeout: Duration,
+    sink: &outage::RecoverySink,
+) -> Result<(), WaitError> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let waits = names.iter().map(|n| {
         let api = api.clone();
         async move {
-            tokio::time::timeout(timeout, outage::crd_established(api, n))
+            tokio::time::timeout(timeout, outage::crd_established(api, n, sink))
                 .await
                 .map_err(|_| n.clone())
         }

@@ -11,7 +11,7 @@
 //! Synced+Healthy), `crd_refresh` (asking Argo CD to compare again once the
 //! CRDs an Application waits for are Established); [`WaitError`] here.
 
-mod applications;
+pub mod applications;
 mod crd_refresh;
 mod crds;
 pub mod pods;

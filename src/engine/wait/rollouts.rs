@@ -135,8 +135,13 @@ enum Signal {
     Changed,
 }
 
-/// `watcher` on `api` kept in a new store, as [`Signal`]s tagged `n`.
-fn watched<K>(api: Api<K>, n: usize) -> (Store<K>, futures::stream::BoxStream<'static, Signal>)
+/// `watcher` on `api` kept in a new store, as [`Signal`]s tagged `n`;
+/// `health` hears of its errors and its resuming.
+fn watched<K>(
+    api: Api<K>,
+    n: usize,
+    mut health: outage::WatchHealth,
+) -> (Store<K>, futures::stream::BoxStream<'static, Signal>)
 where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone,
@@ -144,6 +149,7 @@ where
     let (store, writer) = reflector::store();
     let stream = reflector(writer, watcher(api, watcher::Config::default()).default_backoff())
         .filter_map(move |e| {
+            health.saw(&e);
             futures::future::ready(match e {
                 Ok(watcher::Event::InitDone) => Some(Signal::Listed(n)),
                 Ok(_) => Some(Signal::Changed),
@@ -172,15 +178,28 @@ pub async fn rollouts_available(
     namespaces: &[String],
     timeout: Duration,
     progress: &(dyn Fn(String) + Sync),
+    sink: &outage::RecoverySink,
 ) -> Result<usize, WaitError> {
     let mut streams = Vec::new();
     let mut watched_ns = Vec::new();
     for ns in namespaces {
-        let (deployments, s1) = watched(Api::<Deployment>::namespaced(client.clone(), ns), streams.len());
+        let (deployments, s1) = watched(
+            Api::<Deployment>::namespaced(client.clone(), ns),
+            streams.len(),
+            sink.watch(format!("Deployments in {ns}")),
+        );
         streams.push(s1);
-        let (statefulsets, s2) = watched(Api::<StatefulSet>::namespaced(client.clone(), ns), streams.len());
+        let (statefulsets, s2) = watched(
+            Api::<StatefulSet>::namespaced(client.clone(), ns),
+            streams.len(),
+            sink.watch(format!("StatefulSets in {ns}")),
+        );
         streams.push(s2);
-        let (pods, s3) = watched(Api::<Pod>::namespaced(client.clone(), ns), streams.len());
+        let (pods, s3) = watched(
+            Api::<Pod>::namespaced(client.clone(), ns),
+            streams.len(),
+            sink.watch(format!("Pods in {ns}")),
+        );
         streams.push(s3);
         watched_ns.push(Namespace {
             name: ns.clone(),
@@ -314,17 +333,23 @@ pub(crate) async fn wait_rollouts_step(
 ) -> StepResult {
     let client = ctx.client()?;
     let progress = ctx.progress();
-    let ready = rollouts_available(&client, namespaces, ctx.wait_timeout(timeout), &progress)
-        .await
-        .map_err(|e| {
-            let hint = if e.api_server_unreachable() {
-                outage::UNREACHABLE_HINT
-            } else {
-                "a workload is not Available: look at its pods' events (image pulls, scheduling, resources)"
-            };
-            let hint = e.hint.clone().unwrap_or_else(|| hint.to_string());
-            StepError::new(e.reason).object_if(e.object).hint(hint)
-        })?;
+    let ready = rollouts_available(
+        &client,
+        namespaces,
+        ctx.wait_timeout(timeout),
+        &progress,
+        &ctx.recovery(),
+    )
+    .await
+    .map_err(|e| {
+        let hint = if e.api_server_unreachable() {
+            outage::UNREACHABLE_HINT
+        } else {
+            "a workload is not Available: look at its pods' events (image pulls, scheduling, resources)"
+        };
+        let hint = e.hint.clone().unwrap_or_else(|| hint.to_string());
+        StepError::new(e.reason).object_if(e.object).hint(hint)
+    })?;
     Ok(Done::unchanged(format!("{ready} workloads Available")))
 }
 

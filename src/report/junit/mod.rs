@@ -148,6 +148,7 @@ impl JunitReport {
             | Event::ClusterReady { .. }
             | Event::AwaitingContinue { .. }
             | Event::StepProgress { .. }
+            | Event::StepRecovery { .. }
             | Event::SecretShown { .. } => {}
         }
     }

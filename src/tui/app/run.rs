@@ -256,6 +256,17 @@ impl RunView {
                     s.message = message;
                 }
             }
+            // Shown in the step's log as kindops's own line ("!! ..." as
+            // the plain printer writes it).
+            Event::StepRecovery { phase, step, recovery } => self.on_event(
+                at,
+                Event::StepLog {
+                    phase,
+                    step,
+                    stream: Stream::Kindops,
+                    line: format!("!! {}", recovery.line()),
+                },
+            ),
             Event::StepLog {
                 phase,
                 step,

@@ -83,6 +83,8 @@ pub struct AppsTable {
     pub filter: String,
     /// The filter prompt has the keyboard.
     pub filter_input: bool,
+    /// The CI → CD loop: PipelineRuns and Rollouts, drawn under the table.
+    pub delivery: crate::delivery::Delivery,
 }
 
 impl Default for AppsTable {
@@ -98,6 +100,7 @@ impl Default for AppsTable {
             offset: 0,
             filter: String::new(),
             filter_input: false,
+            delivery: Default::default(),
         }
     }
 }
@@ -133,6 +136,7 @@ impl AppsTable {
                 self.sets.remove(&(name, namespace));
                 self.rebuild_view();
             }
+            WatchMsg::Delivery(d) => self.delivery = *d,
         }
     }
 

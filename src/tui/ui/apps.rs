@@ -48,7 +48,7 @@ pub fn render_apps_table(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) 
     let name_w = visible
         .iter()
         .map(|k| match k {
-            RowKey::App { name, .. } | RowKey::Set { name, .. } => name.chars().count(),
+            RowKey::App { name, .. } | RowKey::Set { name, .. } => crate::format::width(name),
         })
         .max()
         .unwrap_or(4)

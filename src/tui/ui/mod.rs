@@ -1,6 +1,7 @@
 //! Drawing: pure functions of `&App`. Every screen fits 80x24.
 
 mod apps;
+pub mod delivery;
 mod dialog;
 mod help;
 pub mod lessons;
@@ -36,7 +37,13 @@ pub fn draw(frame: &mut Frame, app: &App) {
     } else if app.apps_screen() {
         match &app.nav.details {
             Some(key) => apps::draw_details(frame, app, theme, a.body, key),
-            None => apps::draw_table(frame, app, theme, a.body),
+            None => {
+                let (table, pane) = layout::apps_screen(app, a.body);
+                apps::draw_table(frame, app, theme, table);
+                if let Some(pane) = pane {
+                    delivery::draw(frame, app, theme, pane);
+                }
+            }
         }
     } else {
         phases::draw(frame, app, theme, a.body);

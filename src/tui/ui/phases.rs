@@ -69,7 +69,7 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect, two: bool, 
                 Span::raw("     "),
                 Span::styled(p.state.word(), st),
                 Span::styled(steps.clone(), theme.dim()),
-                Span::raw(" ".repeat(inner.saturating_sub(5 + p.state.word().len() + steps.chars().count()))),
+                Span::raw(" ".repeat(inner.saturating_sub(5 + p.state.word().len() + crate::format::width(&steps)))),
             ];
             if selected && focused {
                 for s in l1.iter_mut().chain(l2.iter_mut()) {
@@ -165,13 +165,13 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         };
         let text_w = inner.saturating_sub(2 + 8 + 7);
         let label = fit(&s.label, text_w);
-        let msg_w = text_w.saturating_sub(label.chars().count() + 3);
+        let msg_w = text_w.saturating_sub(crate::format::width(&label) + 3);
         let msg = if s.message.is_empty() || msg_w < 4 {
             String::new()
         } else {
             format!(" — {}", fit(&s.message, msg_w))
         };
-        let used = label.chars().count() + msg.chars().count();
+        let used = crate::format::width(&label) + crate::format::width(&msg);
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", state_symbol(s.state, app.now_ms)), st),
             Span::styled(pad(word, 7), st),
@@ -200,7 +200,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let head = format!(" Phase {} · {} ", p.info.number, p.info.title);
     let state = format!("{} {} ", state_symbol(p.state, app.now_ms), p.state.word());
     let mut title = vec![Span::styled(fit(&head, inner), theme.bold())];
-    if head.chars().count() + state.chars().count() <= inner {
+    if crate::format::width(&head) + crate::format::width(&state) <= inner {
         title.push(Span::styled(state, theme.state(p.state)));
     }
     let title = Line::from(title);
@@ -224,7 +224,7 @@ fn draw_log(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 Stream::Kindops => ("›", theme.info()),
             };
             let prefix = format!("{}.{} {mark} ", l.phase, l.step + 1);
-            let text = fit(&l.text, inner.saturating_sub(prefix.chars().count()));
+            let text = fit(&l.text, inner.saturating_sub(crate::format::width(&prefix)));
             Line::from(vec![Span::styled(prefix, theme.dim()), Span::styled(text, style)])
         })
         .collect();

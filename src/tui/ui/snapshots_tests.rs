@@ -132,6 +132,48 @@ fn applications_table_mixed_states() {
     }
 }
 
+/// Korean Application names (two columns a character) line up with the
+/// others: every row's SYNC column starts at the same column.
+#[test]
+fn korean_application_names_are_aligned() {
+    for (w, h) in SIZES {
+        let mut app = status_app(w, h);
+        let mut apps = sample_apps();
+        for (a, name) in apps.iter_mut().zip(["장바구니", "주문-서비스", "커피"]) {
+            a.name = name.to_string();
+        }
+        app.update(crate::tui::app::Msg::Watch(crate::tui::watch::WatchMsg::AppsReset(
+            apps,
+        )));
+        let text = screen_text(&app);
+        let cols: Vec<usize> = text
+            .lines()
+            .filter(|l| l.contains("Synced") || l.contains("OutOfSync"))
+            .map(|l| {
+                let at = ["OutOfSync", "Synced"].iter().filter_map(|w| l.find(w)).min().unwrap();
+                // The test backend writes a wide character's second cell
+                // as a space: cells are characters here.
+                l[..at].chars().count()
+            })
+            .collect();
+        assert!(cols.len() >= 3, "{text}");
+        assert!(cols.windows(2).all(|c| c[0] == c[1]), "SYNC columns {cols:?}:\n{text}");
+        snap("apps_korean", &app);
+    }
+}
+
+/// The Applications screen with the CI → CD pane under the table.
+#[test]
+fn applications_with_the_ci_cd_pane() {
+    for (w, h) in SIZES {
+        let mut app = status_app(w, h);
+        app.update(crate::tui::app::Msg::Watch(crate::tui::watch::WatchMsg::Delivery(
+            Box::new(delivery()),
+        )));
+        snap("apps_ci_cd", &app);
+    }
+}
+
 #[test]
 fn applications_filter() {
     let mut app = status_app(80, 24);

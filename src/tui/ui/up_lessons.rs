@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, body: Rect) {
         } else {
             ratatui::style::Style::default()
         };
-        let room = inner.saturating_sub(row.chars().count());
+        let room = inner.saturating_sub(crate::format::width(&row));
         lines.push(Line::from(vec![
             Span::styled(row, style),
             Span::styled(fit(&state.0, room), state.1),

@@ -1,0 +1,427 @@
+//! Tekton PipelineRuns and their TaskRuns as the CI side of the loop shows
+//! them: which module, which commit, each step's state and time.
+//!
+//! Field names are Tekton Pipelines v1.15.0's `tekton.dev/v1` API
+//! (`pkg/apis/pipeline/v1/pipelinerun_types.go`: `status.childReferences[]`
+//! with `name` and `pipelineTaskName`, `status.startTime`,
+//! `status.completionTime`; `taskrun_types.go`: `status.podName`,
+//! `status.steps[]`, a `StepState` being a core `ContainerState` plus
+//! `name` and `container`). Both report their outcome in the knative
+//! condition `Succeeded` (`True` / `False` / `Unknown`, with a `reason`
+//! such as `Running`, `Succeeded`, `Failed`, `Cancelled`,
+//! `PipelineRunTimeout`).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use serde::{Deserialize, Serialize};
+
+/// `tekton.dev/v1` `PipelineRun`, plural `pipelineruns`.
+pub fn pipelinerun_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("tekton.dev", "v1", "PipelineRun"),
+        "pipelineruns",
+    )
+}
+
+/// `tekton.dev/v1` `TaskRun`, plural `taskruns`.
+pub fn taskrun_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("tekton.dev", "v1", "TaskRun"), "taskruns")
+}
+
+/// Where a run (or a step) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Not started yet: no `Succeeded` condition, or reason
+    /// `PipelineRunPending`/`TaskRunPending`/`Pending` with no start time.
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    /// Cancelled or stopped by a user (reasons `Cancelled`,
+    /// `CancelledRunningFinally`, `StoppedRunningFinally`, `TaskRunCancelled`).
+    Cancelled,
+}
+
+impl RunState {
+    /// From the `Succeeded` condition's status and reason.
+    fn from_condition(status: &str, reason: &str) -> Self {
+        match (status, reason) {
+            ("True", _) => RunState::Succeeded,
+            ("False", "Cancelled" | "CancelledRunningFinally" | "StoppedRunningFinally" | "TaskRunCancelled") => {
+                RunState::Cancelled
+            }
+            ("False", _) => RunState::Failed,
+            ("Unknown", "Pending" | "PipelineRunPending" | "TaskRunPending") | ("", _) => RunState::Pending,
+            _ => RunState::Running,
+        }
+    }
+
+    /// One word for a table.
+    pub fn word(self) -> &'static str {
+        match self {
+            RunState::Pending => "Pending",
+            RunState::Running => "Running",
+            RunState::Succeeded => "Succeeded",
+            RunState::Failed => "Failed",
+            RunState::Cancelled => "Cancelled",
+        }
+    }
+
+    pub fn done(self) -> bool {
+        matches!(self, RunState::Succeeded | RunState::Failed | RunState::Cancelled)
+    }
+}
+
+/// One step of a TaskRun: its container's state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepSummary {
+    pub name: String,
+    pub state: RunState,
+    /// The step container's exit code once it terminated.
+    pub exit_code: Option<i32>,
+    /// Seconds it ran (to now while it runs: `None` then).
+    pub seconds: Option<f64>,
+}
+
+/// One TaskRun of a PipelineRun.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRunSummary {
+    pub name: String,
+    /// The pipeline task it runs (`tekton.dev/pipelineTask` label).
+    pub task: String,
+    pub state: RunState,
+    pub reason: String,
+    pub message: String,
+    /// The pod its steps run in (for `kubectl logs`).
+    pub pod: Option<String>,
+    pub steps: Vec<StepSummary>,
+}
+
+impl TaskRunSummary {
+    /// The first step that failed (non-zero exit code), if any.
+    pub fn failed_step(&self) -> Option<&StepSummary> {
+        self.steps.iter().find(|s| s.state == RunState::Failed)
+    }
+}
+
+/// One PipelineRun: the module and commit it builds, how it stands, its
+/// TaskRuns in the order the PipelineRun lists them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PipelineRunSummary {
+    pub namespace: String,
+    pub name: String,
+    /// The `MODULE_PATH` param (e.g. `products/coffee/cart`).
+    pub module: String,
+    /// The `REVISION` param: the commit it builds.
+    pub revision: String,
+    pub state: RunState,
+    pub reason: String,
+    pub message: String,
+    /// When it was created (sorts runs newest first).
+    #[serde(skip)]
+    pub created: Option<k8s_openapi::jiff::Timestamp>,
+    /// Seconds from start to completion (to now while it runs: `None` then).
+    pub seconds: Option<f64>,
+    pub task_runs: Vec<TaskRunSummary>,
+    /// TaskRun names from `status.childReferences`, with their pipeline task.
+    #[serde(skip)]
+    pub children: Vec<(String, String)>,
+}
+
+impl PipelineRunSummary {
+    /// The module's last path segment (`cart`), or the run's name.
+    pub fn module_name(&self) -> &str {
+        self.module
+            .rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&self.name)
+    }
+
+    /// The commit, 7 characters.
+    pub fn short_revision(&self) -> &str {
+        &self.revision[..self.revision.len().min(7)]
+    }
+
+    /// The failing TaskRun and its failing step, if the run failed in one.
+    pub fn failure(&self) -> Option<(&TaskRunSummary, &StepSummary)> {
+        self.task_runs.iter().find_map(|t| t.failed_step().map(|s| (t, s)))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Condition {
+    #[serde(rename = "type")]
+    kind: String,
+    status: String,
+    reason: String,
+    message: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Param {
+    name: String,
+    value: serde_json::Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct ChildReference {
+    kind: String,
+    name: String,
+    pipeline_task_name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct RunStatus {
+    conditions: Vec<Condition>,
+    start_time: Option<Time>,
+    completion_time: Option<Time>,
+    child_references: Vec<ChildReference>,
+    pod_name: String,
+    steps: Vec<StepStatus>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct StepStatus {
+    name: String,
+    running: Option<StartedAt>,
+    terminated: Option<Terminated>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct StartedAt {
+    started_at: Option<Time>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Terminated {
+    exit_code: i32,
+    started_at: Option<Time>,
+    finished_at: Option<Time>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Spec {
+    params: Vec<Param>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RunDoc {
+    spec: Spec,
+    status: RunStatus,
+}
+
+fn doc(obj: &DynamicObject) -> RunDoc {
+    serde_json::from_value(obj.data.clone()).unwrap_or_default()
+}
+
+fn succeeded(status: &RunStatus) -> (RunState, String, String) {
+    match status.conditions.iter().find(|c| c.kind == "Succeeded") {
+        Some(c) => {
+            let mut state = RunState::from_condition(&c.status, &c.reason);
+            if state == RunState::Pending && status.start_time.is_some() {
+                state = RunState::Running;
+            }
+            (state, c.reason.clone(), c.message.clone())
+        }
+        None => (RunState::Pending, String::new(), String::new()),
+    }
+}
+
+fn seconds(from: Option<&Time>, to: Option<&Time>) -> Option<f64> {
+    let (a, b) = (from?, to?);
+    Some(b.0.duration_since(a.0).as_secs_f64().max(0.0))
+}
+
+fn param(spec: &Spec, name: &str) -> String {
+    spec.params
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| match &p.value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .unwrap_or_default()
+}
+
+impl PipelineRunSummary {
+    /// Reads a `tekton.dev/v1` PipelineRun; its `task_runs` are filled by
+    /// [`join`] from the TaskRuns read apart.
+    pub fn from_object(obj: &DynamicObject) -> Self {
+        let d = doc(obj);
+        let (state, reason, message) = succeeded(&d.status);
+        PipelineRunSummary {
+            namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+            name: obj.metadata.name.clone().unwrap_or_default(),
+            module: param(&d.spec, "MODULE_PATH"),
+            revision: param(&d.spec, "REVISION"),
+            state,
+            reason,
+            message,
+            created: obj.metadata.creation_timestamp.as_ref().map(|t| t.0),
+            seconds: seconds(d.status.start_time.as_ref(), d.status.completion_time.as_ref()),
+            task_runs: vec![],
+            children: d
+                .status
+                .child_references
+                .into_iter()
+                .filter(|c| c.kind.is_empty() || c.kind == "TaskRun")
+                .map(|c| (c.name, c.pipeline_task_name))
+                .collect(),
+        }
+    }
+}
+
+impl TaskRunSummary {
+    /// Reads a `tekton.dev/v1` TaskRun.
+    pub fn from_object(obj: &DynamicObject) -> Self {
+        let d = doc(obj);
+        let (state, reason, message) = succeeded(&d.status);
+        let labels = obj.metadata.labels.clone().unwrap_or_default();
+        let steps = d
+            .status
+            .steps
+            .iter()
+            .map(|s| match &s.terminated {
+                Some(t) => StepSummary {
+                    name: s.name.clone(),
+                    state: if t.exit_code == 0 {
+                        RunState::Succeeded
+                    } else {
+                        RunState::Failed
+                    },
+                    exit_code: Some(t.exit_code),
+                    seconds: seconds(t.started_at.as_ref(), t.finished_at.as_ref()),
+                },
+                None => StepSummary {
+                    name: s.name.clone(),
+                    state: if s.running.as_ref().is_some_and(|r| r.started_at.is_some()) {
+                        RunState::Running
+                    } else {
+                        RunState::Pending
+                    },
+                    exit_code: None,
+                    seconds: None,
+                },
+            })
+            .collect();
+        TaskRunSummary {
+            name: obj.metadata.name.clone().unwrap_or_default(),
+            task: labels.get("tekton.dev/pipelineTask").cloned().unwrap_or_default(),
+            state,
+            reason,
+            message,
+            pod: Some(d.status.pod_name).filter(|p| !p.is_empty()),
+            steps,
+        }
+    }
+
+    /// The PipelineRun it belongs to (`tekton.dev/pipelineRun` label).
+    pub fn pipeline_run_of(obj: &DynamicObject) -> Option<String> {
+        obj.metadata.labels.as_ref()?.get("tekton.dev/pipelineRun").cloned()
+    }
+}
+
+/// Fills each run's `task_runs` from `task_runs` (name → summary), in the
+/// order of its `childReferences`; newest run first.
+pub fn join(
+    mut runs: Vec<PipelineRunSummary>,
+    task_runs: &std::collections::BTreeMap<(String, String), TaskRunSummary>,
+) -> Vec<PipelineRunSummary> {
+    for r in &mut runs {
+        r.task_runs = r
+            .children
+            .iter()
+            .filter_map(|(name, task)| {
+                task_runs
+                    .get(&(r.namespace.clone(), name.clone()))
+                    .cloned()
+                    .map(|mut t| {
+                        if t.task.is_empty() {
+                            t.task = task.clone();
+                        }
+                        t
+                    })
+            })
+            .collect();
+    }
+    runs.sort_by(|a, b| b.created.cmp(&a.created).then(a.name.cmp(&b.name)));
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: serde_json::Value) -> DynamicObject {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// A failed run as Tekton v1.15.0 writes it: the test step exited 1.
+    #[test]
+    fn a_failed_run_names_its_failing_step_and_exit_code() {
+        let pr = PipelineRunSummary::from_object(&obj(serde_json::json!({
+            "apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
+            "metadata": {"name": "coffee-cart-x", "namespace": "coffee-ci", "creationTimestamp": "2026-12-06T10:00:00Z"},
+            "spec": {"params": [{"name": "MODULE_PATH", "value": "products/coffee/cart"}, {"name": "REVISION", "value": "0123456789abcdef"}]},
+            "status": {
+                "startTime": "2026-12-06T10:00:01Z", "completionTime": "2026-12-06T10:00:31Z",
+                "conditions": [{"type": "Succeeded", "status": "False", "reason": "Failed", "message": "Tasks Completed: 1 (Failed: 1, Cancelled 0), Skipped: 0"}],
+                "childReferences": [{"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "name": "coffee-cart-x-ci", "pipelineTaskName": "ci"}]
+            }
+        })));
+        assert_eq!(
+            (pr.module_name(), pr.short_revision(), pr.state),
+            ("cart", "0123456", RunState::Failed)
+        );
+        assert_eq!(pr.seconds, Some(30.0));
+        let tr = TaskRunSummary::from_object(&obj(serde_json::json!({
+            "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+            "metadata": {"name": "coffee-cart-x-ci", "namespace": "coffee-ci", "labels": {"tekton.dev/pipelineRun": "coffee-cart-x", "tekton.dev/pipelineTask": "ci"}},
+            "status": {
+                "podName": "coffee-cart-x-ci-pod",
+                "conditions": [{"type": "Succeeded", "status": "False", "reason": "Failed", "message": "\"step-test\" exited with code 1"}],
+                "steps": [
+                    {"name": "clone", "container": "step-clone", "terminated": {"exitCode": 0, "reason": "Completed", "startedAt": "2026-12-06T10:00:02Z", "finishedAt": "2026-12-06T10:00:04Z"}},
+                    {"name": "test", "container": "step-test", "terminated": {"exitCode": 1, "reason": "Error", "startedAt": "2026-12-06T10:00:04Z", "finishedAt": "2026-12-06T10:00:30Z"}},
+                    {"name": "image", "container": "step-image", "terminated": {"exitCode": 1, "reason": "Error"}}
+                ]
+            }
+        })));
+        let mut by_name = std::collections::BTreeMap::new();
+        by_name.insert(("coffee-ci".to_string(), tr.name.clone()), tr);
+        let pr = join(vec![pr], &by_name).remove(0);
+        let (task, step) = pr.failure().unwrap();
+        assert_eq!(
+            (task.task.as_str(), step.name.as_str(), step.exit_code),
+            ("ci", "test", Some(1))
+        );
+        assert_eq!(task.pod.as_deref(), Some("coffee-cart-x-ci-pod"));
+        assert_eq!(task.steps[0].seconds, Some(2.0));
+    }
+
+    #[test]
+    fn states_follow_the_succeeded_condition() {
+        for (status, reason, want) in [
+            ("True", "Succeeded", RunState::Succeeded),
+            ("False", "Failed", RunState::Failed),
+            ("False", "PipelineRunTimeout", RunState::Failed),
+            ("False", "Cancelled", RunState::Cancelled),
+            ("Unknown", "Running", RunState::Running),
+            ("Unknown", "PipelineRunPending", RunState::Pending),
+            ("False", "StoppedRunningFinally", RunState::Cancelled),
+        ] {
+            assert_eq!(RunState::from_condition(status, reason), want, "{status} {reason}");
+        }
+    }
+}
