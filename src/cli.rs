@@ -115,6 +115,12 @@ pub enum Command {
         /// Print nothing when it worked.
         #[arg(long)]
         quiet: bool,
+        /// Read git's post-receive input (`<old> <new> <ref>` lines) on stdin
+        /// and, for a push to main touching products/, also send the coffee
+        /// EventListener a GitHub-style push event (the built-in git source's
+        /// hook passes it; run inside that bare repository).
+        #[arg(long)]
+        post_receive: bool,
     },
     /// Print a shell completion script, generated from this command line's
     /// definition (`completions` works too).

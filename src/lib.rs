@@ -10,6 +10,7 @@
 //! holds one module per thing printed outside the TUI.
 
 pub mod argo;
+pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod content;

@@ -308,6 +308,8 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         v["items"].as_array().cloned().unwrap_or_default()
     };
     let before = pipelineruns().len();
+    // CI pushes to the cluster's registry, and ko reads its base image there.
+    let registry_made = support::ci_loop::prepare_registry(&l, name);
     // Right after `up` the listener's pod may still be starting (Argo CD has
     // no health check for EventListeners); a restarted pod stands for that:
     // the lesson waits for the listener to serve instead of skipping.
@@ -358,7 +360,7 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     let t = std::time::Instant::now();
     loop {
         let pods = l.kubectl(name, &["-n", "coffee-ci", "get", "pods", "-o", "jsonpath={..image}"]);
-        if stdout(&pods).contains("alpine/git:v2.45.1") {
+        if stdout(&pods).contains("ghcr.io/ko-build/ko:v0.19.1") {
             break;
         }
         assert!(
@@ -378,6 +380,12 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     // Fault: the store's source Secret of order deleted; a re-run heals.
     let rerun = [&["up", "--no-tui"][..], &args[1..]].concat();
     store_values.push(secrets::fault_store_secret_deleted(&l, name, "order", &rerun));
+    // The GitOps loop (issue 22): a learner's push to products/coffee/cart
+    // is tested, built, pushed, written back and rolled out; cart answers
+    // with the new commit.
+    let times = support::ci_loop::push_cart_and_wait(&l, name);
+    eprintln!("[road] a learner's code push → the new version serving: {times:?}");
+    support::ci_loop::teardown(&registry_made);
 
     // The Argo CD admin password (and any private key) appears nowhere
     // kindops wrote or showed without --show-secrets: the TUI's screens and

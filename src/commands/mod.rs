@@ -64,7 +64,11 @@ pub async fn run(command: Command) -> Result<u8> {
             only,
         } => fetch::run(&into, mirror.as_deref(), images, phase, &only).await,
         Command::Images(a) => images::run(a.phase, &a.source, a.output).await,
-        Command::Refresh { cluster, quiet } => refresh::run(&cluster, quiet).await,
+        Command::Refresh {
+            cluster,
+            quiet,
+            post_receive,
+        } => refresh::run(&cluster, quiet, post_receive).await,
         Command::Completion { shell } => completions::run(shell),
         Command::Version { output } => version::run(output),
         Command::Learn(a) => learn::run(a).await,

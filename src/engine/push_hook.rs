@@ -22,14 +22,21 @@ use std::path::Path;
 /// a local bare repository).
 pub const PUBLISHING_ENV: &str = "KINDOPS_PUBLISHING";
 
+/// Set by the in-cluster git server (`ci/coffee/git-source.yaml`), which
+/// runs this same hook for CI's write-back pushes: the host's kindops binary
+/// is not there, and the pipeline asks Argo CD to refresh itself.
+pub const GIT_SERVER_ENV: &str = "KINDOPS_GIT_SERVER";
+
 /// The hook's first comment line, so a hook someone else wrote is never
 /// overwritten.
 const MARKER: &str = "# kindops post-receive hook";
 
-/// The hook script for `target`: runs `exe refresh` with the cluster flags
-/// (and, when `kubeconfig` is given, that `KUBECONFIG`), never fails the push
-/// (a post-receive hook cannot refuse it anyway) and says what to do when
-/// Argo CD could not be told.
+/// The hook script for `target`: runs `exe refresh --post-receive` with the
+/// cluster flags (and, when `kubeconfig` is given, that `KUBECONFIG`), git's
+/// ref updates on its stdin (so a push touching `products/` also reaches the
+/// coffee CI: `ci::push_event`), never fails the push (a post-receive hook
+/// cannot refuse it anyway) and says what to do when Argo CD could not be
+/// told.
 ///
 /// Errors: a path that cannot be quoted for `sh` (a NUL byte).
 pub fn script(exe: &Path, target: &Target, kubeconfig: Option<&str>) -> Result<String> {
@@ -52,8 +59,9 @@ pub fn script(exe: &Path, target: &Target, kubeconfig: Option<&str>) -> Result<S
          # host's webhook would (else Argo CD sees it at its next poll, 30-90 s).\n\
          # Written by `kindops up`; delete this file to turn it off.\n\
          [ -n \"${PUBLISHING_ENV}\" ] && exit 0\n\
+         [ -n \"${GIT_SERVER_ENV}\" ] && exit 0\n\
          {env}\
-         {exe} refresh {flags} --quiet ||\n  \
+         {exe} refresh {flags} --quiet --post-receive ||\n  \
          echo \"kindops: could not ask Argo CD to refresh; it sees this push at its next poll (30-90 s). Try: kindops refresh {flags}\" >&2\n\
          exit 0\n"
     ))
@@ -120,7 +128,7 @@ mod tests {
         assert!(out.status.success());
         assert_eq!(
             std::fs::read_to_string(&log).unwrap().trim(),
-            "/k/config refresh --context my ctx --quiet"
+            "/k/config refresh --context my ctx --quiet --post-receive"
         );
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("kindops refresh --context 'my ctx'"), "{err}");

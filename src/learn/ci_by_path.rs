@@ -214,8 +214,8 @@ async fn send(ctx: &LessonCtx, payload: &serde_json::Value) -> Result<String, Fa
         .ok_or_else(|| Fail::new(format!("the listener's answer has no eventID: {answer}")))
 }
 
-/// The PipelineRuns one event started: (trigger, MODULE_PATH).
-async fn runs_for(ctx: &LessonCtx, event_id: &str) -> Result<Vec<(String, String)>, Fail> {
+/// The PipelineRuns one event started: (trigger, MODULE_PATH, name).
+async fn runs_for(ctx: &LessonCtx, event_id: &str) -> Result<Vec<(String, String, String)>, Fail> {
     tokio::select! {
         _ = ctx.cancel.cancelled() => return Err(Fail::interrupted()),
         _ = tokio::time::sleep(SETTLE) => {}
@@ -242,9 +242,106 @@ async fn runs_for(ctx: &LessonCtx, event_id: &str) -> Result<Vec<(String, String
                 .and_then(|p| p["value"].as_str())
                 .unwrap_or_default()
                 .to_string();
-            (trigger, module)
+            (trigger, module, o.metadata.name.clone().unwrap_or_default())
         })
         .collect())
+}
+
+/// A Tekton object's `Succeeded` condition: (status, reason, message).
+fn succeeded(o: &DynamicObject) -> Option<(String, String, String)> {
+    let c = o.data["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Succeeded")?;
+    let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+    Some((s("status"), s("reason"), s("message")))
+}
+
+/// Waits until PipelineRun `name` has finished (its `Succeeded` condition
+/// `True` or `False`; Tekton v1 `status.conditions`, `Unknown` while it
+/// runs) and checks the outcome, not the start: the run and each of its
+/// TaskRuns (`status.childReferences`) must be `Succeeded=True`. Returns the
+/// seconds it took. A failed run is the lesson's failure, with Tekton's
+/// reason and message (which names the failed step).
+async fn wait_succeeded(ctx: &LessonCtx, name: &str) -> Result<f64, Fail> {
+    let object = format!("PipelineRun {NAMESPACE}/{name}");
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), NAMESPACE, &pipelinerun_resource());
+    let start = Instant::now();
+    let deadline = start + ctx.timeout;
+    let run = loop {
+        let run = api
+            .get(name)
+            .await
+            .map_err(|e| Fail::new(format!("reading {object}: {e}")).object(object.clone()))?;
+        match succeeded(&run) {
+            Some((st, _, _)) if st == "True" || st == "False" => break run,
+            _ => {}
+        }
+        if Instant::now() > deadline {
+            return Err(Fail::new(format!(
+                "{object} still running after {}",
+                humantime::format_duration(ctx.timeout)
+            ))
+            .object(object)
+            .hint(format!(
+                "look at `kubectl -n {NAMESPACE} describe pipelinerun {name}`, or pass a longer --timeout"
+            )));
+        }
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => return Err(Fail::interrupted()),
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+    };
+    let (st, reason, message) = succeeded(&run).unwrap_or_default();
+    if st != "True" {
+        return Err(Fail::new(format!("{object} failed: {reason}: {message}"))
+            .object(object)
+            .hint(format!(
+                "its steps' logs: `kubectl -n {NAMESPACE} logs -l tekton.dev/pipelineRun={name} --all-containers`"
+            )));
+    }
+    let tasks: Api<DynamicObject> = Api::namespaced_with(
+        ctx.client.clone(),
+        NAMESPACE,
+        &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("tekton.dev", "v1", "TaskRun"), "taskruns"),
+    );
+    let children = run.data["status"]["childReferences"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if children.is_empty() {
+        return Err(Fail::new(format!("{object} succeeded with no TaskRun")).object(object));
+    }
+    for child in children {
+        let tr = child["name"].as_str().unwrap_or_default();
+        let o = tasks
+            .get(tr)
+            .await
+            .map_err(|e| Fail::new(format!("reading TaskRun {NAMESPACE}/{tr}: {e}")))?;
+        match succeeded(&o) {
+            Some((st, _, _)) if st == "True" => {
+                ctx.note(format!("TaskRun {tr}: Succeeded"));
+            }
+            other => {
+                return Err(
+                    Fail::new(format!("TaskRun {NAMESPACE}/{tr} did not succeed: {other:?}"))
+                        .object(format!("TaskRun {NAMESPACE}/{tr}")),
+                )
+            }
+        }
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// The URL task pods clone from: the in-cluster git server for kindops's
+/// built-in git source (the `file://` path the repo-server reads exists only
+/// in the repo-server pod), else the repository's own URL.
+fn clone_url(repo_url: &str) -> &str {
+    if repo_url.starts_with(&format!("file://{}", crate::engine::git_source::IN_CLUSTER_GIT_DIR)) {
+        crate::ci::IN_CLUSTER_CLONE_URL
+    } else {
+        repo_url
+    }
 }
 
 pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
@@ -293,26 +390,27 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
     }
     let revision = ctx.repo_head_or_main().await;
     ctx.explain("kindops sends a push event whose commit modified products/coffee/cart/main.go. Expected: exactly one PipelineRun, for cart, none for order.").await?;
-    let cart_event = send(
-        ctx,
-        &push_payload(&ctx.repo.repo_url, &revision, &["products/coffee/cart/main.go"]),
-    )
-    .await?;
+    let url = clone_url(&ctx.repo.repo_url).to_string();
+    let cart_event = send(ctx, &push_payload(&url, &revision, &["products/coffee/cart/main.go"])).await?;
     ctx.changed(
         format!("push event sent (eventID {cart_event}): products/coffee/cart/main.go modified"),
         None,
         Some(object.clone()),
     );
     let runs = runs_for(ctx, &cart_event).await?;
-    for (t, m) in &runs {
-        ctx.note(format!("PipelineRun started by trigger {t}, MODULE_PATH {m}"));
+    for (t, m, n) in &runs {
+        ctx.note(format!("PipelineRun {n} started by trigger {t}, MODULE_PATH {m}"));
     }
-    if runs != vec![("cart".to_string(), "products/coffee/cart".to_string())] {
+    let started: Vec<(&str, &str)> = runs.iter().map(|(t, m, _)| (t.as_str(), m.as_str())).collect();
+    if started != vec![("cart", "products/coffee/cart")] {
         return Err(Fail::new(format!("expected one PipelineRun for cart, saw {runs:?}")).object(object));
     }
+    ctx.explain("The run clones the commit, tests cart, builds and pushes its image and writes the new tag back to git: the lesson waits for its outcome (Succeeded), not only its start.").await?;
+    let secs = wait_succeeded(ctx, &runs[0].2).await?;
+    ctx.note(format!("PipelineRun {} Succeeded after {secs:.1} s", runs[0].2));
     ctx.explain("kindops sends a push event touching neither module (README.md). Expected: no PipelineRun.")
         .await?;
-    let none_event = send(ctx, &push_payload(&ctx.repo.repo_url, &revision, &["README.md"])).await?;
+    let none_event = send(ctx, &push_payload(&url, &revision, &["README.md"])).await?;
     ctx.changed(
         format!("push event sent (eventID {none_event}): README.md modified"),
         None,

@@ -972,8 +972,62 @@ SH
   log "registry image in $((SECONDS - t0))s"
 }
 
+# The coffee pipeline's image (issue 22): ko v0.19.1's own image as upstream
+# publishes it (ko's .goreleaser.yml `kos:`: ghcr.io/ko-build/ko:<tag>,
+# base_image golang:latest, the binary at /ko-app/ko), on the docker-library
+# golang image. That golang image here is an HONEST EQUIVALENT, not
+# upstream's bytes: Debian bookworm (debootstrap) with the packages
+# docker-library's golang image gets from buildpack-deps:bookworm-scm that the
+# pipeline uses (git, curl, ca-certificates, openssh-client, procps) and the
+# machine's official Go release in /usr/local/go (the tarball the golang
+# image unpacks there), GOPATH /go, PATH as upstream's Dockerfile sets it;
+# without gcc/libc6-dev/make (the pipeline builds with CGO_ENABLED=0). Tagged
+# as golang:<that Go's version>-bookworm. ko: github.com/google/ko v0.19.1
+# from the module proxy (tests/kind/ko), with upstream's release ldflags.
+# Also pushed, as ko's base image for the coffee services, into the local
+# registry by the tests (kindops.local/static stands in for
+# gcr.io/distroless/static-debian12:nonroot).
+KO_VERSION=v0.19.1
+KO_IMAGE="ghcr.io/ko-build/ko:$KO_VERSION"
+GOLANG_PACKAGES=git,curl,ca-certificates,openssh-client,procps
+# golang_image: the Go toolchain image (above); prints its tag.
+golang_image() {
+  local goroot gov; goroot="$(go env GOROOT)"; gov="$(go env GOVERSION)"; gov="${gov#go}"
+  local golang="docker.io/library/golang:$gov-bookworm" t0=$SECONDS
+  local grec; grec="$(recipe golang_image "$GOLANG_PACKAGES" "$(head -n 2 "$goroot/VERSION" | paste -sd' ')")"
+  if ! fresh "$golang" "$grec"; then
+    local r="$SCRATCH/golang"
+    debootstrap_rootfs "$r" "$GOLANG_PACKAGES"
+    mkdir -p "$r/usr/local" "$r/go/bin" "$r/go/src"; chmod 1777 "$r/go"
+    cp -a "$goroot" "$r/usr/local/go"
+    rm -rf "$r/usr/local/go/pkg/obj" "$r/usr/local/go/.git"
+    import_rootfs "$r" "$golang" "$grec" "ENV GOLANG_VERSION=$gov" 'ENV GOTOOLCHAIN=local' 'ENV GOPATH=/go' \
+      'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      'WORKDIR /go' 'CMD ["bash"]' >&2
+    rmtree "$r"
+    log "golang image in $((SECONDS - t0))s" >&2
+  fi
+  echo "$golang"
+}
+step_ko() {
+  local golang t0=$SECONDS out="$BIN/ko"
+  golang="$(golang_image)"; [ -n "$golang" ] || die "no golang image"
+  go_build "$LANE_DIR/ko" "$out" "-X github.com/google/ko/pkg/commands.Version=${KO_VERSION#v}" github.com/google/ko
+  log "ko Go build in $((SECONDS - t0))s"
+  local rec; rec="$(recipe step_ko "$(sha "$out/ko")" "$(image_recipe "$golang")")"
+  fresh "$KO_IMAGE" "$rec" && return 0
+  local d="$SCRATCH/ko-image"; rmtree "$d"; mkdir -p "$d"
+  cp "$out/ko" "$d/ko"
+  printf '%s\n' "FROM $golang" 'COPY ko /ko-app/ko' \
+    'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/ko-app' \
+    'ENTRYPOINT ["/ko-app/ko"]' >"$d/Dockerfile"
+  build_image "$KO_IMAGE" "$rec" "$d"
+  rmtree "$d"
+  log "ko images in $((SECONDS - t0))s"
+}
+
 NODE_STEPS=(bin base slim kube coredns pause busybox kindnetd local-path node)
-WORKLOAD_STEPS=(redis argocd dex static git tekton triggers metrics-server rollouts eso agnhost registry)
+WORKLOAD_STEPS=(redis argocd dex static git tekton triggers metrics-server rollouts eso agnhost registry ko)
 
 cmd_build() {
   local steps=("$@")
@@ -989,6 +1043,7 @@ cmd_build() {
       bin|base|slim|kube|coredns|pause|busybox|kindnetd|node|redis|argocd|dex|static|git|tekton|triggers|rollouts|eso|agnhost|registry) "step_$s";;
       local-path) step_local_path;;
       metrics-server) step_metrics_server;;
+      ko) step_ko;;
       *) die "unknown build step '$s' (steps: ${NODE_STEPS[*]} ${WORKLOAD_STEPS[*]} all)";;
     esac
     log "step $s: $((SECONDS - ts))s"

@@ -1,0 +1,3 @@
+module kindops.local/products/coffee/cart
+
+go 1.26

@@ -1,0 +1,3 @@
+module kindops.local/products/coffee/order
+
+go 1.26

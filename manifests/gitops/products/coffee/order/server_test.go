@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, s *server, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	s.routes().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec
+}
+
+func TestRootAnswersNameVersionAndSecret(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "api-key")
+	s := &server{name: name, version: "abc123", secretFile: file}
+
+	var a answer
+	rec := get(t, s, "/")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET / = %d", rec.Code)
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+		t.Fatalf("GET / body %q: %v", rec.Body, err)
+	}
+	if a != (answer{Name: "order", Version: "abc123", Secret: "absent"}) {
+		t.Fatalf("GET / = %+v", a)
+	}
+
+	// The file is read on every request: a Secret mounted later is seen.
+	if err := os.WriteFile(file, []byte("s3cr3t"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec = get(t, s, "/")
+	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Secret != "present" {
+		t.Fatalf("secret = %q with the file present", a.Secret)
+	}
+	if got := rec.Body.String(); strings.Contains(got, "s3cr3t") {
+		t.Fatalf("the answer shows the secret's value: %s", got)
+	}
+}
+
+func TestHealthzIsReady(t *testing.T) {
+	if rec := get(t, &server{name: name}, "/healthz"); rec.Code != http.StatusOK {
+		t.Fatalf("GET /healthz = %d", rec.Code)
+	}
+}
+
+func TestUnknownPathIs404(t *testing.T) {
+	if rec := get(t, &server{name: name}, "/nope"); rec.Code != http.StatusNotFound {
+		t.Fatalf("GET /nope = %d", rec.Code)
+	}
+}
