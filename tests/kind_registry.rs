@@ -150,6 +150,12 @@ fn phase_0_runs_a_local_registry_pods_pull_what_the_host_pushed_and_down_keeps_i
         )) && text.contains("wrote /etc/containerd/certs.d/localhost:5001/hosts.toml"),
         "{text}"
     );
+    // CI's build base image (ko's), from the lane's engine into the registry.
+    assert!(
+        text.contains("pushed CI's build base image gcr.io/distroless/static-debian12:nonroot into the local registry as localhost:5001/distroless/static-debian12:nonroot (ko reads it as kindops-registry:5000/distroless/static-debian12:nonroot)"),
+        "{text}"
+    );
+    assert!(support::ci_loop::registry_serves("distroless/static-debian12:nonroot"));
     let labels = stdout(&docker(&["inspect", "-f", "{{json .Config.Labels}}", REGISTRY]));
     assert!(labels.contains("\"io.kindops.role\":\"registry\""), "{labels}");
     let hosting = l.kubectl(

@@ -281,16 +281,26 @@ pub async fn inventory(
             }
         }
     }
-    // Images kindops runs itself as containers of the engine (the local
-    // registry: `manifests/upstream.yaml` entries with `image:`), phase 0.
+    // Images of the engine that kindops handles itself (`manifests/upstream.yaml`
+    // entries with `image:`), phase 0: the local registry's container image,
+    // and CI's build base it pushes into that registry.
     if upto_includes_phase_0(plan, upto) {
         for pin in crate::upstream::image_pins() {
+            // ko's base image is pushed into the registry, not run.
+            let object = if pin.name == crate::registry::build_base::PIN {
+                format!(
+                    "Image {} (CI's build base)",
+                    crate::registry::build_base::in_cluster_reference(&pin.image)
+                )
+            } else {
+                format!("Container {}", crate::registry::CONTAINER)
+            };
             uses.push((
                 pin.image.clone(),
                 ImageUse {
                     phase: 0,
                     path: format!("kindops {}", pin.name),
-                    object: format!("Container {}", crate::registry::CONTAINER),
+                    object,
                     container: pin.name.clone(),
                     pull_policy: "IfNotPresent".into(),
                 },

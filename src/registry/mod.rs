@@ -12,7 +12,8 @@
 //!    containerd because the kind config sets `config_path`
 //!    ([`CONTAINERD_CONFIG_PATCH`]);
 //! 3. the `local-registry-hosting` ConfigMap in `kube-public` (KEP-1755,
-//!    [`local_registry_hosting`]).
+//!    [`local_registry_hosting`]);
+//! 4. CI's build base image pushed into it ([`build_base`]).
 //!
 //! So `docker push localhost:5001/app:1` on the host and `image:
 //! localhost:5001/app:1` in a pod name the same image, and a pod inside the
@@ -23,6 +24,7 @@
 //! removes the container when no other kindops cluster remains and keeps
 //! the volume; `kindops down --purge` removes the volume too.
 
+pub mod build_base;
 pub mod docker;
 pub mod port;
 pub mod step;

@@ -1,6 +1,7 @@
 //! The `local-registry` step (phase 0, after `create-cluster`): the
 //! registry container running ([`super::docker::ensure`]) and answering,
-//! `hosts.toml` in every node of the kind cluster, the KEP-1755 ConfigMap.
+//! `hosts.toml` in every node of the kind cluster, the KEP-1755 ConfigMap,
+//! CI's build base image in the registry ([`super::build_base`]).
 //! A re-run finds everything in place and changes nothing; a stopped or
 //! killed registry container is started again.
 
@@ -83,6 +84,7 @@ pub(crate) async fn local_registry_step(ctx: &mut StepCtx<'_>) -> StepResult {
     let mut changed = !ensured.changes.is_empty();
     changed |= configure_nodes(ctx, &docker, &at, &name, port).await?;
     changed |= apply_hosting(ctx, port).await?;
+    changed |= super::build_base::ensure(ctx, &docker, &at, port).await?;
     Ok(Done::new(
         changed,
         format!(
@@ -91,23 +93,16 @@ pub(crate) async fn local_registry_step(ctx: &mut StepCtx<'_>) -> StepResult {
     ))
 }
 
-/// With `--mirror DIR` holding the registry image's archive (`kindops fetch
-/// --images`) and the engine lacking it: `docker load` it (into the Docker
-/// engine, where the container runs; not into the nodes).
+/// With `--mirror DIR` holding `image`'s archive (`kindops fetch --images`)
+/// and the engine lacking it: `docker load` it (into the Docker engine,
+/// where the container runs; not into the nodes).
 async fn load_from_mirror(ctx: &StepCtx<'_>, docker: &bollard::Docker, at: &str, image: &str) -> Result<(), StepError> {
-    let Some(crate::upstream::Mirror::Dir(dir)) = &ctx.settings.mirror else {
-        return Ok(());
-    };
     if super::docker::has_image(docker, image).await {
         return Ok(());
     }
-    let Some(index) = crate::images::ImageIndex::read(dir)? else {
+    let Some(path) = mirror_archive(ctx, image)? else {
         return Ok(());
     };
-    let Some(entry) = index.images.iter().find(|e| e.reference == image) else {
-        return Ok(());
-    };
-    let path = crate::images::ImageIndex::archive_path(dir, entry);
     ctx.say(format!(
         "loading {image} from {} into the Docker engine",
         path.display()
@@ -115,6 +110,22 @@ async fn load_from_mirror(ctx: &StepCtx<'_>, docker: &bollard::Docker, at: &str,
     super::docker::load_archive(docker, at, &path)
         .await
         .map_err(registry_error)
+}
+
+/// The archive of `image` in `--mirror DIR` (`kindops fetch --images`), if
+/// DIR's image index lists it.
+pub(super) fn mirror_archive(ctx: &StepCtx<'_>, image: &str) -> Result<Option<std::path::PathBuf>, StepError> {
+    let Some(crate::upstream::Mirror::Dir(dir)) = &ctx.settings.mirror else {
+        return Ok(None);
+    };
+    let Some(index) = crate::images::ImageIndex::read(dir)? else {
+        return Ok(None);
+    };
+    Ok(index
+        .images
+        .iter()
+        .find(|e| e.reference == image)
+        .map(|e| crate::images::ImageIndex::archive_path(dir, e)))
 }
 
 /// Waits until `GET http://127.0.0.1:<port>/v2/` answers 200 (the

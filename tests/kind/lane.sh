@@ -984,9 +984,10 @@ SH
 # without gcc/libc6-dev/make (the pipeline builds with CGO_ENABLED=0). Tagged
 # as golang:<that Go's version>-bookworm. ko: github.com/google/ko v0.19.1
 # from the module proxy (tests/kind/ko), with upstream's release ldflags.
-# Also pushed, as ko's base image for the coffee services, into the local
-# registry by the tests (kindops.local/static stands in for
-# gcr.io/distroless/static-debian12:nonroot).
+# ko's base image for the coffee services: STAND-IN kindops.local/static
+# tagged gcr.io/distroless/static-debian12:nonroot (manifests/upstream.yaml
+# `ko-base`), which `kindops fetch --images` saves and phase 0 pushes into
+# the local registry.
 KO_VERSION=v0.19.1
 KO_IMAGE="ghcr.io/ko-build/ko:$KO_VERSION"
 GOLANG_PACKAGES=git,curl,ca-certificates,openssh-client,procps
@@ -1009,8 +1010,11 @@ golang_image() {
   fi
   echo "$golang"
 }
+KO_BASE_IMAGE=gcr.io/distroless/static-debian12:nonroot
 step_ko() {
   local golang t0=$SECONDS out="$BIN/ko"
+  need_image "$STATIC_IMAGE" static
+  dk tag "$STATIC_IMAGE" "$KO_BASE_IMAGE"
   golang="$(golang_image)"; [ -n "$golang" ] || die "no golang image"
   go_build "$LANE_DIR/ko" "$out" "-X github.com/google/ko/pkg/commands.Version=${KO_VERSION#v}" github.com/google/ko
   log "ko Go build in $((SECONDS - t0))s"

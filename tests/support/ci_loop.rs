@@ -22,10 +22,11 @@ pub const BASE_REPO: &str = "distroless/static-debian12:nonroot";
 /// Readies the cluster's registry for CI: STAND-IN for what issue 21's
 /// phase 0 does (a `kindops-registry` container on the kind network,
 /// published at 127.0.0.1:5001, containerd mapping `localhost:5001` to it)
-/// when that container is not there; then pushes ko's base image (the
-/// lane's distroless-like `kindops.local/static:bookworm`, standing in for
-/// gcr.io/distroless/static-debian12:nonroot) into it, which kindops does
-/// not do yet. Returns what it started, for [`teardown`].
+/// when that container is not there (a cluster made with `--no-registry`).
+/// Then checks that the registry serves ko's base image, which phase 0
+/// pushed there (the lane's STAND-IN kindops.local/static under
+/// gcr.io/distroless/static-debian12:nonroot's name, from the mirror);
+/// the test pushes nothing. Returns what it started, for [`teardown`].
 pub fn prepare_registry(l: &Learner, cluster: &str) -> Vec<String> {
     let mut made = vec![];
     let node = format!("{cluster}-control-plane");
@@ -84,22 +85,27 @@ pub fn prepare_registry(l: &Learner, cluster: &str) -> Vec<String> {
         "r='-s 10.244.0.0/16 ! -d 10.244.0.0/16 -j MASQUERADE'; \
          iptables -t nat -C POSTROUTING $r 2>/dev/null || iptables -t nat -A POSTROUTING $r",
     ]);
-    let base = format!("localhost:5001/{BASE_REPO}");
-    docker(&["tag", "kindops.local/static:bookworm", &base]);
-    let t = Instant::now();
-    loop {
-        let out = Command::new("docker").args(["push", &base]).output().unwrap();
-        if out.status.success() {
-            break;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "docker push {base}: {}",
-            show(&out)
-        );
-        std::thread::sleep(Duration::from_secs(2));
-    }
+    assert!(
+        registry_serves(BASE_REPO),
+        "phase 0 did not push ko's base image {BASE_REPO} into the registry"
+    );
     made
+}
+
+/// Whether the registry on [`REGISTRY_HOST`] serves a manifest for
+/// `repo:tag` (`HEAD /v2/<repo>/manifests/<tag>`, as `docker pull` asks).
+pub fn registry_serves(reference: &str) -> bool {
+    let (repo, tag) = reference.rsplit_once(':').unwrap();
+    Command::new("curl")
+        .args([
+            "-sfI",
+            "-H",
+            "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json",
+            &format!("http://{REGISTRY_HOST}/v2/{repo}/manifests/{tag}"),
+        ])
+        .status()
+        .unwrap()
+        .success()
 }
 
 /// Removes the containers [`prepare_registry`] started.
@@ -132,6 +138,8 @@ pub struct LoopTimes {
     pub write_back: Duration,
     pub serving: Duration,
     pub steps: Vec<String>,
+    /// The learner's commit, which cart now answers with.
+    pub commit: String,
 }
 
 /// The learner's push to `products/coffee/cart`, as a learner does it (a
@@ -383,6 +391,7 @@ pub fn push_cart_and_wait(l: &Learner, cluster: &str) -> LoopTimes {
         write_back: written.unwrap_or_default(),
         serving: served,
         steps,
+        commit: commit.clone(),
     };
     eprintln!("[loop] push → serving: {times:?}");
     times
