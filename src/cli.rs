@@ -67,9 +67,11 @@ pub enum Command {
         #[arg(long = "app", value_name = "NAME", requires = "wait")]
         apps: Vec<String>,
     },
-    /// Print the Argo CD UI's URL, and open it where a desktop is present.
+    /// Print the Argo CD UI's URL, and open it where a desktop is present; with
+    /// APPLICATION, what that product runs (its version, from its Service).
     Open(OpenArgs),
-    /// Delete the kind cluster kindops created (never an existing --context cluster).
+    /// Delete the kind cluster kindops created (never an existing --context cluster,
+    /// nor a kind cluster kindops did not create, unless --force).
     Down {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -77,6 +79,10 @@ pub enum Command {
         /// (every image pushed to localhost:PORT is lost).
         #[arg(long)]
         purge: bool,
+        /// Delete the kind cluster even if kindops did not create it (its
+        /// data folder has no kind-config.yaml of `kindops up`).
+        #[arg(long)]
+        force: bool,
     },
     /// Run the preflight checks only.
     Doctor {
@@ -156,8 +162,17 @@ pub enum CompletionShell {
 
 #[derive(Debug, Clone, Args)]
 pub struct OpenArgs {
+    /// A product's Application (`cart`, `order`, or one you added under
+    /// apps/coffee/): ask its Service what runs (its name, the git commit it
+    /// was built from, whether its secret is there) instead of opening the
+    /// Argo CD UI.
+    #[arg(value_name = "APPLICATION")]
+    pub app: Option<String>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Output of `open APPLICATION`: text or json (the Service's answer as it gave it).
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    pub output: Format,
     /// Host port of the Argo CD UI, as given to `kindops up --ui-port`: on
     /// kind, used when the node's port mapping cannot be read; with
     /// --context, the local port of the port-forward to run.

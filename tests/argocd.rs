@@ -236,6 +236,27 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         .collect();
     assert_eq!(owned, vec!["cart".to_string(), "order".to_string()]);
 
+    // `kindops open cart` asks cart's Service (named from the Application's
+    // resources) through the API server's service proxy. KWOK's pods serve
+    // nothing, so it did not answer: exit 1, naming the Service and the
+    // Application's state (on the real-kind lane it answers: kind_road.rs).
+    // An Application that does not exist: exit 2, listing the products.
+    let asked = Kindops::new().args(["open", "cart"]).context().in_bed(&bed).run();
+    let err = asked.assert_code(1).stderr();
+    assert!(
+        err.contains("Service coffee/cart-app of Application cart did not answer")
+            && err.contains("Application cart is Synced and Healthy")
+            && err.contains("-n coffee get pods"),
+        "{asked}"
+    );
+    let unknown = Kindops::new().args(["open", "tea"]).context().in_bed(&bed).run();
+    let err = unknown.assert_code(2).stderr();
+    assert!(
+        err.contains("there is no Application tea in namespace argocd")
+            && err.contains("the products' Applications: cart, order"),
+        "{unknown}"
+    );
+
     // Self-management adopted phase 1's objects: nothing deleted or recreated.
     let after = uids(&bed);
     for (k, uid) in &before {

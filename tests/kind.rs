@@ -434,3 +434,42 @@ fn the_repo_server_gitconfig_keeps_the_images_lfs_filter() {
     assert!(got.status.success(), "{}", show(&got));
     assert_eq!(stdout(&got).trim(), "git-lfs clean -- %f");
 }
+
+/// `kindops down` deletes only kind clusters kindops created: a cluster made
+/// with `kind create cluster` (the lane's own kind config: the cgroup v1
+/// kubelet patch) is refused with exit 2, named, with both ways out, and it
+/// still runs afterwards; `--force` deletes it.
+#[test]
+#[ignore = "needs the real-kind lane: just test-kind"]
+fn down_refuses_a_kind_cluster_kindops_did_not_create_unless_forced() {
+    let l = Learner::new();
+    let name = "ko-foreign";
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kind/kind-config.yaml");
+    let made = std::process::Command::new("kind")
+        .env("HOME", l.home.path())
+        .env("KUBECONFIG", l.home.path().join("kubeconfig"))
+        .args(["create", "cluster", "--name", name, "--config", config, "--image"])
+        .arg(node_image())
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", show(&made));
+    let node = format!("{name}-control-plane");
+    assert!(containers().contains(&node));
+
+    let out = l.down(name);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("kind cluster {name} was not created by kindops"))
+            && err.contains(&format!("kind delete cluster --name {name}"))
+            && err.contains(&format!("kindops down --cluster {name} --force")),
+        "{err}"
+    );
+    assert!(containers().contains(&node), "the refused cluster's node is gone");
+    let nodes = l.kubectl(name, &["get", "nodes", "-o", "name"]);
+    assert_eq!(stdout(&nodes).trim(), format!("node/{node}"), "{}", show(&nodes));
+
+    let out = l.command(&["down", "--cluster", name, "--force"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(!containers().contains(&node), "--force left the node");
+}

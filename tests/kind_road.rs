@@ -385,6 +385,29 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     // with the new commit.
     let times = support::ci_loop::push_cart_and_wait(&l, name);
     eprintln!("[road] a learner's code push → the new version serving: {times:?}");
+    // `kindops open cart`: what cart runs, asked as a learner asks it.
+    let opened = l
+        .command(&["open", "cart", "--cluster", name, "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(opened.status.code(), Some(0), "{}", show(&opened));
+    let v: serde_json::Value = serde_json::from_slice(&opened.stdout).unwrap();
+    assert_eq!(v["answer"]["version"], times.commit.as_str(), "{v}");
+    assert_eq!(
+        (v["answer"]["name"].as_str(), v["service"].as_str()),
+        (Some("cart"), Some("coffee/cart-app")),
+        "{v}"
+    );
+    let opened = l.command(&["open", "cart", "--cluster", name]).output().unwrap();
+    assert_eq!(opened.status.code(), Some(0), "{}", show(&opened));
+    assert!(
+        stdout(&opened).contains(&format!(
+            "  version  {}  (the git commit it was built from)",
+            times.commit
+        )),
+        "{}",
+        show(&opened)
+    );
     support::ci_loop::teardown(&registry_made);
 
     // The Argo CD admin password (and any private key) appears nowhere

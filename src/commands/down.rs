@@ -1,19 +1,59 @@
 //! `kindops down`: delete the kind cluster kindops created, and its data;
 //! then the local registry container when no other kindops cluster is left
-//! (with `--purge`, its volume too).
+//! (with `--purge`, its volume too). A kind cluster kindops did not create
+//! is refused (exit 2) unless `--force`: kindops changes only what it made.
 
 use super::{init_tracing_stderr, target, Error, Result};
 use crate::cli::ClusterArgs;
 use crate::engine;
 use crate::engine::provider::Target;
 
-pub async fn run(cluster: &ClusterArgs, purge: bool) -> Result<u8> {
+/// Whether kindops created kind cluster `name`: the `create-cluster` step
+/// writes the kind config it creates a cluster with to `<data
+/// dir>/<name>/kind-config.yaml` (`engine::provider`'s
+/// `create_kind_cluster`), and only when it creates one; an existing cluster
+/// it merely uses gets none.
+fn created_by_kindops(name: &str) -> bool {
+    engine::default_data_dir().join(name).join("kind-config.yaml").is_file()
+}
+
+/// `kind get clusters`: the names of the kind clusters on this engine.
+async fn kind_clusters() -> Result<Vec<String>> {
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let args = ["get".to_string(), "clusters".to_string()];
+    let fin = engine::proc::run("kind", &args, None, &[], &cancel, |_, _| {}).await?;
+    if !fin.success {
+        return Err(Error::Failed(anyhow::anyhow!(
+            "`kind get clusters` failed: {}",
+            fin.tail.join(" / ")
+        )));
+    }
+    Ok(fin
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// `kindops down`. Exit 0 once the cluster is gone (or was not there);
+/// [`Error::Bad`] (exit 2) for a `--context` cluster, or a kind cluster
+/// kindops did not create without `force`; [`Error::Failed`] when `kind`
+/// or the engine fails.
+pub async fn run(cluster: &ClusterArgs, purge: bool, force: bool) -> Result<u8> {
     init_tracing_stderr();
     match target(cluster)? {
         Target::Context { context } => Err(Error::Bad(format!(
             "kindops does not delete clusters it did not create (context {context}); remove what it installed with `kubectl delete -n argocd applicationsets,applications --all`, then the namespaces"
         ))),
         Target::Kind { name } => {
+            if !force && !created_by_kindops(&name) && kind_clusters().await?.contains(&name) {
+                return Err(Error::Bad(format!(
+                    "kind cluster {name} was not created by kindops (no {} of `kindops up`), so kindops leaves it as it is; delete it with `kind delete cluster --name {name}`, or `kindops down --cluster {name} --force`",
+                    engine::default_data_dir().join(&name).join("kind-config.yaml").display()
+                )));
+            }
             let args = ["delete", "cluster", "--name", &name].map(str::to_string);
             let cancel = tokio_util::sync::CancellationToken::new();
             let fin = engine::proc::run("kind", &args, None, &[], &cancel, |_, line| eprintln!("{line}")).await?;
@@ -32,32 +72,12 @@ pub async fn run(cluster: &ClusterArgs, purge: bool) -> Result<u8> {
     }
 }
 
-/// The kind clusters left that kindops made: `kind get clusters` that have
-/// a kindops data folder (`<data dir>/<name>`, written by `kindops up`).
+/// The kind clusters left that kindops made ([`created_by_kindops`]).
 async fn kindops_clusters_left() -> Result<Vec<String>> {
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let fin = engine::proc::run(
-        "kind",
-        &["get".to_string(), "clusters".to_string()],
-        None,
-        &[],
-        &cancel,
-        |_, _| {},
-    )
-    .await?;
-    if !fin.success {
-        return Err(Error::Failed(anyhow::anyhow!(
-            "`kind get clusters` failed: {}",
-            fin.tail.join(" / ")
-        )));
-    }
-    let data = engine::default_data_dir();
-    Ok(fin
-        .stdout
-        .lines()
-        .map(str::trim)
-        .filter(|n| !n.is_empty() && data.join(n).is_dir())
-        .map(str::to_string)
+    Ok(kind_clusters()
+        .await?
+        .into_iter()
+        .filter(|n| created_by_kindops(n))
         .collect())
 }
 

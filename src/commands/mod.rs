@@ -9,6 +9,7 @@ mod fetch;
 mod images;
 mod learn;
 mod open;
+mod open_product;
 mod plan;
 mod refresh;
 mod status;
@@ -54,7 +55,7 @@ pub async fn run(command: Command) -> Result<u8> {
             status::run(&cluster, output, watch, wait).await
         }
         Command::Open(args) => open::run(&args).await,
-        Command::Down { cluster, purge } => down::run(&cluster, purge).await,
+        Command::Down { cluster, purge, force } => down::run(&cluster, purge, force).await,
         Command::Doctor { cluster } => doctor::run(&cluster).await,
         Command::Fetch {
             into,

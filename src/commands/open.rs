@@ -1,5 +1,6 @@
 //! `kindops open`: where the Argo CD UI is, opened in a browser where a
 //! desktop is present; the admin password only with `--show-secrets`.
+//! `kindops open APPLICATION` asks a product instead (`open_product.rs`).
 //!
 //! On a kind cluster kindops made, the UI is argocd-server's NodePort
 //! 30080 (`manifests/gitops/platform/argo-cd/argocd-server-nodeport.yaml`),
@@ -21,6 +22,9 @@ use kube::Api;
 const SERVER: &str = "argocd-server";
 
 pub async fn run(args: &OpenArgs) -> Result<u8> {
+    if let Some(app) = &args.app {
+        return super::open_product::run(args, app).await;
+    }
     init_tracing_stderr();
     let t = target(&args.cluster)?;
     let client = provider::client_for(&t.context()).await?;
