@@ -231,20 +231,7 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     );
     assert!(put.status.success(), "{}", show(&put));
     store_values.push(tea_value);
-    git(&work, &["add", "-A"]);
-    git(
-        &work,
-        &[
-            "-c",
-            "user.name=learner",
-            "-c",
-            "user.email=learner@example.invalid",
-            "commit",
-            "-q",
-            "-m",
-            "add tea",
-        ],
-    );
+    support::ci_loop::commit_as_learner(&work, "add tea");
     // The built-in git source's post-receive hook (written by kindops) tells
     // Argo CD about the push at once, as a git host's webhook would.
     let hook = std::fs::read_to_string(bare.join("hooks/post-receive")).unwrap_or_default();

@@ -120,6 +120,24 @@ fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(out)))
 }
 
+/// `git add -A` and a commit in `dir` as the learner (user `learner`).
+pub fn commit_as_learner(dir: &Path, message: &str) {
+    git(dir, &["add", "-A"]);
+    git(
+        dir,
+        &[
+            "-c",
+            "user.name=learner",
+            "-c",
+            "user.email=learner@example.invalid",
+            "commit",
+            "-q",
+            "-m",
+            message,
+        ],
+    );
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
     assert!(out.status.success(), "git {args:?}: {}", show(&out));
@@ -165,20 +183,7 @@ pub fn push_cart_and_wait(l: &Learner, cluster: &str) -> LoopTimes {
         format!("{text}\n// A learner's change ({}).\n", std::process::id()),
     )
     .unwrap();
-    git(&work, &["add", "-A"]);
-    git(
-        &work,
-        &[
-            "-c",
-            "user.name=learner",
-            "-c",
-            "user.email=learner@example.invalid",
-            "commit",
-            "-q",
-            "-m",
-            "cart: a learner's change",
-        ],
-    );
+    commit_as_learner(&work, "cart: a learner's change");
     let commit = git(&work, &["rev-parse", "HEAD"]);
     let pushed = Instant::now();
     let push = Command::new("git")
