@@ -92,6 +92,16 @@ fn phase_0_runs_a_local_registry_pods_pull_what_the_host_pushed_and_down_keeps_i
         );
         docker(&["rm", "-f", REGISTRY]);
     }
+    // So is its volume (what earlier tests pushed, CI's build base among
+    // them): this test sees the registry's first start, empty.
+    if docker_try(&["volume", "inspect", VOLUME]).status.success() {
+        let labels = stdout(&docker(&["volume", "inspect", "-f", "{{json .Labels}}", VOLUME]));
+        assert!(
+            labels.contains("\"io.kindops.role\":\"registry\""),
+            "a volume {VOLUME} kindops did not make is there: this test needs the lane to itself"
+        );
+        docker(&["volume", "rm", VOLUME]);
+    }
 
     // A container of that name kindops did not make is never touched.
     let foreign = docker(&["create", "--name", REGISTRY, "kindops.local/busybox:bookworm", "true"]);
