@@ -73,6 +73,19 @@ impl ImageIndex {
         mirror.join(IMAGES_DIR).join(&entry.archive)
     }
 
+    /// The archive of `image` (a reference as `kindops images` lists it) in
+    /// mirror directory `mirror`, if its index lists it; `Ok(None)` when
+    /// the mirror has no images or not that one. Errors: as [`Self::read`].
+    pub fn archive_of(mirror: &Path, image: &str) -> Result<Option<PathBuf>> {
+        Ok(Self::read(mirror)?.and_then(|index| {
+            index
+                .images
+                .iter()
+                .find(|e| e.reference == image)
+                .map(|e| Self::archive_path(mirror, e))
+        }))
+    }
+
     /// Checks every archive: present, and its sha256 as recorded. With
     /// `cache_dir`, a hash taken by an earlier run is reused while the file's
     /// stat data is unchanged ([`super::verified`]).

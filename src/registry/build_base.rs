@@ -141,7 +141,11 @@ pub(crate) async fn ensure(ctx: &StepCtx<'_>, docker: &Docker, at: &str, port: u
         }
     }
     if !has_image(docker, &image).await {
-        if let Some(path) = super::step::mirror_archive(ctx, &image)? {
+        let archive = match &ctx.settings.mirror {
+            Some(crate::upstream::Mirror::Dir(dir)) => crate::images::ImageIndex::archive_of(dir, &image)?,
+            _ => None,
+        };
+        if let Some(path) = archive {
             ctx.say(format!(
                 "loading {image} from {} into the Docker engine",
                 path.display()

@@ -100,7 +100,10 @@ async fn load_from_mirror(ctx: &StepCtx<'_>, docker: &bollard::Docker, at: &str,
     if super::docker::has_image(docker, image).await {
         return Ok(());
     }
-    let Some(path) = mirror_archive(ctx, image)? else {
+    let Some(crate::upstream::Mirror::Dir(dir)) = &ctx.settings.mirror else {
+        return Ok(());
+    };
+    let Some(path) = crate::images::ImageIndex::archive_of(dir, image)? else {
         return Ok(());
     };
     ctx.say(format!(
@@ -110,22 +113,6 @@ async fn load_from_mirror(ctx: &StepCtx<'_>, docker: &bollard::Docker, at: &str,
     super::docker::load_archive(docker, at, &path)
         .await
         .map_err(registry_error)
-}
-
-/// The archive of `image` in `--mirror DIR` (`kindops fetch --images`), if
-/// DIR's image index lists it.
-pub(super) fn mirror_archive(ctx: &StepCtx<'_>, image: &str) -> Result<Option<std::path::PathBuf>, StepError> {
-    let Some(crate::upstream::Mirror::Dir(dir)) = &ctx.settings.mirror else {
-        return Ok(None);
-    };
-    let Some(index) = crate::images::ImageIndex::read(dir)? else {
-        return Ok(None);
-    };
-    Ok(index
-        .images
-        .iter()
-        .find(|e| e.reference == image)
-        .map(|e| crate::images::ImageIndex::archive_path(dir, e)))
 }
 
 /// Waits until `GET http://127.0.0.1:<port>/v2/` answers 200 (the
