@@ -31,25 +31,19 @@ const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, applicat
 
 /// An image reference without its registry host, as it is stored in the
 /// local registry: `gcr.io/distroless/static-debian12:nonroot` →
-/// `distroless/static-debian12:nonroot`. The first component is a host when
-/// it has a `.` or a `:` or is `localhost` (the rule of distribution's
-/// `reference` package, `splitDockerDomain`); a Docker Hub name gets
-/// `library/` as Docker Hub stores it.
+/// `distroless/static-debian12:nonroot`; from the reference as
+/// [`crate::images::normalize`] qualifies it (distribution/reference's
+/// rules: a Docker Hub name gets `library/`, no tag gets `:latest`).
 pub fn registry_path(image: &str) -> String {
-    match image.split_once('/') {
-        Some((host, rest)) if host.contains('.') || host.contains(':') || host == "localhost" => rest.to_string(),
-        Some(_) => image.to_string(),
-        None => format!("library/{image}"),
-    }
+    let full = crate::images::normalize(image);
+    full.split_once('/').map(|(_, rest)| rest.to_string()).unwrap_or(full)
 }
 
-/// `(repository, tag)` of a path from [`registry_path`] (tag `latest` when
-/// it names none).
-fn repo_and_tag(path: &str) -> (&str, &str) {
-    match path.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
-        _ => (path, "latest"),
-    }
+/// `(repository, tag)` of a path from [`registry_path`]
+/// ([`crate::images::split_reference`]; `latest` when it names no tag).
+fn repo_and_tag(path: &str) -> (String, String) {
+    let r = crate::images::split_reference(path);
+    (r.repository, r.tag.unwrap_or_else(|| "latest".into()))
 }
 
 /// The name ko reads the base image by, from inside the cluster: the
@@ -190,12 +184,12 @@ mod tests {
         );
         assert_eq!(registry_path("localhost:5001/app:1"), "app:1");
         assert_eq!(registry_path("library/registry:3"), "library/registry:3");
-        assert_eq!(registry_path("busybox"), "library/busybox");
+        assert_eq!(registry_path("busybox"), "library/busybox:latest");
         assert_eq!(
             repo_and_tag("distroless/static-debian12:nonroot"),
-            ("distroless/static-debian12", "nonroot")
+            ("distroless/static-debian12".to_string(), "nonroot".to_string())
         );
-        assert_eq!(repo_and_tag("a/b"), ("a/b", "latest"));
+        assert_eq!(repo_and_tag("a/b"), ("a/b".to_string(), "latest".to_string()));
     }
 
     /// One source of truth: the pipeline's `BASE_IMAGE` default is the
