@@ -4,6 +4,9 @@
 #   argocd-applicationset-controller, argocd-git-ask-pass, argocd), helm v4, kustomize v5.
 #   git-verify-wrapper.sh, gpg-wrapper.sh (upstream's hack/ scripts, which the
 #   repo-server execs from PATH)
+#   rollouts-controller (argo-rollouts, the module the real-kind lane builds
+#   its image from: tests/kind/rollouts), which run.sh runs once the product
+#   has installed the Rollout CRD, so the products' Rollouts roll out here
 # Also installs the Debian packages the test bed's Argo CD needs (git,
 # redis-server) when they are missing. Idempotent; warm runs take seconds.
 # Run from any directory.
@@ -62,5 +65,15 @@ log "kustomize $KUSTOMIZE_VERSION"
 GOBIN="$bin" go install "${flags[@]}" \
   -ldflags "-s -w -X sigs.k8s.io/kustomize/api/provenance.version=$KUSTOMIZE_VERSION" \
   "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+
+# argo-rollouts: one module, one version for the lane and the test bed
+# (tests/kind/rollouts/go.mod repeats upstream's replace block; lane.sh
+# step_rollouts pins the same version and commit).
+ROLLOUTS_VERSION=v1.9.1
+log "rollouts-controller (argo-rollouts $ROLLOUTS_VERSION)"
+pkg=github.com/argoproj/argo-rollouts/utils/version
+(cd "$here/../../kind/rollouts" && GOFLAGS="$GOFLAGS -mod=mod" go build "${flags[@]}" \
+  -ldflags "-s -w -X $pkg.version=${ROLLOUTS_VERSION#v} -X $pkg.gitTag=$ROLLOUTS_VERSION -X $pkg.gitCommit=b6bd3bcf8f60d717a98763d26acc983db7f97cb0 -X $pkg.gitTreeState=clean" \
+  -o "$bin/rollouts-controller" github.com/argoproj/argo-rollouts/cmd/rollouts-controller)
 
 log "done in $((SECONDS - t0))s -> $bin"

@@ -2,8 +2,9 @@
 # Runs the real Argo CD beside a test bed's control plane, as host processes
 # inside the test bed's loopback-only network namespace.
 #
-#   run.sh start WORKDIR NAME   start redis, repo-server, application-controller
-#                               and applicationset-controller for the test bed
+#   run.sh start WORKDIR NAME   start redis, repo-server, application-controller,
+#                               applicationset-controller and Argo Rollouts'
+#                               rollouts-controller for the test bed
 #                               whose work dir is WORKDIR and whose network
 #                               namespace is NAME (works from outside the
 #                               namespace, via `ip netns exec NAME`, or inside it)
@@ -15,7 +16,10 @@
 # supervisor loop, pid-recorded as <proc>-supervisor.pid) until the product has
 # installed Argo CD's CRDs and argocd-cm, then do once what argocd-server would
 # do at start-up (argocd-server-init) and run; each argo process is restarted if
-# it exits.
+# it exits. The rollouts-controller (argo-rollouts, built by build.sh) waits
+# in the same way until the product has installed the Rollout CRD (phase 3),
+# then runs as upstream's Deployment argo-rollouts/argo-rollouts would, so the
+# products' Rollouts (phase 4) go through their canary steps on KWOK's pods.
 #
 # Ports (all on 127.0.0.1 inside the namespace; each test bed has its own
 # namespace, so the defaults do not clash between test beds):
@@ -26,6 +30,8 @@
 #   KINDOPS_ARGOCD_APPSET_METRICS_PORT        8085
 #   KINDOPS_ARGOCD_APPSET_PROBE_PORT          8086
 #   KINDOPS_ARGOCD_APPSET_WEBHOOK_PORT        7000
+#   KINDOPS_ROLLOUTS_METRICS_PORT             8090 (upstream's default)
+#   KINDOPS_ROLLOUTS_HEALTHZ_PORT             8087 (upstream's is 8080)
 # Settings: each process gets the environment its workload in Argo CD's install
 # manifest takes from argocd-cm / argocd-cmd-params-cm (read at each start, and
 # the process is restarted when the workload's pod template changes, e.g. after
@@ -51,6 +57,8 @@ CTRL_METRICS_PORT="${KINDOPS_ARGOCD_CONTROLLER_METRICS_PORT:-8082}"
 APPSET_METRICS_PORT="${KINDOPS_ARGOCD_APPSET_METRICS_PORT:-8085}"
 APPSET_PROBE_PORT="${KINDOPS_ARGOCD_APPSET_PROBE_PORT:-8086}"
 APPSET_WEBHOOK_PORT="${KINDOPS_ARGOCD_APPSET_WEBHOOK_PORT:-7000}"
+ROLLOUTS_METRICS_PORT="${KINDOPS_ROLLOUTS_METRICS_PORT:-8090}"
+ROLLOUTS_HEALTHZ_PORT="${KINDOPS_ROLLOUTS_HEALTHZ_PORT:-8087}"
 APP_RESYNC="${KINDOPS_ARGOCD_APP_RESYNC-10}"
 LOGLEVEL="${KINDOPS_ARGOCD_LOGLEVEL-}"
 NAMESPACE=argocd
@@ -107,7 +115,8 @@ cmd_exec() {
 
 # ---- internal: _supervise WORKDIR PROC WAIT WORKLOAD [K=V...] -- CMD... -------
 # Runs CMD as PROC, restarting it when it exits.
-#   WAIT=none: start at once. WAIT=argocd: first wait for Argo CD's CRDs,
+#   WAIT=none: start at once. WAIT=rollouts: first wait for the Rollout CRD
+#   (rollouts.argoproj.io Established). WAIT=argocd: first wait for Argo CD's CRDs,
 #   argocd-cm and AppProject default (made by argocd-server-init).
 #   WAIT=argocd-init: wait for the CRDs and argocd-cm, then run
 #   argocd-server-init once (only one
@@ -136,7 +145,13 @@ cmd_supervise() {
   still_wanted() { [ -z "$stopping" ] && [ -f "$mypid" ] && [ "$(cat "$mypid" 2>/dev/null)" = "$$" ]; }
   say() { printf '%s [supervisor] %s\n' "$(date -u +%FT%TZ)" "$*"; }
 
-  if [ "$wait_for" != none ]; then
+  if [ "$wait_for" = rollouts ]; then
+    say "waiting for CRD rollouts.argoproj.io Established (phase 3 installs Argo Rollouts)"
+    local t0=$SECONDS
+    until ! still_wanted || crd_established rollouts.argoproj.io; do sleep 2; done
+    still_wanted || exit 0
+    say "CRD present after $((SECONDS - t0))s"
+  elif [ "$wait_for" != none ]; then
     say "waiting for CRDs applications/appprojects/applicationsets.argoproj.io Established and configmap $NAMESPACE/argocd-cm"
     local t0=$SECONDS
     until ! still_wanted || prereqs_ok; do sleep 2; done
@@ -226,11 +241,15 @@ read_workload_env() {
              --name "${workload#*/}" 2>/dev/null || true)
 }
 
+crd_established() {
+  [ "$(kubectl get crd "$1" \
+      -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]
+}
+
 prereqs_ok() {
   local crd
   for crd in applications appprojects applicationsets; do
-    [ "$(kubectl get crd "$crd.argoproj.io" \
-        -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ] || return 1
+    crd_established "$crd.argoproj.io" || return 1
   done
   kubectl -n "$NAMESPACE" get configmap argocd-cm -o name >/dev/null 2>&1
 }
@@ -243,7 +262,8 @@ cmd_start() {
   [ -f "$WORKDIR/admin.kubeconfig" ] || die "no $WORKDIR/admin.kubeconfig"
   local b
   for b in argocd-multicall argocd-application-controller argocd-repo-server \
-           argocd-applicationset-controller argocd-git-ask-pass argocd argocd-server-init helm kustomize; do
+           argocd-applicationset-controller argocd-git-ask-pass argocd argocd-server-init helm kustomize \
+           rollouts-controller; do
     [ -x "$bin/$b" ] || die "$bin/$b missing: run tests/testbed/argocd/build.sh"
   done
   # .ci/deps.sh (`just deps`) installs them.
@@ -258,7 +278,8 @@ cmd_start() {
 
   # Idempotent: all running -> nothing to do; some running -> start afresh.
   local p running="" stopped=""
-  for p in redis repo-server-supervisor application-controller-supervisor applicationset-controller-supervisor; do
+  for p in redis repo-server-supervisor application-controller-supervisor applicationset-controller-supervisor \
+           rollouts-controller-supervisor; do
     if pid_alive "$(pid_of "$p")"; then running+=" $p"; else stopped+=" $p"; fi
   done
   if [ -z "$stopped" ]; then
@@ -316,6 +337,14 @@ cmd_start() {
     --metrics-addr "127.0.0.1:$APPSET_METRICS_PORT" --probe-addr "127.0.0.1:$APPSET_PROBE_PORT" \
     --webhook-addr "127.0.0.1:$APPSET_WEBHOOK_PORT"
 
+  # Argo Rollouts' controller, cluster-wide as upstream's install manifest
+  # runs it; its own ConfigMaps (argo-rollouts-config, notifications) are read
+  # from POD_NAMESPACE, as the Deployment's downward API sets it.
+  launch rollouts-controller-supervisor "$self" _supervise "$WORKDIR" rollouts-controller rollouts - \
+    POD_NAMESPACE=argo-rollouts -- \
+    "$bin/rollouts-controller" --leader-elect=false --logformat text \
+    --metricsPort "$ROLLOUTS_METRICS_PORT" --healthzPort "$ROLLOUTS_HEALTHZ_PORT"
+
   # The repo-server is ready once its gRPC port listens.
   for i in $(seq 300); do
     "${NSEXEC[@]}" bash -c "exec 3<>/dev/tcp/127.0.0.1/$REPO_PORT" 2>/dev/null && break
@@ -326,7 +355,7 @@ cmd_start() {
     sleep 0.1
   done
   log "Argo CD started in $((SECONDS - t0))s (redis :$REDIS_PORT, repo-server :$REPO_PORT); controllers start once Argo CD's CRDs and argocd-cm exist"
-  log "logs: $WORKDIR/logs/{redis,repo-server,application-controller,applicationset-controller}.log"
+  log "logs: $WORKDIR/logs/{redis,repo-server,application-controller,applicationset-controller,rollouts-controller}.log"
 }
 
 # ---- stop --------------------------------------------------------------------
@@ -335,7 +364,7 @@ ours() {
   local pid="$1" cmdline
   cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
   case "$cmdline" in
-    *redis-server*|*argocd*|*"$self"*) return 0 ;;
+    *redis-server*|*argocd*|*rollouts-controller*|*"$self"*) return 0 ;;
   esac
   return 1
 }
@@ -354,7 +383,7 @@ cmd_stop() {
   [ -d "$1" ] || { log "no $1: nothing to stop"; return 0; }
   WORKDIR="$(abspath "$1")"
   PIDS_DIR="$WORKDIR/pids"
-  local procs=(application-controller applicationset-controller repo-server)
+  local procs=(application-controller applicationset-controller repo-server rollouts-controller)
   local sup=() kids=() p f
   for p in "${procs[@]}"; do
     sup+=("$WORKDIR/pids/$p-supervisor.pid"); kids+=("$WORKDIR/pids/$p.pid")
@@ -384,7 +413,8 @@ cmd_status() {
   PIDS_DIR="$WORKDIR/pids"
   local p pid
   for p in redis repo-server-supervisor repo-server application-controller-supervisor \
-           application-controller applicationset-controller-supervisor applicationset-controller; do
+           application-controller applicationset-controller-supervisor applicationset-controller \
+           rollouts-controller-supervisor rollouts-controller; do
     pid="$(pid_of "$p" || true)"
     if pid_alive "$pid"; then
       printf '%-40s %-8s running  rss=%sKiB\n' "$p" "$pid" "$(awk '/^VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null)"
