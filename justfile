@@ -102,7 +102,7 @@ test-kind: testbed-build (kind-build "all")
         KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
         cargo test --offline --test kind --test kind_road --test kind_registry -- --ignored --test-threads=1 --nocapture
 
-# Only the whole road of test-kind (tests/kind_road.rs: phases 0-4 in the TUI, a learner's push, a re-run, lesson 4, the secret scan), e.g. after a change to phases 1-4.
+# Only the whole road of test-kind (tests/kind_road.rs: phases 0-4 in the TUI, a learner's push, a re-run, lesson 4, the code push's loop through the Rollout canary with its broken pushes, lesson 6, the secret scan), e.g. after a change to phases 1-4.
 test-kind-road: testbed-build (kind-build "all")
     #!/usr/bin/env bash
     set -euo pipefail

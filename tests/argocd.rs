@@ -315,7 +315,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         .filter(|l| l.starts_with("  ok ") && !l.starts_with("  ok (unchanged)"))
         .collect();
     assert!(changed.is_empty(), "the re-run changed: {changed:?}\n{text}");
-    bed.kubectl_ok(&["-n", "coffee", "get", "deployment", "payment-app"]);
+    bed.kubectl_ok(&["-n", "coffee", "get", "rollout", "payment-app"]);
     // Both of the learner's files are still on main, and the re-run pushed nothing.
     assert_eq!(
         on_main(&bed, "apps/coffee/cart/kustomization.yaml").as_deref(),
@@ -373,16 +373,12 @@ fn phases_2_to_4_with_the_real_argo_cd() {
     wait_until("Application payment deleted", Duration::from_secs(120), || {
         app(&bed, "payment").is_none().then_some(())
     });
-    wait_until(
-        "Deployment coffee/payment-app deleted",
-        Duration::from_secs(120),
-        || {
-            let o = bed.kubectl(&["-n", "coffee", "get", "deployment", "payment-app"]);
-            (!o.status.success()).then_some(())
-        },
-    );
+    wait_until("Rollout coffee/payment-app deleted", Duration::from_secs(120), || {
+        let o = bed.kubectl(&["-n", "coffee", "get", "rollout", "payment-app"]);
+        (!o.status.success()).then_some(())
+    });
     eprintln!(
-        "directory removed -> Application and Deployment gone: {:.1}s",
+        "directory removed -> Application and Rollout gone: {:.1}s",
         t.elapsed().as_secs_f64()
     );
 

@@ -1,6 +1,9 @@
 //! The learner's whole default road on a real kind cluster (the real-kind
 //! lane, as `tests/kind.rs`): phases 0–4 in the TUI on real pods, a learner's
-//! push, a re-run, lesson 4 (CI by path) for real, the secret scan, down.
+//! push, a re-run, lesson 4 (CI by path) for real, the GitOps loop from a
+//! code push (watched in the TUI, through the Rollout's canary), what stops
+//! a broken push, lesson 6 (code to cluster) and its revert, the secret
+//! scan, down.
 //! `#[ignore]`d in `cargo test`; `just test-kind` runs it in the lane's
 //! namespace (`cargo test --test kind_road -- --ignored`).
 
@@ -370,8 +373,69 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     // The GitOps loop (issue 22): a learner's push to products/coffee/cart
     // is tested, built, pushed, written back and rolled out; cart answers
     // with the new commit.
-    let times = support::ci_loop::push_cart_and_wait(&l, name);
+    // The learner watches it in the TUI (`kindops status --watch`: the
+    // Applications table and the CI → CD pane under it), sampled while the
+    // loop runs.
+    let watch_line = Kindops::new()
+        .args(["status", "--watch", "--cluster", name])
+        .home(l.home.path())
+        .env("KUBECONFIG", l.home.path().join("kubeconfig"))
+        .shell_line();
+    let tw = Tmux::start_line(l.home.path(), &[], "road-loop", (160, 48), &watch_line);
+    tw.wait_for("the CI → CD pane", Duration::from_secs(60), |s| s.contains("CI → CD"));
+    let sampling = std::sync::atomic::AtomicBool::new(true);
+    let (times, screens) = std::thread::scope(|sc| {
+        let sampler = sc.spawn(|| {
+            let mut screens: Vec<String> = vec![];
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                let s = tw.screen();
+                if screens.last() != Some(&s) {
+                    screens.push(s);
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            screens
+        });
+        let times = support::ci_loop::push_cart_and_wait(&l, name);
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        (times, sampler.join().unwrap())
+    });
     eprintln!("[road] a learner's code push → the new version serving: {times:?}");
+    let short = &times.commit[..7];
+    let pane_lines = |f: &dyn Fn(&str) -> bool| screens.iter().flat_map(|s| s.lines()).any(f);
+    assert!(
+        pane_lines(&|l: &str| l.contains(&format!("cart     {short}")) && l.contains("Running")),
+        "the TUI never showed cart's PipelineRun running ({} screens); the last:\n{}",
+        screens.len(),
+        screens.last().map(String::as_str).unwrap_or_default()
+    );
+    assert!(
+        pane_lines(&|l: &str| l.contains(&format!("cart     {short}"))
+            && l.contains("Succeeded")
+            && l.contains("write-back")),
+        "the TUI never showed cart's PipelineRun Succeeded with its write-back; the last screen:\n{}",
+        screens.last().map(String::as_str).unwrap_or_default()
+    );
+    assert!(
+        pane_lines(&|l: &str| l.contains("cart-app")
+            && l.contains("step 1/2")
+            && l.contains("50%")
+            && l.contains(&format!("new cart:{short}"))),
+        "the TUI never showed the canary (cart-app step 1/2, 50%, new cart:{short}); the last screen:\n{}",
+        screens.last().map(String::as_str).unwrap_or_default()
+    );
+    tw.type_text("q");
+    assert_eq!(
+        tw.assert_exited_and_terminal_sane(),
+        0,
+        "kindops status --watch exit code"
+    );
+    eprintln!(
+        "[road] the TUI showed the run and the canary ({} screens)",
+        screens.len()
+    );
+    // What `status --watch` showed goes into the secret scan below too.
+    shown.push_str(&screens.join("\n"));
     // `kindops open cart`: what cart runs, asked as a learner asks it.
     let opened = l
         .command(&["open", "cart", "--cluster", name, "-o", "json"])
@@ -394,6 +458,67 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         )),
         "{}",
         show(&opened)
+    );
+    // What stops a broken change: a failing test (nothing built), then a
+    // version whose readiness never passes (the Rollout aborts, the old one
+    // keeps serving); the learner's revert rolls out.
+    let fixed = support::ci_loop::push_broken_and_recover(&l, name, &times.commit);
+    eprintln!("[road] broken pushes stopped; the revert {fixed} serves");
+    // Lesson 6, code to cluster: the lesson's own push goes round the loop
+    // (PipelineRun Succeeded, canary, cart answering with its commit); its
+    // --undo is a revert commit that goes round again.
+    let lesson = l
+        .command(&["learn", "6", "--cluster", name, "--output", "json"])
+        .output()
+        .unwrap();
+    let text = stdout(&lesson);
+    assert_eq!(lesson.status.code(), Some(0), "{}", show(&lesson));
+    let events: Vec<serde_json::Value> = text.lines().map(|x| serde_json::from_str(x).unwrap()).collect();
+    let fin = events.iter().rfind(|e| e["event"] == "lesson_finished").unwrap();
+    assert_eq!(fin["outcome"], "passed", "{text}");
+    let commit = events
+        .iter()
+        .find_map(|e| e["commit"].as_str())
+        .unwrap_or_else(|| panic!("lesson 6 made no commit: {text}"))
+        .to_string();
+    assert!(
+        events.iter().any(|e| e["event"] == "transition_observed"
+            && e["object"] == "Rollout coffee/cart-app"
+            && e["to"]
+                .as_str()
+                .is_some_and(|t| t.contains(", canary ") && t.contains("at step"))),
+        "the canary was shown: {text}"
+    );
+    let served = |want: &str| {
+        let o = l
+            .command(&["open", "cart", "--cluster", name, "-o", "json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap_or_default()["answer"]["version"] == want
+    };
+    assert!(served(&commit), "cart answers with lesson 6's commit {commit}");
+    eprintln!("[road] lesson 6: {fin}");
+    let undo = l
+        .command(&["learn", "6", "--undo", "--cluster", name, "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(undo.status.code(), Some(0), "{}", show(&undo));
+    let revert = stdout(&undo)
+        .lines()
+        .filter_map(|x| serde_json::from_str::<serde_json::Value>(x).ok())
+        .find_map(|e| e["commit"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("lesson 6 --undo made no commit: {}", show(&undo)));
+    let t = std::time::Instant::now();
+    while !served(&revert) {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(300),
+            "cart never answered with the revert {revert}"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    eprintln!(
+        "[road] lesson 6 --undo: the revert {revert} serves after {:?}",
+        t.elapsed()
     );
     support::ci_loop::teardown(&registry_made);
 

@@ -101,7 +101,7 @@ fn replicas(bed: &Bed, name: &str) -> Option<i64> {
         "-n",
         "coffee",
         "get",
-        "deployment",
+        "rollout",
         name,
         "-o",
         "jsonpath={.spec.replicas}",
@@ -110,14 +110,14 @@ fn replicas(bed: &Bed, name: &str) -> Option<i64> {
 }
 
 /// The cluster as the lessons must leave it: cart Synced/Healthy at git's
-/// `main`, its Deployment at 1 replica, no Application tea.
+/// `main`, its Rollout at 2 replicas (the mini-service base), no Application tea.
 fn assert_as_found(bed: &Bed) {
     let main = git_main(bed);
     let a = app(bed, "cart").expect("Application cart");
     assert_eq!(a["status"]["sync"]["status"], "Synced", "{}", a["status"]);
     assert_eq!(a["status"]["health"]["status"], "Healthy", "{}", a["status"]);
     assert_eq!(a["status"]["sync"]["revision"], main.as_str(), "cart is at git's main");
-    assert_eq!(replicas(bed, "cart-app"), Some(1));
+    assert_eq!(replicas(bed, "cart-app"), Some(2));
     assert!(app(bed, "tea").is_none(), "no Application tea left");
     let k = git_show(bed, "main:apps/coffee/cart/kustomization.yaml").unwrap();
     assert!(!k.contains("kindops learn"), "no lesson edit left in git: {k}");
@@ -133,17 +133,17 @@ fn the_lessons_on_the_real_argo_cd() {
         .run();
     out.assert_code(0);
 
-    // The list, before any lesson: five lessons, none run on this cluster.
+    // The list, before any lesson: six lessons, none run on this cluster.
     let list = learn(&bed, &["--output", "json"]).run();
     list.assert_code(0);
     let v: Value = serde_json::from_str(&list.stdout()).unwrap();
     let lessons = v["lessons"].as_array().unwrap();
-    assert_eq!(lessons.len(), 5);
+    assert_eq!(lessons.len(), 6);
     assert!(lessons.iter().all(|l| l["progress"].is_null()), "{v}");
     assert!(v["progress_unknown"].is_null(), "{v}");
 
     // Lesson 1 (JSON): two commits, each synced; cart OutOfSync in between;
-    // the Deployment at 2 replicas ready, then back at 1.
+    // the Rollout at 3 replicas ready, then back at 2.
     let (code, ev, shown) = learn_json(&bed, &["1"]);
     assert_eq!(code, Some(0), "{shown}");
     assert_eq!(finished(&ev)["outcome"], "passed", "{shown}");
@@ -155,7 +155,7 @@ fn the_lessons_on_the_real_argo_cd() {
         .contains("/spec/replicas"));
     let tr = transitions(&ev);
     let cart = "Application argocd/cart";
-    let dep = "Deployment coffee/cart-app";
+    let dep = "Rollout coffee/cart-app";
     let first_sync = tr
         .iter()
         .position(|(o, to, rev)| o == cart && to == "Synced/Healthy" && rev == &c[0])
@@ -167,7 +167,7 @@ fn the_lessons_on_the_real_argo_cd() {
         "cart went OutOfSync before it synced the change: {tr:?}"
     );
     assert!(
-        tr.iter().any(|(o, to, _)| o == dep && to == "replicas 2, ready 2"),
+        tr.iter().any(|(o, to, _)| o == dep && to == "replicas 3, ready 3"),
         "{tr:?}"
     );
     assert!(
@@ -185,7 +185,7 @@ fn the_lessons_on_the_real_argo_cd() {
     run.assert_code(0);
     let text = run.stdout();
     assert!(text.contains("==> lesson 1: git → cluster"), "{text}");
-    assert!(text.contains("     ~> cart replicas 1 → 2 in git (commit "), "{text}");
+    assert!(text.contains("     ~> cart replicas 2 → 3 in git (commit "), "{text}");
     // Argo CD may start the sync before it writes OutOfSync (seen:
     // `Synced/Healthy → Synced/Healthy, Syncing → OutOfSync/Healthy, Syncing`).
     assert!(
@@ -194,13 +194,13 @@ fn the_lessons_on_the_real_argo_cd() {
         "{text}"
     );
     assert!(
-        text.contains(".. Deployment coffee/cart-app: replicas 2, ready 1 → replicas 2, ready 2"),
+        text.contains(".. Rollout coffee/cart-app: replicas 3, ready 2 → replicas 3, ready 3"),
         "{text}"
     );
     assert!(text.trim_end().ends_with("==> lesson 1: passed"), "{text}");
     assert_as_found(&bed);
 
-    // Lesson 2 (JSON): scaled by hand, OutOfSync, healed back to 1.
+    // Lesson 2 (JSON): scaled by hand, OutOfSync, healed back to 2.
     let before = git_main(&bed);
     let (code, ev, shown) = learn_json(&bed, &["2"]);
     assert_eq!(code, Some(0), "{shown}");
@@ -210,7 +210,7 @@ fn the_lessons_on_the_real_argo_cd() {
     let tr = transitions(&ev);
     let scaled = tr
         .iter()
-        .position(|(o, to, _)| o == dep && to.starts_with("replicas 3"))
+        .position(|(o, to, _)| o == dep && to.starts_with("replicas 4"))
         .unwrap_or_else(|| panic!("{tr:?}"));
     let drift = tr
         .iter()
@@ -218,7 +218,7 @@ fn the_lessons_on_the_real_argo_cd() {
         .unwrap_or_else(|| panic!("{tr:?}"));
     let healed = tr
         .iter()
-        .rposition(|(o, to, _)| o == dep && to == "replicas 1, ready 1")
+        .rposition(|(o, to, _)| o == dep && to == "replicas 2, ready 2")
         .unwrap_or_else(|| panic!("{tr:?}"));
     assert!(scaled < drift && drift < healed, "{tr:?}");
     assert_as_found(&bed);
@@ -238,14 +238,14 @@ fn the_lessons_on_the_real_argo_cd() {
         assert!(tr.iter().any(|(o, to, _)| o == tea && to == "Synced/Healthy"), "{tr:?}");
         assert!(
             tr.iter()
-                .any(|(o, to, _)| o == "Deployment coffee/tea-app" && to == "replicas 1, ready 1"),
+                .any(|(o, to, _)| o == "Rollout coffee/tea-app" && to == "replicas 2, ready 2"),
             "{tr:?}"
         );
         let last = tr.iter().rev().find(|(o, _, _)| o == tea).unwrap();
         assert_eq!(last.1, "absent", "tea pruned at the end: {tr:?}");
         assert!(
             tr.iter()
-                .any(|(o, to, _)| o == "Deployment coffee/tea-app" && to == "absent"),
+                .any(|(o, to, _)| o == "Rollout coffee/tea-app" && to == "absent"),
             "{tr:?}"
         );
         assert_as_found(&bed);
@@ -311,13 +311,31 @@ fn the_lessons_on_the_real_argo_cd() {
         "nothing sent: {shown}"
     );
 
+    // Lesson 6 (the loop from a code push) needs running pods too: skipped,
+    // with what it would show, and nothing pushed.
+    let main_before = git_main(&bed);
+    let (code, ev, shown) = learn_json(&bed, &["code-to-cluster"]);
+    assert_eq!(code, Some(0), "{shown}");
+    let f = finished(&ev);
+    assert_eq!(f["outcome"], "skipped", "{shown}");
+    assert!(
+        f["reason"].as_str().unwrap().starts_with("needs a real cluster: "),
+        "{shown}"
+    );
+    assert!(
+        f["hint"].as_str().unwrap_or_default().contains("kindops learn 6"),
+        "{shown}"
+    );
+    assert!(commits(&ev).is_empty(), "{shown}");
+    assert_eq!(git_main(&bed), main_before, "nothing pushed");
+
     // --undo after a stopped run: lesson 1 stopped by its deadline right after
     // its commit leaves the patch (and says so); --undo takes it back.
     let (code, ev, shown) = learn_json(&bed, &["1", "--timeout", "1ms"]);
     assert_eq!(code, Some(1), "{shown}");
     let f = finished(&ev);
     assert_eq!(f["outcome"], "failed", "{shown}");
-    assert!(f["left_changed"][0].as_str().unwrap().contains("replicas 2"), "{shown}");
+    assert!(f["left_changed"][0].as_str().unwrap().contains("replicas 3"), "{shown}");
     assert!(git_show(&bed, "main:apps/coffee/cart/kustomization.yaml")
         .unwrap()
         .contains("kindops learn 1"));
@@ -327,13 +345,13 @@ fn the_lessons_on_the_real_argo_cd() {
     assert_eq!(commits(&ev).len(), 1, "{shown}");
     // Argo CD brings the cluster back to git's main by itself.
     support::wait_for(
-        "cart back at git's main with 1 replica",
+        "cart back at git's main with 2 replicas",
         Duration::from_secs(180),
         || {
             let a = app(&bed, "cart")?;
             (a["status"]["sync"]["revision"] == git_main(&bed).as_str()
                 && a["status"]["sync"]["status"] == "Synced"
-                && replicas(&bed, "cart-app") == Some(1))
+                && replicas(&bed, "cart-app") == Some(2))
             .then_some(())
         },
     );
@@ -366,6 +384,7 @@ fn the_lessons_on_the_real_argo_cd() {
     assert_eq!(outcome("new-product"), "passed", "{v}");
     assert_eq!(outcome("ci-by-path"), "skipped", "{v}");
     assert_eq!(outcome("reading-states"), "passed", "{v}");
+    assert_eq!(outcome("code-to-cluster"), "skipped", "{v}");
     let cm = bed.kubectl_ok(&["-n", "kube-system", "get", "configmap", "kindops-state", "-o", "json"]);
     let cm: Value = serde_json::from_str(&cm).unwrap();
     assert!(

@@ -48,7 +48,7 @@ pub fn push_payload(repo_url: &str, revision: &str, files: &[&str]) -> serde_jso
     })
 }
 
-fn pipelinerun_resource() -> ApiResource {
+pub(super) fn pipelinerun_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("tekton.dev", "v1", "PipelineRun"),
         "pipelineruns",
@@ -57,7 +57,7 @@ fn pipelinerun_resource() -> ApiResource {
 
 /// Whether the listener can take a push event on this cluster.
 #[derive(Debug, PartialEq, Eq)]
-enum Reach {
+pub(super) enum Reach {
     /// It serves: its Service has a ready endpoint.
     Serving,
     /// It will not serve here (KWOK nodes run no pods); the reason.
@@ -80,7 +80,7 @@ fn service_selector() -> String {
     format!("kubernetes.io/service-name={SERVICE}")
 }
 
-async fn reach(ctx: &LessonCtx) -> Result<Reach, Fail> {
+pub(super) async fn reach(ctx: &LessonCtx) -> Result<Reach, Fail> {
     let nodes: Api<Node> = Api::all(ctx.client.clone());
     let list = nodes
         .list(&ListParams::default())
@@ -127,7 +127,7 @@ async fn reach(ctx: &LessonCtx) -> Result<Reach, Fail> {
 ///
 /// Errors: the lesson's deadline (`--timeout`), naming the listener's pods;
 /// cancelled.
-async fn wait_serving(ctx: &LessonCtx) -> Result<Duration, Fail> {
+pub(super) async fn wait_serving(ctx: &LessonCtx) -> Result<Duration, Fail> {
     let started = Instant::now();
     let deadline = started + ctx.timeout;
     let slices: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), NAMESPACE);
@@ -263,7 +263,7 @@ fn succeeded(o: &DynamicObject) -> Option<(String, String, String)> {
 /// TaskRuns (`status.childReferences`) must be `Succeeded=True`. Returns the
 /// seconds it took. A failed run is the lesson's failure, with Tekton's
 /// reason and message (which names the failed step).
-async fn wait_succeeded(ctx: &LessonCtx, name: &str) -> Result<f64, Fail> {
+pub(super) async fn wait_succeeded(ctx: &LessonCtx, name: &str) -> Result<f64, Fail> {
     let object = format!("PipelineRun {NAMESPACE}/{name}");
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), NAMESPACE, &pipelinerun_resource());
     let start = Instant::now();

@@ -1,13 +1,12 @@
-//! Lesson 2, drift and self-heal: kindops scales Deployment `coffee/cart-app`
+//! Lesson 2, drift and self-heal: kindops scales Rollout `coffee/cart-app`
 //! by hand (a merge patch on its `scale` subresource, as `kubectl scale`
 //! does), and watches Argo CD mark Application `cart` OutOfSync and, with
 //! `spec.syncPolicy.automated.selfHeal: true` (the coffee ApplicationSet's
 //! template), put `spec.replicas` back to what git says.
 
-use super::git_sync::{APP, DEPLOYMENT, NAMESPACE};
+use super::git_sync::{APP, NAMESPACE, ROLLOUT};
 use super::observe::{Observer, Target};
 use super::{require_ready, Ended, Fail, LessonCtx};
-use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 
 /// Field manager of the hand-made change (what `kubectl scale` would be).
@@ -30,23 +29,28 @@ async fn self_heal_on(ctx: &LessonCtx) -> Result<bool, Fail> {
 }
 
 async fn scale(ctx: &LessonCtx, replicas: i64) -> Result<(), Fail> {
-    let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), NAMESPACE);
+    // The Rollout CRD has a scale subresource (spec.replicas), as a Deployment does.
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        ctx.client.clone(),
+        NAMESPACE,
+        &crate::delivery::rollouts::rollout_resource(),
+    );
     let pp = PatchParams {
         field_manager: Some(FIELD_MANAGER.into()),
         ..Default::default()
     };
     api.patch_scale(
-        DEPLOYMENT,
+        ROLLOUT,
         &pp,
         &Patch::Merge(serde_json::json!({"spec": {"replicas": replicas}})),
     )
     .await
     .map(|_| ())
-    .map_err(|e| Fail::new(format!("scaling it: {e}")).object(format!("Deployment {NAMESPACE}/{DEPLOYMENT}")))
+    .map_err(|e| Fail::new(format!("scaling it: {e}")).object(format!("Rollout {NAMESPACE}/{ROLLOUT}")))
 }
 
 pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
-    ctx.explain("kindops checks that Application cart is Synced and Healthy with self-heal on, and starts watching it and Deployment coffee/cart-app.").await?;
+    ctx.explain("kindops checks that Application cart is Synced and Healthy with self-heal on, and starts watching it and Rollout coffee/cart-app.").await?;
     require_ready(ctx, APP).await?;
     if !self_heal_on(ctx).await? {
         return Err(Fail::new("self-heal is off (spec.syncPolicy.automated.selfHeal), so Argo CD would only report the drift, not put it back")
@@ -57,17 +61,17 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
         ctx,
         vec![
             Target::App(APP.into()),
-            Target::Deployment(NAMESPACE.into(), DEPLOYMENT.into()),
+            Target::Rollout(NAMESPACE.into(), ROLLOUT.into()),
         ],
     )
     .await?;
     let before = obs
         .view()
-        .deployment(NAMESPACE, DEPLOYMENT)
-        .ok_or_else(|| Fail::new("Deployment coffee/cart-app does not exist").hint("run `kindops up` again"))?;
+        .rollout(NAMESPACE, ROLLOUT)
+        .ok_or_else(|| Fail::new("Rollout coffee/cart-app does not exist").hint("run `kindops up` again"))?;
     let by_hand = before.spec + 2;
     ctx.explain(format!(
-        "kindops scales Deployment coffee/cart-app from {} to {by_hand} by hand, in the cluster, as `kubectl scale` does. Git still says {}: the cluster has drifted. Argo CD watches what it manages, compares again, marks Application cart OutOfSync, and self-heal syncs it back.",
+        "kindops scales Rollout coffee/cart-app from {} to {by_hand} by hand, in the cluster, as `kubectl scale` does. Git still says {}: the cluster has drifted. Argo CD watches what it manages, compares again, marks Application cart OutOfSync, and self-heal syncs it back.",
         before.spec, before.spec
     ))
     .await?;
@@ -76,7 +80,7 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
     ctx.changed(
         format!("replicas {} → {by_hand} by hand", before.spec),
         None,
-        Some(format!("Deployment {NAMESPACE}/{DEPLOYMENT}")),
+        Some(format!("Rollout {NAMESPACE}/{ROLLOUT}")),
     );
     let app_label = Target::App(APP.into()).label();
     let mut scaled = false;
@@ -85,7 +89,7 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
             ctx,
             "Argo CD to put cart-app's replicas back after marking cart OutOfSync",
             |v, seen| {
-                let d = v.deployment(NAMESPACE, DEPLOYMENT);
+                let d = v.rollout(NAMESPACE, ROLLOUT);
                 scaled |= d.is_some_and(|r| r.spec == by_hand);
                 let drifted = seen
                     .iter()
@@ -100,7 +104,7 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
         .await;
     if let Err(f) = result {
         ctx.left_changed.push(format!(
-            "Deployment {NAMESPACE}/{DEPLOYMENT}: replicas may still be {by_hand} (set by hand)"
+            "Rollout {NAMESPACE}/{ROLLOUT}: replicas may still be {by_hand} (set by hand)"
         ));
         return Err(f);
     }

@@ -24,7 +24,7 @@ fn dump(m: &Mapping) -> Result<String, String> {
     serde_yaml::to_string(m).map_err(|e| e.to_string())
 }
 
-/// Adds a JSON 6902 `replace` of `path` by `value` on Deployment `app` (the
+/// Adds a JSON 6902 `replace` of `path` by `value` on Rollout `app` (the
 /// mini-service base's name, before the overlay's `namePrefix`), marked as
 /// lesson `lesson`'s.
 ///
@@ -37,7 +37,7 @@ pub fn add_replace_patch(text: &str, lesson: u8, path: &str, value: Value) -> Re
     .map_err(|e| e.to_string())?;
     let mut entry = Mapping::new();
     let mut target = Mapping::new();
-    target.insert("kind".into(), "Deployment".into());
+    target.insert("kind".into(), "Rollout".into());
     target.insert("name".into(), "app".into());
     entry.insert("target".into(), Value::Mapping(target));
     entry.insert("patch".into(), Value::String(format!("{}\n{ops}", marker(lesson))));

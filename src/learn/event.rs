@@ -38,7 +38,7 @@ pub enum LessonEvent {
     /// Presenter mode (`--step`): the lesson waits for a key before `step`.
     AwaitingContinue { lesson: u8, step: usize },
     /// kindops changed something: a commit in the git source (`commit`: full
-    /// SHA) or an object in the cluster (`object`: `Deployment coffee/cart-app`).
+    /// SHA) or an object in the cluster (`object`: `Rollout coffee/cart-app`).
     ChangeMade {
         lesson: u8,
         what: String,
@@ -48,7 +48,7 @@ pub enum LessonEvent {
     /// An object moved from one state to another, as the API server's watch
     /// delivered it. Applications: `sync/health` as Argo CD writes them in
     /// `status.sync.status` / `status.health.status`, with `, Syncing` while
-    /// `status.operationState.phase` is `Running`, or `absent`. Deployments:
+    /// `status.operationState.phase` is `Running`, or `absent`. Rollouts:
     /// `replicas N, ready M` (`spec.replicas`, `status.readyReplicas`), or
     /// `absent`. `seconds`: since the lesson's last change.
     TransitionObserved {

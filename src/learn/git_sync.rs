@@ -1,15 +1,17 @@
 //! Lesson 1, git → cluster: kindops commits a new replica count for `cart`
 //! (a marked JSON 6902 patch in `apps/coffee/cart/kustomization.yaml`), and
 //! watches Application `cart` go OutOfSync, sync (operation Running) and come
-//! back Synced at the new commit, while Deployment `coffee/cart-app` rolls
-//! out; then it puts the old count back the same way.
+//! back Synced at the new commit, while Rollout `coffee/cart-app` scales
+//! (a replica count is no new pod template, so no canary steps); then it puts the old count back the same way.
 
 use super::observe::{Observer, Target};
 use super::{edit, require_ready, Ended, Fail, LessonCtx};
 
 pub const APP: &str = "cart";
 pub const NAMESPACE: &str = "coffee";
-pub const DEPLOYMENT: &str = "cart-app";
+/// cart's workload: the mini-service base's Rollout `app` with the overlay's
+/// `namePrefix`.
+pub const ROLLOUT: &str = "cart-app";
 pub const FILE: &str = "apps/coffee/cart/kustomization.yaml";
 
 /// Reads cart's kustomization from the clone.
@@ -26,7 +28,7 @@ fn bad_yaml(e: String) -> Fail {
 }
 
 /// Waits until Application cart is Synced+Healthy at `sha` with no sync
-/// running, and its Deployment has `replicas` ready.
+/// running, and its Rollout has `replicas` ready.
 async fn wait_rolled_out(ctx: &LessonCtx, obs: &mut Observer, sha: &str, replicas: i64) -> Result<(), Fail> {
     obs.until(
         ctx,
@@ -34,7 +36,7 @@ async fn wait_rolled_out(ctx: &LessonCtx, obs: &mut Observer, sha: &str, replica
         |v, _| {
             v.app(APP)
                 .is_some_and(|a| a.is_ready() && a.revision == sha && a.operation_phase != "Running")
-                && v.deployment(NAMESPACE, DEPLOYMENT)
+                && v.rollout(NAMESPACE, ROLLOUT)
                     .is_some_and(|r| r.spec == replicas && r.ready == replicas)
         },
     )
@@ -42,7 +44,7 @@ async fn wait_rolled_out(ctx: &LessonCtx, obs: &mut Observer, sha: &str, replica
 }
 
 pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
-    ctx.explain("Before changing anything, kindops checks that Application cart is Synced and Healthy, and starts watching it and its Deployment coffee/cart-app.").await?;
+    ctx.explain("Before changing anything, kindops checks that Application cart is Synced and Healthy, and starts watching it and its Rollout coffee/cart-app.").await?;
     require_ready(ctx, APP).await?;
     ctx.repo.prepare(&ctx.cancel).await?;
     let mut original = read_kustomization(ctx)?;
@@ -54,18 +56,18 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
         ctx,
         vec![
             Target::App(APP.into()),
-            Target::Deployment(NAMESPACE.into(), DEPLOYMENT.into()),
+            Target::Rollout(NAMESPACE.into(), ROLLOUT.into()),
         ],
     )
     .await?;
-    let before = obs.view().deployment(NAMESPACE, DEPLOYMENT).ok_or_else(|| {
-        Fail::new("Deployment coffee/cart-app does not exist")
+    let before = obs.view().rollout(NAMESPACE, ROLLOUT).ok_or_else(|| {
+        Fail::new("Rollout coffee/cart-app does not exist")
             .object("Application argocd/cart")
             .hint("run `kindops up` again")
     })?;
     let more = before.spec + 1;
     ctx.explain(format!(
-        "kindops changes cart's replica count from {} to {more} in git (a patch in {FILE}), commits and pushes, as you would. Argo CD reads git (kindops asks it to refresh now rather than at its next poll): it marks Application cart OutOfSync, syncs it (\"Syncing\": its sync operation is Running), and the Deployment rolls out another pod.",
+        "kindops changes cart's replica count from {} to {more} in git (a patch in {FILE}), commits and pushes, as you would. Argo CD reads git (kindops asks it to refresh now rather than at its next poll): it marks Application cart OutOfSync, syncs it (\"Syncing\": its sync operation is Running), and the Rollout starts another pod.",
         before.spec
     ))
     .await?;

@@ -11,9 +11,10 @@
 //! ([`progress`]).
 //!
 //! One file per lesson: [`git_sync`] (1), [`drift`] (2), [`new_product`]
-//! (3), [`ci_by_path`] (4), [`reading_states`] (5).
+//! (3), [`ci_by_path`] (4), [`reading_states`] (5), [`code_to_cluster`] (6).
 
 pub mod ci_by_path;
+pub mod code_to_cluster;
 pub mod drift;
 pub mod edit;
 pub mod event;
@@ -43,18 +44,18 @@ pub struct LessonInfo {
 }
 
 /// The lessons, in order.
-pub const LESSONS: [LessonInfo; 5] = [
+pub const LESSONS: [LessonInfo; 6] = [
     LessonInfo {
         number: 1,
         name: "git-to-cluster",
         title: "git → cluster",
-        explain: "A change in git is what changes the cluster. kindops commits a new replica count for cart; Argo CD sees the new commit, marks Application cart OutOfSync, syncs it, and the Deployment rolls out. Then it puts the old count back the same way.",
+        explain: "A change in git is what changes the cluster. kindops commits a new replica count for cart; Argo CD sees the new commit, marks Application cart OutOfSync, syncs it, and the Rollout scales. Then it puts the old count back the same way.",
     },
     LessonInfo {
         number: 2,
         name: "drift-and-self-heal",
         title: "drift and self-heal",
-        explain: "A change made by hand in the cluster is drift: git still says otherwise. kindops scales Deployment cart-app by hand (as `kubectl scale` does); Argo CD compares, marks Application cart OutOfSync, and, because self-heal is on, puts the replica count back to what git says.",
+        explain: "A change made by hand in the cluster is drift: git still says otherwise. kindops scales Rollout cart-app by hand (as `kubectl scale` does); Argo CD compares, marks Application cart OutOfSync, and, because self-heal is on, puts the replica count back to what git says.",
     },
     LessonInfo {
         number: 3,
@@ -73,6 +74,12 @@ pub const LESSONS: [LessonInfo; 5] = [
         name: "reading-states",
         title: "reading states",
         explain: "Sync status and health say what is wrong and where. kindops breaks cart on purpose with a manifest that does not parse; Argo CD reports a ComparisonError with its message (the details view shows it). kindops fixes it in git and cart recovers to Synced/Healthy.",
+    },
+    LessonInfo {
+        number: 6,
+        name: "code-to-cluster",
+        title: "code to cluster",
+        explain: "The whole loop from one code change. kindops changes cart's code, commits and pushes; the push starts cart's PipelineRun (tests, image, registry, write-back to git); Argo CD syncs cart and its Rollout runs the new version as a canary until cart answers with the new commit. `--undo` reverts it with a revert commit: a GitOps rollback. Needs a cluster whose pods run.",
     },
 ];
 
@@ -295,6 +302,8 @@ pub async fn run(
         (3, true) => new_product::undo(&mut ctx).await,
         (4, false) => ci_by_path::run(&mut ctx).await,
         (4, true) => ci_by_path::undo(&mut ctx).await,
+        (6, false) => code_to_cluster::run(&mut ctx).await,
+        (6, true) => code_to_cluster::undo(&mut ctx).await,
         (_, false) => reading_states::run(&mut ctx).await,
         (_, true) => reading_states::undo(&mut ctx).await,
     };
@@ -309,7 +318,10 @@ pub async fn run(
         Ok(Ended::Skipped(why)) => (
             LessonOutcome::Skipped,
             Some(why),
-            Some("run it on a kind cluster (`kindops up`, then `kindops learn 4`)".to_string()),
+            Some(format!(
+                "run it on a kind cluster (`kindops up`, then `kindops learn {}`)",
+                info.number
+            )),
         ),
         Err(f) if f.interrupted => (
             LessonOutcome::Interrupted,

@@ -1,7 +1,7 @@
 //! Lesson 3, a new product: kindops scaffolds `apps/coffee/tea` from cart's
 //! overlay and pushes it; the ApplicationSet `coffee` (git directory
 //! generator over `apps/coffee/*`) generates Application `tea`, which syncs
-//! and creates Deployment `coffee/tea-app`. Then it removes the directory:
+//! and creates Rollout `coffee/tea-app`. Then it removes the directory:
 //! the ApplicationSet deletes the Application, whose
 //! `resources-finalizer.argocd.argoproj.io` prunes its resources first.
 
@@ -23,7 +23,7 @@ fn file() -> String {
 /// cart's overlay with its name changed to tea (`namePrefix`, labels, the
 /// SERVICE_NAME value): the base stays shared. cart's own ExternalSecret
 /// (`externalsecret.yaml`, a file of cart's directory) is left out: tea has
-/// no secret in the team's store, so its Deployment runs without one (the
+/// no secret in the team's store, so its Rollout runs without one (the
 /// volume is optional).
 pub fn scaffold(cart: &str) -> String {
     let body: String = cart
@@ -43,7 +43,7 @@ fn existing(ctx: &LessonCtx) -> Option<bool> {
 }
 
 pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
-    ctx.explain("kindops checks that Application cart (the product it copies) is Synced and Healthy and starts watching Application tea and Deployment coffee/tea-app, which do not exist yet.").await?;
+    ctx.explain("kindops checks that Application cart (the product it copies) is Synced and Healthy and starts watching Application tea and Rollout coffee/tea-app, which do not exist yet.").await?;
     require_ready(ctx, APP).await?;
     ctx.repo.prepare(&ctx.cancel).await?;
     match existing(ctx) {
@@ -67,12 +67,12 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
         ctx,
         vec![
             Target::App(NEW.into()),
-            Target::Deployment(NAMESPACE.into(), format!("{NEW}-app")),
+            Target::Rollout(NAMESPACE.into(), format!("{NEW}-app")),
         ],
     )
     .await?;
     ctx.explain(format!(
-        "kindops adds {DIR}/kustomization.yaml (cart's overlay, renamed) and pushes. The ApplicationSet coffee makes one Application per directory under apps/coffee/: it generates Application tea, which syncs and creates Deployment coffee/tea-app."
+        "kindops adds {DIR}/kustomization.yaml (cart's overlay, renamed) and pushes. The ApplicationSet coffee makes one Application per directory under apps/coffee/: it generates Application tea, which syncs and creates Rollout coffee/tea-app."
     ))
     .await?;
     ctx.repo.write(&file(), &scaffold(&cart))?;
@@ -94,14 +94,14 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
         |v, _| {
             v.app(NEW)
                 .is_some_and(|a| a.owner_appset.as_deref() == Some("coffee") && a.is_ready() && a.revision == sha)
-                && v.deployment(NAMESPACE, &format!("{NEW}-app"))
+                && v.rollout(NAMESPACE, &format!("{NEW}-app"))
                     .is_some_and(|r| r.ready == r.spec)
         },
     )
     .await?;
 
     ctx.explain(format!(
-        "Now kindops removes {DIR} and pushes. The ApplicationSet no longer generates tea, so it deletes the Application; its resources finalizer has Argo CD prune what it created (Deployment and Service tea-app) first."
+        "Now kindops removes {DIR} and pushes. The ApplicationSet no longer generates tea, so it deletes the Application; its resources finalizer has Argo CD prune what it created (Rollout and Service tea-app) first."
     ))
     .await?;
     ctx.repo.remove(DIR)?;
@@ -109,8 +109,8 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
     obs.mark_change();
     ctx.changed(format!("{DIR} removed from git"), Some(&sha2), None);
     ctx.refresh().await?;
-    obs.until(ctx, "Application tea and Deployment coffee/tea-app pruned", |v, _| {
-        v.app(NEW).is_none() && v.deployment(NAMESPACE, &format!("{NEW}-app")).is_none()
+    obs.until(ctx, "Application tea and Rollout coffee/tea-app pruned", |v, _| {
+        v.app(NEW).is_none() && v.rollout(NAMESPACE, &format!("{NEW}-app")).is_none()
     })
     .await?;
     ctx.left_changed.clear();

@@ -1,5 +1,5 @@
 //! Watching what a lesson changes move: Applications (sync status, health,
-//! operation) and Deployments (replicas), one kube-runtime watcher per
+//! operation) and the products' Argo Rollouts `Rollout`s (replicas), one kube-runtime watcher per
 //! object (re-listing with backoff, never sleep-polling), each state change
 //! emitted as [`LessonEvent::TransitionObserved`] with the seconds since the
 //! lesson's last change.
@@ -8,8 +8,7 @@ use super::event::LessonEvent;
 use super::{Fail, LessonCtx};
 use crate::argo::{application_resource, AppSummary};
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{Api, DynamicObject};
 use kube::runtime::{watcher, WatchStreamExt};
 use std::time::Duration;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
@@ -21,21 +20,23 @@ use tokio::time::Instant;
 pub enum Target {
     /// Application `argocd/<name>`.
     App(String),
-    /// Deployment `<namespace>/<name>`.
-    Deployment(String, String),
+    /// Rollout `<namespace>/<name>` (`argoproj.io/v1alpha1`, the products'
+    /// workload: the mini-service base).
+    Rollout(String, String),
 }
 
 impl Target {
-    /// `Application argocd/cart`, `Deployment coffee/cart-app`.
+    /// `Application argocd/cart`, `Rollout coffee/cart-app`.
     pub fn label(&self) -> String {
         match self {
             Target::App(n) => format!("Application {}/{n}", crate::engine::ARGOCD_NAMESPACE),
-            Target::Deployment(ns, n) => format!("Deployment {ns}/{n}"),
+            Target::Rollout(ns, n) => format!("Rollout {ns}/{n}"),
         }
     }
 }
 
-/// A Deployment's replicas as the lesson reads them.
+/// A Rollout's replicas as the lesson reads them (Argo Rollouts v1.9.1
+/// `RolloutSpec.Replicas`, `RolloutStatus.ReadyReplicas`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Replicas {
     /// `spec.replicas` (1 when unset, the API's default).
@@ -88,9 +89,14 @@ impl View<'_> {
         self.get(&Target::App(name.into())).map(AppSummary::from_object)
     }
 
-    /// Deployment `<ns>/<name>`'s replicas (None: absent, or not watched).
-    pub fn deployment(&self, ns: &str, name: &str) -> Option<Replicas> {
-        self.get(&Target::Deployment(ns.into(), name.into())).map(replicas)
+    /// Rollout `<ns>/<name>` as last seen (None: absent, or not watched).
+    pub fn rollout_object(&self, ns: &str, name: &str) -> Option<&DynamicObject> {
+        self.get(&Target::Rollout(ns.into(), name.into()))
+    }
+
+    /// Rollout `<ns>/<name>`'s replicas (None: absent, or not watched).
+    pub fn rollout(&self, ns: &str, name: &str) -> Option<Replicas> {
+        self.get(&Target::Rollout(ns.into(), name.into())).map(replicas)
     }
 }
 
@@ -101,10 +107,37 @@ fn state_of(t: &Target, o: Option<&DynamicObject>) -> (String, String) {
             let a = AppSummary::from_object(o);
             (app_state(Some(&a)), a.revision)
         }
-        (Target::Deployment(..), Some(o)) => {
+        (Target::Rollout(..), Some(o)) => {
             let r = replicas(o);
-            (format!("replicas {}, ready {}", r.spec, r.ready), String::new())
+            let base = format!("replicas {}, ready {}", r.spec, r.ready);
+            // While a new version rolls out (or was aborted): its canary step,
+            // weight and phase, as `kubectl argo rollouts get` shows them.
+            let ro = crate::delivery::rollouts::RolloutSummary::from_object(o);
+            let tag = ro.image.rsplit_once(':').map_or("", |(_, t)| t);
+            let canary = if ro.aborted {
+                format!(", aborted ({}), {}", short(tag), ro.phase)
+            } else if ro.in_progress() {
+                format!(
+                    ", canary {} at step {} ({} %), {}",
+                    short(tag),
+                    ro.step_text(),
+                    ro.set_weight,
+                    ro.phase
+                )
+            } else {
+                String::new()
+            };
+            (format!("{base}{canary}"), String::new())
         }
+    }
+}
+
+/// A commit-like tag cut to 7 characters, as git shows a commit.
+fn short(tag: &str) -> &str {
+    if tag.len() == 40 && tag.chars().all(|c| c.is_ascii_hexdigit()) {
+        &tag[..7]
+    } else {
+        tag
     }
 }
 
@@ -139,7 +172,7 @@ impl Observer {
                     crate::engine::ARGOCD_NAMESPACE.to_string(),
                     n.clone(),
                 ),
-                Target::Deployment(ns, n) => (ApiResource::erase::<Deployment>(&()), ns.clone(), n.clone()),
+                Target::Rollout(ns, n) => (crate::delivery::rollouts::rollout_resource(), ns.clone(), n.clone()),
             };
             let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
             let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));

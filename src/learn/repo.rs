@@ -120,4 +120,36 @@ impl LessonRepo {
     pub async fn head(&self, cancel: &CancellationToken) -> Result<String, Fail> {
         Ok(self.git(&["rev-parse", "HEAD"], cancel).await?.trim().to_string())
     }
+
+    /// The newest commit on `HEAD` whose subject is `subject` and that
+    /// touched `file` (None: there is none).
+    pub async fn last_commit_with_subject(
+        &self,
+        subject: &str,
+        file: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Option<String>, Fail> {
+        let out = self.git(&["log", "--format=%H%x09%s", "--", file], cancel).await?;
+        Ok(out.lines().find_map(|l| {
+            l.split_once('\t')
+                .filter(|(_, s)| *s == subject)
+                .map(|(h, _)| h.to_string())
+        }))
+    }
+
+    /// `git revert` of `commit` (its default message) and a push to `main`.
+    /// Returns the revert commit.
+    ///
+    /// Errors: the revert does not apply (a later change touched the same
+    /// lines: git's words; the clone is reset by the next lesson), or the push fails.
+    pub async fn revert_push(&self, commit: &str, cancel: &CancellationToken) -> Result<String, Fail> {
+        self.git(&["revert", "--no-edit", commit], cancel).await.map_err(|f| {
+            f.hint(format!(
+                "a later commit changed the same lines: revert {commit} by hand (`git revert {commit}`) and push"
+            ))
+        })?;
+        self.git(&["push", "-q", "origin", "HEAD:refs/heads/main"], cancel)
+            .await?;
+        self.head(cancel).await
+    }
 }

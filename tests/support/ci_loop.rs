@@ -2,9 +2,9 @@
 //! of a change to `products/coffee/cart`, and what must follow with nothing
 //! else done: the push event, one PipelineRun (cart's) whose TaskRuns
 //! Succeed, the image in the registry under the commit's tag, CI's write-back
-//! commit touching only `apps/coffee/cart`, Deployment coffee/cart-app
-//! rolled out to that image, and cart answering over HTTP with the new
-//! commit; order not rebuilt. (The Rollout canary of issue 22 is not done.)
+//! commit touching only `apps/coffee/cart`, Rollout coffee/cart-app going
+//! through its canary steps (50 %, a pause, 100 %) to that image, and cart
+//! answering over HTTP with the new commit; order not rebuilt.
 
 use super::bed::show;
 use super::lane::{containers, docker, Learner};
@@ -154,7 +154,12 @@ pub struct LoopTimes {
     pub pipeline_started: Duration,
     pub pipeline_done: Duration,
     pub write_back: Duration,
+    /// The first answer with the new commit (from the canary's pod, at 50 %).
     pub serving: Duration,
+    /// The Rollout fully promoted: Healthy, past its last step, the new
+    /// ReplicaSet the stable one.
+    pub promoted: Duration,
+    /// Each Rollout state seen (image, step, phase, ready).
     pub steps: Vec<String>,
     /// The learner's commit, which cart now answers with.
     pub commit: String,
@@ -201,34 +206,48 @@ pub fn push_cart_and_wait(l: &Learner, cluster: &str) -> LoopTimes {
     );
     eprintln!("[loop] git push returned in {push_took:?}: {}", said.trim());
 
-    // Wait until cart answers with the commit, noting what the Deployment does.
+    // Wait until cart answers with the commit and its Rollout is fully
+    // promoted, noting each state the Rollout goes through.
     let mut steps: Vec<String> = vec![];
-    let (mut started, mut done, mut written) = (None, None, None);
-    let served = loop {
+    let mut canary_seen = false;
+    let image = format!("localhost:5001/coffee/cart:{commit}");
+    let (mut started, mut done, mut written, mut served) = (None, None, None, None);
+    let promoted = loop {
         let el = pushed.elapsed();
         assert!(
             el < Duration::from_secs(600),
-            "cart never answered with {commit} (Deployment states seen {steps:?}); PipelineRuns: {}",
+            "cart never answered with {commit} from a fully promoted Rollout (served: {served:?}; Rollout states seen {steps:?}); PipelineRuns: {}",
             serde_json::to_string_pretty(&pipelineruns(l, cluster)).unwrap_or_default()
         );
-        let d = l.kubectl(
-            cluster,
-            &["-n", "coffee", "get", "deployment", "cart-app", "-o", "json"],
-        );
+        let d = l.kubectl(cluster, &["-n", "coffee", "get", "rollout", "cart-app", "-o", "json"]);
+        let mut fully_promoted = false;
         if d.status.success() {
             let r: serde_json::Value = serde_json::from_slice(&d.stdout).unwrap_or_default();
+            let st = &r["status"];
+            let now = r["spec"]["template"]["spec"]["containers"][0]["image"]
+                .as_str()
+                .unwrap_or("?");
             let s = format!(
-                "{} updated {} ready {}",
-                r["spec"]["template"]["spec"]["containers"][0]["image"]
-                    .as_str()
-                    .unwrap_or("?"),
-                r["status"]["updatedReplicas"],
-                r["status"]["readyReplicas"],
+                "{now} step {}/{} {} ready {} stable {} current {}",
+                st["currentStepIndex"],
+                r["spec"]["strategy"]["canary"]["steps"].as_array().map_or(0, Vec::len),
+                st["phase"].as_str().unwrap_or("?"),
+                st["readyReplicas"],
+                st["stableRS"].as_str().unwrap_or("?"),
+                st["currentPodHash"].as_str().unwrap_or("?"),
             );
             if steps.last() != Some(&s) {
-                eprintln!("[loop] {:>6.1}s Deployment cart-app: {s}", el.as_secs_f64());
+                eprintln!("[loop] {:>6.1}s Rollout cart-app: {s}", el.as_secs_f64());
                 steps.push(s);
             }
+            // The canary: the new image, at the pause step (index 1, after
+            // setWeight 50), while the stable ReplicaSet is still the old one.
+            canary_seen |= now == image && st["currentStepIndex"] == 1 && st["stableRS"] != st["currentPodHash"];
+            fully_promoted = now == image
+                && st["phase"] == "Healthy"
+                && st["currentStepIndex"] == 2
+                && st["stableRS"].is_string()
+                && st["stableRS"] == st["currentPodHash"];
         }
         let ours: Vec<serde_json::Value> = pipelineruns(l, cluster)
             .into_iter()
@@ -262,17 +281,28 @@ pub fn push_cart_and_wait(l: &Learner, cluster: &str) -> LoopTimes {
                 "/api/v1/namespaces/coffee/services/cart-app:http/proxy/",
             ],
         );
-        if answer.status.success() {
+        if served.is_none() && answer.status.success() {
             let v: serde_json::Value = serde_json::from_slice(&answer.stdout).unwrap_or_default();
             if v["version"] == commit.as_str() {
                 assert_eq!(v["name"], "cart", "{v}");
                 assert!(v["secret"] == "present" || v["secret"] == "absent", "{v}");
-                break el;
+                eprintln!("[loop] {:>6.1}s cart answers with {commit}", el.as_secs_f64());
+                served = Some(el);
             }
+        }
+        if served.is_some() && fully_promoted {
+            break el;
         }
         std::thread::sleep(Duration::from_millis(500));
     };
-    eprintln!("[loop] cart answers with {commit} {served:?} after the push");
+    let served = served.unwrap_or_default();
+    eprintln!("[loop] cart answers with {commit} {served:?} after the push; Rollout promoted after {promoted:?}");
+    // The Rollout went through its canary: the new version ran beside the
+    // old one at the pause step before it replaced it.
+    assert!(
+        canary_seen,
+        "no canary step seen (the new image at step 1 with the old one stable): {steps:?}"
+    );
 
     // Exactly one new PipelineRun, cart's, for this commit; it and its
     // TaskRuns Succeeded (their condition, not their creation).
@@ -355,15 +385,19 @@ pub fn push_cart_and_wait(l: &Learner, cluster: &str) -> LoopTimes {
     assert!(kust.contains(&format!("newTag: \"{commit}\"")), "{kust}");
     assert!(kust.contains("newName: localhost:5001/coffee/cart"), "{kust}");
 
-    // Deployment cart-app runs the image CI built.
-    let d = json(&l.kubectl(
-        cluster,
-        &["-n", "coffee", "get", "deployment", "cart-app", "-o", "json"],
-    ));
-    let image = d["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .unwrap_or_default();
-    assert_eq!(image, format!("localhost:5001/coffee/cart:{commit}"));
+    // Every cart answer now comes from the new version (both pods promoted).
+    for _ in 0..6 {
+        let answer = l.kubectl(
+            cluster,
+            &[
+                "get",
+                "--raw",
+                "/api/v1/namespaces/coffee/services/cart-app:http/proxy/",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&answer.stdout).unwrap_or_default();
+        assert_eq!(v["version"], commit.as_str(), "after promotion: {}", show(&answer));
+    }
     // order was not rebuilt: no PipelineRun for it, its overlay unchanged.
     assert!(!ours
         .iter()
@@ -390,16 +424,268 @@ pub fn push_cart_and_wait(l: &Learner, cluster: &str) -> LoopTimes {
     assert_eq!(shown["module"], "products/coffee/cart", "{shown}");
     assert_eq!(shown["revision"], commit.as_str(), "{shown}");
     assert_eq!(shown["state"], "succeeded", "{shown}");
+    // ... and the Rollout, promoted: past its last step, 100 %, the new image.
+    let ro = v["rollouts"]
+        .as_array()
+        .and_then(|rs| {
+            rs.iter()
+                .find(|r| r["namespace"] == "coffee" && r["name"] == "cart-app")
+        })
+        .unwrap_or_else(|| panic!("no Rollout coffee/cart-app in `kindops status`: {v}"));
+    assert_eq!(ro["phase"], "Healthy", "{ro}");
+    assert_eq!(ro["step"], serde_json::json!([2, 2]), "{ro}");
+    assert_eq!(ro["set_weight"], 100, "{ro}");
+    assert_eq!(ro["image"], image.as_str(), "{ro}");
     let times = LoopTimes {
         pipeline_started: started.unwrap_or_default(),
         pipeline_done: done.unwrap_or_default(),
         write_back: written.unwrap_or_default(),
         serving: served,
+        promoted,
         steps,
         commit: commit.clone(),
     };
     eprintln!("[loop] push → serving: {times:?}");
     times
+}
+
+/// cart's answer through the API server's service proxy (`version`, `name`,
+/// `secret`), or Null when it does not answer.
+fn cart_answer(l: &Learner, cluster: &str) -> serde_json::Value {
+    let answer = l.kubectl(
+        cluster,
+        &[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/coffee/services/cart-app:http/proxy/",
+        ],
+    );
+    if !answer.status.success() {
+        return serde_json::Value::Null;
+    }
+    serde_json::from_slice(&answer.stdout).unwrap_or_default()
+}
+
+fn rollout(l: &Learner, cluster: &str) -> serde_json::Value {
+    json(&l.kubectl(cluster, &["-n", "coffee", "get", "rollout", "cart-app", "-o", "json"]))
+}
+
+/// Pushes HEAD of the clone `work` as the learner, and returns its commit.
+fn push(work: &Path) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(work)
+        .args(["push", "origin", "HEAD:main"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git push: {}", show(&out));
+    git(work, &["rev-parse", "HEAD"])
+}
+
+/// Polls `f` every 500 ms until it returns Some, for at most `secs` seconds.
+fn poll<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let t = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            eprintln!("[loop] {:>6.1}s {what}", t.elapsed().as_secs_f64());
+            return v;
+        }
+        assert!(t.elapsed() < Duration::from_secs(secs), "not within {secs}s: {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// What stops a broken change (issue 22: a failing test, a version whose readiness fails), after
+/// [`push_cart_and_wait`] left cart serving `good`:
+/// 1. a push whose test fails: cart's PipelineRun fails in its test step,
+///    `kindops status` names the test, nothing is built or written back,
+///    and cart keeps answering with `good`;
+/// 2. a push whose tests pass but whose server listens on the wrong port,
+///    so its readiness probe never passes: CI builds and writes it back,
+///    the Rollout's canary never turns Available, the Rollout aborts after
+///    its progress deadline (60 s) and turns Degraded, and cart keeps
+///    answering with `good` from the stable pods;
+/// 3. the learner reverts the port change (`git revert`): a new run, and
+///    the Rollout promotes the fixed version.
+///
+/// Returns the revert commit, which cart answers with at the end.
+pub fn push_broken_and_recover(l: &Learner, cluster: &str, good: &str) -> String {
+    let work = l.home.path().join("loop-clone");
+    git(&work, &["fetch", "-q", "origin"]);
+    git(&work, &["reset", "-q", "--hard", "origin/main"]);
+    let names = |l: &Learner| -> Vec<String> {
+        pipelineruns(l, cluster)
+            .iter()
+            .filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string))
+            .collect()
+    };
+
+    // 1. A failing test.
+    let before = names(l);
+    std::fs::write(
+        work.join("products/coffee/cart/broken_test.go"),
+        "package main\n\nimport \"testing\"\n\n// A learner's broken change: CI must stop before it builds.\nfunc TestALearnersBrokenChange(t *testing.T) { t.Fatal(\"broken on purpose\") }\n",
+    )
+    .unwrap();
+    commit_as_learner(&work, "cart: a change with a failing test");
+    let failing = push(&work);
+    let run = poll("the failing-test PipelineRun ended", 300, || {
+        pipelineruns(l, cluster).into_iter().find(|r| {
+            !before.iter().any(|n| r["metadata"]["name"] == n.as_str())
+                && condition(r, "Succeeded").is_some_and(|c| c["status"] != "Unknown")
+        })
+    });
+    assert_eq!(condition(&run, "Succeeded").unwrap()["status"], "False", "{run}");
+    let status = l
+        .command(&["status", "--cluster", cluster, "--output", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_default();
+    let shown = v["pipeline_runs"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == run["metadata"]["name"]))
+        .unwrap_or_else(|| panic!("no entry for the failed run in `kindops status`: {}", show(&status)))
+        .clone();
+    assert_eq!(shown["state"], "failed", "{shown}");
+    assert_eq!(shown["revision"], failing.as_str(), "{shown}");
+    assert!(
+        shown["failed_tests"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TestALearnersBrokenChange"),
+        "`kindops status` names the failing test: {shown}"
+    );
+    let tr = &shown["task_runs"][0];
+    let step = |n: &str| {
+        tr["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|x| x["name"] == n))
+            .cloned()
+    };
+    assert_ne!(
+        step("test").map(|s| s["exit_code"].clone()),
+        Some(serde_json::json!(0)),
+        "{tr}"
+    );
+    assert!(step("build").is_none_or(|s| s["exit_code"] != 0), "the build ran: {tr}");
+    assert!(
+        !registry_serves(&format!("coffee/cart:{failing}")),
+        "an image was pushed for the failing commit"
+    );
+    git(&work, &["fetch", "-q", "origin"]);
+    assert_eq!(
+        git(&work, &["rev-parse", "origin/main"]),
+        failing,
+        "CI wrote something back for a failing commit"
+    );
+    assert_eq!(
+        cart_answer(l, cluster)["version"],
+        good,
+        "cart still serves the last good commit"
+    );
+    eprintln!("[loop] failing test: {failing} stopped in the test step, nothing built; cart serves {good}");
+
+    // 2. Tests pass, readiness never does: the server listens on 8081, the
+    // Pod's probe asks 8080 (the mini-service base's `http` port). Two
+    // commits in one push: the learner reverts the failing test, then moves
+    // the port; the push event names the tip, so one PipelineRun builds it.
+    let before = names(l);
+    git(
+        &work,
+        &[
+            "-c",
+            "user.name=learner",
+            "-c",
+            "user.email=learner@example.invalid",
+            "revert",
+            "--no-edit",
+            &failing,
+        ],
+    );
+    let main_go = work.join("products/coffee/cart/main.go");
+    let text = std::fs::read_to_string(&main_go).unwrap();
+    assert!(text.contains("addr := \":8080\""), "{text}");
+    std::fs::write(&main_go, text.replace("addr := \":8080\"", "addr := \":8081\"")).unwrap();
+    commit_as_learner(&work, "cart: listen on 8081");
+    let unready = push(&work);
+    let image = format!("localhost:5001/coffee/cart:{unready}");
+    let stable_before = rollout(l, cluster)["status"]["stableRS"].clone();
+    let aborted = poll("the Rollout aborted the unready version", 420, || {
+        let r = rollout(l, cluster);
+        let img = r["spec"]["template"]["spec"]["containers"][0]["image"].clone();
+        (img == image.as_str() && r["status"]["abort"] == true).then_some(r)
+    });
+    assert_eq!(aborted["status"]["phase"], "Degraded", "{}", aborted["status"]);
+    assert_eq!(
+        aborted["status"]["stableRS"], stable_before,
+        "the stable version is still the old one"
+    );
+    let ours: Vec<_> = pipelineruns(l, cluster)
+        .into_iter()
+        .filter(|r| !before.iter().any(|n| r["metadata"]["name"] == n.as_str()))
+        .collect();
+    assert_eq!(ours.len(), 1, "one run for the unready commit");
+    assert_eq!(
+        condition(&ours[0], "Succeeded").unwrap()["status"],
+        "True",
+        "its tests pass"
+    );
+    for _ in 0..6 {
+        assert_eq!(
+            cart_answer(l, cluster)["version"],
+            good,
+            "the old version keeps serving after the abort"
+        );
+    }
+    let apps = l
+        .command(&["status", "--cluster", cluster, "--output", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&apps.stdout).unwrap_or_default();
+    let ro = v["rollouts"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == "cart-app"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (ro["aborted"].clone(), ro["phase"].clone()),
+        (true.into(), "Degraded".into()),
+        "{ro}"
+    );
+    eprintln!(
+        "[loop] unready version {unready}: Rollout aborted ({}); cart serves {good}",
+        aborted["status"]["message"]
+    );
+
+    // 3. The learner reverts the port change (the failing test is already
+    // gone); the fixed version rolls out.
+    git(&work, &["fetch", "-q", "origin"]);
+    git(&work, &["rebase", "-q", "origin/main"]);
+    git(
+        &work,
+        &[
+            "-c",
+            "user.name=learner",
+            "-c",
+            "user.email=learner@example.invalid",
+            "revert",
+            "--no-edit",
+            &unready,
+        ],
+    );
+    let fixed = push(&work);
+    let image = format!("localhost:5001/coffee/cart:{fixed}");
+    poll("the reverted version promoted and serving", 420, || {
+        let r = rollout(l, cluster);
+        let st = &r["status"];
+        (r["spec"]["template"]["spec"]["containers"][0]["image"] == image.as_str()
+            && st["phase"] == "Healthy"
+            && st["abort"] != true
+            && st["stableRS"] == st["currentPodHash"]
+            && cart_answer(l, cluster)["version"] == fixed.as_str())
+        .then_some(())
+    });
+    fixed
 }
 
 /// The PipelineRuns in coffee-ci.

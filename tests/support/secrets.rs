@@ -214,6 +214,23 @@ pub fn fault_store_secret_deleted(l: &Learner, cluster: &str, svc: &str, up: &[&
 /// request still passes, and says so. Returns whether policies are enforced.
 pub fn network_policy_denies_ingress(l: &Learner, cluster: &str) -> bool {
     let node = format!("{cluster}-control-plane");
+    // One of order's pods (Rollout coffee/order-app: `kubectl exec` takes no
+    // Rollout, so a Running pod by its label).
+    let pod = l.kubectl(
+        cluster,
+        &[
+            "-n",
+            "coffee",
+            "get",
+            "pods",
+            "-l",
+            "app.kubernetes.io/name=order",
+            "--field-selector=status.phase=Running",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ],
+    );
+    let pod = format!("pod/{}", stdout(&pod).trim());
     let connect = || {
         l.kubectl(
             cluster,
@@ -221,7 +238,7 @@ pub fn network_policy_denies_ingress(l: &Learner, cluster: &str) -> bool {
                 "-n",
                 "coffee",
                 "exec",
-                "deploy/order-app",
+                &pod,
                 "--",
                 "/agnhost",
                 "connect",

@@ -295,12 +295,12 @@ pub async fn applications_ready(
     }
 }
 
-/// The first pod-level problem among the Deployments and StatefulSets
-/// Application `a` owns (its `status.resources`).
+/// The first pod-level problem among the Deployments, StatefulSets and
+/// Argo Rollouts `Rollout`s Application `a` owns (its `status.resources`).
 fn problem_in(workloads: &WorkloadPods, a: &AppSummary) -> Option<PodProblem> {
     a.resources
         .iter()
-        .filter(|r| r.group == "apps")
+        .filter(|r| r.group == "apps" || (r.group == "argoproj.io" && r.kind == "Rollout"))
         .find_map(|r| workloads.problem(&r.kind, &r.namespace, &r.name))
 }
 

@@ -199,11 +199,20 @@ impl WorkloadPods {
     }
 
     /// The first problem of the pods of `kind` (`Deployment` or
-    /// `StatefulSet`) `namespace/name`, by its `spec.selector`; `None` for
-    /// other kinds, an unknown workload, or pods with nothing to say.
+    /// `StatefulSet`, by its `spec.selector`; an Argo Rollouts `Rollout`, by
+    /// [`of_rollout`]) `namespace/name`; `None` for other kinds, an unknown
+    /// workload, or pods with nothing to say.
     pub fn problem(&self, kind: &str, namespace: &str, name: &str) -> Option<PodProblem> {
         let same =
             |m: &kube::api::ObjectMeta| m.namespace.as_deref() == Some(namespace) && m.name.as_deref() == Some(name);
+        if kind == "Rollout" {
+            let pods = self
+                .pods
+                .state_filter(|p| p.metadata.namespace.as_deref() == Some(namespace) && of_rollout(p, name));
+            let mut pods: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
+            pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+            return pods.into_iter().find_map(pod_problem);
+        }
         let selector = match kind {
             "Deployment" => self
                 .deployments
@@ -226,6 +235,27 @@ impl WorkloadPods {
             .state_filter(|p| p.metadata.namespace.as_deref() == Some(namespace));
         first_problem(pods.iter().map(|p| p.as_ref()), &selector)
     }
+}
+
+/// Whether `pod` belongs to Rollout `rollout` (same namespace assumed): its
+/// controller is the ReplicaSet `<rollout>-<hash>` that Argo Rollouts made
+/// for the pod template with hash `<hash>`, the pod's
+/// `rollouts-pod-template-hash` label (argo-rollouts v1.9.1
+/// `rollout/sync.go`: `Name: rollout.Name + "-" + podTemplateSpecHash`).
+pub fn of_rollout(pod: &Pod, rollout: &str) -> bool {
+    let Some(hash) = pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(crate::delivery::rollouts::POD_HASH_LABEL))
+    else {
+        return false;
+    };
+    pod.metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.kind == "ReplicaSet" && o.controller == Some(true) && o.name == format!("{rollout}-{hash}"))
 }
 
 /// A reflector for `api` driven by a task of `watches`; `changed` gets a
@@ -275,6 +305,26 @@ mod tests {
 
     fn selector(labels: serde_json::Value) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
         serde_json::from_value(serde_json::json!({ "matchLabels": labels })).unwrap()
+    }
+
+    #[test]
+    fn a_rollouts_pods_are_those_of_its_replicasets_by_template_hash() {
+        let mk = |hash: &str, owner: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "p", "namespace": "coffee",
+                  "labels": {"rollouts-pod-template-hash": hash},
+                  "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": owner,
+                    "uid": "u", "controller": true}]},
+            }))
+            .unwrap()
+        };
+        assert!(of_rollout(&mk("7c9f", "cart-app-7c9f"), "cart-app"));
+        assert!(!of_rollout(&mk("7c9f", "cart-app-7c9f"), "cart"), "another Rollout's");
+        assert!(!of_rollout(&mk("7c9f", "order-app-7c9f"), "cart-app"));
+        assert!(
+            !of_rollout(&pod(serde_json::json!({}), serde_json::json!({})), "cart-app"),
+            "no hash label, no owner"
+        );
     }
 
     // Status texts as kubelet v1.36 writes them (pkg/kubelet/images/image_manager.go:

@@ -1,5 +1,5 @@
 //! The lessons screen inside `kindops up` (key `3` or `L`, once phase 4 is
-//! done): the five lessons with this cluster's progress (as `kindops learn`
+//! done): the lessons with this cluster's progress (as `kindops learn`
 //! lists them), and the lesson the learner runs with Enter, its lines as
 //! `kindops learn N`'s own screen shows them ([`LessonScreen`]). The lesson
 //! runs in a task of the loop (`crate::tui::lesson_run`); its events come

@@ -85,7 +85,7 @@ pub fn lines(d: &Delivery, width: u16, theme: Theme) -> Vec<Line<'static>> {
         };
         let image = match &r.stable_image {
             Some(stable) => format!("new {}  stable {}", short_image(&r.image), short_image(stable)),
-            None => short_image(&r.image).to_string(),
+            None => short_image(&r.image),
         };
         out.push(fit_line(
             vec![
@@ -107,9 +107,17 @@ pub fn lines(d: &Delivery, width: u16, theme: Theme) -> Vec<Line<'static>> {
     out
 }
 
-/// `registry/path/name:tag` shown as `name:tag`.
-fn short_image(image: &str) -> &str {
-    image.rsplit('/').next().unwrap_or(image)
+/// `registry/path/name:tag` shown as `name:tag`; a tag that is a full git
+/// commit (CI tags each image with the commit it built) cut to 7 characters,
+/// as git shows a commit.
+fn short_image(image: &str) -> String {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        Some((name, tag)) if tag.len() == 40 && tag.chars().all(|c| c.is_ascii_hexdigit()) => {
+            format!("{name}:{}", &tag[..7])
+        }
+        _ => last.to_string(),
+    }
 }
 
 /// The spans cut to `width` columns (the last one shortened with `…`).
@@ -149,4 +157,23 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let block = pane_block(Line::from(title), false, theme);
     let lines = lines(d, area.width.saturating_sub(2), theme);
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_image;
+
+    #[test]
+    fn an_image_is_shown_by_name_and_tag_a_commit_tag_cut_to_7() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(
+            short_image(&format!("localhost:5001/coffee/cart:{sha}")),
+            "cart:0123456"
+        );
+        assert_eq!(
+            short_image("registry.k8s.io/e2e-test-images/agnhost:2.53"),
+            "agnhost:2.53"
+        );
+        assert_eq!(short_image("cart"), "cart");
+    }
 }
