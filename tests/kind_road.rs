@@ -2,8 +2,8 @@
 //! lane, as `tests/kind.rs`): phases 0–4 in the TUI on real pods, a learner's
 //! push, a re-run, lesson 4 (CI by path) for real, the GitOps loop from a
 //! code push (watched in the TUI, through the Rollout's canary), what stops
-//! a broken push, lesson 6 (code to cluster) and its revert, the secret
-//! scan, down.
+//! a broken push, a registry that is down, lesson 6 (code to cluster) and
+//! its revert, the secret scan, down.
 //! `#[ignore]`d in `cargo test`; `just test-kind` runs it in the lane's
 //! namespace (`cargo test --test kind_road -- --ignored`).
 
@@ -464,6 +464,17 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     // keeps serving); the learner's revert rolls out.
     let fixed = support::ci_loop::push_broken_and_recover(&l, name, &times.commit);
     eprintln!("[road] broken pushes stopped; the revert {fixed} serves");
+    // A registry that is down: the push fails in its build step and `status`
+    // says to run phase 0 again; doing so starts the registry, and the next
+    // push goes round the whole loop.
+    support::ci_loop::push_with_registry_down(&l, name, &fixed);
+    let phase0 = l
+        .command(&[&["up", "--no-tui", "--phase", "0"][..], &args[1..]].concat())
+        .output()
+        .unwrap();
+    assert_eq!(phase0.status.code(), Some(0), "{}", show(&phase0));
+    let again = support::ci_loop::push_cart_and_wait(&l, name);
+    eprintln!("[road] registry back after `kindops up --phase 0`; the next push serves: {again:?}");
     // Lesson 6, code to cluster: the lesson's own push goes round the loop
     // (PipelineRun Succeeded, canary, cart answering with its commit); its
     // --undo is a revert commit that goes round again.

@@ -164,7 +164,41 @@ impl PipelineRunSummary {
     pub fn failure(&self) -> Option<(&TaskRunSummary, &StepSummary)> {
         self.task_runs.iter().find_map(|t| t.failed_step().map(|s| (t, s)))
     }
+
+    /// What to do next about a failed run, from what failed and its
+    /// failing step's last log lines (`logs`): a failing test, or the
+    /// cluster's registry not answering (the step's words name it). `None`
+    /// when the run did not fail or kindops has nothing to add to the logs.
+    pub fn next_step(&self, logs: &[String]) -> Option<String> {
+        if self.state != RunState::Failed {
+            return None;
+        }
+        if !self.failed_tests.is_empty() {
+            return Some(format!(
+                "fix the failing test in {} and push again; the running version is untouched",
+                if self.module.is_empty() {
+                    "the module"
+                } else {
+                    &self.module
+                }
+            ));
+        }
+        let (task, _) = self.failure()?;
+        let said = logs.iter().map(String::as_str).chain([task.message.as_str()]);
+        if said.into_iter().any(|l| l.contains(REGISTRY_HOST)) {
+            return Some(format!(
+                "the cluster's registry ({REGISTRY_HOST}, kindops's container) did not answer: `kindops up --phase 0` starts it again; then push again"
+            ));
+        }
+        None
+    }
 }
+
+/// The host the coffee pipeline pushes to and reads ko's base image from
+/// (`ci/coffee/pipeline.yaml` params `REGISTRY`, `BASE_IMAGE`): the
+/// registry container's name on the kind network (`registry::CONTAINER`;
+/// a unit test there keeps the two equal).
+pub const REGISTRY_HOST: &str = "kindops-registry";
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
@@ -488,6 +522,25 @@ mod tests {
             "a step after the failed one never ran"
         );
         assert_eq!(pr.failed_tests, "TestVersion,TestReady");
+        assert!(
+            pr.next_step(&[])
+                .is_some_and(|n| n.starts_with("fix the failing test in products/coffee/cart")),
+            "{:?}",
+            pr.next_step(&[])
+        );
+        // The same run failing in its build step because the registry is gone
+        // (ko's words when the container's name no longer resolves).
+        let mut build = pr.clone();
+        build.failed_tests.clear();
+        assert_eq!(build.next_step(&["2026/12/07 05:00:00 pushed nothing".into()]), None);
+        let said = "Error: error creating publisher: Get \"http://kindops-registry:5000/v2/\": dial tcp: lookup kindops-registry on 10.96.0.10:53: no such host";
+        assert!(
+            build
+                .next_step(&[said.into()])
+                .is_some_and(|n| n.contains("`kindops up --phase 0` starts it again")),
+            "{:?}",
+            build.next_step(&[said.into()])
+        );
     }
 
     #[test]

@@ -118,3 +118,13 @@ fn the_containerd_patch_sets_config_path_to_certs_d() {
         Some(CERTS_D)
     );
 }
+
+#[test]
+fn the_pipelines_registry_host_is_the_registry_container() {
+    assert_eq!(crate::delivery::pipeline_runs::REGISTRY_HOST, CONTAINER);
+    let pipeline = include_str!("../../manifests/gitops/ci/coffee/pipeline.yaml");
+    assert!(
+        pipeline.contains(&format!("default: {CONTAINER}:{CONTAINER_PORT}")),
+        "pipeline.yaml REGISTRY"
+    );
+}

@@ -29,6 +29,16 @@ pub fn print(
                 "pipeline_runs": delivery.pipeline_runs,
                 "rollouts": delivery.rollouts,
                 "failed_step_logs": delivery.failed_step_logs,
+                // What to do about each failed run kindops has advice for
+                // (PipelineRunSummary::next_step), by run name.
+                "next_steps": delivery
+                    .pipeline_runs
+                    .iter()
+                    .filter_map(|r| {
+                        let logs = delivery.failed_step_logs.get(&r.name).map_or(&[][..], Vec::as_slice);
+                        r.next_step(logs).map(|n| (r.name.clone(), n))
+                    })
+                    .collect::<std::collections::BTreeMap<_, _>>(),
             });
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
@@ -121,6 +131,10 @@ pub fn delivery_lines(d: &Delivery) -> Vec<String> {
                 for l in d.failed_step_logs.get(&r.name).into_iter().flatten() {
                     out.push(format!("  | {l}"));
                 }
+            }
+            let logs = d.failed_step_logs.get(&r.name).map_or(&[][..], Vec::as_slice);
+            if let Some(next) = r.next_step(logs) {
+                out.push(format!("  next: {next}"));
             }
         }
     }

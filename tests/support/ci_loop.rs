@@ -6,7 +6,7 @@
 //! through its canary steps (50 %, a pause, 100 %) to that image, and cart
 //! answering over HTTP with the new commit; order not rebuilt.
 
-use super::bed::show;
+use super::bed::{show, stdout};
 use super::lane::{containers, docker, Learner};
 use std::path::Path;
 use std::process::Command;
@@ -686,6 +686,84 @@ pub fn push_broken_and_recover(l: &Learner, cluster: &str, good: &str) -> String
         .then_some(())
     });
     fixed
+}
+
+/// A registry that is down (issue 22's bad input): with the registry
+/// container stopped, a learner's push to `products/coffee/cart` fails in
+/// cart's build step (ko cannot reach `kindops-registry:5000`), nothing is
+/// written back, cart keeps answering with `good`, and `kindops status`
+/// (text and JSON) says what to do: `kindops up --phase 0` starts the
+/// registry again. Returns the failed run's name. The caller restarts the
+/// registry as the message says.
+pub fn push_with_registry_down(l: &Learner, cluster: &str, good: &str) -> String {
+    let work = l.home.path().join("loop-clone");
+    git(&work, &["fetch", "-q", "origin"]);
+    git(&work, &["reset", "-q", "--hard", "origin/main"]);
+    let before: Vec<String> = pipelineruns(l, cluster)
+        .iter()
+        .filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
+    docker(&["stop", REGISTRY_NAME]);
+    let file = work.join("products/coffee/cart/server.go");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}// A change pushed while the registry is down.\n")).unwrap();
+    commit_as_learner(&work, "cart: a change while the registry is down");
+    let pushed = push(&work);
+    let run = poll("the PipelineRun with the registry down ended", 420, || {
+        pipelineruns(l, cluster).into_iter().find(|r| {
+            !before.iter().any(|n| r["metadata"]["name"] == n.as_str())
+                && condition(r, "Succeeded").is_some_and(|c| c["status"] != "Unknown")
+        })
+    });
+    let name = run["metadata"]["name"].as_str().unwrap().to_string();
+    assert_eq!(condition(&run, "Succeeded").unwrap()["status"], "False", "{run}");
+    let status = l
+        .command(&["status", "--cluster", cluster, "--output", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_default();
+    let shown = v["pipeline_runs"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == name.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no entry for {name} in `kindops status`: {}", show(&status)));
+    assert_eq!(shown["state"], "failed", "{shown}");
+    let failed: Vec<&str> = shown["task_runs"][0]["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["state"] == "failed")
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(failed, ["build"], "the build step failed, nothing before it: {shown}");
+    let next = v["next_steps"][name.as_str()].as_str().unwrap_or_default();
+    assert!(
+        next.contains("registry (kindops-registry") && next.contains("`kindops up --phase 0`"),
+        "`kindops status -o json` next_steps for {name}: {next:?}; logs: {}",
+        v["failed_step_logs"][name.as_str()]
+    );
+    let text = l.command(&["status", "--cluster", cluster]).output().unwrap();
+    assert!(
+        stdout(&text).contains("  next: the cluster's registry (kindops-registry"),
+        "{}",
+        show(&text)
+    );
+    git(&work, &["fetch", "-q", "origin"]);
+    assert_eq!(
+        git(&work, &["rev-parse", "origin/main"]),
+        pushed,
+        "CI wrote something back"
+    );
+    assert_eq!(
+        cart_answer(l, cluster)["version"],
+        good,
+        "cart still serves the last good commit"
+    );
+    eprintln!(
+        "[loop] registry down: {name} failed in its build step; status says: {next}; logs: {}",
+        v["failed_step_logs"][name.as_str()]
+    );
+    name
 }
 
 /// The PipelineRuns in coffee-ci.
