@@ -2,8 +2,8 @@
 //! lane, as `tests/kind.rs`): phases 0–4 in the TUI on real pods, a learner's
 //! push, a re-run, lesson 4 (CI by path) for real, the GitOps loop from a
 //! code push (watched in the TUI, through the Rollout's canary), what stops
-//! a broken push, a registry that is down, lesson 6 (code to cluster) and
-//! its revert, the secret scan, down.
+//! a broken push, lessons 6 (code to cluster, and its revert) and 7 (what
+//! stops a broken change), the secret scan, down.
 //! `#[ignore]`d in `cargo test`; `just test-kind` runs it in the lane's
 //! namespace (`cargo test --test kind_road -- --ignored`).
 
@@ -316,15 +316,8 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         ],
     );
     assert!(restart.status.success(), "{}", show(&restart));
-    let lesson = l
-        .command(&["learn", "4", "--cluster", name, "--output", "json"])
-        .output()
-        .unwrap();
-    let text = stdout(&lesson);
-    assert_eq!(lesson.status.code(), Some(0), "{}", show(&lesson));
-    let events: Vec<serde_json::Value> = text.lines().map(|x| serde_json::from_str(x).unwrap()).collect();
-    let fin = events.iter().rfind(|e| e["event"] == "lesson_finished").unwrap();
-    assert_eq!(fin["outcome"], "passed", "{text}");
+    let (events, fin, text) = passed_lesson(&l, name, "4");
+    let lesson4_shown = text.clone();
     let notes: Vec<&str> = events.iter().filter_map(|e| e["text"].as_str()).collect();
     if notes.iter().any(|n| n.contains("waiting for it to serve")) {
         assert!(
@@ -478,15 +471,7 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     // Lesson 6, code to cluster: the lesson's own push goes round the loop
     // (PipelineRun Succeeded, canary, cart answering with its commit); its
     // --undo is a revert commit that goes round again.
-    let lesson = l
-        .command(&["learn", "6", "--cluster", name, "--output", "json"])
-        .output()
-        .unwrap();
-    let text = stdout(&lesson);
-    assert_eq!(lesson.status.code(), Some(0), "{}", show(&lesson));
-    let events: Vec<serde_json::Value> = text.lines().map(|x| serde_json::from_str(x).unwrap()).collect();
-    let fin = events.iter().rfind(|e| e["event"] == "lesson_finished").unwrap();
-    assert_eq!(fin["outcome"], "passed", "{text}");
+    let (events, fin, text) = passed_lesson(&l, name, "6");
     let commit = events
         .iter()
         .find_map(|e| e["commit"].as_str())
@@ -531,6 +516,49 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         "[road] lesson 6 --undo: the revert {revert} serves after {:?}",
         t.elapsed()
     );
+    // Lesson 7, what stops a broken change: once cart is Synced+Healthy
+    // again (the revert's canary done), a failing test is stopped by CI, an
+    // unready version by the Rollout, and the revert rolls out.
+    let ready = l
+        .command(&[
+            "status",
+            "--cluster",
+            name,
+            "--wait",
+            "--app",
+            "cart",
+            "--timeout",
+            "180s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(ready.status.code(), Some(0), "{}", show(&ready));
+    let (events, fin, text) = passed_lesson(&l, name, "7");
+    let notes: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "note")
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("failed in its test step: failed tests TestKindopsLearn7BrokenOnPurpose")),
+        "{text}"
+    );
+    assert!(
+        events.iter().any(|e| e["event"] == "transition_observed"
+            && e["object"] == "Rollout coffee/cart-app"
+            && e["to"].as_str().is_some_and(|t| t.contains(", aborted ("))),
+        "the abort was shown: {text}"
+    );
+    let last = events
+        .iter()
+        .filter_map(|e| e["commit"].as_str())
+        .next_back()
+        .unwrap()
+        .to_string();
+    assert!(served(&last), "cart answers with lesson 7's revert {last}");
+    eprintln!("[road] lesson 7: {fin}");
     support::ci_loop::teardown(&registry_made);
 
     // The Argo CD admin password (and any private key) appears nowhere
@@ -554,7 +582,7 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     let mut scanned = vec![
         ("the TUI's screens".to_string(), shown),
         ("the re-run's output".into(), show(&out)),
-        ("lesson 4's output".into(), show(&lesson)),
+        ("lesson 4's output".into(), lesson4_shown),
     ];
     for (what, cmd) in [
         ("status", vec!["status", "--cluster", name]),
@@ -633,4 +661,24 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     );
     assert!(!l.home.path().join("data/kindops").join(name).exists());
     eprintln!("[road] done in {:?}", t0.elapsed());
+}
+
+/// `kindops learn N --output json` on the road's cluster: asserts exit 0 and
+/// outcome `passed`; returns its events, the `lesson_finished` one, and
+/// what it printed (stdout and stderr, for messages and the secret scan).
+fn passed_lesson(l: &Learner, name: &str, lesson: &str) -> (Vec<serde_json::Value>, serde_json::Value, String) {
+    let out = l
+        .command(&["learn", lesson, "--cluster", name, "--output", "json"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let events: Vec<serde_json::Value> = text.lines().map(|x| serde_json::from_str(x).unwrap()).collect();
+    let fin = events
+        .iter()
+        .rfind(|e| e["event"] == "lesson_finished")
+        .cloned()
+        .unwrap_or_else(|| panic!("lesson {lesson} did not finish: {text}"));
+    assert_eq!(fin["outcome"], "passed", "{text}");
+    (events, fin, show(&out))
 }

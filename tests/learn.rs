@@ -133,12 +133,12 @@ fn the_lessons_on_the_real_argo_cd() {
         .run();
     out.assert_code(0);
 
-    // The list, before any lesson: six lessons, none run on this cluster.
+    // The list, before any lesson: seven lessons, none run on this cluster.
     let list = learn(&bed, &["--output", "json"]).run();
     list.assert_code(0);
     let v: Value = serde_json::from_str(&list.stdout()).unwrap();
     let lessons = v["lessons"].as_array().unwrap();
-    assert_eq!(lessons.len(), 6);
+    assert_eq!(lessons.len(), 7);
     assert!(lessons.iter().all(|l| l["progress"].is_null()), "{v}");
     assert!(v["progress_unknown"].is_null(), "{v}");
 
@@ -290,44 +290,40 @@ fn the_lessons_on_the_real_argo_cd() {
     );
     assert_as_found(&bed);
 
-    // Lesson 4: no EventListener pod serves on the test bed: skipped, with why.
-    let (code, ev, shown) = learn_json(&bed, &["4"]);
-    assert_eq!(code, Some(0), "{shown}");
-    let f = finished(&ev);
-    assert_eq!(f["outcome"], "skipped", "{shown}");
-    assert!(
-        f["reason"].as_str().unwrap().starts_with("needs a real cluster: "),
-        "{shown}"
-    );
-    assert!(
-        of(&ev, "note").iter().any(|n| n["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("What this lesson cannot show here: ")),
-        "{shown}"
-    );
-    assert!(
-        commits(&ev).is_empty() && of(&ev, "change_made").is_empty(),
-        "nothing sent: {shown}"
-    );
-
-    // Lesson 6 (the loop from a code push) needs running pods too: skipped,
-    // with what it would show, and nothing pushed.
-    let main_before = git_main(&bed);
-    let (code, ev, shown) = learn_json(&bed, &["code-to-cluster"]);
-    assert_eq!(code, Some(0), "{shown}");
-    let f = finished(&ev);
-    assert_eq!(f["outcome"], "skipped", "{shown}");
-    assert!(
-        f["reason"].as_str().unwrap().starts_with("needs a real cluster: "),
-        "{shown}"
-    );
-    assert!(
-        f["hint"].as_str().unwrap_or_default().contains("kindops learn 6"),
-        "{shown}"
-    );
-    assert!(commits(&ev).is_empty(), "{shown}");
-    assert_eq!(git_main(&bed), main_before, "nothing pushed");
+    // Lessons 4 (CI by path), 6 (the loop from a code push) and 7 (what
+    // stops a broken change) need pods that run: no EventListener serves on
+    // the test bed, so each is skipped, says what it would show, and sends
+    // or pushes nothing.
+    for (lesson, n) in [("4", 4), ("code-to-cluster", 6), ("broken-change", 7)] {
+        let main_before = git_main(&bed);
+        let (code, ev, shown) = learn_json(&bed, &[lesson]);
+        assert_eq!(code, Some(0), "{shown}");
+        let f = finished(&ev);
+        assert_eq!(f["outcome"], "skipped", "{shown}");
+        assert!(
+            f["reason"].as_str().unwrap().starts_with("needs a real cluster: "),
+            "{shown}"
+        );
+        assert!(
+            f["hint"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&format!("kindops learn {n}")),
+            "{shown}"
+        );
+        assert!(
+            of(&ev, "note").iter().any(|n| n["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("What this lesson cannot show here: ")),
+            "{shown}"
+        );
+        assert!(
+            commits(&ev).is_empty() && of(&ev, "change_made").is_empty(),
+            "nothing sent: {shown}"
+        );
+        assert_eq!(git_main(&bed), main_before, "nothing pushed");
+    }
 
     // --undo after a stopped run: lesson 1 stopped by its deadline right after
     // its commit leaves the patch (and says so); --undo takes it back.
@@ -385,6 +381,7 @@ fn the_lessons_on_the_real_argo_cd() {
     assert_eq!(outcome("ci-by-path"), "skipped", "{v}");
     assert_eq!(outcome("reading-states"), "passed", "{v}");
     assert_eq!(outcome("code-to-cluster"), "skipped", "{v}");
+    assert_eq!(outcome("broken-change"), "skipped", "{v}");
     let cm = bed.kubectl_ok(&["-n", "kube-system", "get", "configmap", "kindops-state", "-o", "json"]);
     let cm: Value = serde_json::from_str(&cm).unwrap();
     assert!(

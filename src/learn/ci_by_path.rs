@@ -248,7 +248,7 @@ async fn runs_for(ctx: &LessonCtx, event_id: &str) -> Result<Vec<(String, String
 }
 
 /// A Tekton object's `Succeeded` condition: (status, reason, message).
-fn succeeded(o: &DynamicObject) -> Option<(String, String, String)> {
+pub(super) fn succeeded(o: &DynamicObject) -> Option<(String, String, String)> {
     let c = o.data["status"]["conditions"]
         .as_array()?
         .iter()

@@ -45,11 +45,32 @@ pub fn with_mark(text: &str, stamp: &str) -> String {
     out
 }
 
+/// Whether CI can run on this cluster (the EventListener serves; waits
+/// for it when it is still starting). `Some(Skipped)` on a cluster whose
+/// pods run nothing (the test bed), after a note saying what the lesson
+/// would show there (`would`).
+pub(super) async fn ci_can_run(ctx: &LessonCtx, would: &str) -> Result<Option<Ended>, Fail> {
+    match ci_by_path::reach(ctx).await? {
+        Reach::Serving => Ok(None),
+        Reach::Never(why) => {
+            ctx.note(format!(
+                "What this lesson cannot show here: {why}. On a real cluster {would}."
+            ));
+            Ok(Some(Ended::Skipped(format!("needs a real cluster: {why}"))))
+        }
+        Reach::NotYet(why) => {
+            ctx.note(format!("{why}; waiting for it to serve"));
+            ci_by_path::wait_serving(ctx).await?;
+            Ok(None)
+        }
+    }
+}
+
 /// The PipelineRun for `revision` among cart's, polling once a second.
 ///
 /// Errors: none within [`RUN_APPEARS`] (with why a push may not reach CI);
 /// cancelled.
-async fn run_for(ctx: &LessonCtx, revision: &str) -> Result<String, Fail> {
+pub(super) async fn run_for(ctx: &LessonCtx, revision: &str) -> Result<String, Fail> {
     let api: Api<DynamicObject> = Api::namespaced_with(
         ctx.client.clone(),
         ci_by_path::NAMESPACE,
@@ -88,7 +109,7 @@ async fn run_for(ctx: &LessonCtx, revision: &str) -> Result<String, Fail> {
 
 /// cart's answer (`GET /` through the API server's service proxy to Service
 /// `coffee/cart-app`, port `http`): its `version`, or the error.
-async fn answer_version(ctx: &LessonCtx) -> Result<String, String> {
+pub(super) async fn answer_version(ctx: &LessonCtx) -> Result<String, String> {
     let path = format!("/api/v1/namespaces/{NAMESPACE}/services/{ROLLOUT}:http/proxy/");
     let req = http::Request::get(&path).body(Vec::new()).map_err(|e| e.to_string())?;
     let body = ctx.client.request_text(req).await.map_err(|e| e.to_string())?;
@@ -99,18 +120,8 @@ async fn answer_version(ctx: &LessonCtx) -> Result<String, String> {
 pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
     ctx.explain("kindops checks that Application cart is Synced and Healthy and that CI can run on this cluster (the EventListener serves).").await?;
     require_ready(ctx, APP).await?;
-    match ci_by_path::reach(ctx).await? {
-        Reach::Serving => {}
-        Reach::Never(why) => {
-            ctx.note(format!(
-                "What this lesson cannot show here: {why}. On a real cluster kindops pushes a change to {FILE}; cart's PipelineRun tests it, builds the image, pushes it to the cluster's registry and writes the new tag back to git; Argo CD syncs cart and its Rollout runs the new version as a canary until cart answers with the new commit."
-            ));
-            return Ok(Ended::Skipped(format!("needs a real cluster: {why}")));
-        }
-        Reach::NotYet(why) => {
-            ctx.note(format!("{why}; waiting for it to serve"));
-            ci_by_path::wait_serving(ctx).await?;
-        }
+    if let Some(skipped) = ci_can_run(ctx, &format!("kindops pushes a change to {FILE}; cart's PipelineRun tests it, builds the image, pushes it to the cluster's registry and writes the new tag back to git; Argo CD syncs cart and its Rollout runs the new version as a canary until cart answers with the new commit")).await? {
+        return Ok(skipped);
     }
     ctx.repo.prepare(&ctx.cancel).await?;
     let text = ctx.repo.read(FILE).ok_or_else(|| {

@@ -11,8 +11,10 @@
 //! ([`progress`]).
 //!
 //! One file per lesson: [`git_sync`] (1), [`drift`] (2), [`new_product`]
-//! (3), [`ci_by_path`] (4), [`reading_states`] (5), [`code_to_cluster`] (6).
+//! (3), [`ci_by_path`] (4), [`reading_states`] (5), [`code_to_cluster`] (6),
+//! [`broken_change`] (7).
 
+pub mod broken_change;
 pub mod ci_by_path;
 pub mod code_to_cluster;
 pub mod drift;
@@ -44,7 +46,7 @@ pub struct LessonInfo {
 }
 
 /// The lessons, in order.
-pub const LESSONS: [LessonInfo; 6] = [
+pub const LESSONS: [LessonInfo; 7] = [
     LessonInfo {
         number: 1,
         name: "git-to-cluster",
@@ -80,6 +82,12 @@ pub const LESSONS: [LessonInfo; 6] = [
         name: "code-to-cluster",
         title: "code to cluster",
         explain: "The whole loop from one code change. kindops changes cart's code, commits and pushes; the push starts cart's PipelineRun (tests, image, registry, write-back to git); Argo CD syncs cart and its Rollout runs the new version as a canary until cart answers with the new commit. `--undo` reverts it with a revert commit: a GitOps rollback. Needs a cluster whose pods run.",
+    },
+    LessonInfo {
+        number: 7,
+        name: "broken-change",
+        title: "what stops a broken change",
+        explain: "Two broken pushes and what stops each. A failing test: CI stops before it builds, and says which test. A version whose tests pass but whose pods never turn Ready: the Rollout's canary never becomes Available, the Rollout aborts it after its progress deadline, and the old version keeps serving. Then the fix, a revert commit, rolls out. Needs a cluster whose pods run.",
     },
 ];
 
@@ -304,6 +312,8 @@ pub async fn run(
         (4, true) => ci_by_path::undo(&mut ctx).await,
         (6, false) => code_to_cluster::run(&mut ctx).await,
         (6, true) => code_to_cluster::undo(&mut ctx).await,
+        (7, false) => broken_change::run(&mut ctx).await,
+        (7, true) => broken_change::undo(&mut ctx).await,
         (_, false) => reading_states::run(&mut ctx).await,
         (_, true) => reading_states::undo(&mut ctx).await,
     };

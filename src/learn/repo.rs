@@ -143,13 +143,23 @@ impl LessonRepo {
     /// Errors: the revert does not apply (a later change touched the same
     /// lines: git's words; the clone is reset by the next lesson), or the push fails.
     pub async fn revert_push(&self, commit: &str, cancel: &CancellationToken) -> Result<String, Fail> {
-        self.git(&["revert", "--no-edit", commit], cancel).await.map_err(|f| {
-            f.hint(format!(
-                "a later commit changed the same lines: revert {commit} by hand (`git revert {commit}`) and push"
-            ))
-        })?;
+        self.revert(commit, cancel).await?;
         self.git(&["push", "-q", "origin", "HEAD:refs/heads/main"], cancel)
             .await?;
         self.head(cancel).await
+    }
+
+    /// `git revert` of `commit` in the clone (its default message), not pushed.
+    ///
+    /// Errors: the revert does not apply (git's words).
+    pub async fn revert(&self, commit: &str, cancel: &CancellationToken) -> Result<(), Fail> {
+        self.git(&["revert", "--no-edit", commit], cancel)
+            .await
+            .map(|_| ())
+            .map_err(|f| {
+                f.hint(format!(
+                    "a later commit changed the same lines: revert {commit} by hand (`git revert {commit}`) and push"
+                ))
+            })
     }
 }

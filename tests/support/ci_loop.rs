@@ -123,19 +123,19 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 /// `git add -A` and a commit in `dir` as the learner (user `learner`).
 pub fn commit_as_learner(dir: &Path, message: &str) {
     git(dir, &["add", "-A"]);
-    git(
-        dir,
-        &[
-            "-c",
-            "user.name=learner",
-            "-c",
-            "user.email=learner@example.invalid",
-            "commit",
-            "-q",
-            "-m",
-            message,
-        ],
-    );
+    as_learner(dir, &["commit", "-q", "-m", message]);
+}
+
+/// `git revert` of `commit` in `dir` as the learner (its default message).
+fn revert_as_learner(dir: &Path, commit: &str) {
+    as_learner(dir, &["revert", "--no-edit", commit]);
+}
+
+/// `git ARGS` in `dir` with the learner as author and committer.
+fn as_learner(dir: &Path, args: &[&str]) {
+    let mut all = vec!["-c", "user.name=learner", "-c", "user.email=learner@example.invalid"];
+    all.extend_from_slice(args);
+    git(dir, &all);
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -495,6 +495,61 @@ fn poll<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// The names of the PipelineRuns in coffee-ci now.
+fn run_names(l: &Learner, cluster: &str) -> Vec<String> {
+    pipelineruns(l, cluster)
+        .iter()
+        .filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Waits (at most `secs`) for a PipelineRun not in `before` to end, asserts
+/// that it failed, and returns it with `kindops status --output json` and
+/// that run's entry in it.
+fn failed_run_after(
+    l: &Learner,
+    cluster: &str,
+    before: &[String],
+    what: &str,
+    secs: u64,
+) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
+    let run = poll(what, secs, || {
+        pipelineruns(l, cluster).into_iter().find(|r| {
+            !before.iter().any(|n| r["metadata"]["name"] == n.as_str())
+                && condition(r, "Succeeded").is_some_and(|c| c["status"] != "Unknown")
+        })
+    });
+    assert_eq!(condition(&run, "Succeeded").unwrap()["status"], "False", "{run}");
+    let status = l
+        .command(&["status", "--cluster", cluster, "--output", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_default();
+    let shown = v["pipeline_runs"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == run["metadata"]["name"]))
+        .cloned()
+        .unwrap_or_else(|| panic!("no entry for the failed run in `kindops status`: {}", show(&status)));
+    assert_eq!(shown["state"], "failed", "{shown}");
+    (run, v, shown)
+}
+
+/// After a failed run: CI wrote nothing back (`main` is still the learner's
+/// `pushed`) and cart still answers with `good`.
+fn assert_untouched(l: &Learner, cluster: &str, work: &Path, pushed: &str, good: &str) {
+    git(work, &["fetch", "-q", "origin"]);
+    assert_eq!(
+        git(work, &["rev-parse", "origin/main"]),
+        pushed,
+        "CI wrote something back for a failed run"
+    );
+    assert_eq!(
+        cart_answer(l, cluster)["version"],
+        good,
+        "cart still serves the last good commit"
+    );
+}
+
 /// What stops a broken change (issue 22: a failing test, a version whose readiness fails), after
 /// [`push_cart_and_wait`] left cart serving `good`:
 /// 1. a push whose test fails: cart's PipelineRun fails in its test step,
@@ -513,15 +568,9 @@ pub fn push_broken_and_recover(l: &Learner, cluster: &str, good: &str) -> String
     let work = l.home.path().join("loop-clone");
     git(&work, &["fetch", "-q", "origin"]);
     git(&work, &["reset", "-q", "--hard", "origin/main"]);
-    let names = |l: &Learner| -> Vec<String> {
-        pipelineruns(l, cluster)
-            .iter()
-            .filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string))
-            .collect()
-    };
 
     // 1. A failing test.
-    let before = names(l);
+    let before = run_names(l, cluster);
     std::fs::write(
         work.join("products/coffee/cart/broken_test.go"),
         "package main\n\nimport \"testing\"\n\n// A learner's broken change: CI must stop before it builds.\nfunc TestALearnersBrokenChange(t *testing.T) { t.Fatal(\"broken on purpose\") }\n",
@@ -529,24 +578,7 @@ pub fn push_broken_and_recover(l: &Learner, cluster: &str, good: &str) -> String
     .unwrap();
     commit_as_learner(&work, "cart: a change with a failing test");
     let failing = push(&work);
-    let run = poll("the failing-test PipelineRun ended", 300, || {
-        pipelineruns(l, cluster).into_iter().find(|r| {
-            !before.iter().any(|n| r["metadata"]["name"] == n.as_str())
-                && condition(r, "Succeeded").is_some_and(|c| c["status"] != "Unknown")
-        })
-    });
-    assert_eq!(condition(&run, "Succeeded").unwrap()["status"], "False", "{run}");
-    let status = l
-        .command(&["status", "--cluster", cluster, "--output", "json"])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_default();
-    let shown = v["pipeline_runs"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["name"] == run["metadata"]["name"]))
-        .unwrap_or_else(|| panic!("no entry for the failed run in `kindops status`: {}", show(&status)))
-        .clone();
-    assert_eq!(shown["state"], "failed", "{shown}");
+    let (_, _, shown) = failed_run_after(l, cluster, &before, "the failing-test PipelineRun ended", 300);
     assert_eq!(shown["revision"], failing.as_str(), "{shown}");
     assert!(
         shown["failed_tests"]
@@ -572,36 +604,15 @@ pub fn push_broken_and_recover(l: &Learner, cluster: &str, good: &str) -> String
         !registry_serves(&format!("coffee/cart:{failing}")),
         "an image was pushed for the failing commit"
     );
-    git(&work, &["fetch", "-q", "origin"]);
-    assert_eq!(
-        git(&work, &["rev-parse", "origin/main"]),
-        failing,
-        "CI wrote something back for a failing commit"
-    );
-    assert_eq!(
-        cart_answer(l, cluster)["version"],
-        good,
-        "cart still serves the last good commit"
-    );
+    assert_untouched(l, cluster, &work, &failing, good);
     eprintln!("[loop] failing test: {failing} stopped in the test step, nothing built; cart serves {good}");
 
     // 2. Tests pass, readiness never does: the server listens on 8081, the
     // Pod's probe asks 8080 (the mini-service base's `http` port). Two
     // commits in one push: the learner reverts the failing test, then moves
     // the port; the push event names the tip, so one PipelineRun builds it.
-    let before = names(l);
-    git(
-        &work,
-        &[
-            "-c",
-            "user.name=learner",
-            "-c",
-            "user.email=learner@example.invalid",
-            "revert",
-            "--no-edit",
-            &failing,
-        ],
-    );
+    let before = run_names(l, cluster);
+    revert_as_learner(&work, &failing);
     let main_go = work.join("products/coffee/cart/main.go");
     let text = std::fs::read_to_string(&main_go).unwrap();
     assert!(text.contains("addr := \":8080\""), "{text}");
@@ -661,18 +672,7 @@ pub fn push_broken_and_recover(l: &Learner, cluster: &str, good: &str) -> String
     // gone); the fixed version rolls out.
     git(&work, &["fetch", "-q", "origin"]);
     git(&work, &["rebase", "-q", "origin/main"]);
-    git(
-        &work,
-        &[
-            "-c",
-            "user.name=learner",
-            "-c",
-            "user.email=learner@example.invalid",
-            "revert",
-            "--no-edit",
-            &unready,
-        ],
-    );
+    revert_as_learner(&work, &unready);
     let fixed = push(&work);
     let image = format!("localhost:5001/coffee/cart:{fixed}");
     poll("the reverted version promoted and serving", 420, || {
@@ -699,35 +699,15 @@ pub fn push_with_registry_down(l: &Learner, cluster: &str, good: &str) -> String
     let work = l.home.path().join("loop-clone");
     git(&work, &["fetch", "-q", "origin"]);
     git(&work, &["reset", "-q", "--hard", "origin/main"]);
-    let before: Vec<String> = pipelineruns(l, cluster)
-        .iter()
-        .filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string))
-        .collect();
+    let before = run_names(l, cluster);
     docker(&["stop", REGISTRY_NAME]);
     let file = work.join("products/coffee/cart/server.go");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("{text}// A change pushed while the registry is down.\n")).unwrap();
     commit_as_learner(&work, "cart: a change while the registry is down");
     let pushed = push(&work);
-    let run = poll("the PipelineRun with the registry down ended", 420, || {
-        pipelineruns(l, cluster).into_iter().find(|r| {
-            !before.iter().any(|n| r["metadata"]["name"] == n.as_str())
-                && condition(r, "Succeeded").is_some_and(|c| c["status"] != "Unknown")
-        })
-    });
+    let (run, v, shown) = failed_run_after(l, cluster, &before, "the PipelineRun with the registry down ended", 420);
     let name = run["metadata"]["name"].as_str().unwrap().to_string();
-    assert_eq!(condition(&run, "Succeeded").unwrap()["status"], "False", "{run}");
-    let status = l
-        .command(&["status", "--cluster", cluster, "--output", "json"])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_default();
-    let shown = v["pipeline_runs"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["name"] == name.as_str()))
-        .cloned()
-        .unwrap_or_else(|| panic!("no entry for {name} in `kindops status`: {}", show(&status)));
-    assert_eq!(shown["state"], "failed", "{shown}");
     let failed: Vec<&str> = shown["task_runs"][0]["steps"]
         .as_array()
         .into_iter()
@@ -748,17 +728,7 @@ pub fn push_with_registry_down(l: &Learner, cluster: &str, good: &str) -> String
         "{}",
         show(&text)
     );
-    git(&work, &["fetch", "-q", "origin"]);
-    assert_eq!(
-        git(&work, &["rev-parse", "origin/main"]),
-        pushed,
-        "CI wrote something back"
-    );
-    assert_eq!(
-        cart_answer(l, cluster)["version"],
-        good,
-        "cart still serves the last good commit"
-    );
+    assert_untouched(l, cluster, &work, &pushed, good);
     eprintln!(
         "[loop] registry down: {name} failed in its build step; status says: {next}; logs: {}",
         v["failed_step_logs"][name.as_str()]
