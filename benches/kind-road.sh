@@ -2,8 +2,9 @@
 # `just bench` section 6: the learner's default road on a real kind cluster
 # (issue 14): `kindops up` phases 0-4 with the images preloaded from a mirror
 # directory, per phase; a re-run of the converged environment; a learner's own
-# push of a new product directory until its Application is Synced+Healthy; the
-# node container's peak memory. Needs the real-kind lane built
+# push of a new product directory until its Application is Synced+Healthy; a
+# learner's code push until the new version serves, fully rolled out (issue
+# 22's loop, with its parts); the node container's peak memory. Needs the real-kind lane built
 # (`just kind-build all`); everything runs inside the lane's loopback-only
 # network namespace (`tests/kind/lane.sh exec`).
 #
@@ -36,6 +37,9 @@ in_lane() {
     KUBECONFIG="$WORK/home/kubeconfig" PATH="$ROOT/tests/testbed/bin:$PATH" KINDOPS_PINS="$KINDOPS_PINS" "$@"
 }
 cleanup() {
+  # kindops down: the cluster and, as no other kindops cluster is left on
+  # the lane, the registry container with its volume (--purge).
+  in_lane "$KINDOPS" down --cluster "$CLUSTER" --purge >/dev/null 2>&1 || true
   in_lane kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
   "$LANE" down >/dev/null 2>&1 || true
   # KINDOPS_BENCH_KEEP=1 keeps the run's files (up.jsonl: every step's time).
@@ -97,7 +101,10 @@ log "a learner's own push: a new product directory"
 bare="$WORK/home/data/kindops/$CLUSTER/git/gitops.git"
 git clone -q "$bare" "$WORK/clone"
 mkdir -p "$WORK/clone/apps/coffee/tea"
-sed 's/cart/tea/g' "$WORK/clone/apps/coffee/cart/kustomization.yaml" >"$WORK/clone/apps/coffee/tea/kustomization.yaml"
+# cart's overlay renamed, without its ExternalSecret (tea has no key in the
+# team's store; the Rollout mounts its Secret as optional).
+sed -e 's/cart/tea/g' -e '/externalsecret.yaml/d' -e "/team's secret store/d" \
+  "$WORK/clone/apps/coffee/cart/kustomization.yaml" >"$WORK/clone/apps/coffee/tea/kustomization.yaml"
 git -C "$WORK/clone" add -A
 git -C "$WORK/clone" -c user.name=learner -c user.email=learner@example.invalid commit -qm "add tea"
 s=$EPOCHREALTIME
@@ -113,4 +120,47 @@ done
 push="$(echo "$EPOCHREALTIME - $s" | bc)"
 [ "$state" = Synced/Healthy ] || { log "tea never Synced+Healthy ($state)"; exit 1; }
 result "kind_learner_push_to_synced_healthy_s $(printf %.1f "$push") (git push with its post-receive hook $(printf %.2f "$hook") s) target<15 $(verdict "$push" '<' 15)"
+# code_push N: edits products/coffee/cart as a learner, commits, pushes, and
+# waits until cart answers with the commit from a fully promoted Rollout.
+# Sets PARTS (seconds after the push: pipeline started and done, write-back,
+# first answer, Rollout promoted) and TOTAL (the last of them).
+code_push() {
+  local n="$1" commit s el pr done_at="" start_at="" wb_at="" ans_at="" prom_at="" ro ans
+  # CI's write-back of the last push moved main: start from it, as a learner would.
+  git -C "$WORK/clone" pull -q --rebase origin main
+  echo "// A learner's change ($n)." >>"$WORK/clone/products/coffee/cart/server.go"
+  git -C "$WORK/clone" -c user.name=learner -c user.email=learner@example.invalid commit -qam "cart: a learner's change ($n)"
+  commit="$(git -C "$WORK/clone" rev-parse HEAD)"
+  local before; before="$(in_lane kubectl --context "kind-$CLUSTER" -n coffee-ci get pipelineruns -o name 2>/dev/null | sort)"
+  s=$EPOCHREALTIME
+  in_lane git -C "$WORK/clone" push -q origin HEAD:main
+  for _ in $(seq 1 1200); do
+    el="$(echo "$EPOCHREALTIME - $s" | bc)"
+    if [ -z "$start_at" ] || [ -z "$done_at" ]; then
+      pr="$(comm -13 <(echo "$before") <(in_lane kubectl --context "kind-$CLUSTER" -n coffee-ci get pipelineruns -o name 2>/dev/null | sort) | head -1)"
+      [ -n "$pr" ] && [ -z "$start_at" ] && start_at="$el"
+      [ -n "$pr" ] && [ -z "$done_at" ] && [ "$(in_lane kubectl --context "kind-$CLUSTER" -n coffee-ci get "$pr" \
+        -o 'jsonpath={.status.conditions[?(@.type=="Succeeded")].status}' 2>/dev/null)" = True ] && done_at="$el"
+    fi
+    if [ -z "$wb_at" ] && [ "$(git --git-dir "$bare" rev-list --count "$commit..main")" != 0 ]; then wb_at="$el"; fi
+    ans="$(in_lane kubectl --context "kind-$CLUSTER" get --raw /api/v1/namespaces/coffee/services/cart-app:http/proxy/ 2>/dev/null | jq -r .version 2>/dev/null || true)"
+    [ -z "$ans_at" ] && [ "$ans" = "$commit" ] && ans_at="$el"
+    ro="$(in_lane kubectl --context "kind-$CLUSTER" -n coffee get rollout cart-app \
+      -o 'jsonpath={.spec.template.spec.containers[0].image} {.status.phase} {.status.stableRS} {.status.currentPodHash}' 2>/dev/null || true)"
+    read -r img phase stable current <<<"$ro"
+    if [ -n "$ans_at" ] && [ "$img" = "localhost:5001/coffee/cart:$commit" ] && [ "$phase" = Healthy ] && [ -n "$stable" ] && [ "$stable" = "$current" ]; then
+      prom_at="$el"; break
+    fi
+    sleep 0.25
+  done
+  [ -n "$prom_at" ] || { log "push $n: cart never promoted (started=$start_at done=$done_at write-back=$wb_at answer=$ans_at rollout: $ro)"; exit 1; }
+  PARTS="pipeline_started=$(printf %.1f "${start_at:-0}") pipeline_done=$(printf %.1f "${done_at:-0}") write_back=$(printf %.1f "${wb_at:-0}") first_answer=$(printf %.1f "$ans_at") promoted=$(printf %.1f "$prom_at")"
+  TOTAL="$prom_at"
+}
+
+log "a learner's code push: products/coffee/cart -> test, image, write-back, Argo CD, Rollout canary"
+code_push first
+result "kind_code_push_first_build_s $(printf %.1f "$TOTAL") ($PARTS; the cluster's first build: ko compiles Go's standard library once) target: none, reported"
+code_push second
+result "kind_code_push_to_serving_s $(printf %.1f "$TOTAL") ($PARTS; promoted = the canary's 50 % step, its 10 s pause, then 100 %) target<60 $(verdict "$TOTAL" '<' 60)"
 in_lane "$KINDOPS" down --cluster "$CLUSTER" >/dev/null
