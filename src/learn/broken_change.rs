@@ -22,7 +22,7 @@ use super::code_to_cluster::{answer_version, ci_can_run, run_for};
 use super::git_sync::{APP, NAMESPACE, ROLLOUT};
 use super::observe::{Observer, Target};
 use super::{ci_by_path, require_ready, Ended, Fail, LessonCtx};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{Api, DynamicObject};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -43,21 +43,23 @@ fn failing_test() -> String {
 }
 
 /// Waits until PipelineRun `name` has ended; returns whether it Succeeded
-/// and the `failed-tests` results its TaskRuns wrote (joined with `,`).
+/// and the tests its TaskRuns named in their `failed-tests` result, as
+/// `kindops status` reads them ([`crate::delivery::read`]).
 ///
-/// Errors: still running at the lesson's deadline; cancelled.
+/// Errors: still running at the lesson's deadline; cancelled; the API
+/// server's error.
 async fn wait_ended(ctx: &LessonCtx, name: &str) -> Result<(bool, String), Fail> {
     let ns = ci_by_path::NAMESPACE;
     let object = format!("PipelineRun {ns}/{name}");
     let runs: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &ci_by_path::pipelinerun_resource());
     let deadline = Instant::now() + ctx.timeout;
-    let run = loop {
+    loop {
         let run = runs
             .get(name)
             .await
             .map_err(|e| Fail::new(format!("reading {object}: {e}")).object(object.clone()))?;
         if ci_by_path::succeeded(&run).is_some_and(|(st, _, _)| st != "Unknown") {
-            break run;
+            break;
         }
         if Instant::now() > deadline {
             return Err(Fail::new(format!("{object} still running")).object(object));
@@ -66,27 +68,16 @@ async fn wait_ended(ctx: &LessonCtx, name: &str) -> Result<(bool, String), Fail>
             _ = ctx.cancel.cancelled() => return Err(Fail::interrupted()),
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
-    };
-    let ok = ci_by_path::succeeded(&run).is_some_and(|(st, _, _)| st == "True");
-    let tasks: Api<DynamicObject> = Api::namespaced_with(
-        ctx.client.clone(),
-        ns,
-        &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("tekton.dev", "v1", "TaskRun"), "taskruns"),
-    );
-    let mut failed = vec![];
-    for child in run.data["status"]["childReferences"].as_array().into_iter().flatten() {
-        let Some(tr) = child["name"].as_str() else { continue };
-        if let Ok(o) = tasks.get(tr).await {
-            for r in o.data["status"]["results"].as_array().into_iter().flatten() {
-                if r["name"] == "failed-tests" {
-                    if let Some(v) = r["value"].as_str().filter(|v| !v.trim().is_empty()) {
-                        failed.push(v.trim().to_string());
-                    }
-                }
-            }
-        }
     }
-    Ok((ok, failed.join(",")))
+    let delivery = crate::delivery::read(&ctx.client, 0)
+        .await
+        .map_err(|e| Fail::new(format!("reading {object} and its TaskRuns: {e:#}")).object(object.clone()))?;
+    let run = delivery
+        .pipeline_runs
+        .into_iter()
+        .find(|r| r.namespace == ns && r.name == name)
+        .ok_or_else(|| Fail::new(format!("{object} is gone")).object(object))?;
+    Ok((run.state == crate::delivery::RunState::Succeeded, run.failed_tests))
 }
 
 pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {

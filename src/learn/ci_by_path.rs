@@ -21,6 +21,7 @@
 //! the lesson says so and ends `skipped`, never `passed`.
 
 use super::{Ended, Fail, LessonCtx};
+pub(super) use crate::delivery::pipeline_runs::{pipelinerun_resource, taskrun_resource};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -46,13 +47,6 @@ pub fn push_payload(repo_url: &str, revision: &str, files: &[&str]) -> serde_jso
         "repository": {"clone_url": repo_url},
         "commits": [{"id": revision, "added": [], "modified": files, "removed": []}],
     })
-}
-
-pub(super) fn pipelinerun_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("tekton.dev", "v1", "PipelineRun"),
-        "pipelineruns",
-    )
 }
 
 /// Whether the listener can take a push event on this cluster.
@@ -300,11 +294,7 @@ pub(super) async fn wait_succeeded(ctx: &LessonCtx, name: &str) -> Result<f64, F
                 "its steps' logs: `kubectl -n {NAMESPACE} logs -l tekton.dev/pipelineRun={name} --all-containers`"
             )));
     }
-    let tasks: Api<DynamicObject> = Api::namespaced_with(
-        ctx.client.clone(),
-        NAMESPACE,
-        &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("tekton.dev", "v1", "TaskRun"), "taskruns"),
-    );
+    let tasks: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), NAMESPACE, &taskrun_resource());
     let children = run.data["status"]["childReferences"]
         .as_array()
         .cloned()
