@@ -30,6 +30,14 @@ pub struct Delivery {
     pub failed_step_logs: BTreeMap<String, Vec<String>>,
 }
 
+impl Delivery {
+    /// What to do next about run `r`, given its failed step's log lines
+    /// kept here ([`PipelineRunSummary::next_step`]).
+    pub fn next_step(&self, r: &PipelineRunSummary) -> Option<String> {
+        r.next_step(self.failed_step_logs.get(&r.name).map_or(&[][..], Vec::as_slice))
+    }
+}
+
 /// Lists `ar` in every namespace; a cluster without its CRD gives none.
 async fn list_all(client: &Client, ar: &kube::api::ApiResource) -> anyhow::Result<Vec<DynamicObject>> {
     let api: Api<DynamicObject> = Api::all_with(client.clone(), ar);

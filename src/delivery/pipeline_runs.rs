@@ -90,6 +90,13 @@ pub struct StepSummary {
     pub exit_code: Option<i32>,
     /// Seconds it ran (to now while it runs: `None` then).
     pub seconds: Option<f64>,
+    /// The image it runs: its own `image`, else the task's
+    /// `stepTemplate.image`, as the TaskRun's `status.taskSpec` holds them
+    /// (Tekton v1.15.0 stores the spec with parameters applied there and
+    /// merges the step template only when it builds the pod,
+    /// `pkg/pod/pod.go` `MergeStepsWithStepTemplate`). Empty if unknown.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub image: String,
 }
 
 /// One TaskRun of a PipelineRun.
@@ -109,10 +116,39 @@ pub struct TaskRunSummary {
     pub results: BTreeMap<String, String>,
 }
 
+/// The reason Tekton v1.15.0 fails a TaskRun with when a step's image
+/// cannot be pulled (`pkg/apis/pipeline/v1/taskrun_types.go`
+/// `TaskRunReasonImagePullFailed`; set by the TaskRun reconciler on
+/// `ImagePullBackOff` once `default-imagepullbackoff-timeout` has passed, 0
+/// by default, then every step is marked terminated with exit code 1).
+pub const IMAGE_PULL_FAILED: &str = "TaskRunImagePullFailed";
+
 impl TaskRunSummary {
     /// The first step that failed (non-zero exit code), if any.
     pub fn failed_step(&self) -> Option<&StepSummary> {
         self.steps.iter().find(|s| s.state == RunState::Failed)
+    }
+
+    /// The image a step could not pull, when Tekton failed the TaskRun for
+    /// it ([`IMAGE_PULL_FAILED`]): the failing step's image, else the one
+    /// the kubelet's message names (`Back-off pulling image "REF"`), else
+    /// `"its step image"`. `None` for any other failure.
+    pub fn image_not_pulled(&self) -> Option<String> {
+        if self.reason != IMAGE_PULL_FAILED {
+            return None;
+        }
+        let from_step = self.failed_step().map(|s| s.image.clone()).filter(|i| !i.is_empty());
+        let from_message = || {
+            let (_, rest) = self.message.split_once("pulling image ")?;
+            let rest = rest.trim_start_matches(['\\', '"']);
+            let end = rest.find(['\\', '"'])?;
+            Some(rest[..end].to_string()).filter(|i| !i.is_empty())
+        };
+        Some(
+            from_step
+                .or_else(from_message)
+                .unwrap_or_else(|| "its step image".to_string()),
+        )
     }
 }
 
@@ -166,7 +202,8 @@ impl PipelineRunSummary {
     }
 
     /// What to do next about a failed run, from what failed and its
-    /// failing step's last log lines (`logs`): a failing test, or the
+    /// failing step's last log lines (`logs`): a failing test, a step image
+    /// the node could not pull ([`TaskRunSummary::image_not_pulled`]), or the
     /// cluster's registry not answering (the step's words name it). `None`
     /// when the run did not fail or kindops has nothing to add to the logs.
     pub fn next_step(&self, logs: &[String]) -> Option<String> {
@@ -184,6 +221,11 @@ impl PipelineRunSummary {
             ));
         }
         let (task, _) = self.failure()?;
+        if let Some(image) = task.image_not_pulled() {
+            return Some(format!(
+                "the node does not have {image} and could not pull it (offline, or its registry unreachable): on a kind cluster `kindops up --phase 0 --mirror DIR` loads the pinned images from DIR (`kindops fetch --images DIR` fills it while online; `kindops images` lists them); then push again"
+            ));
+        }
         let said = logs.iter().map(String::as_str).chain([task.message.as_str()]);
         if said.into_iter().any(|l| l.contains(REGISTRY_HOST)) {
             return Some(format!(
@@ -237,6 +279,34 @@ struct RunStatus {
     /// `PipelineRunResult`/`TaskRunResult`: `name`, `value` (a string, or an
     /// array or object for typed results).
     results: Vec<Param>,
+    /// A TaskRun's resolved `TaskSpec`: its steps' images.
+    task_spec: TaskSpecDoc,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct TaskSpecDoc {
+    step_template: StepDoc,
+    steps: Vec<StepDoc>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StepDoc {
+    name: String,
+    image: String,
+}
+
+impl TaskSpecDoc {
+    /// A step's image: its own, else the step template's.
+    fn image_of(&self, step: &str) -> String {
+        self.steps
+            .iter()
+            .find(|s| s.name == step)
+            .map(|s| s.image.clone())
+            .filter(|i| !i.is_empty())
+            .unwrap_or_else(|| self.step_template.image.clone())
+    }
 }
 
 fn results(status: &RunStatus) -> BTreeMap<String, String> {
@@ -375,6 +445,7 @@ impl TaskRunSummary {
                     },
                     exit_code: Some(t.exit_code),
                     seconds: seconds(t.started_at.as_ref(), t.finished_at.as_ref()),
+                    image: d.status.task_spec.image_of(&s.name),
                 },
                 None => StepSummary {
                     name: s.name.clone(),
@@ -385,6 +456,7 @@ impl TaskRunSummary {
                     },
                     exit_code: None,
                     seconds: None,
+                    image: d.status.task_spec.image_of(&s.name),
                 },
             })
             .collect();
@@ -541,6 +613,60 @@ mod tests {
             "{:?}",
             build.next_step(&[said.into()])
         );
+    }
+
+    /// A step image the node does not have and cannot pull: Tekton v1.15.0
+    /// fails the TaskRun with `TaskRunImagePullFailed` on `ImagePullBackOff`
+    /// and marks every step terminated with exit code 1 (`failTaskRun`,
+    /// `terminateStepsInPod`); the images are in `status.taskSpec`.
+    #[test]
+    fn a_step_image_not_pulled_is_named_with_the_way_to_load_it() {
+        let tr = TaskRunSummary::from_object(&obj(serde_json::json!({
+            "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+            "metadata": {"name": "coffee-cart-y-ci", "namespace": "coffee-ci", "labels": {"tekton.dev/pipelineRun": "coffee-cart-y", "tekton.dev/pipelineTask": "ci"}},
+            "status": {
+                "podName": "coffee-cart-y-ci-pod",
+                "conditions": [{"type": "Succeeded", "status": "False", "reason": "TaskRunImagePullFailed",
+                    // As the real-kind lane's road test saw it (2026-12-07), the
+                    // lookup's addresses shortened.
+                    "message": "the step \"test\" in TaskRun \"coffee-cart-y-ci\" failed to pull the image \"\". The pod errored with the message: \"Back-off pulling image \"ghcr.io/ko-build/ko:v0.19.1\": ErrImagePull: failed to pull and unpack image \"ghcr.io/ko-build/ko:v0.19.1\": failed to resolve reference \"ghcr.io/ko-build/ko:v0.19.1\": failed to do request: Head \"https://ghcr.io/v2/ko-build/ko/manifests/v0.19.1\": dial tcp: lookup ghcr.io: i/o timeout.\""}],
+                "steps": [
+                    {"name": "clone", "container": "step-clone", "terminated": {"exitCode": 1, "reason": "TaskRunImagePullFailed", "startedAt": "2026-12-07T10:00:00Z", "finishedAt": "2026-12-07T10:00:09Z"}},
+                    {"name": "test", "container": "step-test", "terminated": {"exitCode": 1, "reason": "TaskRunImagePullFailed", "startedAt": "2026-12-07T10:00:00Z", "finishedAt": "2026-12-07T10:00:09Z"}}
+                ],
+                "taskSpec": {
+                    "stepTemplate": {"image": "ghcr.io/ko-build/ko:v0.19.1"},
+                    "steps": [{"name": "clone", "script": "git clone"}, {"name": "test", "image": "golang:1.25", "script": "go test"}]
+                }
+            }
+        })));
+        assert_eq!(
+            (tr.steps[0].image.as_str(), tr.steps[1].image.as_str()),
+            ("ghcr.io/ko-build/ko:v0.19.1", "golang:1.25"),
+            "a step's own image, else the step template's"
+        );
+        assert_eq!(tr.image_not_pulled().as_deref(), Some("ghcr.io/ko-build/ko:v0.19.1"));
+        // Without the spec, the kubelet's words name the image.
+        let mut bare = tr.clone();
+        bare.steps[0].image.clear();
+        assert_eq!(bare.image_not_pulled().as_deref(), Some("ghcr.io/ko-build/ko:v0.19.1"));
+        let mut pr = PipelineRunSummary::from_object(&obj(serde_json::json!({
+            "apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
+            "metadata": {"name": "coffee-cart-y", "namespace": "coffee-ci"},
+            "spec": {"params": [{"name": "MODULE_PATH", "value": "products/coffee/cart"}]},
+            "status": {"conditions": [{"type": "Succeeded", "status": "False", "reason": "Failed"}]}
+        })));
+        pr.task_runs = vec![tr];
+        let next = pr.next_step(&[]).unwrap_or_default();
+        assert!(
+            next.starts_with("the node does not have ghcr.io/ko-build/ko:v0.19.1 and could not pull it")
+                && next.contains("`kindops up --phase 0 --mirror DIR`"),
+            "{next}"
+        );
+        // Any other failure is not read as a pull failure.
+        let mut other = pr.task_runs[0].clone();
+        other.reason = "Failed".into();
+        assert_eq!(other.image_not_pulled(), None);
     }
 
     #[test]

@@ -22,9 +22,6 @@ use super::code_to_cluster::{answer_version, ci_can_run, run_for};
 use super::git_sync::{APP, NAMESPACE, ROLLOUT};
 use super::observe::{Observer, Target};
 use super::{ci_by_path, require_ready, Ended, Fail, LessonCtx};
-use kube::api::{Api, DynamicObject};
-use std::time::Duration;
-use tokio::time::Instant;
 
 /// The failing test the lesson adds.
 pub const TEST_FILE: &str = "products/coffee/cart/kindops_learn7_test.go";
@@ -42,33 +39,13 @@ fn failing_test() -> String {
     )
 }
 
-/// Waits until PipelineRun `name` has ended; returns whether it Succeeded
-/// and the tests its TaskRuns named in their `failed-tests` result, as
-/// `kindops status` reads them ([`crate::delivery::read`]).
-///
-/// Errors: still running at the lesson's deadline; cancelled; the API
-/// server's error.
-async fn wait_ended(ctx: &LessonCtx, name: &str) -> Result<(bool, String), Fail> {
+/// Waits for PipelineRun `name` to end ([`ci_by_path::wait_ended`]) and
+/// reads it as `kindops status` does ([`crate::delivery::read`]): whether it
+/// succeeded, and its `failed-tests` result (empty when none).
+async fn outcome(ctx: &LessonCtx, name: &str) -> Result<(bool, String), Fail> {
     let ns = ci_by_path::NAMESPACE;
     let object = format!("PipelineRun {ns}/{name}");
-    let runs: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &ci_by_path::pipelinerun_resource());
-    let deadline = Instant::now() + ctx.timeout;
-    loop {
-        let run = runs
-            .get(name)
-            .await
-            .map_err(|e| Fail::new(format!("reading {object}: {e}")).object(object.clone()))?;
-        if ci_by_path::succeeded(&run).is_some_and(|(st, _, _)| st != "Unknown") {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(Fail::new(format!("{object} still running")).object(object));
-        }
-        tokio::select! {
-            _ = ctx.cancel.cancelled() => return Err(Fail::interrupted()),
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-        }
-    }
+    ci_by_path::wait_ended(ctx, name).await?;
     let delivery = crate::delivery::read(&ctx.client, 0)
         .await
         .map_err(|e| Fail::new(format!("reading {object} and its TaskRuns: {e:#}")).object(object.clone()))?;
@@ -123,7 +100,7 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
         &broken[..7]
     ));
     let run = run_for(ctx, &broken).await?;
-    let (ok, failed) = wait_ended(ctx, &run).await?;
+    let (ok, failed) = outcome(ctx, &run).await?;
     if ok {
         return Err(Fail::new(format!(
             "PipelineRun {run} Succeeded although {TEST_NAME} fails: the pipeline's test step did not stop it"

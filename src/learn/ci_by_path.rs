@@ -251,41 +251,53 @@ pub(super) fn succeeded(o: &DynamicObject) -> Option<(String, String, String)> {
     Some((s("status"), s("reason"), s("message")))
 }
 
-/// Waits until PipelineRun `name` has finished (its `Succeeded` condition
-/// `True` or `False`; Tekton v1 `status.conditions`, `Unknown` while it
-/// runs) and checks the outcome, not the start: the run and each of its
-/// TaskRuns (`status.childReferences`) must be `Succeeded=True`. Returns the
-/// seconds it took. A failed run is the lesson's failure, with Tekton's
-/// reason and message (which names the failed step).
-pub(super) async fn wait_succeeded(ctx: &LessonCtx, name: &str) -> Result<f64, Fail> {
+/// Watches PipelineRun `name` (a `metadata.name` field selector; kube's
+/// watcher lists, watches and resumes with its default backoff) until its
+/// `Succeeded` condition is `True` or `False` (Tekton v1
+/// `status.conditions`, `Unknown` while it runs). Returns the run as it
+/// ended and the seconds waited.
+///
+/// Errors: not ended within the lesson's `--timeout` (naming the run and
+/// how to look at it), or interrupted.
+pub(super) async fn wait_ended(ctx: &LessonCtx, name: &str) -> Result<(DynamicObject, f64), Fail> {
     let object = format!("PipelineRun {NAMESPACE}/{name}");
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), NAMESPACE, &pipelinerun_resource());
     let start = Instant::now();
-    let deadline = start + ctx.timeout;
-    let run = loop {
-        let run = api
-            .get(name)
-            .await
-            .map_err(|e| Fail::new(format!("reading {object}: {e}")).object(object.clone()))?;
-        match succeeded(&run) {
-            Some((st, _, _)) if st == "True" || st == "False" => break run,
-            _ => {}
-        }
-        if Instant::now() > deadline {
-            return Err(Fail::new(format!(
+    let by_name = format!("metadata.name={name}");
+    let mut runs = watcher(api, watcher::Config::default().fields(&by_name))
+        .default_backoff()
+        .applied_objects()
+        .filter_map(|r| async move {
+            r.inspect_err(|e| tracing::debug!(error = %e, "watching a PipelineRun"))
+                .ok()
+        })
+        .filter(|o| std::future::ready(succeeded(o).is_some_and(|(st, _, _)| st == "True" || st == "False")))
+        .boxed();
+    let ended = runs.next();
+    tokio::select! {
+        _ = ctx.cancel.cancelled() => Err(Fail::interrupted()),
+        r = tokio::time::timeout(ctx.timeout, ended) => match r {
+            Ok(Some(run)) => Ok((run, start.elapsed().as_secs_f64())),
+            _ => Err(Fail::new(format!(
                 "{object} still running after {}",
                 humantime::format_duration(ctx.timeout)
             ))
             .object(object)
             .hint(format!(
-                "look at `kubectl -n {NAMESPACE} describe pipelinerun {name}`, or pass a longer --timeout"
-            )));
-        }
-        tokio::select! {
-            _ = ctx.cancel.cancelled() => return Err(Fail::interrupted()),
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-        }
-    };
+                "look at `kubectl -n {NAMESPACE} describe pipelinerun {name}` (`kindops status` shows its steps), or pass a longer --timeout"
+            ))),
+        },
+    }
+}
+
+/// Waits until PipelineRun `name` has ended ([`wait_ended`]) and checks the
+/// outcome, not the start: the run and each of its TaskRuns
+/// (`status.childReferences`) must be `Succeeded=True`. Returns the
+/// seconds it took. A failed run is the lesson's failure, with Tekton's
+/// reason and message (which names the failed step).
+pub(super) async fn wait_succeeded(ctx: &LessonCtx, name: &str) -> Result<f64, Fail> {
+    let object = format!("PipelineRun {NAMESPACE}/{name}");
+    let (run, secs) = wait_ended(ctx, name).await?;
     let (st, reason, message) = succeeded(&run).unwrap_or_default();
     if st != "True" {
         return Err(Fail::new(format!("{object} failed: {reason}: {message}"))
@@ -320,7 +332,7 @@ pub(super) async fn wait_succeeded(ctx: &LessonCtx, name: &str) -> Result<f64, F
             }
         }
     }
-    Ok(start.elapsed().as_secs_f64())
+    Ok(secs)
 }
 
 /// The URL task pods clone from: the in-cluster git server for kindops's

@@ -34,10 +34,7 @@ pub fn print(
                 "next_steps": delivery
                     .pipeline_runs
                     .iter()
-                    .filter_map(|r| {
-                        let logs = delivery.failed_step_logs.get(&r.name).map_or(&[][..], Vec::as_slice);
-                        r.next_step(logs).map(|n| (r.name.clone(), n))
-                    })
+                    .filter_map(|r| delivery.next_step(r).map(|n| (r.name.clone(), n)))
                     .collect::<std::collections::BTreeMap<_, _>>(),
             });
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -132,8 +129,7 @@ pub fn delivery_lines(d: &Delivery) -> Vec<String> {
                     out.push(format!("  | {l}"));
                 }
             }
-            let logs = d.failed_step_logs.get(&r.name).map_or(&[][..], Vec::as_slice);
-            if let Some(next) = r.next_step(logs) {
+            if let Some(next) = d.next_step(r) {
                 out.push(format!("  next: {next}"));
             }
         }

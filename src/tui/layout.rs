@@ -158,7 +158,7 @@ pub fn apps_screen(app: &App, body: Rect) -> (Rect, Option<Rect>) {
     if (d.pipeline_runs.is_empty() && d.rollouts.is_empty()) || body.height < 16 {
         return (body, None);
     }
-    let h = (delivery_lines(d) + 2).min(body.height / 2);
+    let h = (delivery_lines(d, body.width.saturating_sub(2)) + 2).min(body.height / 2);
     let [table, pane] = Layout::vertical([Constraint::Min(0), Constraint::Length(h)]).areas(body);
     (table, Some(pane))
 }
@@ -166,19 +166,42 @@ pub fn apps_screen(app: &App, body: Rect) -> (Rect, Option<Rect>) {
 /// How many PipelineRuns the CI → CD pane lists (newest first).
 pub const DELIVERY_RUNS_SHOWN: usize = 4;
 
-/// Lines the CI → CD pane draws (`ui::delivery::lines`, one per line):
-/// a line per PipelineRun shown, two more and the log lines for a failed
-/// one, a line per Rollout.
-pub fn delivery_lines(d: &crate::delivery::Delivery) -> u16 {
+/// Lines the CI → CD pane has (`ui::delivery::all_lines`; it drops log
+/// lines when they do not fit) in
+/// a pane `width` columns wide inside its border: a line per PipelineRun
+/// shown; for a failed one, one more and its log lines; the next step's
+/// wrapped lines ([`next_step_lines`]); a line per Rollout.
+pub fn delivery_lines(d: &crate::delivery::Delivery, width: u16) -> u16 {
     let runs = d.pipeline_runs.iter().take(DELIVERY_RUNS_SHOWN);
     let n: usize = runs
-        .map(|r| match r.failure() {
-            Some(_) => 2 + d.failed_step_logs.get(&r.name).map_or(0, Vec::len),
-            None => 1,
+        .map(|r| {
+            let failed = match r.failure() {
+                Some(_) => 1 + d.failed_step_logs.get(&r.name).map_or(0, Vec::len),
+                None => 0,
+            };
+            1 + failed + next_step_lines(d, r, width).len()
         })
         .sum::<usize>()
         + d.rollouts.len();
     n as u16
+}
+
+/// What to do next about a failed run ([`crate::delivery::Delivery::next_step`]),
+/// as the CI → CD pane shows it: `next: …` wrapped to `width` columns,
+/// each line indented by 4; none when there is nothing to add.
+pub fn next_step_lines(
+    d: &crate::delivery::Delivery,
+    r: &crate::delivery::PipelineRunSummary,
+    width: u16,
+) -> Vec<String> {
+    d.next_step(r)
+        .map(|n| {
+            wrap(&format!("next: {n}"), (width as usize).saturating_sub(4))
+                .into_iter()
+                .map(|l| format!("    {l}"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The `?` page, centred.

@@ -736,6 +736,65 @@ pub fn push_with_registry_down(l: &Learner, cluster: &str, good: &str) -> String
     name
 }
 
+/// ko's image, every step of the coffee pipeline runs it
+/// (`ci/coffee/pipeline.yaml` `stepTemplate.image`).
+const STEP_IMAGE: &str = "ghcr.io/ko-build/ko:v0.19.1";
+
+/// A pipeline step image missing offline (issue 22's bad input): the kind
+/// node loses ko's image (`crictl rmi`, as a node that never got the
+/// preload has none), and the lane has no internet to pull it from. A
+/// learner's push to `products/coffee/cart` then fails: Tekton fails the
+/// TaskRun with `TaskRunImagePullFailed`; `kindops status` (text and JSON)
+/// names the image and says to load it with `kindops up --phase 0 --mirror
+/// DIR`; nothing is written back and cart keeps answering with `good`.
+/// Returns the failed run's name; the caller runs phase 0 with its mirror,
+/// as the message says.
+pub fn push_with_step_image_missing(l: &Learner, cluster: &str, good: &str) -> String {
+    let work = l.home.path().join("loop-clone");
+    git(&work, &["fetch", "-q", "origin"]);
+    git(&work, &["reset", "-q", "--hard", "origin/main"]);
+    let before = run_names(l, cluster);
+    docker(&["exec", &format!("{cluster}-control-plane"), "crictl", "rmi", STEP_IMAGE]);
+    let file = work.join("products/coffee/cart/server.go");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        format!("{text}// A change pushed while ko's image is missing.\n"),
+    )
+    .unwrap();
+    commit_as_learner(&work, "cart: a change while the step image is missing");
+    let pushed = push(&work);
+    let (run, v, shown) = failed_run_after(l, cluster, &before, "the PipelineRun without its step image ended", 420);
+    let name = run["metadata"]["name"].as_str().unwrap().to_string();
+    let tr = &shown["task_runs"][0];
+    assert_eq!(tr["reason"], "TaskRunImagePullFailed", "{shown}");
+    assert!(
+        tr["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|s| s["exit_code"] != 0 && s["image"] == STEP_IMAGE),
+        "no step ran, each names its image: {tr}"
+    );
+    let next = v["next_steps"][name.as_str()].as_str().unwrap_or_default();
+    assert!(
+        next.contains(&format!("does not have {STEP_IMAGE}")) && next.contains("`kindops up --phase 0 --mirror DIR`"),
+        "`kindops status -o json` next_steps for {name}: {next:?}; the TaskRun: {tr}"
+    );
+    let text = l.command(&["status", "--cluster", cluster]).output().unwrap();
+    assert!(
+        stdout(&text).contains(&format!("  next: the node does not have {STEP_IMAGE}")),
+        "{}",
+        show(&text)
+    );
+    assert_untouched(l, cluster, &work, &pushed, good);
+    eprintln!(
+        "[loop] step image missing: {name} failed ({}); status says: {next}",
+        tr["message"]
+    );
+    name
+}
+
 /// The PipelineRuns in coffee-ci.
 pub fn pipelineruns(l: &Learner, cluster: &str) -> Vec<serde_json::Value> {
     let v = json(&l.kubectl(cluster, &["-n", "coffee-ci", "get", "pipelineruns", "-o", "json"]));

@@ -1,6 +1,6 @@
 //! The CI → CD pane under the Applications table: the newest PipelineRuns
 //! (module, commit, state, each step with its time; a failed step with its
-//! last log lines) and every Rollout (canary step, weight, ready replicas,
+//! last log lines and what to do next) and every Rollout (canary step, weight, ready replicas,
 //! the new and the stable image). A pure function of the state.
 
 use super::pane_block;
@@ -40,10 +40,29 @@ fn secs(s: Option<f64>) -> String {
     s.map(|s| format!(" {s:.0}s")).unwrap_or_default()
 }
 
-/// The pane's lines for a pane `width` columns wide inside its border.
-pub fn lines(d: &Delivery, width: u16, theme: Theme) -> Vec<Line<'static>> {
+/// The pane's lines for a pane `width` columns wide and `rows` high inside
+/// its border. When they do not fit, failed steps' log lines go first
+/// (the newest run's last), so the Rollouts under the runs stay in view;
+/// `kindops status` and the step's pod keep the logs.
+pub fn lines(d: &Delivery, width: u16, rows: usize, theme: Theme) -> Vec<Line<'static>> {
+    let mut all = all_lines(d, width, theme);
+    let mut excess = all.len().saturating_sub(rows);
+    for i in (0..all.len()).rev() {
+        if excess == 0 {
+            break;
+        }
+        if all[i].1 {
+            all.remove(i);
+            excess -= 1;
+        }
+    }
+    all.into_iter().map(|(l, _)| l).collect()
+}
+
+/// Every line of the pane, each with whether it is a log line.
+fn all_lines(d: &Delivery, width: u16, theme: Theme) -> Vec<(Line<'static>, bool)> {
     let w = width as usize;
-    let mut out = Vec::new();
+    let mut out: Vec<(Line<'static>, bool)> = Vec::new();
     for r in d.pipeline_runs.iter().take(RUNS_SHOWN) {
         let mut spans = vec![
             Span::styled(format!("{} ", symbol(r.state)), style(theme, r.state)),
@@ -59,7 +78,7 @@ pub fn lines(d: &Delivery, width: u16, theme: Theme) -> Vec<Line<'static>> {
                 style(theme, s.state),
             ));
         }
-        out.push(fit_line(spans, w));
+        out.push((fit_line(spans, w), false));
         if let Some((_, step)) = r.failure() {
             let code = step.exit_code.map(|c| format!(" (exit {c})")).unwrap_or_default();
             let tests = if r.failed_tests.is_empty() {
@@ -67,13 +86,19 @@ pub fn lines(d: &Delivery, width: u16, theme: Theme) -> Vec<Line<'static>> {
             } else {
                 format!(": failed tests {}", r.failed_tests)
             };
-            out.push(Line::styled(
-                fit(&format!("    step {} failed{code}{tests}", step.name), w),
-                theme.err(),
+            out.push((
+                Line::styled(
+                    fit(&format!("    step {} failed{code}{tests}", step.name), w),
+                    theme.err(),
+                ),
+                false,
             ));
             for l in d.failed_step_logs.get(&r.name).into_iter().flatten() {
-                out.push(Line::styled(fit(&format!("    │ {l}"), w), theme.dim()));
+                out.push((Line::styled(fit(&format!("    │ {l}"), w), theme.dim()), true));
             }
+        }
+        for l in crate::tui::layout::next_step_lines(d, r, width) {
+            out.push((Line::styled(l, theme.warn()), false));
         }
     }
     for r in &d.rollouts {
@@ -87,21 +112,24 @@ pub fn lines(d: &Delivery, width: u16, theme: Theme) -> Vec<Line<'static>> {
             Some(stable) => format!("new {}  stable {}", short_image(&r.image), short_image(stable)),
             None => short_image(&r.image),
         };
-        out.push(fit_line(
-            vec![
-                Span::styled("⇢ ", phase_style),
-                Span::styled(format!("{:<16}", fit(&r.name, 16)), theme.bold()),
-                Span::styled(format!(" {:<11}", r.phase), phase_style),
-                Span::raw(format!(
-                    " step {:<5} {:>3}%  {}/{} ready  ",
-                    r.step_text(),
-                    r.set_weight,
-                    r.available,
-                    r.replicas
-                )),
-                Span::styled(image, theme.dim()),
-            ],
-            w,
+        out.push((
+            fit_line(
+                vec![
+                    Span::styled("⇢ ", phase_style),
+                    Span::styled(format!("{:<16}", fit(&r.name, 16)), theme.bold()),
+                    Span::styled(format!(" {:<11}", r.phase), phase_style),
+                    Span::raw(format!(
+                        " step {:<5} {:>3}%  {}/{} ready  ",
+                        r.step_text(),
+                        r.set_weight,
+                        r.available,
+                        r.replicas
+                    )),
+                    Span::styled(image, theme.dim()),
+                ],
+                w,
+            ),
+            false,
         ));
     }
     out
@@ -141,9 +169,10 @@ fn fit_line(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
 }
 
 pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    let (w, rows) = (area.width.saturating_sub(2), area.height.saturating_sub(2) as usize);
     debug_assert_eq!(
-        lines(&app.table.delivery, area.width.saturating_sub(2), theme).len(),
-        crate::tui::layout::delivery_lines(&app.table.delivery) as usize,
+        all_lines(&app.table.delivery, w, theme).len(),
+        crate::tui::layout::delivery_lines(&app.table.delivery, w) as usize,
         "layout::delivery_lines counts what lines() draws"
     );
     let d = &app.table.delivery;
@@ -155,7 +184,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         if d.rollouts.len() == 1 { "" } else { "s" }
     );
     let block = pane_block(Line::from(title), false, theme);
-    let lines = lines(d, area.width.saturating_sub(2), theme);
+    let lines = lines(d, w, rows, theme);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
