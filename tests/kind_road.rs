@@ -366,29 +366,42 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     // The GitOps loop (issue 22): a learner's push to products/coffee/cart
     // is tested, built, pushed, written back and rolled out; cart answers
     // with the new commit.
-    // The learner watches it in the TUI (`kindops status --watch`: the
-    // Applications table and the CI → CD pane under it), sampled while the
-    // loop runs.
-    let watch_line = Kindops::new()
-        .args(["status", "--watch", "--cluster", name])
+    // The learner watches it in `kindops up`'s own TUI: a re-run, left
+    // open on the Applications screen (key 2: the table and the CI → CD
+    // pane under it), sampled while the loop runs.
+    let up_line = Kindops::new()
+        .args(args)
         .home(l.home.path())
         .env("KUBECONFIG", l.home.path().join("kubeconfig"))
         .shell_line();
-    let tw = Tmux::start_line(l.home.path(), &[], "road-loop", (160, 48), &watch_line);
+    let tw = Tmux::start_line(l.home.path(), &[], "road-loop", (160, 48), &up_line);
+    tw.wait_for("the re-run to succeed", Duration::from_secs(600), |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.contains("succeeded in") || l.contains("failed"))
+    });
+    let s = tw.screen();
+    assert!(
+        s.lines().next().is_some_and(|l| l.contains("✓ succeeded in")),
+        "{s}\n{}",
+        tw.log_tail()
+    );
+    tw.keys(&["2"]);
     tw.wait_for("the CI → CD pane", Duration::from_secs(60), |s| s.contains("CI → CD"));
     let sampling = std::sync::atomic::AtomicBool::new(true);
-    let (times, screens) = std::thread::scope(|sc| {
-        let sampler = sc.spawn(|| {
-            let mut screens: Vec<String> = vec![];
-            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
-                let s = tw.screen();
-                if screens.last() != Some(&s) {
-                    screens.push(s);
-                }
-                std::thread::sleep(Duration::from_millis(300));
+    let sample = |sampling: &std::sync::atomic::AtomicBool| {
+        let mut screens: Vec<String> = vec![];
+        while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+            let s = tw.screen();
+            if screens.last() != Some(&s) {
+                screens.push(s);
             }
-            screens
-        });
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        screens
+    };
+    let (times, screens) = std::thread::scope(|sc| {
+        let sampler = sc.spawn(|| sample(&sampling));
         let times = support::ci_loop::push_cart_and_wait(&l, name);
         sampling.store(false, std::sync::atomic::Ordering::Relaxed);
         (times, sampler.join().unwrap())
@@ -417,17 +430,10 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         "the TUI never showed the canary (cart-app step 1/2, 50%, new cart:{short}); the last screen:\n{}",
         screens.last().map(String::as_str).unwrap_or_default()
     );
-    tw.type_text("q");
-    assert_eq!(
-        tw.assert_exited_and_terminal_sane(),
-        0,
-        "kindops status --watch exit code"
-    );
     eprintln!(
-        "[road] the TUI showed the run and the canary ({} screens)",
+        "[road] `kindops up`'s TUI showed the run and the canary ({} screens)",
         screens.len()
     );
-    // What `status --watch` showed goes into the secret scan below too.
     shown.push_str(&screens.join("\n"));
     // `kindops open cart`: what cart runs, asked as a learner asks it.
     let opened = l
@@ -452,15 +458,79 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         "{}",
         show(&opened)
     );
+    // Lesson 6 from the same TUI's lessons screen (key 3, the sixth
+    // lesson, Enter): its notes and the Rollout's canary fill the screen
+    // while its push goes round the loop; it ends passed.
+    tw.keys(&["3"]);
+    tw.wait_for("the lessons screen", support::tmux::KEY_DEADLINE, |s| {
+        s.contains("code-to-cluster")
+    });
+    tw.keys(&["j", "j", "j", "j", "j"]);
+    // The selected lesson's explanation shows under the list.
+    tw.wait_for("lesson 6 selected", support::tmux::KEY_DEADLINE, |s| {
+        s.contains("The whole loop from one code change.")
+    });
+    tw.keys(&["Enter"]);
+    let sampling = std::sync::atomic::AtomicBool::new(true);
+    let lesson_screens = std::thread::scope(|sc| {
+        let sampler = sc.spawn(|| sample(&sampling));
+        tw.wait_for("lesson 6 to end in the TUI", Duration::from_secs(420), |s| {
+            ["✓ passed", "✗ failed", "– skipped", "✗ interrupted"]
+                .iter()
+                .any(|w| s.contains(w))
+        });
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        sampler.join().unwrap()
+    });
+    let last = tw.screen();
+    assert!(
+        last.contains("✓ passed"),
+        "lesson 6 in `kindops up`'s TUI:\n{last}\n{}",
+        tw.log_tail()
+    );
+    // The sampler may stop before the last screen: it counts too.
+    let lesson_screens = [lesson_screens, vec![last.clone()]].concat();
+    let seen = |w: &str| lesson_screens.iter().any(|s| s.contains(w));
+    assert!(
+        seen("PipelineRun coffee-ci/") && seen("Rollout coffee/cart-app") && seen("cart answers with version"),
+        "the lesson's run, Rollout and answer on screen; the last of {} screens:\n{last}",
+        lesson_screens.len()
+    );
+    eprintln!(
+        "[road] lesson 6 passed in `kindops up`'s TUI ({} screens)",
+        lesson_screens.len()
+    );
+    shown.push_str(&lesson_screens.join("\n"));
+    tw.type_text("q");
+    assert_eq!(
+        tw.assert_exited_and_terminal_sane(),
+        0,
+        "kindops up (TUI, the re-run) exit code"
+    );
+    // cart now serves lesson 6's commit: the next checks start from it.
+    let opened = l
+        .command(&["open", "cart", "--cluster", name, "-o", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&opened.stdout).unwrap_or_default();
+    let good = v["answer"]["version"].as_str().unwrap_or_default().to_string();
+    assert!(
+        good.len() == 40 && good != times.commit,
+        "after lesson 6 in the TUI cart answers {v}"
+    );
     // What stops a broken change: a failing test (nothing built), then a
     // version whose readiness never passes (the Rollout aborts, the old one
     // keeps serving); the learner's revert rolls out.
-    let fixed = support::ci_loop::push_broken_and_recover(&l, name, &times.commit);
+    let fixed = support::ci_loop::push_broken_and_recover(&l, name, &good);
     eprintln!("[road] broken pushes stopped; the revert {fixed} serves");
     // A registry that is down: the push fails in its build step and `status`
     // says to run phase 0 again; doing so starts the registry, and the next
     // push goes round the whole loop.
     support::ci_loop::push_with_registry_down(&l, name, &fixed);
+    // A step image missing offline: the run fails before any step, and
+    // `status` says to load the images with `--mirror`; the same phase 0
+    // run (the road's `--mirror`) loads ko's image back.
+    support::ci_loop::push_with_step_image_missing(&l, name, &fixed);
     let phase0 = l
         .command(&[&["up", "--no-tui", "--phase", "0"][..], &args[1..]].concat())
         .output()
@@ -559,6 +629,71 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         .to_string();
     assert!(served(&last), "cart answers with lesson 7's revert {last}");
     eprintln!("[road] lesson 7: {fin}");
+    // Lesson 8, rotate a secret: a new value in the store reaches cart with
+    // no commit and no restart (cart answers with the new value's short
+    // SHA-256, which the test checks against the store's value itself),
+    // and Application cart stays Synced.
+    let sha_of_answer = || {
+        let o = l
+            .command(&["open", "cart", "--cluster", name, "-o", "json"])
+            .output()
+            .unwrap();
+        let v = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap_or_default();
+        v["answer"]["secret_sha256"].as_str().unwrap_or_default().to_string()
+    };
+    let sha_before = sha_of_answer();
+    assert_eq!(
+        sha_before.len(),
+        12,
+        "cart reports its secret's short SHA-256: {sha_before:?}"
+    );
+    let pods_before = l.kubectl(
+        name,
+        &[
+            "-n",
+            "coffee",
+            "get",
+            "pods",
+            "-l",
+            "app.kubernetes.io/name=cart",
+            "-o",
+            "jsonpath={.items[*].metadata.uid}",
+        ],
+    );
+    let (events, fin, text) = passed_lesson(&l, name, "8");
+    let rotated = secrets::value(&l, name, secrets::STORE, "coffee-cart").expect("the store's value of cart");
+    let want = kindops::learn::rotate_secret::short_sha256(rotated.as_bytes());
+    assert_ne!(want, sha_before, "the store's value did not change");
+    assert_eq!(sha_of_answer(), want, "cart answers with the rotated value's SHA-256");
+    let pods_after = l.kubectl(
+        name,
+        &[
+            "-n",
+            "coffee",
+            "get",
+            "pods",
+            "-l",
+            "app.kubernetes.io/name=cart",
+            "-o",
+            "jsonpath={.items[*].metadata.uid}",
+        ],
+    );
+    let (before_uids, after_uids) = (stdout(&pods_before), stdout(&pods_after));
+    assert!(
+        !after_uids.is_empty() && after_uids.split_whitespace().all(|u| before_uids.contains(u)),
+        "a new pod of cart started (no restart is needed): before {before_uids}, after {after_uids}"
+    );
+    let notes: Vec<&str> = events.iter().filter_map(|e| e["text"].as_str()).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with(&format!("cart answers secret_sha256 {want} ")))
+            && notes.iter().any(|n| n.starts_with("Application cart stayed Synced")),
+        "{text}"
+    );
+    assert!(!text.contains(&rotated), "lesson 8 showed the value");
+    store_values.push(rotated);
+    eprintln!("[road] lesson 8: {fin}; notes: {notes:?}");
     support::ci_loop::teardown(&registry_made);
 
     // The Argo CD admin password (and any private key) appears nowhere

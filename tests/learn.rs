@@ -133,12 +133,12 @@ fn the_lessons_on_the_real_argo_cd() {
         .run();
     out.assert_code(0);
 
-    // The list, before any lesson: seven lessons, none run on this cluster.
+    // The list, before any lesson: eight lessons, none run on this cluster.
     let list = learn(&bed, &["--output", "json"]).run();
     list.assert_code(0);
     let v: Value = serde_json::from_str(&list.stdout()).unwrap();
     let lessons = v["lessons"].as_array().unwrap();
-    assert_eq!(lessons.len(), 7);
+    assert_eq!(lessons.len(), 8);
     assert!(lessons.iter().all(|l| l["progress"].is_null()), "{v}");
     assert!(v["progress_unknown"].is_null(), "{v}");
 
@@ -290,11 +290,17 @@ fn the_lessons_on_the_real_argo_cd() {
     );
     assert_as_found(&bed);
 
-    // Lessons 4 (CI by path), 6 (the loop from a code push) and 7 (what
-    // stops a broken change) need pods that run: no EventListener serves on
-    // the test bed, so each is skipped, says what it would show, and sends
-    // or pushes nothing.
-    for (lesson, n) in [("4", 4), ("code-to-cluster", 6), ("broken-change", 7)] {
+    // Lessons 4 (CI by path), 6 (the loop from a code push), 7 (what
+    // stops a broken change) and 8 (a secret rotated) need pods that run:
+    // no EventListener, External Secrets or cart pod runs on the test bed,
+    // so each is skipped, says what it would show, and sends, pushes or
+    // rotates nothing.
+    for (lesson, n) in [
+        ("4", 4),
+        ("code-to-cluster", 6),
+        ("broken-change", 7),
+        ("rotate-secret", 8),
+    ] {
         let main_before = git_main(&bed);
         let (code, ev, shown) = learn_json(&bed, &[lesson]);
         assert_eq!(code, Some(0), "{shown}");
@@ -382,6 +388,7 @@ fn the_lessons_on_the_real_argo_cd() {
     assert_eq!(outcome("reading-states"), "passed", "{v}");
     assert_eq!(outcome("code-to-cluster"), "skipped", "{v}");
     assert_eq!(outcome("broken-change"), "skipped", "{v}");
+    assert_eq!(outcome("rotate-secret"), "skipped", "{v}");
     let cm = bed.kubectl_ok(&["-n", "kube-system", "get", "configmap", "kindops-state", "-o", "json"]);
     let cm: Value = serde_json::from_str(&cm).unwrap();
     assert!(

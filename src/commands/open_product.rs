@@ -6,7 +6,9 @@
 //! alike, with no port-forward and no port on the host. The coffee services
 //! (`manifests/gitops/products/coffee/*/server.go`) answer `GET /` with JSON
 //! `{"name", "version" (the git commit they were built from), "secret"
-//! ("present" | "absent")}`; any other answer is printed as it came.
+//! ("present" | "absent"), "secret_sha256" (the first 12 hex digits of the
+//! SHA-256 of the secret's value, never the value)}`; any other answer is
+//! printed as it came.
 //!
 //! Exit 0 when the Service answered; 1 when it did not (named, with the
 //! Application's sync status and health); 2 for an Application that does
@@ -151,6 +153,9 @@ fn print_text(a: &Answer, context: &str, namespace: &str, service: &str, port: i
                 let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
                 let note = match k.as_str() {
                     "version" => "  (the git commit it was built from)",
+                    "secret_sha256" if !v.is_empty() => {
+                        "  (of the secret's value: it changes when the value is rotated)"
+                    }
                     _ => "",
                 };
                 println!("  {k:<8} {v}{note}");

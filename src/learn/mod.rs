@@ -12,7 +12,7 @@
 //!
 //! One file per lesson: [`git_sync`] (1), [`drift`] (2), [`new_product`]
 //! (3), [`ci_by_path`] (4), [`reading_states`] (5), [`code_to_cluster`] (6),
-//! [`broken_change`] (7).
+//! [`broken_change`] (7), [`rotate_secret`] (8).
 
 pub mod broken_change;
 pub mod ci_by_path;
@@ -26,6 +26,7 @@ pub mod observe;
 pub mod progress;
 pub mod reading_states;
 pub mod repo;
+pub mod rotate_secret;
 
 use event::{LessonEvent, LessonOutcome, StampedLesson};
 use kube::Client;
@@ -46,7 +47,7 @@ pub struct LessonInfo {
 }
 
 /// The lessons, in order.
-pub const LESSONS: [LessonInfo; 7] = [
+pub const LESSONS: [LessonInfo; 8] = [
     LessonInfo {
         number: 1,
         name: "git-to-cluster",
@@ -88,6 +89,12 @@ pub const LESSONS: [LessonInfo; 7] = [
         name: "broken-change",
         title: "what stops a broken change",
         explain: "Two broken pushes and what stops each. A failing test: CI stops before it builds, and says which test. A version whose tests pass but whose pods never turn Ready: the Rollout's canary never becomes Available, the Rollout aborts it after its progress deadline, and the old version keeps serving. Then the fix, a revert commit, rolls out. Needs a cluster whose pods run.",
+    },
+    LessonInfo {
+        number: 8,
+        name: "rotate-secret",
+        title: "rotate a secret",
+        explain: "A secret's value lives in the team's secret store, not in git. kindops writes a new random value into the store (as a secret manager's rotation would); External Secrets copies it into cart's Secret, cart reads it with no restart, and Application cart stays Synced: no commit, no sync. Needs a cluster whose pods run.",
     },
 ];
 
@@ -314,6 +321,8 @@ pub async fn run(
         (6, true) => code_to_cluster::undo(&mut ctx).await,
         (7, false) => broken_change::run(&mut ctx).await,
         (7, true) => broken_change::undo(&mut ctx).await,
+        (8, false) => rotate_secret::run(&mut ctx).await,
+        (8, true) => rotate_secret::undo(&mut ctx).await,
         (_, false) => reading_states::run(&mut ctx).await,
         (_, true) => reading_states::undo(&mut ctx).await,
     };

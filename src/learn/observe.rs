@@ -262,6 +262,35 @@ impl Observer {
         self.seen.iter().any(|(o, _, t)| o == object && t.starts_with(to))
     }
 
+    /// One watch message: the object's new state, and its transition
+    /// (emitted and kept in [`Observer::seen`]) when its state changed.
+    fn apply(&mut self, ctx: &LessonCtx, msg: Msg) {
+        let Msg::Obj(i, o) = msg else { return };
+        self.current[i] = o.map(|o| *o);
+        let (to, revision) = state_of(&self.targets[i], self.current[i].as_ref());
+        if to != self.shown[i] {
+            let object = self.targets[i].label();
+            let from = std::mem::replace(&mut self.shown[i], to.clone());
+            self.seen.push((object.clone(), from.clone(), to.clone()));
+            ctx.emit(LessonEvent::TransitionObserved {
+                lesson: ctx.lesson,
+                object,
+                from,
+                to,
+                revision,
+                seconds: (self.since.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+            });
+        }
+    }
+
+    /// Takes in (and emits) every transition already received, without
+    /// waiting: after a wait that did not go through [`Observer::until`].
+    pub fn catch_up(&mut self, ctx: &LessonCtx) {
+        while let Ok(m) = self.rx.try_recv() {
+            self.apply(ctx, m);
+        }
+    }
+
     /// Emits every transition until `done(view, self.seen)` holds, the
     /// lesson's deadline passes or it is cancelled. `what` says what it waits
     /// for, in the timeout's reason.
@@ -284,24 +313,7 @@ impl Observer {
                 m = tokio::time::timeout_at(deadline, self.rx.recv()) => m,
             };
             match msg {
-                Ok(Some(Msg::Obj(i, o))) => {
-                    self.current[i] = o.map(|o| *o);
-                    let (to, revision) = state_of(&self.targets[i], self.current[i].as_ref());
-                    if to != self.shown[i] {
-                        let object = self.targets[i].label();
-                        let from = std::mem::replace(&mut self.shown[i], to.clone());
-                        self.seen.push((object.clone(), from.clone(), to.clone()));
-                        ctx.emit(LessonEvent::TransitionObserved {
-                            lesson: ctx.lesson,
-                            object,
-                            from,
-                            to,
-                            revision,
-                            seconds: (self.since.elapsed().as_secs_f64() * 10.0).round() / 10.0,
-                        });
-                    }
-                }
-                Ok(Some(Msg::Ready(_))) => {}
+                Ok(Some(m)) => self.apply(ctx, m),
                 Ok(None) => return Err(Fail::new("the watch ended unexpectedly")),
                 Err(_) => {
                     let states: Vec<String> = self

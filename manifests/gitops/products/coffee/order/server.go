@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -22,6 +24,10 @@ type answer struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 	Secret  string `json:"secret"`
+	// SecretSHA256 is the first 12 hex digits of the SHA-256 of the
+	// secret's value, "" when it is absent: it changes when the value does
+	// (a rotation has arrived), and it is not the value.
+	SecretSHA256 string `json:"secret_sha256"`
 }
 
 func (s *server) routes() http.Handler {
@@ -35,17 +41,19 @@ func (s *server) routes() http.Handler {
 
 func (s *server) root(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(answer{Name: s.name, Version: s.version, Secret: s.secret()})
+	state, sum := s.secret()
+	json.NewEncoder(w).Encode(answer{Name: s.name, Version: s.version, Secret: state, SecretSHA256: sum})
 }
 
-// secret is "present" when the secret's file exists and is not empty, else
-// "absent". Never the value.
-func (s *server) secret() string {
+// secret is "present" and the value's short SHA-256 when the secret's file
+// exists and is not empty, else "absent" and "". Never the value.
+func (s *server) secret() (string, string) {
 	b, err := os.ReadFile(s.secretFile)
 	if err != nil || len(b) == 0 {
-		return "absent"
+		return "absent", ""
 	}
-	return "present"
+	sum := sha256.Sum256(b)
+	return "present", hex.EncodeToString(sum[:])[:12]
 }
 
 // version is the git commit this binary was built from (Go's build info,

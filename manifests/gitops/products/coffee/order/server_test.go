@@ -29,7 +29,7 @@ func TestRootAnswersNameVersionAndSecret(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
 		t.Fatalf("GET / body %q: %v", rec.Body, err)
 	}
-	if a != (answer{Name: "order", Version: "abc123", Secret: "absent"}) {
+	if a != (answer{Name: "order", Version: "abc123", Secret: "absent", SecretSHA256: ""}) {
 		t.Fatalf("GET / = %+v", a)
 	}
 
@@ -41,11 +41,25 @@ func TestRootAnswersNameVersionAndSecret(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
 		t.Fatal(err)
 	}
-	if a.Secret != "present" {
-		t.Fatalf("secret = %q with the file present", a.Secret)
+	// sha256("s3cr3t") starts 4e738ca5563c.
+	if a.Secret != "present" || a.SecretSHA256 != "4e738ca5563c" {
+		t.Fatalf("secret = %q, %q with the file present", a.Secret, a.SecretSHA256)
 	}
 	if got := rec.Body.String(); strings.Contains(got, "s3cr3t") {
 		t.Fatalf("the answer shows the secret's value: %s", got)
+	}
+
+	// A rotated value (the kubelet rewrites the mounted file) is seen on the
+	// next request: sha256("r0tated") starts f6fad136fd9e.
+	if err := os.WriteFile(file, []byte("r0tated"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec = get(t, s, "/")
+	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.SecretSHA256 != "f6fad136fd9e" {
+		t.Fatalf("secret_sha256 = %q after the rotation", a.SecretSHA256)
 	}
 }
 
