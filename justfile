@@ -70,7 +70,7 @@ bench: testbed-build (kind-build "all")
     cargo build --release --quiet
     bash benches/run.sh
 
-# Build the real-kind lane's images offline from Debian packages and Go modules (kind base image, node image kindops.local/node:v1.36.3 and what it preloads); `just kind-build redis argocd dex` builds single steps.
+# Build the real-kind lane's images offline from Debian packages and Go modules (kind base image, node image kindops.local/node:v1.36.3 and what it preloads); `just kind-build redis argocd` builds single steps.
 [positional-arguments]
 kind-build *STEPS: deps
     tests/kind/lane.sh build "$@"
@@ -88,7 +88,7 @@ kind-exec *CMD:
 kind-down:
     tests/kind/lane.sh down
 
-# The default road on a real kind cluster (tests/kind.rs, part of `just test`): build the lane (node image, and every image phases 0-4 run: Argo CD, Tekton, metrics-server, Argo Rollouts, External Secrets, the dex STAND-IN, agnhost; ~55 min of Go builds when cold (External Secrets alone 30 min on a loaded machine), ~1 min warm), start its dockerd, then with no --context and no --repo-url: phase 0 (create, images preloaded from a mirror made by `kindops fetch --images`, converge, git mount check, Ctrl-C mid-create, down) and the whole road, phases 0-4 in the TUI on real pods (a learner's push, a re-run, lesson 4 for real, the secret scan), and stop it.
+# The default road on a real kind cluster (tests/kind.rs, part of `just test`): build the lane (node image, and every image phases 0-4 run: Argo CD, Tekton, metrics-server, Argo Rollouts, External Secrets, agnhost; ~55 min of Go builds when cold (External Secrets alone 30 min on a loaded machine), ~1 min warm), start its dockerd, then with no --context and no --repo-url: phase 0 (create, images preloaded from a mirror made by `kindops fetch --images`, converge, git mount check, Ctrl-C mid-create, down) and the whole road, phases 0-4 in the TUI on real pods (a learner's push, a re-run, lesson 4 for real, the secret scan), and stop it.
 test-kind: testbed-build (kind-build "all")
     #!/usr/bin/env bash
     set -euo pipefail

@@ -21,7 +21,7 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
     let first = Kindops::up(&bed).args(args).run();
     let text = first.assert_code(0).stdout();
     assert!(text.contains("==> phase 1: done"), "{text}");
-    assert!(text.contains("14 workloads Available"), "{text}");
+    assert!(text.contains("13 workloads Available"), "{text}");
 
     // What the API server now has, read with kubectl.
     for d in [
@@ -51,6 +51,11 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
         "jsonpath={.status.readyReplicas}",
     ]);
     assert_eq!(stdout(&sts), "1", "{}", show(&sts));
+    // No dex: platform/argo-cd leaves SSO's server out (nothing configures
+    // SSO), and the admin login is argocd-server's own.
+    let dex = bed.kubectl(&["-n", "argocd", "get", "deployment,service,serviceaccount", "-o", "name"]);
+    assert!(dex.status.success(), "{}", show(&dex));
+    assert!(!stdout(&dex).contains("argocd-dex-server"), "{}", show(&dex));
     for d in [
         "tekton-pipelines-controller",
         "tekton-pipelines-webhook",
@@ -104,7 +109,7 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
     let second = Kindops::up(&bed).args(args).run();
     let text = second.assert_code(0).stdout();
     assert!(
-        text.contains("61 objects (3 CRDs), 0 changed"),
+        text.contains("55 objects (3 CRDs), 0 changed"),
         "argo-cd re-apply changed something:\n{second}"
     );
     assert!(
@@ -141,7 +146,7 @@ fn phase_1_installs_argocd_and_tekton_and_rerun_changes_nothing() {
     let third = Kindops::up(&bed).args(args).run();
     let text = third.assert_code(0).stdout();
     assert!(
-        text.contains("61 objects (3 CRDs), 1 changed"),
+        text.contains("55 objects (3 CRDs), 1 changed"),
         "the edited CRD was not applied again:\n{third}"
     );
     let names = bed.kubectl_ok(&["get", "crd", crd, "-o", "jsonpath={.spec.names.shortNames}"]);

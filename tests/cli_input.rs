@@ -117,7 +117,7 @@ fn with_context_and_no_repo_url_is_bad_input() {
 fn plan_is_offline_and_counts_objects() {
     let text = Kindops::new().arg("plan").mirror().run().assert_code(0).stdout();
     assert!(
-        text.contains("apply platform/argo-cd (server-side) — 61 objects"),
+        text.contains("apply platform/argo-cd (server-side) — 55 objects"),
         "{text}"
     );
     assert!(text.contains("image quay.io/argoproj/argocd:v3.5.1"), "{text}");

@@ -68,7 +68,7 @@ fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {
     // reference as the kubelet looks it up.
     assert!(text.contains("2 of 2 images loaded into 1 node(s)"), "{text}");
     let listed = stdout(&docker(&["exec", &node, "ctr", "-n", "k8s.io", "images", "ls", "-q"]));
-    for r in ["ghcr.io/dexidp/dex:v2.45.0", digest_ref.as_str()] {
+    for r in [SMALL_IMAGE, digest_ref.as_str()] {
         assert!(listed.lines().any(|l| l == r), "{r} not in the node:\n{listed}");
     }
     // A pod naming the image by digest starts with no registry to reach.
@@ -226,7 +226,10 @@ fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {
 
     // A damaged archive stops the next run before anything runs: exit 2,
     // naming the image and the file.
-    let archive = images_dir.path().join("images/ghcr.io_dexidp_dex_v2.45.0.tar");
+    let archive = images_dir
+        .path()
+        .join("images")
+        .join(kindops::images::archive_file(SMALL_IMAGE));
     let mut bytes = std::fs::read(&archive).unwrap();
     bytes.push(0);
     std::fs::write(&archive, bytes).unwrap();
@@ -234,7 +237,7 @@ fn phase_0_creates_a_real_cluster_checks_its_git_mount_and_down_removes_it() {
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("ghcr.io/dexidp/dex:v2.45.0") && err.contains(&archive.display().to_string()),
+        err.contains(SMALL_IMAGE) && err.contains(&archive.display().to_string()),
         "{err}"
     );
     assert!(!stdout(&out).contains("phase 0"), "{}", show(&out));

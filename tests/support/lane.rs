@@ -210,10 +210,13 @@ pub fn listed_images(l: &Learner, phase: &str, m: &str) -> Vec<serde_json::Value
     serde_json::from_str(&stdout(&out)).unwrap()
 }
 
+/// One small image phase 1 runs (Tekton's `-nop-image`, 2.5 MB in the
+/// lane), for tests that load a single image.
+pub const SMALL_IMAGE: &str = "ghcr.io/tektoncd/pipeline/nop-8eac7c133edad5df719dc37b36b62482:v1.15.0";
+
 /// A mirror with images, made as a presenter makes one: `kindops fetch
 /// --images` saves them from the lane's Docker engine (`all`: every
-/// preloadable image of phases 0–4; else only the dex image, the lane's
-/// STAND-IN under the manifest's name). One image phase 1 names by digest
+/// preloadable image of phases 0–4; else only [`SMALL_IMAGE`]). One image phase 1 names by digest
 /// only (Tekton's `-shell-image`, `cgr.dev/chainguard/busybox@sha256:…`)
 /// a registry would serve by that digest, and a locally built image can never
 /// have it: the test puts it in the mirror first as `fetch` writes it (the
@@ -254,16 +257,16 @@ pub fn mirror_with_images(l: &Learner, dir: &std::path::Path, all: bool) -> (Str
     .unwrap();
     docker(&["rmi", &tag]);
 
-    let dex = "ghcr.io/dexidp/dex:v2.45.0";
+    let small = SMALL_IMAGE;
     let test_mirror = mirror();
     let mut args = vec!["fetch", "--images", "--into", &m, "--mirror", &test_mirror];
     if !all {
-        args.extend(["--phase", "1", "--image", dex, "--image", &digest_ref]);
+        args.extend(["--phase", "1", "--image", small, "--image", &digest_ref]);
     }
     let out = l.command(&args).output().unwrap();
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(text.contains(&format!("saved    {dex}")), "{text}");
+    assert!(text.contains(&format!("saved    {small}")), "{text}");
     assert!(
         text.lines().any(|l| l.starts_with("kept") && l.contains(&digest_ref)),
         "{text}"
@@ -273,7 +276,7 @@ pub fn mirror_with_images(l: &Learner, dir: &std::path::Path, all: bool) -> (Str
     // helm and kustomize on PATH (`just test-kind-road` provides them).
     let images = listed_images(l, if all { "4" } else { "1" }, &m);
     for i in &images {
-        let wanted = all || i["reference"] == dex || i["reference"] == digest_ref.as_str();
+        let wanted = all || i["reference"] == small || i["reference"] == digest_ref.as_str();
         if i["not_preloadable"].is_null() && wanted {
             assert_eq!(i["in_mirror"], true, "{i}");
         }
