@@ -17,6 +17,37 @@ pub struct Cli {
     /// instead of the built-in manifests/upstream.yaml.
     #[arg(long, global = true, value_name = "FILE", env = "KINDOPS_PINS")]
     pub pins: Option<PathBuf>,
+    /// Use this kubeconfig file instead of $KUBECONFIG or ~/.kube/config,
+    /// as kubectl's --kubeconfig: kindops, kubectl and kind all read it, and
+    /// a kind cluster kindops creates writes its context there.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// More log lines on stderr (in the TUI: in its log file): -v info,
+    /// -vv debug, -vvv trace. The default is warn (the TUI's file: info).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Errors only in the log; `refresh` prints nothing when it worked.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// The log filter, e.g. `debug` or `kindops=trace,kube=info`
+    /// (tracing's EnvFilter syntax, as `KINDOPS_LOG`; this flag wins over
+    /// it and over -v/-q).
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+}
+
+impl Cli {
+    /// The log filter the flags ask for (`--log-level`, else `-v`/`-q`),
+    /// `None` to keep `KINDOPS_LOG` or the default.
+    pub fn log_filter(&self) -> Option<String> {
+        self.log_level.clone().or(match (self.verbose, self.quiet) {
+            (0, true) => Some("error".into()),
+            (0, false) => None,
+            (1, _) => Some("info".into()),
+            (2, _) => Some("debug".into()),
+            _ => Some("trace".into()),
+        })
+    }
 }
 
 /// Which cluster: a kind cluster kindops manages, or an existing context.
@@ -50,7 +81,7 @@ pub enum Command {
     Status {
         #[command(flatten)]
         cluster: ClusterArgs,
-        /// Output: text (a table) or json (one document).
+        /// Output: text (a table), json or yaml (one document).
         #[arg(short = 'o', long, value_enum, default_value = "text")]
         output: Format,
         /// Open the live Applications view (full screen).
@@ -118,8 +149,9 @@ pub enum Command {
     Refresh {
         #[command(flatten)]
         cluster: ClusterArgs,
-        /// Print nothing when it worked.
-        #[arg(long)]
+        /// Print nothing when it worked: the global `-q/--quiet` (set from
+        /// it by `main`, not a flag of its own).
+        #[arg(skip)]
         quiet: bool,
         /// Read git's post-receive input (`<old> <new> <ref>` lines) on stdin
         /// and, for a push to main touching products/, also send the coffee
@@ -138,7 +170,7 @@ pub enum Command {
     /// Print kindops's version, the commit it was built from and every
     /// pinned upstream version (Argo CD, Tekton, kind, ...).
     Version {
-        /// Output: text or json.
+        /// Output: text, json or yaml.
         #[arg(short = 'o', long, value_enum, default_value = "text")]
         output: Format,
     },
@@ -170,7 +202,7 @@ pub struct OpenArgs {
     pub app: Option<String>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Output of `open APPLICATION`: text or json (the Service's answer as it gave it).
+    /// Output of `open APPLICATION`: text, json or yaml (the Service's answer as it gave it).
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: Format,
     /// Host port of the Argo CD UI, as given to `kindops up --ui-port`: on
@@ -206,7 +238,8 @@ pub struct LearnArgs {
     /// The git source `kindops up` published to (default: kindops's own, kind only).
     #[arg(long, value_name = "URL")]
     pub repo_url: Option<String>,
-    /// Output: text or json.
+    /// Output: text, json (one object per line as things happen) or yaml
+    /// (one `---` document per event).
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: Format,
     /// Deadline of each wait for an outcome (default 5m).
@@ -222,7 +255,7 @@ pub struct ListArgs {
     pub phase: Option<u8>,
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Output: text or json.
+    /// Output: text, json or yaml.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: Format,
 }
@@ -242,7 +275,8 @@ pub struct UpArgs {
     pub repo_url: Option<String>,
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Output: text or json.
+    /// Output: text (progress lines), json (one object per line as things
+    /// happen) or yaml (one `---` document per event).
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: Format,
     /// Also write a JUnit XML report to FILE (one testsuite per phase, one
@@ -284,4 +318,38 @@ pub struct UpArgs {
     /// No local registry (bring your own; see README, "Local registry").
     #[arg(long, conflicts_with = "registry_port")]
     pub no_registry: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from([&["kindops"][..], args].concat())
+    }
+
+    #[test]
+    fn verbosity_flags_become_the_log_filter() {
+        for (args, want) in [
+            (&["plan"][..], None),
+            (&["plan", "-v"], Some("info")),
+            (&["-vv", "plan"], Some("debug")),
+            (&["plan", "-vvvv"], Some("trace")),
+            (&["plan", "-q"], Some("error")),
+            (&["plan", "-v", "--log-level", "kindops=trace"], Some("kindops=trace")),
+        ] {
+            let cli = parse(args).unwrap();
+            assert_eq!(cli.log_filter().as_deref(), want, "{args:?}");
+        }
+        let e = parse(&["plan", "-v", "-q"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    /// `refresh --quiet` (the git source's hook says it) is the global flag.
+    #[test]
+    fn refresh_quiet_is_the_global_quiet() {
+        let cli = parse(&["refresh", "--quiet", "--post-receive"]).unwrap();
+        assert!(cli.quiet);
+        assert!(matches!(cli.command, Command::Refresh { post_receive: true, .. }));
+    }
 }

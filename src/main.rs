@@ -7,7 +7,10 @@ use kindops::commands::{self, Error};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Command::Refresh { quiet, .. } = &mut cli.command {
+        *quiet = cli.quiet;
+    }
     if !matches!(cli.command, Command::Up(_)) {
         // `kindops plan | head`: end quietly when the reader goes away, as Unix
         // tools do. These commands start no child process. (`up` keeps SIGPIPE
@@ -18,6 +21,14 @@ fn main() -> ExitCode {
         unsafe {
             let _ = nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl);
         }
+    }
+    // Before any thread starts: kube's kubeconfig loader and the kind and
+    // kubectl children read $KUBECONFIG; the log setup reads KINDOPS_LOG.
+    if let Some(file) = &cli.kubeconfig {
+        std::env::set_var("KUBECONFIG", file);
+    }
+    if let Some(filter) = cli.log_filter() {
+        std::env::set_var("KINDOPS_LOG", filter);
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -418,3 +418,32 @@ fn just_up_installs_nothing_and_needs_no_root() {
         assert!(!body.contains(word), "`just up` runs {word}: {body}");
     }
 }
+
+/// `--kubeconfig FILE`, kubectl's flag, is read instead of `$KUBECONFIG`:
+/// with `$KUBECONFIG` naming a file that does not exist, `status --context`
+/// fails naming the kubeconfig it could not read; with the flag naming the
+/// bed's kubeconfig it reads the cluster.
+#[test]
+fn the_kubeconfig_flag_is_read_instead_of_the_environment() {
+    let bed = Bed::shared();
+    let missing = bed.home.path().join("no-such-kubeconfig");
+    let without = Kindops::new()
+        .in_bed(&bed)
+        .env("KUBECONFIG", &missing)
+        .args(["status", "--context", support::kindops::CONTEXT])
+        .run();
+    assert_ne!(without.code(), Some(0), "{}", without.stdout());
+    assert!(
+        without.stderr().contains("cannot read the kubeconfig"),
+        "{}",
+        without.stderr()
+    );
+    let with = Kindops::new()
+        .in_bed(&bed)
+        .env("KUBECONFIG", &missing)
+        .args(["status", "--context", support::kindops::CONTEXT, "--kubeconfig"])
+        .arg(&bed.kubeconfig)
+        .run();
+    with.assert_code(0);
+    assert!(with.stdout().contains(support::kindops::CONTEXT), "{}", with.stdout());
+}

@@ -127,6 +127,32 @@ fn plan_is_offline_and_counts_objects() {
     );
 }
 
+/// `-o yaml` is the same document as `-o json` (plan, images, version,
+/// lessons), parsed back by a YAML parser to equal values.
+#[test]
+fn yaml_output_is_the_json_document_as_yaml() {
+    for args in [
+        &["plan", "--phase", "1"][..],
+        &["images", "--phase", "4"],
+        &["version"],
+        &["learn"],
+    ] {
+        let run = |o: &str| {
+            let mut k = Kindops::new().args(args).args(["-o", o]);
+            if args[0] != "version" && args[0] != "learn" {
+                k = k.mirror();
+            }
+            k.run()
+        };
+        let json = run("json");
+        let yaml = run("yaml");
+        let j: serde_json::Value = serde_json::from_str(&json.assert_code(0).stdout()).unwrap();
+        let y: serde_json::Value =
+            serde_yaml::from_str(&yaml.assert_code(0).stdout()).unwrap_or_else(|e| panic!("{args:?}: {e}\n{yaml}"));
+        assert_eq!(y, j, "{args:?}");
+    }
+}
+
 /// `--context` without `--repo-url`: phases 0 and 1 publish nothing and run;
 /// a run that reaches phase 2 (which publishes) is refused up front (exit 2)
 /// naming `--repo-url`, before anything is touched.

@@ -81,7 +81,7 @@ fn bash_completes_subcommands_flags_and_values_from_the_cli_definition() {
         .filter(|w| !w.starts_with('-'))
         .collect();
     assert_eq!(shells, vec!["bash", "zsh", "fish", "powershell"]);
-    assert_eq!(offered("kindops up --output "), vec!["text", "json"]);
+    assert_eq!(offered("kindops up --output "), vec!["text", "json", "yaml"]);
 }
 
 /// Zsh and fish: the scripts parse (`zsh -n`, `fish --no-execute`) where

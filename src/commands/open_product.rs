@@ -120,10 +120,7 @@ pub async fn run(args: &OpenArgs, app: &str) -> Result<u8> {
         answer: serde_json::from_str(&body).unwrap_or_else(|_| serde_json::Value::String(body.trim().to_string())),
     };
     match args.output {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&answer).map_err(anyhow::Error::from)?
-        ),
+        Format::Json | Format::Yaml => println!("{}", crate::report::document(args.output, &answer)?),
         _ => print_text(&answer, &t.context(), &svc.namespace, &svc.name, number),
     }
     Ok(0)

@@ -10,7 +10,7 @@ pub fn run(output: Format) -> Result<u8> {
     let kind = crate::content::kind_versions();
     let pins = crate::upstream::pins();
     match output {
-        Format::Json => {
+        Format::Json | Format::Yaml => {
             let upstream: Vec<serde_json::Value> = pins
                 .iter()
                 .map(|p| serde_json::json!({"name": p.name, "version": p.version, "file": p.file}))
@@ -22,7 +22,7 @@ pub fn run(output: Format) -> Result<u8> {
                 "node_image": kind.node_image,
                 "upstream": upstream,
             });
-            println!("{}", serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?);
+            println!("{}", crate::report::document(output, &v)?);
         }
         Format::Text => {
             println!(

@@ -187,12 +187,12 @@ pub async fn print_stream(
                     let _ = writeln!(out, "{l}");
                 }
             }
-            Format::Json => {
+            Format::Json | Format::Yaml => {
                 if let Event::SecretShown { label, value, .. } = &ev.event {
                     // Secrets go to the terminal (stderr), never into the JSON stream.
                     eprintln!("{label}: {value}");
                 }
-                let _ = writeln!(out, "{}", json_line(&ev));
+                let _ = writeln!(out, "{}", super::stream_item(format, &json_line(&ev)));
             }
         }
         let _ = out.flush();

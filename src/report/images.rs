@@ -21,7 +21,7 @@ const USES_SHOWN: usize = 3;
 pub fn print(images: &[Image], index: Option<&ImageIndex>, format: Format) -> Result<()> {
     let in_mirror = |i: &Image| index.map(|x| x.images.iter().any(|e| e.reference == i.reference));
     match format {
-        Format::Json => {
+        Format::Json | Format::Yaml => {
             let views: Vec<ImageView> = images
                 .iter()
                 .map(|image| ImageView {
@@ -29,7 +29,7 @@ pub fn print(images: &[Image], index: Option<&ImageIndex>, format: Format) -> Re
                     in_mirror: in_mirror(image),
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&views)?);
+            println!("{}", super::document(format, &views)?);
         }
         Format::Text => {
             for i in images {

@@ -141,8 +141,8 @@ pub async fn print_stream(
                     let _ = writeln!(out, "{l}");
                 }
             }
-            Format::Json => {
-                let _ = writeln!(out, "{}", serde_json::to_string(&ev).unwrap_or_default());
+            Format::Json | Format::Yaml => {
+                let _ = writeln!(out, "{}", super::stream_item(format, &ev));
             }
         }
         let _ = out.flush();
@@ -160,7 +160,7 @@ pub fn print_list(
     mut out: impl Write,
 ) -> std::io::Result<()> {
     match format {
-        Format::Json => {
+        Format::Json | Format::Yaml => {
             let v: Vec<serde_json::Value> = lessons
                 .iter()
                 .map(|l| {
@@ -170,7 +170,11 @@ pub fn print_list(
                     })
                 })
                 .collect();
-            writeln!(out, "{}", serde_json::json!({"lessons": v, "progress_unknown": why}))
+            let doc = serde_json::json!({"lessons": v, "progress_unknown": why});
+            match format {
+                Format::Yaml => writeln!(out, "{}", super::document(format, &doc).map_err(std::io::Error::other)?),
+                _ => writeln!(out, "{doc}"),
+            }
         }
         Format::Text => {
             writeln!(out, "Lessons (run one with `kindops learn N`; `--undo` takes it back):")?;

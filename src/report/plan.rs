@@ -23,7 +23,7 @@ pub struct PhaseView {
 
 pub fn print(views: &[PhaseView], format: Format) -> Result<()> {
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(views)?),
+        Format::Json | Format::Yaml => println!("{}", super::document(format, views)?),
         Format::Text => {
             for v in views {
                 println!("phase {}: {}", v.phase, v.title);

@@ -21,7 +21,7 @@ pub fn print(
     format: Format,
 ) -> Result<()> {
     match format {
-        Format::Json => {
+        Format::Json | Format::Yaml => {
             let v = serde_json::json!({
                 "target": target.describe(),
                 "phases": phases,
@@ -37,7 +37,7 @@ pub fn print(
                     .filter_map(|r| delivery.next_step(r).map(|n| (r.name.clone(), n)))
                     .collect::<std::collections::BTreeMap<_, _>>(),
             });
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            println!("{}", super::document(format, &v)?);
         }
         Format::Text => {
             println!("{}", target.describe());
