@@ -133,7 +133,7 @@ fn plan_is_offline_and_counts_objects() {
 fn yaml_output_is_the_json_document_as_yaml() {
     for args in [
         &["plan", "--phase", "1"][..],
-        &["images", "--phase", "4"],
+        &["images", "--phase", "1"],
         &["version"],
         &["learn"],
     ] {
@@ -195,7 +195,7 @@ fn bad_flag_values_exit_2_naming_the_flag() {
         (&["up", "--phase", "9"], "phase 9"),
         (&["up", "--timeout", "5parsecs"], "--timeout"),
         (&["up", "--ui-port", "70000"], "--ui-port"),
-        (&["up", "--output", "yaml"], "--output"),
+        (&["up", "--output", "toml"], "--output"),
         (&["up", "--cluster", "Bad_Name"], "--cluster"),
         (&["up", "--mirror", "/nonexistent/mirror"], "--mirror"),
         (&["up", "--node-image", "::"], "--node-image"),

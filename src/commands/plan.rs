@@ -4,7 +4,8 @@
 //! Reads upstream artifacts only from `--mirror` or the cache (never the
 //! network) and our own manifests from the binary. Counts come from parsing
 //! every YAML document a step's path refers to (kustomization `resources`
-//! followed recursively; patches do not add objects).
+//! followed recursively; patches do not add objects, and a strategic-merge
+//! patch `$patch: delete` removes its object, as kustomize does).
 
 use super::{check_phase, load_plan, Result};
 use crate::cli::SourceArgs;
@@ -32,6 +33,8 @@ fn count(content: &Content, mirror: Option<&Mirror>, path: &str) -> Counted {
     let mut missing = None;
     let mut stack = vec![PathBuf::from(path)];
     let files = content.files();
+    let mut texts = Vec::new();
+    let mut deleted = Vec::new();
     while let Some(p) = stack.pop() {
         let key = p.to_string_lossy().replace('\\', "/");
         let kust = files
@@ -43,6 +46,23 @@ fn count(content: &Content, mirror: Option<&Mirror>, path: &str) -> Counted {
                 if let Some(r) = r.as_str() {
                     stack.push(normalize(&Path::new(&key).join(r)));
                 }
+            }
+            for patch in k.get("patches").and_then(|r| r.as_sequence()).into_iter().flatten() {
+                let text = match (
+                    patch.get("patch").and_then(|p| p.as_str()),
+                    patch.get("path").and_then(|p| p.as_str()),
+                ) {
+                    (Some(t), _) => Some(t.to_string()),
+                    (None, Some(f)) => {
+                        let f = normalize(&Path::new(&key).join(f));
+                        files
+                            .iter()
+                            .find(|(x, _)| *x == f)
+                            .map(|(_, b)| String::from_utf8_lossy(b).to_string())
+                    }
+                    _ => None,
+                };
+                deleted.extend(text.iter().flat_map(|t| deletions(t)));
             }
             if k.get("helmCharts").is_some() {
                 missing = Some("plus a Helm chart rendered by Argo CD".to_string());
@@ -72,14 +92,19 @@ fn count(content: &Content, mirror: Option<&Mirror>, path: &str) -> Counted {
                 .collect();
             Some(docs.join("\n---\n"))
         };
-        if let Some(text) = text {
-            for doc in serde_yaml::Deserializer::from_str(&text) {
-                // A document is an object unless it is empty (`---` then nothing).
-                let mut found = Vec::new();
-                if let Ok(true) = serde::de::DeserializeSeed::deserialize(ImageScan::new(&mut found), doc) {
-                    objects += 1;
-                    images.extend(found);
-                }
+        texts.extend(text);
+    }
+    for text in &texts {
+        for doc in documents(text) {
+            if !deleted.is_empty() && is_deleted(doc, &deleted) {
+                continue;
+            }
+            // A document is an object unless it is empty (`---` then nothing).
+            let mut found = Vec::new();
+            let de = serde_yaml::Deserializer::from_str(doc);
+            if let Ok(true) = serde::de::DeserializeSeed::deserialize(ImageScan::new(&mut found), de) {
+                objects += 1;
+                images.extend(found);
             }
         }
     }
@@ -92,6 +117,59 @@ fn count(content: &Content, mirror: Option<&Mirror>, path: &str) -> Counted {
         images,
         missing,
     )
+}
+
+/// The documents of a YAML stream, split at its `---` lines (a `---` at
+/// the start of a line always starts a document: block scalars are
+/// indented).
+fn documents(text: &str) -> impl Iterator<Item = &str> {
+    let mut starts = vec![0];
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" || line.starts_with("--- ") {
+            starts.push(at);
+        }
+        at += line.len();
+    }
+    starts.push(text.len());
+    starts
+        .windows(2)
+        .map(|w| &text[w[0]..w[1]])
+        .filter(|d| !d.trim().is_empty() && d.trim() != "---")
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// The (kind, name) of each object a patch text deletes: its documents
+/// with `$patch: delete` (kustomize's strategic-merge delete directive).
+fn deletions(text: &str) -> Vec<(String, String)> {
+    serde_yaml::Deserializer::from_str(text)
+        .filter_map(|d| serde::Deserialize::deserialize(d).ok())
+        .filter(|v: &serde_yaml::Value| v.get("$patch").and_then(|p| p.as_str()) == Some("delete"))
+        .filter_map(|v| {
+            let kind = v.get("kind")?.as_str()?.to_string();
+            let name = v.get("metadata")?.get("name")?.as_str()?.to_string();
+            Some((kind, name))
+        })
+        .collect()
+}
+
+/// Whether document `doc` is one of the `deleted` objects (parsed only when
+/// its text names one of them).
+fn is_deleted(doc: &str, deleted: &[(String, String)]) -> bool {
+    if !deleted.iter().any(|(_, n)| doc.contains(n.as_str())) {
+        return false;
+    }
+    let Ok(v) = serde_yaml::from_str::<serde_yaml::Value>(doc) else {
+        return false;
+    };
+    let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
+    let name = v
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(|n| n.as_str())
+        .unwrap_or_default();
+    deleted.iter().any(|(k, n)| k == kind && n == name)
 }
 
 fn normalize(p: &Path) -> PathBuf {
@@ -291,3 +369,21 @@ fn views(plan: &Plan, upto: u8, mirror: Option<&str>) -> Vec<PhaseView> {
 /// What [`count`] finds under one path: objects (None: an upstream file is
 /// not cached), images, and a note for the reader.
 type Counted = (Option<usize>, BTreeSet<String>, Option<String>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delete_patch_removes_its_object_from_the_count() {
+        let stream = "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: argocd-dex-server\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: argocd-dex-server\nspec:\n  template:\n    spec:\n      containers:\n        - image: ghcr.io/dexidp/dex:v2.45.0\n--- # the server\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: argocd-server\n---\n";
+        let docs: Vec<&str> = documents(stream).collect();
+        assert_eq!(docs.len(), 3, "{docs:?}");
+        let deleted =
+            deletions("$patch: delete\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: argocd-dex-server\n");
+        assert_eq!(deleted, [("Deployment".to_string(), "argocd-dex-server".to_string())]);
+        let kept: Vec<&str> = docs.into_iter().filter(|d| !is_deleted(d, &deleted)).collect();
+        assert_eq!(kept.len(), 2, "the Service of the same name stays: {kept:?}");
+        assert!(kept.iter().all(|d| !d.contains("dexidp")));
+    }
+}
