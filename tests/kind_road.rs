@@ -647,38 +647,28 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
         12,
         "cart reports its secret's short SHA-256: {sha_before:?}"
     );
-    let pods_before = l.kubectl(
-        name,
-        &[
-            "-n",
-            "coffee",
-            "get",
-            "pods",
-            "-l",
-            "app.kubernetes.io/name=cart",
-            "-o",
-            "jsonpath={.items[*].metadata.uid}",
-        ],
-    );
+    let cart_pods = || {
+        stdout(&l.kubectl(
+            name,
+            &[
+                "-n",
+                "coffee",
+                "get",
+                "pods",
+                "-l",
+                "app.kubernetes.io/name=cart",
+                "-o",
+                "jsonpath={.items[*].metadata.uid}",
+            ],
+        ))
+    };
+    let before_uids = cart_pods();
     let (events, fin, text) = passed_lesson(&l, name, "8");
     let rotated = secrets::value(&l, name, secrets::STORE, "coffee-cart").expect("the store's value of cart");
     let want = kindops::learn::rotate_secret::short_sha256(rotated.as_bytes());
     assert_ne!(want, sha_before, "the store's value did not change");
     assert_eq!(sha_of_answer(), want, "cart answers with the rotated value's SHA-256");
-    let pods_after = l.kubectl(
-        name,
-        &[
-            "-n",
-            "coffee",
-            "get",
-            "pods",
-            "-l",
-            "app.kubernetes.io/name=cart",
-            "-o",
-            "jsonpath={.items[*].metadata.uid}",
-        ],
-    );
-    let (before_uids, after_uids) = (stdout(&pods_before), stdout(&pods_after));
+    let after_uids = cart_pods();
     assert!(
         !after_uids.is_empty() && after_uids.split_whitespace().all(|u| before_uids.contains(u)),
         "a new pod of cart started (no restart is needed): before {before_uids}, after {after_uids}"
@@ -694,6 +684,10 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     assert!(!text.contains(&rotated), "lesson 8 showed the value");
     store_values.push(rotated);
     eprintln!("[road] lesson 8: {fin}; notes: {notes:?}");
+    // A learner's new product gets CI by the documented step (a Trigger):
+    // refused without tests, built and rolled out with them.
+    let tea_commit = support::ci_loop::new_product_gets_ci(&l, name);
+    eprintln!("[road] tea, a learner's new product, serves {tea_commit} through CI");
     support::ci_loop::teardown(&registry_made);
 
     // The Argo CD admin password (and any private key) appears nowhere

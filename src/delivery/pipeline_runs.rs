@@ -210,14 +210,19 @@ impl PipelineRunSummary {
         if self.state != RunState::Failed {
             return None;
         }
+        let module = if self.module.is_empty() {
+            "the module"
+        } else {
+            &self.module
+        };
+        if self.failed_tests == NO_TESTS {
+            return Some(format!(
+                "{module} has no tests (*_test.go): CI builds only tested code; add a test and push again"
+            ));
+        }
         if !self.failed_tests.is_empty() {
             return Some(format!(
-                "fix the failing test in {} and push again; the running version is untouched",
-                if self.module.is_empty() {
-                    "the module"
-                } else {
-                    &self.module
-                }
+                "fix the failing test in {module} and push again; the running version is untouched"
             ));
         }
         let (task, _) = self.failure()?;
@@ -235,6 +240,10 @@ impl PipelineRunSummary {
         None
     }
 }
+
+/// The `failed-tests` result of a module with no `*_test.go`
+/// (`ci/coffee/pipeline.yaml`, step test).
+pub const NO_TESTS: &str = "no tests";
 
 /// The host the coffee pipeline pushes to and reads ko's base image from
 /// (`ci/coffee/pipeline.yaml` params `REGISTRY`, `BASE_IMAGE`): the
@@ -314,8 +323,9 @@ fn results(status: &RunStatus) -> BTreeMap<String, String> {
         .results
         .iter()
         .map(|r| {
+            // A step that wrote its result with `echo` leaves a newline.
             let v = match &r.value {
-                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::String(s) => s.trim_end().to_string(),
                 other => other.to_string(),
             };
             (r.name.clone(), v)
@@ -599,6 +609,15 @@ mod tests {
                 .is_some_and(|n| n.starts_with("fix the failing test in products/coffee/cart")),
             "{:?}",
             pr.next_step(&[])
+        );
+        // A module with no tests: the test step's result says so.
+        let mut untested = pr.clone();
+        untested.failed_tests = NO_TESTS.into();
+        assert!(
+            untested.next_step(&[]).is_some_and(|n| n
+                == "products/coffee/cart has no tests (*_test.go): CI builds only tested code; add a test and push again"),
+            "{:?}",
+            untested.next_step(&[])
         );
         // The same run failing in its build step because the registry is gone
         // (ko's words when the container's name no longer resolves).

@@ -795,6 +795,131 @@ pub fn push_with_step_image_missing(l: &Learner, cluster: &str, good: &str) -> S
     name
 }
 
+/// A learner's new product gets CI the way `ci/coffee/trigger.yaml` says
+/// (seed 000's documented step), with `apps/coffee/tea` already there (the
+/// road made it): (1) a Trigger for tea, a copy of cart's, pushed and synced
+/// by Argo CD (Application coffee-ci); (2) tea's code, a copy of cart's
+/// named tea, pushed **without tests**: tea's PipelineRun fails in its test
+/// step, `kindops status` says the module has no tests, nothing is built;
+/// (3) its test added: the run Succeeds, CI writes tea's image back into
+/// `apps/coffee/tea`, and tea answers as tea with that commit. Only tea's
+/// runs start. Returns the commit tea serves.
+pub fn new_product_gets_ci(l: &Learner, cluster: &str) -> String {
+    let work = l.home.path().join("loop-clone");
+    git(&work, &["fetch", "-q", "origin"]);
+    git(&work, &["reset", "-q", "--hard", "origin/main"]);
+    assert!(
+        work.join("apps/coffee/tea/kustomization.yaml").is_file(),
+        "the road adds apps/coffee/tea first"
+    );
+
+    // 1. The Trigger: cart's, with tea in its paths and MODULE_PATH.
+    let file = work.join("ci/coffee/trigger.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let (start, end) = (
+        text.find("    - name: cart\n").expect("cart's Trigger"),
+        text.find("    - name: order\n").expect("order's Trigger"),
+    );
+    let tea_trigger = text[start..end].replace("cart", "tea");
+    std::fs::write(&file, format!("{}{tea_trigger}{}", &text[..end], &text[end..])).unwrap();
+    commit_as_learner(&work, "ci: a Trigger for tea");
+    let trigger_commit = push(&work);
+    poll("the EventListener has tea's Trigger", 240, || {
+        let out = l.kubectl(
+            cluster,
+            &[
+                "-n",
+                "coffee-ci",
+                "get",
+                "eventlistener",
+                "coffee",
+                "-o",
+                "jsonpath={.spec.triggers[*].name}",
+            ],
+        );
+        stdout(&out).split_whitespace().any(|t| t == "tea").then_some(())
+    });
+    let synced = l
+        .command(&[
+            "status",
+            "--cluster",
+            cluster,
+            "--wait",
+            "--app",
+            "coffee-ci",
+            "--timeout",
+            "180s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(synced.status.code(), Some(0), "{}", show(&synced));
+    // The listener's sink reads its Triggers through an informer: a moment.
+    std::thread::sleep(Duration::from_secs(3));
+    eprintln!("[loop] tea's Trigger {} synced", &trigger_commit[..7]);
+
+    // 2. tea's code without tests.
+    let before = run_names(l, cluster);
+    let src = work.join("products/coffee/cart");
+    let dst = work.join("products/coffee/tea");
+    std::fs::create_dir_all(&dst).unwrap();
+    for f in ["go.mod", "main.go", "server.go"] {
+        let t = std::fs::read_to_string(src.join(f)).unwrap();
+        std::fs::write(dst.join(f), t.replace("cart", "tea")).unwrap();
+    }
+    commit_as_learner(&work, "tea: the service, no tests yet");
+    let untested = push(&work);
+    let (run, v, shown) = failed_run_after(l, cluster, &before, "tea's run without tests ended", 300);
+    let name = run["metadata"]["name"].as_str().unwrap().to_string();
+    assert_eq!(shown["module"], "products/coffee/tea", "{shown}");
+    assert_eq!(shown["revision"], untested.as_str(), "{shown}");
+    assert_eq!(shown["failed_tests"], "no tests", "{shown}");
+    let next = v["next_steps"][name.as_str()].as_str().unwrap_or_default();
+    assert!(
+        next.contains("products/coffee/tea has no tests (*_test.go)"),
+        "`kindops status -o json` next_steps for {name}: {next:?}"
+    );
+    assert!(
+        !registry_serves(&format!("coffee/tea:{untested}")),
+        "an image was pushed for tea without tests"
+    );
+    let ours: Vec<String> = run_names(l, cluster)
+        .into_iter()
+        .filter(|n| !before.contains(n))
+        .collect();
+    assert_eq!(ours, std::slice::from_ref(&name), "only tea's run started");
+    eprintln!("[loop] tea without tests: {name} failed in its test step; status says: {next}");
+
+    // 3. Its test: the run Succeeds and tea rolls out as tea.
+    let before = run_names(l, cluster);
+    let t = std::fs::read_to_string(src.join("server_test.go")).unwrap();
+    std::fs::write(dst.join("server_test.go"), t.replace("cart", "tea")).unwrap();
+    commit_as_learner(&work, "tea: its tests");
+    let tested = push(&work);
+    let answer = poll("tea answers as tea with its tested commit", 420, || {
+        let o = l
+            .command(&["open", "tea", "--cluster", cluster, "-o", "json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        (v["answer"]["name"] == "tea" && v["answer"]["version"] == tested.as_str()).then_some(v)
+    });
+    assert_eq!(answer["answer"]["secret"], "present", "{answer}");
+    let ours: Vec<serde_json::Value> = pipelineruns(l, cluster)
+        .into_iter()
+        .filter(|r| !before.iter().any(|n| r["metadata"]["name"] == n.as_str()))
+        .collect();
+    assert_eq!(ours.len(), 1, "one run for tea's tested commit: {ours:?}");
+    assert_eq!(condition(&ours[0], "Succeeded").unwrap()["status"], "True");
+    git(&work, &["fetch", "-q", "origin"]);
+    let kustomization = git(&work, &["show", "origin/main:apps/coffee/tea/kustomization.yaml"]);
+    assert!(
+        kustomization.contains("newName: localhost:5001/coffee/tea") && kustomization.contains(&tested),
+        "CI wrote tea's image back: {kustomization}"
+    );
+    eprintln!("[loop] tea with its tests: built, written back, serving {tested}");
+    tested
+}
+
 /// The PipelineRuns in coffee-ci.
 pub fn pipelineruns(l: &Learner, cluster: &str) -> Vec<serde_json::Value> {
     let v = json(&l.kubectl(cluster, &["-n", "coffee-ci", "get", "pipelineruns", "-o", "json"]));

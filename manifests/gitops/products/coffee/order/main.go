@@ -2,12 +2,14 @@
 // and shipped by the coffee CI pipeline (ci/coffee/pipeline.yaml) and
 // deployed by Argo CD from apps/coffee/order.
 //
-// GET / answers {"name": "order", "version": <commit>, "secret": "present"|"absent"}:
+// GET / answers {"name": "order", "version": <commit>, "secret": "present"|"absent",
+// "secret_sha256": <the first 12 hex digits of the secret's SHA-256, or "">}:
 // version is the git commit the binary was built from, as Go's build info
 // records it (`vcs.revision`, stamped by `go build` inside a git checkout,
 // which is what ko runs in the pipeline's clone; "unknown" outside one);
 // secret says whether the file /var/run/secrets/coffee/api-key (the Secret
-// order-secret, key api-key) is present and not empty, never its value.
+// order-secret, key api-key) is present and not empty, never its value;
+// secret_sha256 changes when the value is rotated.
 // GET /healthz is the readiness endpoint.
 package main
 
