@@ -74,21 +74,26 @@ fn service_selector() -> String {
     format!("kubernetes.io/service-name={SERVICE}")
 }
 
-pub(super) async fn reach(ctx: &LessonCtx) -> Result<Reach, Fail> {
+/// Whether every node is KWOK's (the test bed), where pods run nothing.
+/// Errors: the API server's, listing Nodes.
+pub(super) async fn pods_run_nothing(ctx: &LessonCtx) -> Result<bool, Fail> {
     let nodes: Api<Node> = Api::all(ctx.client.clone());
     let list = nodes
         .list(&ListParams::default())
         .await
         .map_err(|e| Fail::new(format!("listing Nodes: {e}")))?;
     // KWOK marks the nodes it fakes with this annotation (kwok v0.8 `kwok.x-k8s.io/node: fake`).
-    if !list.items.is_empty()
+    Ok(!list.items.is_empty()
         && list.items.iter().all(|n| {
             n.metadata
                 .annotations
                 .as_ref()
                 .is_some_and(|a| a.contains_key("kwok.x-k8s.io/node"))
-        })
-    {
+        }))
+}
+
+pub(super) async fn reach(ctx: &LessonCtx) -> Result<Reach, Fail> {
+    if pods_run_nothing(ctx).await? {
         return Ok(Reach::Never("this cluster's nodes are KWOK's (the test bed): pods run nothing, so no EventListener serves and no PipelineRun step would run".into()));
     }
     let svc: Api<Service> = Api::namespaced(ctx.client.clone(), NAMESPACE);

@@ -27,7 +27,7 @@ use super::git_sync::{APP, NAMESPACE, ROLLOUT};
 use super::observe::{Observer, Target};
 use super::{require_ready, Ended, Fail, LessonCtx};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, Pod, Secret};
+use k8s_openapi::api::core::v1::{Pod, Secret};
 use k8s_openapi::ByteString;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::{watcher, WatchStreamExt};
@@ -130,23 +130,6 @@ async fn pod_answers(ctx: &LessonCtx) -> Result<Vec<(String, Result<String, Stri
     Ok(out)
 }
 
-/// Whether every node is KWOK's (the test bed), where no pod runs.
-async fn pods_run_nothing(ctx: &LessonCtx) -> Result<bool, Fail> {
-    let nodes: Api<Node> = Api::all(ctx.client.clone());
-    let list = nodes
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| Fail::new(format!("listing Nodes: {e}")))?;
-    // KWOK marks the nodes it fakes with this annotation (kwok v0.8 `kwok.x-k8s.io/node: fake`).
-    Ok(!list.items.is_empty()
-        && list.items.iter().all(|n| {
-            n.metadata
-                .annotations
-                .as_ref()
-                .is_some_and(|a| a.contains_key("kwok.x-k8s.io/node"))
-        }))
-}
-
 /// Watches Secret `coffee/cart-secret` until its `api-key` is `value`
 /// (compared in memory). Errors: not within the lesson's `--timeout`, or interrupted.
 async fn wait_target_has(ctx: &LessonCtx, value: &[u8]) -> Result<(), Fail> {
@@ -208,7 +191,7 @@ pub async fn run(ctx: &mut LessonCtx) -> Result<Ended, Fail> {
     ctx.explain("kindops checks that Application cart is Synced and Healthy and that cart answers with its secret's short SHA-256.")
         .await?;
     require_ready(ctx, APP).await?;
-    if pods_run_nothing(ctx).await? {
+    if super::ci_by_path::pods_run_nothing(ctx).await? {
         ctx.note("What this lesson cannot show here: this cluster's nodes are KWOK's (the test bed), so no pod of External Secrets or cart runs. On a real cluster kindops writes a new value into the team's secret store; External Secrets copies it into Secret coffee/cart-secret, cart reads it with no restart, and Application cart stays Synced.");
         return Ok(Ended::Skipped(
             "needs a real cluster: this cluster's nodes are KWOK's (the test bed)".into(),
