@@ -229,10 +229,14 @@ impl AppSummary {
             if repo_server_unreachable(&c.message) {
                 return Some(format!("{}: {} ({REPO_SERVER_AWAY})", c.kind, c.message));
             }
-            return Some(format!("{}: {}", c.kind, c.message));
+            return Some(format!("{}: {}", c.kind, with_webhook_note(&c.message)));
         }
         if matches!(self.operation_phase.as_str(), "Failed" | "Error") {
-            return Some(format!("sync {}: {}", self.operation_phase, self.operation_message));
+            return Some(format!(
+                "sync {}: {}",
+                self.operation_phase,
+                with_webhook_note(&self.operation_message)
+            ));
         }
         None
     }
@@ -240,6 +244,15 @@ impl AppSummary {
     /// First 7 characters of the synced revision.
     pub fn short_revision(&self) -> &str {
         &self.revision[..self.revision.len().min(7)]
+    }
+}
+
+/// `message`, followed by what to do when it says an admission webhook did
+/// not answer ([`crate::admission::webhook_away`]).
+fn with_webhook_note(message: &str) -> String {
+    match crate::admission::webhook_away(message) {
+        Some(w) => format!("{message} ({})", w.explain()),
+        None => message.to_string(),
     }
 }
 
@@ -269,7 +282,8 @@ impl AppSummary {
             return self.health_message.clone();
         }
         if self.operation_phase == "Running" && !self.operation_message.is_empty() {
-            return self.operation_message.clone();
+            // Argo CD retrying a failed apply says so here ("Retrying attempt #N ...").
+            return with_webhook_note(&self.operation_message);
         }
         self.resources
             .iter()
@@ -391,6 +405,42 @@ mod tests {
             ..Default::default()
         };
         assert!(app.why().ends_with(&format!("({REPO_SERVER_AWAY})")), "{}", app.why());
+    }
+
+    /// A sync whose apply an admission webhook did not answer: while Argo CD
+    /// retries (operation Running), once it failed, and in its SyncError
+    /// condition, the reason names the webhook's Service and what to do.
+    #[test]
+    fn a_webhook_that_does_not_answer_is_named() {
+        let call = r#"one or more objects failed to apply, reason: Internal error occurred: failed calling webhook "validate.externalsecret.external-secrets.io": failed to call webhook: Post "https://external-secrets-webhook.external-secrets.svc:443/validate-external-secrets-io-v1-externalsecret?timeout=5s": no endpoints available for service "external-secrets-webhook""#;
+        let note = "Service external-secrets/external-secrets-webhook";
+        let retrying = AppSummary {
+            operation_phase: "Running".into(),
+            operation_message: format!("Retrying attempt #2 at 11:02AM: {call}"),
+            ..Default::default()
+        };
+        assert!(retrying.why().contains(note), "{}", retrying.why());
+        let failed = AppSummary {
+            operation_phase: "Failed".into(),
+            operation_message: call.into(),
+            ..Default::default()
+        };
+        assert!(failed.why().starts_with("sync Failed: one or more"), "{}", failed.why());
+        assert!(failed.why().contains(note), "{}", failed.why());
+        let given_up = AppSummary {
+            conditions: vec![AppCondition {
+                kind: "SyncError".into(),
+                message: format!("Failed last sync attempt to [4f2c1d0]: {call}"),
+            }],
+            ..Default::default()
+        };
+        assert!(given_up.why().contains(note), "{}", given_up.why());
+        let other = AppSummary {
+            operation_phase: "Failed".into(),
+            operation_message: "one or more objects failed to apply, reason: namespaces \"x\" not found".into(),
+            ..Default::default()
+        };
+        assert!(!other.why().contains("webhook"), "{}", other.why());
     }
 
     fn obj(v: serde_json::Value) -> DynamicObject {

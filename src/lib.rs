@@ -9,6 +9,7 @@
 //! module per subcommand (the binary is a thin `main` over it); `report`
 //! holds one module per thing printed outside the TUI.
 
+pub mod admission;
 pub mod argo;
 pub mod ci;
 pub mod cli;

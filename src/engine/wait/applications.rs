@@ -146,14 +146,17 @@ pub async fn applications_ready(
                     .map(|m| (a.name.clone(), m.to_string()))
             });
             if let Some((name, message)) = given_up {
-                return Err(WaitError::new(
+                let webhook = crate::admission::webhook_away(&message);
+                let mut err = WaitError::new(
                     Some(format!("Application {namespace}/{name}")),
                     format!(
                         "Application {namespace}/{name}: Argo CD's automated sync failed after its retries, and Argo CD will not sync this revision again by itself: {message}. \
                          Fix the cause, then run `kindops up` again (it asks Argo CD to sync once more), or sync by hand: \
                          kubectl -n {namespace} patch application {name} --type merge -p '{{\"operation\":{{\"sync\":{{}}}}}}'"
                     ),
-                ));
+                );
+                err.hint = webhook.map(|w| w.explain());
+                return Err(err);
             }
             let (done, waiting) = evaluate(&apps, &refresh_pending);
             let wanted = applications.len()
@@ -278,7 +281,17 @@ pub async fn applications_ready(
                         .values()
                         .filter(|a| ours(a) && !a.is_ready())
                         .find_map(|a| problem_in(&workloads, a))
-                        .map(|p| p.hint());
+                        .map(|p| p.hint())
+                        .or_else(|| {
+                            // An apply an admission webhook did not answer.
+                            apps.values()
+                                .filter(|a| ours(a) && !a.is_ready())
+                                .find_map(|a| {
+                                    crate::admission::webhook_away(&a.operation_message)
+                                        .or_else(|| a.conditions.iter().find_map(|c| crate::admission::webhook_away(&c.message)))
+                                })
+                                .map(|w| w.explain())
+                        });
                     let mut err = WaitError::new(
                         waiting.first().map(|(object, _)| object.clone()),
                         format!(
