@@ -688,6 +688,9 @@ fn the_default_road_runs_phases_0_to_4_on_real_pods() {
     // refused without tests, built and rolled out with them.
     let tea_commit = support::ci_loop::new_product_gets_ci(&l, name);
     eprintln!("[road] tea, a learner's new product, serves {tea_commit} through CI");
+    // Fault: External Secrets' webhook down while the learner's edit of an
+    // ExternalSecret is applied; `status` names it; a re-run heals.
+    secrets::fault_webhook_down(&l, name, &rerun);
     support::ci_loop::teardown(&registry_made);
 
     // The Argo CD admin password (and any private key) appears nowhere

@@ -470,8 +470,18 @@ fn rollout(l: &Learner, cluster: &str) -> serde_json::Value {
     json(&l.kubectl(cluster, &["-n", "coffee", "get", "rollout", "cart-app", "-o", "json"]))
 }
 
-/// Pushes HEAD of the clone `work` as the learner, and returns its commit.
-fn push(work: &Path) -> String {
+/// The learner's clone of the built-in git source (made by
+/// [`push_cart_and_wait`]), at the git source's main now.
+pub fn learner_clone(l: &Learner) -> std::path::PathBuf {
+    let work = l.home.path().join("loop-clone");
+    git(&work, &["fetch", "-q", "origin"]);
+    git(&work, &["reset", "-q", "--hard", "origin/main"]);
+    work
+}
+
+/// Pushes HEAD of the clone `work` as the learner (`git push origin
+/// HEAD:main`), and returns its commit.
+pub fn push(work: &Path) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(work)
@@ -805,9 +815,7 @@ pub fn push_with_step_image_missing(l: &Learner, cluster: &str, good: &str) -> S
 /// `apps/coffee/tea`, and tea answers as tea with that commit. Only tea's
 /// runs start. Returns the commit tea serves.
 pub fn new_product_gets_ci(l: &Learner, cluster: &str) -> String {
-    let work = l.home.path().join("loop-clone");
-    git(&work, &["fetch", "-q", "origin"]);
-    git(&work, &["reset", "-q", "--hard", "origin/main"]);
+    let work = learner_clone(l);
     assert!(
         work.join("apps/coffee/tea/kustomization.yaml").is_file(),
         "the road adds apps/coffee/tea first"

@@ -1,7 +1,8 @@
 //! What the real-kind road checks of secrets (issue 23): External Secrets is
 //! upstream's binary, each product's ExternalSecret syncs the team's store
 //! into its Secret, the store's values stay out of every output, and a
-//! missing store Secret is named with External Secrets' own message.
+//! missing store Secret is named with External Secrets' own message, and
+//! its webhook being down is named with the Service to look at.
 
 use super::bed::{show, stdout};
 use super::lane::{docker, Learner};
@@ -201,6 +202,168 @@ pub fn fault_store_secret_deleted(l: &Learner, cluster: &str, svc: &str, up: &[&
     assert!(stdout(&out).contains(&format!("created {store}")), "{}", show(&out));
     wait_ready(l, cluster, &name, "True", "SecretSynced", Duration::from_secs(90));
     value(l, cluster, STORE, &store).unwrap()
+}
+
+/// External Secrets' webhook down while an ExternalSecret is applied, and a
+/// re-run of `up` that heals it:
+/// 1. the webhook stopped: Argo CD would put its Deployment back at once
+///    (selfHeal), so the external-secrets Application's automated sync is
+///    turned off first, as someone debugging External Secrets by hand
+///    would, then the Deployment is scaled to 0 and its pods are gone;
+/// 2. the learner pushes an edit of cart's ExternalSecret (a label): Argo
+///    CD's apply of it goes through the webhook (failurePolicy Fail, chart
+///    2.9.0 templates/validatingwebhook.yaml: CREATE, UPDATE and DELETE) and
+///    fails; Argo CD retries (5 times, up to 1 min apart) and gives up;
+/// 3. `kindops status --wait --app cart` exits 1 naming the webhook, its
+///    Service and the next step, and `kindops status` shows it;
+/// 4. a re-run of `up` (`up`: its full command) re-applies what kindops
+///    installed (the Application's automated sync, so Argo CD restores the
+///    webhook) and asks Argo CD to sync cart again: exit 0, the label is on
+///    the ExternalSecret, which is Ready with SecretSynced.
+pub fn fault_webhook_down(l: &Learner, cluster: &str, up: &[&str]) {
+    let ok = |args: &[&str]| {
+        let out = l.kubectl(cluster, args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", show(&out));
+    };
+    let automated = |l: &Learner| {
+        json(l, cluster, &["-n", "argocd", "get", "application", "external-secrets"])["spec"]["syncPolicy"]["automated"]
+            .is_object()
+    };
+    assert!(automated(l), "kindops's external-secrets Application syncs by itself");
+    ok(&[
+        "-n",
+        "argocd",
+        "patch",
+        "application",
+        "external-secrets",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"remove","path":"/spec/syncPolicy/automated"}]"#,
+    ]);
+    ok(&[
+        "-n",
+        "external-secrets",
+        "scale",
+        "deployment",
+        "external-secrets-webhook",
+        "--replicas=0",
+    ]);
+    ok(&[
+        "-n",
+        "external-secrets",
+        "wait",
+        "--for=delete",
+        "pod",
+        "-l",
+        "app.kubernetes.io/name=external-secrets-webhook",
+        "--timeout=120s",
+    ]);
+    eprintln!("[secrets] External Secrets' webhook stopped (its Application's automated sync off)");
+
+    let work = super::ci_loop::learner_clone(l);
+    let file = work.join("apps/coffee/cart/externalsecret.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let head = "metadata:\n  name: secret\n";
+    assert!(text.contains(head), "{}: {text}", file.display());
+    std::fs::write(
+        &file,
+        text.replace(head, &format!("{head}  labels:\n    team: coffee\n")),
+    )
+    .unwrap();
+    super::ci_loop::commit_as_learner(&work, "cart: label its ExternalSecret");
+    let commit = super::ci_loop::push(&work);
+    let t = Instant::now();
+
+    // Argo CD gives up: a SyncError condition, its last operation failed.
+    let message = loop {
+        let app = json(l, cluster, &["-n", "argocd", "get", "application", "cart"]);
+        let given_up = app["status"]["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == "SyncError"))
+            .map(|c| c["message"].as_str().unwrap_or_default().to_string());
+        let phase = app["status"]["operationState"]["phase"].as_str().unwrap_or_default();
+        if let (Some(m), "Failed" | "Error") = (given_up, phase) {
+            break m;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(300),
+            "Argo CD did not give up on cart within 300 s: {}",
+            app["status"]["operationState"]
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    assert!(
+        message.contains(r#"failed calling webhook "validate.externalsecret.external-secrets.io""#),
+        "{message}"
+    );
+    eprintln!(
+        "[secrets] webhook down: Argo CD gave up on cart's sync of {} after {:?}",
+        &commit[..7],
+        t.elapsed()
+    );
+    let waited = l
+        .command(&[
+            "status",
+            "--cluster",
+            cluster,
+            "--wait",
+            "--app",
+            "cart",
+            "--timeout",
+            "30s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(waited.status.code(), Some(1), "{}", show(&waited));
+    let said = show(&waited);
+    for part in [
+        "Application argocd/cart",
+        "admission webhook validate.externalsecret.external-secrets.io",
+        "Service external-secrets/external-secrets-webhook",
+        "kubectl -n external-secrets get pods",
+        "run `kindops up` again",
+    ] {
+        assert!(said.contains(part), "status --wait does not say {part:?}: {said}");
+    }
+    let status = l.command(&["status", "--cluster", cluster]).output().unwrap();
+    let row = stdout(&status)
+        .lines()
+        .find(|r| r.starts_with("cart "))
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(
+        row.contains("Service external-secrets/external-secrets-webhook"),
+        "{}",
+        show(&status)
+    );
+    eprintln!(
+        "[secrets] status --wait exits 1: {}",
+        String::from_utf8_lossy(&waited.stderr).trim()
+    );
+
+    let t = Instant::now();
+    let out = l.command(up).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "the healing re-run: {}", show(&out));
+    assert!(automated(l), "the re-run restored the Application's automated sync");
+    let es = json(l, cluster, &["-n", "coffee", "get", "externalsecret", "cart-secret"]);
+    assert_eq!(es["metadata"]["labels"]["team"], "coffee", "the learner's label: {es}");
+    wait_ready(
+        l,
+        cluster,
+        "cart-secret",
+        "True",
+        "SecretSynced",
+        Duration::from_secs(60),
+    );
+    let app = json(l, cluster, &["-n", "argocd", "get", "application", "cart"]);
+    assert_eq!(app["status"]["sync"]["status"], "Synced", "{}", app["status"]);
+    assert_eq!(app["status"]["health"]["status"], "Healthy", "{}", app["status"]);
+    eprintln!(
+        "[secrets] the re-run healed it in {:?}: webhook back, cart Synced+Healthy at {}, its ExternalSecret labelled and Ready",
+        t.elapsed(),
+        &commit[..7]
+    );
 }
 
 /// A NetworkPolicy that denies all ingress to cart's pods, and a request
