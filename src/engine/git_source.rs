@@ -105,11 +105,19 @@ pub fn git_args(work: &Path, args: &[&str]) -> Vec<String> {
 /// Asks Argo CD to sync again every Application whose automated sync it gave
 /// up on ([`crate::argo::AppSummary::sync_given_up`]): Argo CD never auto-syncs
 /// a revision again once its sync failed, so a re-run of `kindops up` (which
-/// may publish nothing new) would otherwise wait for nothing. Sets the
-/// Application's `operation` field as `argocd app sync` does
-/// ([`crate::engine::app_actions::sync_operation`]: a sync to its
-/// `targetRevision` with its own `syncPolicy.syncOptions` and `retry`).
-/// Returns the names it asked.
+/// may publish nothing new) would otherwise wait for nothing. Asks as `argocd
+/// app sync` does ([`crate::engine::app_actions::sync`]: the Application's
+/// own `syncPolicy.syncOptions` and `retry`, and `status.operationState`
+/// cleared). Clearing it matters: Argo CD writes a new operation's state
+/// with a JSON merge patch in which a zero `retryCount` is omitted (argo-cd
+/// v3.5.1 `controller/appcontroller.go` `setOperationState`;
+/// `OperationState.RetryCount` is `omitempty`), so the old state's
+/// `retryCount` (the limit, after a sync it gave up on) would stay, and the
+/// new sync would get no retries: seen on the real kind cluster, where a
+/// re-run's sync asked for before phase 3 had restored an admission webhook
+/// failed once and was given up again.
+/// Returns the names it asked; one it could not ask is logged and left to
+/// the wait that follows.
 pub async fn resync_given_up(client: &Client, namespace: &str) -> Result<Vec<String>> {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &crate::argo::application_resource());
     let list = match api.list(&ListParams::default()).await {
@@ -123,21 +131,11 @@ pub async fn resync_given_up(client: &Client, namespace: &str) -> Result<Vec<Str
         if app.sync_given_up().is_none() {
             continue;
         }
-        // The Application's own sync options and retry, as `argocd app
-        // sync` and the TUI's sync key send them.
-        let patch = serde_json::json!({ "operation": crate::engine::app_actions::sync_operation(&o.data) });
-        match api
-            .patch(&app.name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
+        // Deleted, or an operation started since the list: the wait that
+        // follows says where the Application stands.
+        match crate::engine::app_actions::sync(client, namespace, &app.name).await {
             Ok(_) => asked.push(app.name),
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => {
-                return Err(anyhow!(
-                    "asking Argo CD to sync Application {namespace}/{} again: {e}",
-                    app.name
-                ))
-            }
+            Err(e) => tracing::warn!("{e:#}"),
         }
     }
     Ok(asked)
@@ -241,7 +239,8 @@ pub const CONTENT_BRANCH: &str = "kindops/content";
 /// `--on-conflict`: for a file both kindops's new content and a commit on
 /// `main` changed, which whole file wins. Only those files: kindops's other
 /// changes are merged as usual.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum OnConflict {
     /// The file as it is on `main` (your version).
     KeepMine,
