@@ -34,6 +34,11 @@ pub struct Cli {
     /// it and over -v/-q).
     #[arg(long, global = true, value_name = "FILTER")]
     pub log_level: Option<String>,
+    /// Read settings from this kindops.yaml instead of ./kindops.yaml or
+    /// $XDG_CONFIG_HOME/kindops/kindops.yaml (flags and their environment
+    /// variables win over it; `kindops config` shows what is in effect).
+    #[arg(long, global = true, value_name = "FILE", env = "KINDOPS_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 impl Cli {
@@ -54,17 +59,23 @@ impl Cli {
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
     /// Use the existing cluster of this kubeconfig context instead of a kind cluster.
-    #[arg(long, value_name = "CTX")]
+    #[arg(long, value_name = "CTX", env = "KINDOPS_CONTEXT")]
     pub context: Option<String>,
     /// Name of the kind cluster (context `kind-NAME`); `--name` as kind and idpbuilder say.
-    #[arg(long, visible_alias = "name", value_name = "NAME", default_value = "kindops")]
+    #[arg(
+        long,
+        visible_alias = "name",
+        value_name = "NAME",
+        default_value = "kindops",
+        env = "KINDOPS_CLUSTER"
+    )]
     pub cluster: String,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// Read upstream manifests from this directory or http(s) base (`<mirror>/<name>/<file>`).
-    #[arg(long, value_name = "PATH_OR_URL")]
+    #[arg(long, value_name = "PATH_OR_URL", env = "KINDOPS_MIRROR")]
     pub mirror: Option<String>,
     /// Read phase files from this directory instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
@@ -177,6 +188,27 @@ pub enum Command {
     /// Hands-on lessons after phase 4: list them, or run one (by number or
     /// name), checked live against the cluster.
     Learn(LearnArgs),
+    /// Print the settings `kindops up` would use with these flags, and where
+    /// each came from: flag, environment, kindops.yaml:LINE or default.
+    Config(ConfigArgs),
+}
+
+/// `kindops config`: the flags of `kindops up`, and `--schema`.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub up: UpArgs,
+    /// Print the JSON Schema of kindops.yaml instead (for editors: save it
+    /// and point `# yaml-language-server: $schema=FILE` at it).
+    #[arg(long)]
+    pub schema: bool,
+    /// The effective settings, computed by `main` from clap's value sources
+    /// and the file (not a flag).
+    #[arg(skip)]
+    pub effective: Vec<Effective>,
+    /// The config file that was read, if any (set by `main`).
+    #[arg(skip)]
+    pub file: Option<PathBuf>,
 }
 
 /// The shells `kindops completion` writes a script for (clap_complete).
@@ -208,7 +240,7 @@ pub struct OpenArgs {
     /// Host port of the Argo CD UI, as given to `kindops up --ui-port`: on
     /// kind, used when the node's port mapping cannot be read; with
     /// --context, the local port of the port-forward to run.
-    #[arg(long, value_name = "PORT", default_value_t = 8080)]
+    #[arg(long, value_name = "PORT", default_value_t = 8080, env = "KINDOPS_UI_PORT")]
     pub ui_port: u16,
     /// Print the URL only; never start a browser.
     #[arg(long)]
@@ -285,7 +317,7 @@ pub struct UpArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Deadline for every wait (e.g. 90s, 5m), instead of each step's own.
-    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration, env = "KINDOPS_TIMEOUT")]
     pub timeout: Option<std::time::Duration>,
     /// Presenter mode: pause before each phase until a key is pressed (TUI).
     #[arg(long)]
@@ -296,10 +328,10 @@ pub struct UpArgs {
     /// The kind node image (default: the one kind v0.32 pins for Kubernetes
     /// v1.36, by digest; see manifests/kind/versions.yaml). For a local or
     /// mirrored image on restricted networks.
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", env = "KINDOPS_NODE_IMAGE")]
     pub node_image: Option<String>,
     /// Host port of the Argo CD UI on kind.
-    #[arg(long, value_name = "PORT", default_value_t = 8080)]
+    #[arg(long, value_name = "PORT", default_value_t = 8080, env = "KINDOPS_UI_PORT")]
     pub ui_port: u16,
     /// When a file kindops's new content changes was changed on main too
     /// (by your commits): keep main's version, or take kindops's. Without
@@ -313,11 +345,87 @@ pub struct UpArgs {
     pub keep_context: bool,
     /// Host port of the local registry on kind (127.0.0.1): push to
     /// localhost:PORT/NAME:TAG, pods pull the same name.
-    #[arg(long, value_name = "PORT", default_value_t = crate::registry::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "PORT", default_value_t = crate::registry::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..), env = "KINDOPS_REGISTRY_PORT")]
     pub registry_port: u16,
     /// No local registry (bring your own; see README, "Local registry").
     #[arg(long, conflicts_with = "registry_port")]
     pub no_registry: bool,
+}
+
+/// Where one effective setting of `kindops up` came from (`kindops config`,
+/// [`crate::config::effective`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// kindops's own default (or unset).
+    Default,
+    /// `FILE:LINE` of the config file.
+    File(String),
+    /// The environment variable.
+    Env(String),
+    /// The command line flag.
+    Flag(String),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => write!(f, "default"),
+            Origin::File(p) => write!(f, "{p}"),
+            Origin::Env(v) => write!(f, "env {v}"),
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+/// One effective setting of `kindops up`: its key, value (JSON; `null` when
+/// unset) and origin.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Effective {
+    pub key: &'static str,
+    pub value: serde_json::Value,
+    pub origin: Origin,
+}
+
+/// Why kind would refuse `name` as a cluster name, if it would (kind v0.32.0
+/// `pkg/internal/apis/config/validate.go`: names match `^[a-z0-9.-]+$`).
+pub fn cluster_name_problem(name: &str) -> Option<&'static str> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '.' || ch == '-');
+    (!valid).then_some("kind cluster names are lowercase letters, digits, '.' and '-' (e.g. kindops, team-a)")
+}
+
+/// Why `mirror` is not a mirror: neither an http(s) base nor a directory
+/// that exists.
+pub fn mirror_problem(mirror: &str) -> Option<&'static str> {
+    let url = mirror.starts_with("http://") || mirror.starts_with("https://");
+    (!url && !std::path::Path::new(mirror).is_dir()).then_some(
+        "no such directory (a mirror is a directory or an http(s) base; `kindops fetch --into DIR` makes one)",
+    )
+}
+
+/// Why `image` is not an image reference (`repo[:tag][@sha256:<64 hex>]`,
+/// distribution/reference grammar, loosely), if it is not.
+pub fn node_image_problem(image: &str) -> Option<&'static str> {
+    let r = crate::images::split_reference(image);
+    let repo_ok = !r.repository.is_empty()
+        && !r.repository.starts_with(['/', '.', '-', ':'])
+        && !r.repository.ends_with('/')
+        && r.repository
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
+    let tag_ok = r.tag.as_deref().is_none_or(|t| {
+        !t.is_empty() && t.len() <= 128 && t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    });
+    let digest_ok = r.digest.as_deref().is_none_or(|d| {
+        d.strip_prefix("sha256:")
+            .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+    });
+    (!(repo_ok && tag_ok && digest_ok)).then_some(
+        "not an image reference; write REPOSITORY[:TAG][@sha256:DIGEST], e.g. kindest/node:v1.36.1 or a local image as `docker images` lists it",
+    )
 }
 
 #[cfg(test)]

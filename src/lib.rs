@@ -14,6 +14,7 @@ pub mod argo;
 pub mod ci;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod content;
 pub mod delivery;
 pub mod engine;

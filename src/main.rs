@@ -1,13 +1,35 @@
 //! `kindops`: thin binary over the library ([`kindops::commands`]); maps
 //! outcomes to exit codes (0 done, 1 failed, 2 bad input, 130 interrupted).
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use kindops::cli::{Cli, Command};
 use kindops::commands::{self, Error};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // kindops.yaml: its settings go wherever a value came from a default
+    // (flags and their environment variables win); a bad file is bad input.
+    let file = match kindops::config::find(cli.config.as_deref()).filter(|_| kindops::config::used_by(&cli.command)) {
+        Some(path) => match kindops::config::load(&path) {
+            Ok(loaded) => Some(loaded),
+            Err(m) => {
+                eprintln!("kindops: {m}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    if let Some((_, sub)) = matches.subcommand() {
+        if let Some(f) = &file {
+            kindops::config::apply(&mut cli.command, sub, &f.settings);
+        }
+        if let Command::Config(a) = &mut cli.command {
+            a.effective = kindops::config::effective(&a.up, sub, file.as_ref());
+            a.file = file.as_ref().map(|f| f.path.clone());
+        }
+    }
     if let Command::Refresh { quiet, .. } = &mut cli.command {
         *quiet = cli.quiet;
     }

@@ -224,3 +224,166 @@ fn bad_flag_values_exit_2_naming_the_flag() {
         assert!(run.stdout().is_empty(), "{args:?} printed: {}", run.stdout());
     }
 }
+
+/// What `kindops config -o json` says: the file it read, and key → (value, origin).
+type Effective = (
+    serde_json::Value,
+    std::collections::BTreeMap<String, (serde_json::Value, String)>,
+);
+
+/// `kindops config -o json` run in `dir`.
+fn effective(k: Kindops, dir: &Path) -> Effective {
+    effective_with(k, dir, &[])
+}
+
+/// As [`effective`], with `flags` after `config`.
+fn effective_with(k: Kindops, dir: &Path, flags: &[&str]) -> Effective {
+    let run = k.args(["config", "-o", "json"]).args(flags).current_dir(dir).run();
+    let v: serde_json::Value = serde_json::from_str(&run.assert_code(0).stdout()).unwrap();
+    let settings = v["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let origin = match &s["origin"] {
+                serde_json::Value::String(o) => o.clone(),
+                o => {
+                    let (k, v) = o.as_object().unwrap().iter().next().unwrap();
+                    format!("{k} {}", v.as_str().unwrap())
+                }
+            };
+            (s["key"].as_str().unwrap().to_string(), (s["value"].clone(), origin))
+        })
+        .collect();
+    (v["file"].clone(), settings)
+}
+
+/// kindops.yaml (issue 25): kindops's default < the file < the environment <
+/// the flag, as `kindops config` reports it; the file's values reach the
+/// commands (its `phases` folder is the one `plan` reads); where the file
+/// is looked for (`--config`, `./kindops.yaml`, `$XDG_CONFIG_HOME`).
+#[test]
+fn config_file_sits_between_defaults_and_env_and_flags() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mirror")).unwrap();
+    std::fs::write(
+        dir.path().join("kindops.yaml"),
+        "# the workshop's settings\ncluster: workshop\nuiPort: 9090\nmirror: mirror\ntimeout: 90s\nregistry: false\n",
+    )
+    .unwrap();
+    let (file, s) = effective(Kindops::new().home(home.path()), dir.path());
+    assert_eq!(file, "kindops.yaml");
+    assert_eq!(s["cluster"], ("workshop".into(), "file kindops.yaml:2".into()));
+    assert_eq!(s["uiPort"], (9090.into(), "file kindops.yaml:3".into()));
+    assert_eq!(s["timeout"], ("1m 30s".into(), "file kindops.yaml:5".into()));
+    assert_eq!(s["registry"], (false.into(), "file kindops.yaml:6".into()));
+    assert!(s["mirror"].0.as_str().unwrap().ends_with("mirror"), "{s:?}");
+    assert_eq!(s["registryPort"], (5001.into(), "default".into()));
+
+    // The environment wins over the file, the flag over both.
+    let (_, s) = effective(
+        Kindops::new().home(home.path()).env("KINDOPS_CLUSTER", "from-env"),
+        dir.path(),
+    );
+    assert_eq!(s["cluster"], ("from-env".into(), "env KINDOPS_CLUSTER".into()));
+    assert_eq!(s["uiPort"], (9090.into(), "file kindops.yaml:3".into()));
+    let (_, s) = effective_with(
+        Kindops::new().home(home.path()).env("KINDOPS_CLUSTER", "from-env"),
+        dir.path(),
+        &["--cluster", "from-flag", "--ui-port", "9999", "--registry-port", "5002"],
+    );
+    assert_eq!(s["cluster"], ("from-flag".into(), "flag --cluster".into()));
+    assert_eq!(s["uiPort"], (9999.into(), "flag --ui-port".into()));
+    // --registry-port asks for the registry the file turned off.
+    assert_eq!(s["registry"], (true.into(), "file kindops.yaml:6".into()));
+
+    // The file's phases folder is the one `plan` reads.
+    let p = phases_copy(dir.path());
+    std::fs::write(p.join("phase-1.yaml"), "phase: 1\nsteps: [\n").unwrap();
+    std::fs::write(dir.path().join("kindops.yaml"), "phases: phases\n").unwrap();
+    let run = Kindops::new()
+        .home(home.path())
+        .arg("plan")
+        .current_dir(dir.path())
+        .run();
+    assert!(run.assert_code(2).stderr().contains("phase-1.yaml:"), "{run}");
+
+    // The user's file ($XDG_CONFIG_HOME/kindops/kindops.yaml) when the folder
+    // has none; ./kindops.yaml before it; --config before both.
+    let user = home.path().join("config/kindops");
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::write(user.join("kindops.yaml"), "cluster: mine\n").unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let (file, s) = effective(Kindops::new().home(home.path()), empty.path());
+    assert_eq!(file, user.join("kindops.yaml").display().to_string());
+    assert_eq!(s["cluster"].0, "mine");
+    std::fs::write(dir.path().join("kindops.yaml"), "cluster: here\n").unwrap();
+    assert_eq!(
+        effective(Kindops::new().home(home.path()), dir.path()).1["cluster"].0,
+        "here"
+    );
+    let other = empty.path().join("other.yaml");
+    std::fs::write(&other, "cluster: chosen\n").unwrap();
+    let (file, s) = effective(Kindops::new().home(home.path()).arg("--config").arg(&other), dir.path());
+    assert_eq!(
+        (file.as_str().unwrap(), s["cluster"].0.as_str().unwrap()),
+        (other.to_str().unwrap(), "chosen")
+    );
+}
+
+/// A bad kindops.yaml is bad input (exit 2) for every command that reads
+/// it, named `kindops.yaml:LINE[:COLUMN]`, before anything runs.
+#[test]
+fn bad_config_values_exit_2_naming_file_and_line() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str)] = &[
+        (
+            "cluster: a\nuiPort: 99999\n",
+            "kindops.yaml:2:9: uiPort: invalid value: integer `99999`",
+        ),
+        (
+            "uiport: 9090\n",
+            "kindops.yaml:1:1: unknown key `uiport` (did you mean `uiPort`?)",
+        ),
+        ("timeout: soon\n", "kindops.yaml:1:"),
+        ("onConflict: mine\n", "kindops.yaml:1:"),
+        (
+            "\n\ncluster: Bad_Name\n",
+            "kindops.yaml:3: cluster: kind cluster names are lowercase",
+        ),
+        ("mirror: nowhere\n", "kindops.yaml:1: mirror: no such directory"),
+        ("nodeImage: '::'\n", "kindops.yaml:1: nodeImage: not an image reference"),
+        ("phases: [1\n", "kindops.yaml:"),
+    ];
+    for (text, said) in cases {
+        std::fs::write(dir.path().join("kindops.yaml"), text).unwrap();
+        for args in [&["up", "--no-tui"][..], &["status"], &["config"]] {
+            let run = Kindops::new()
+                .home(home.path())
+                .args(args)
+                .current_dir(dir.path())
+                .run();
+            assert_eq!(run.code(), Some(2), "{text:?} {args:?}: {run}");
+            assert!(
+                run.stderr().starts_with(&format!("kindops: {said}")),
+                "{text:?} {args:?}: {}",
+                run.stderr()
+            );
+            assert!(run.stdout().is_empty(), "{run}");
+        }
+    }
+    let run = Kindops::new()
+        .home(home.path())
+        .args(["--config", "/nonexistent/k.yaml", "plan"])
+        .run();
+    assert!(run.assert_code(2).stderr().contains("/nonexistent/k.yaml"), "{run}");
+    // `version` and `completion` do not read it.
+    Kindops::new()
+        .home(home.path())
+        .arg("version")
+        .current_dir(dir.path())
+        .run()
+        .assert_code(0);
+}

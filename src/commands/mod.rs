@@ -3,6 +3,7 @@
 //! `main` maps to 2 (bad input) or 1.
 
 mod completions;
+mod config;
 mod doctor;
 mod down;
 mod fetch;
@@ -73,6 +74,7 @@ pub async fn run(command: Command) -> Result<u8> {
         Command::Completion { shell } => completions::run(shell),
         Command::Version { output } => version::run(output),
         Command::Learn(a) => learn::run(a).await,
+        Command::Config(a) => config::run(&a),
     }
 }
 
@@ -100,14 +102,8 @@ fn target(c: &ClusterArgs) -> Result<Target> {
         }
         None => {
             let name = &c.cluster;
-            let valid = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '.' || ch == '-');
-            if !valid {
-                return Err(Error::Bad(format!(
-                    "--cluster {name:?}: kind cluster names are lowercase letters, digits, '.' and '-' (e.g. kindops, team-a)"
-                )));
+            if let Some(problem) = crate::cli::cluster_name_problem(name) {
+                return Err(Error::Bad(format!("--cluster {name:?}: {problem}")));
             }
             Ok(Target::Kind { name: name.clone() })
         }
@@ -116,40 +112,17 @@ fn target(c: &ClusterArgs) -> Result<Target> {
 
 /// `--mirror`: an http(s) base, or a directory that exists (exit 2 otherwise).
 fn check_mirror(mirror: Option<&str>) -> Result<()> {
-    match mirror {
-        Some(m) if !m.starts_with("http://") && !m.starts_with("https://") && !std::path::Path::new(m).is_dir() => {
-            Err(Error::Bad(format!(
-                "--mirror {m}: no such directory (a mirror is a directory or an http(s) base; `kindops fetch --into DIR` makes one)"
-            )))
-        }
-        _ => Ok(()),
+    match mirror.and_then(|m| crate::cli::mirror_problem(m).map(|p| (m, p))) {
+        Some((m, problem)) => Err(Error::Bad(format!("--mirror {m}: {problem}"))),
+        None => Ok(()),
     }
 }
 
-/// `--node-image`: an image reference (`repo[:tag][@sha256:<64 hex>]`,
-/// distribution/reference grammar, loosely), exit 2 otherwise.
+/// `--node-image`: an image reference ([`crate::cli::node_image_problem`]), exit 2 otherwise.
 fn check_node_image(image: Option<&str>) -> Result<()> {
-    let Some(img) = image else { return Ok(()) };
-    let r = crate::images::split_reference(img);
-    let repo_ok = !r.repository.is_empty()
-        && !r.repository.starts_with(['/', '.', '-', ':'])
-        && !r.repository.ends_with('/')
-        && r.repository
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
-    let tag_ok = r.tag.as_deref().is_none_or(|t| {
-        !t.is_empty() && t.len() <= 128 && t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-    });
-    let digest_ok = r.digest.as_deref().is_none_or(|d| {
-        d.strip_prefix("sha256:")
-            .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
-    });
-    if repo_ok && tag_ok && digest_ok {
-        Ok(())
-    } else {
-        Err(Error::Bad(format!(
-            "--node-image {img:?}: not an image reference; write REPOSITORY[:TAG][@sha256:DIGEST], e.g. kindest/node:v1.36.1 or a local image as `docker images` lists it"
-        )))
+    match image.and_then(|i| crate::cli::node_image_problem(i).map(|p| (i, p))) {
+        Some((img, problem)) => Err(Error::Bad(format!("--node-image {img:?}: {problem}"))),
+        None => Ok(()),
     }
 }
 

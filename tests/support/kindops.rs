@@ -31,6 +31,8 @@ pub struct Kindops<'b> {
     home: Option<PathBuf>,
     /// The fresh home of an invocation outside a bed, kept until it ran.
     own_home: Option<tempfile::TempDir>,
+    /// The working directory (default: the test's own).
+    dir: Option<PathBuf>,
 }
 
 impl Default for Kindops<'_> {
@@ -47,7 +49,14 @@ impl<'b> Kindops<'b> {
             bed: None,
             home: None,
             own_home: None,
+            dir: None,
         }
+    }
+
+    /// Runs it in `dir` (where `./kindops.yaml` is looked for).
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.dir = Some(dir.to_path_buf());
+        self
     }
 
     /// `kindops up --no-tui --context kindops-testbed --mirror <test mirror>
@@ -120,6 +129,8 @@ impl<'b> Kindops<'b> {
             ("XDG_DATA_HOME".into(), home.join("data").into()),
             ("XDG_CACHE_HOME".into(), home.join("cache").into()),
             ("XDG_STATE_HOME".into(), home.join("state").into()),
+            // No kindops.yaml of the developer's own (~/.config/kindops).
+            ("XDG_CONFIG_HOME".into(), home.join("config").into()),
         ];
         if self.bed.is_some() {
             env.push((
@@ -137,6 +148,9 @@ impl<'b> Kindops<'b> {
             }
         };
         cmd.args(&self.args);
+        if let Some(d) = &self.dir {
+            cmd.current_dir(d);
+        }
         cmd
     }
 
