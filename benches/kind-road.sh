@@ -164,3 +164,13 @@ result "kind_code_push_first_build_s $(printf %.1f "$TOTAL") ($PARTS; the cluste
 code_push second
 result "kind_code_push_to_serving_s $(printf %.1f "$TOTAL") ($PARTS; promoted = the canary's 50 % step, its 10 s pause, then 100 %) target<60 $(verdict "$TOTAL" '<' 60)"
 in_lane "$KINDOPS" down --cluster "$CLUSTER" >/dev/null
+
+# The push storm and the soak (issue 24): tests/kind_loop.rs's storm test on
+# its own cluster (debug build of the tests' kindops), its figures line kept.
+log "a push storm: 10 pushes in 30 s to cart, order and both, with status --watch soaking ${KINDOPS_SOAK_SECS:-600} s"
+if "$LANE" exec -- env PATH="$ROOT/tests/testbed/bin:$PATH" KINDOPS_PINS="$KINDOPS_PINS" KINDOPS_KIND_NODE_IMAGE="$NODE_IMAGE" \
+  KINDOPS_SOAK_SECS="${KINDOPS_SOAK_SECS:-600}" cargo test --offline --manifest-path "$ROOT/Cargo.toml" --test kind_loop -- --ignored \
+  --exact a_push_storm_settles_with_every_write_back_once --nocapture >"$WORK/storm.log" 2>&1; then storm=ok; else storm=missed; fi
+line="$(grep '^\[storm\] result' "$WORK/storm.log" | tail -1 | sed 's/^\[storm\] result //')"
+[ "$storm" = ok ] || grep -A5 'panicked' "$WORK/storm.log" | head -8 >&2 || true
+result "kind_push_storm ${line:-no figures} (every run Succeeded, each product serves its last commit, no write-back twice, git fsck clean; targets: push_max_s<=1, rss last minute within 10 % of the first) $storm"

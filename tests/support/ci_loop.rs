@@ -138,13 +138,15 @@ fn as_learner(dir: &Path, args: &[&str]) {
     git(dir, &all);
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
+/// `git ARGS` in `dir` (asserting it worked); its trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
     assert!(out.status.success(), "git {args:?}: {}", show(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn condition<'a>(o: &'a serde_json::Value, t: &str) -> Option<&'a serde_json::Value> {
+/// Condition `t` of a Tekton or Kubernetes object, if it has one.
+pub fn condition<'a>(o: &'a serde_json::Value, t: &str) -> Option<&'a serde_json::Value> {
     o["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == t)
 }
 

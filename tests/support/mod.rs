@@ -126,4 +126,5 @@ pub mod kindops;
 pub mod lane;
 pub mod learner;
 pub mod secrets;
+pub mod storm;
 pub mod tmux;
