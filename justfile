@@ -19,6 +19,22 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets --quiet -- -D warnings
     just arch
+    just package
+
+# The crate as `cargo install kindops` would get it: `cargo package` (what the .crate holds: Cargo.toml `include`), then the unpacked .crate built on its own, outside this checkout (no tests/, no git), and its `kindops plan` run offline from an empty folder (the embedded phases and manifests).
+package:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    rm -rf target/package-check && mkdir -p target/package-check/run
+    cargo package --locked --no-verify --allow-dirty --quiet
+    version=$(cargo metadata --offline --no-deps --format-version 1 | sed -n 's/.*"name":"kindops","version":"\([^"]*\)".*/\1/p')
+    tar -xzf "target/package/kindops-$version.crate" -C target/package-check
+    cd target/package-check
+    cargo build --locked --quiet --manifest-path "kindops-$version/Cargo.toml" --target-dir target
+    cd run
+    env -u KINDOPS_PINS ../target/debug/kindops plan --phase 4 > plan.txt
+    grep -q "phase 4" plan.txt && grep -q "argo-cd" plan.txt
+    echo "packaged kindops $version: builds alone, plan offline: $(wc -l < plan.txt) lines"
 
 # No new import circle between the modules of src/ (tests/architecture.rs; the circles still there are listed in tests/architecture-circles.txt, which issue 20's restructuring empties).
 arch:
