@@ -126,9 +126,18 @@ fn check_node_image(image: Option<&str>) -> Result<()> {
     }
 }
 
-/// Tracing to stderr (`KINDOPS_LOG`, default `warn`).
+/// The stderr log's filter when `KINDOPS_LOG` is unset: warnings, but not
+/// kube-client's `failed with status 503` per attempt (its trace layer logs
+/// every 5xx at `error`, kube-client `client/builder.rs`, also the ones its
+/// retry policy then retries): a `git push` shows the post-receive hook's
+/// stderr to the learner, and a request that finally fails is reported by
+/// kindops with its context anyway.
+pub const STDERR_LOG_DEFAULT: &str = "warn,kube_client::client::builder=off";
+
+/// Tracing to stderr (`KINDOPS_LOG`, default [`STDERR_LOG_DEFAULT`]).
 fn init_tracing_stderr() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KINDOPS_LOG").unwrap_or_else(|_| "warn".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("KINDOPS_LOG").unwrap_or_else(|_| STDERR_LOG_DEFAULT.into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

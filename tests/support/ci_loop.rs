@@ -206,6 +206,10 @@ pub fn push_cart_and_wait(l: &Learner, cluster: &str) -> LoopTimes {
         said.contains("kindops: CI: push event sent") && said.contains("products/coffee/cart"),
         "the hook did not send the push event: {said}"
     );
+    assert!(
+        !said.contains("ERROR") && !said.contains("kube_client"),
+        "the hook showed the learner log lines, not only what it did: {said}"
+    );
     eprintln!("[loop] git push returned in {push_took:?}: {}", said.trim());
 
     // Wait until cart answers with the commit and its Rollout is fully
