@@ -5,9 +5,14 @@
 //!   `Terminal::draw` on ratatui's `TestBackend`, 200x50): title bar, table,
 //!   hint bar, and the backend diff. The targets apply to this.
 //! - `apps_table/N`: the table alone into a buffer (`AppsBench::render`).
-//! - `apps_load_and_frame/N`: building the view from N summaries (sort,
-//!   grouping) plus one table render (`render_apps_for_bench`): what a burst
-//!   of watch events costs before the next frame.
+//! - `apps_event_and_frame/N`: one watch event (an Application changed,
+//!   `AppsBench::applied`) on a table of N, the view rebuilt, plus one table
+//!   render: what each change costs before the next frame (target < 20 ms
+//!   at 10,000, the frame budget).
+//! - `apps_load_and_frame/N`: building the whole state from N summaries
+//!   (cloning them in, the map, the view) plus one table render
+//!   (`render_apps_for_bench`): what a (re)list costs; info, no target (a
+//!   watch relists on start and after an outage only).
 //!
 //! `cargo bench --bench tui`; `benches/run.sh` reads criterion's estimates.
 
@@ -93,6 +98,19 @@ fn bench(c: &mut Criterion) {
         table.select(n / 2);
         c.bench_with_input(BenchmarkId::new("apps_table", n), &n, |b, _| {
             b.iter(|| black_box(table.render(W, H)))
+        });
+
+        let mut live = AppsBench::new(&list);
+        let mut changed = list[n / 2].clone();
+        let mut flip = false;
+        c.bench_with_input(BenchmarkId::new("apps_event_and_frame", n), &n, |b, _| {
+            b.iter(|| {
+                // Alternate the health so every event is a real change.
+                flip = !flip;
+                changed.health = if flip { "Progressing" } else { "Healthy" }.into();
+                live.applied(changed.clone());
+                black_box(live.render(W, H))
+            })
         });
 
         c.bench_with_input(BenchmarkId::new("apps_load_and_frame", n), &n, |b, _| {

@@ -310,6 +310,13 @@ impl AppsBench {
         AppsBench { app }
     }
 
+    /// One watch event: Application `app` added or changed
+    /// ([`watch::WatchMsg::AppApplied`]), as the TUI handles it (the map
+    /// updated, the view filtered and sorted again).
+    pub fn applied(&mut self, app: AppSummary) {
+        self.app.table.on_watch(watch::WatchMsg::AppApplied(Box::new(app)));
+    }
+
     /// Applies a filter as typing `/query` would.
     pub fn filter(&mut self, query: &str) {
         self.app.table.filter = query.to_string();
