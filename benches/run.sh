@@ -90,6 +90,29 @@ sed -i 's/applications: \[metrics-server, external-secrets, argo-rollouts\]/appl
 sed -i '/- type: wait-applications/{N;/applications: \[metrics-server\]/{N;d}}' "$PHASES/phase-3.yaml"
 grep -q 'applications: \[external-secrets, argo-rollouts\]' "$PHASES/phase-3.yaml" && ! grep -q 'applications: \[metrics-server\]' "$PHASES/phase-3.yaml" \
   || { log "phase-3.yaml changed shape; fix the sed"; exit 1; }
+# As the tests' test bed does (tests/support/bed.rs testbed_phases and
+# testbed_content): no team secret store in phase 3 and no ExternalSecret in
+# the coffee services. No KWOK pod serves External Secrets' webhook
+# (failurePolicy Fail) and no controller syncs an ExternalSecret; the
+# real-kind lane measures those.
+python3 - "$PHASES/phase-3.yaml" <<'PY' || { log "phase-3.yaml changed shape; fix the secret-store removal"; exit 1; }
+import sys
+p = sys.argv[1]
+text = open(p).read()
+store = ("  - type: apply\n    path: bootstrap/phase-3/secret-store.yaml\n  - type: wait-applications\n"
+         "    applications: [secret-store]\n    timeout: 5m\n  - type: seed-secrets\n    namespace: team-secrets\n"
+         "    apps: apps/coffee\n    prefix: coffee-\n    key: api-key\n")
+if store not in text:
+    sys.exit(1)
+open(p, "w").write(text.replace(store, ""))
+PY
+export KINDOPS_DEV_CONTENT_OVERLAY="$WORK/testbed-content"
+for svc in cart order; do
+  k="$ROOT/manifests/gitops/apps/coffee/$svc/kustomization.yaml"
+  grep -qx '  - externalsecret.yaml' "$k" || { log "$k changed shape; fix the ExternalSecret removal"; exit 1; }
+  mkdir -p "$KINDOPS_DEV_CONTENT_OVERLAY/apps/coffee/$svc"
+  grep -vx '  - externalsecret.yaml' "$k" | grep -v "team's secret store" >"$KINDOPS_DEV_CONTENT_OVERLAY/apps/coffee/$svc/kustomization.yaml"
+done
 
 UP_ARGS=(--no-tui --context "$CTX" --mirror "$MIRROR" --repo-url "file://$WORK/git/gitops.git" --phases "$PHASES")
 
