@@ -277,7 +277,6 @@ argo_byhand_round() { # $1 round; sets R_TOTAL (s), R_PER (phase:s,...)
   R_TOTAL="$(awk '{s+=$3} END{printf "%.2f", s}' "$WORK/argo-b-$1.txt")"
   R_PER="$(awk '{printf "%s:%.2f,", $2, $3}' "$WORK/argo-b-$1.txt" | sed 's/,$//')"
 }
-median_of() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END{if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 if want argocd; then
   ARGO_ROUNDS="${KINDOPS_BENCH_ARGO_ROUNDS:-2}"
   log "3. phases 2-4 with the real Argo CD: kindops (refresh on publish, bench-argo-k) vs by hand (kubectl apply + Argo CD's own poll, bench-argo-b), $ARGO_ROUNDS rounds, alternating"
@@ -296,7 +295,7 @@ if want argocd; then
       fi
     done
   done
-  ksum="$(median_of "${ktot[@]}")"; bsum="$(median_of "${btot[@]}")"
+  ksum="$(printf '%s\n' "${ktot[@]}" | median)"; bsum="$(printf '%s\n' "${btot[@]}" | median)"
   result "argocd_phases_2_4_kindops_s median=$ksum rounds=[$(IFS=,; echo "${ktot[*]}")] per_phase_ms=[$(IFS=' '; echo "${kper[*]}")] target<30 $(verdict "$ksum" '<' 30)"
   result "argocd_phases_2_4_byhand_poll_s median=$bsum rounds=[$(IFS=,; echo "${btot[*]}")] per_phase_s=[$(IFS=' '; echo "${bper[*]}")]"
   result "argocd_phases_2_4_vs_byhand ratio=$(printf %.2f "$(echo "scale=3; $ksum / $bsum" | bc)")"
