@@ -22,6 +22,7 @@ pub mod format;
 pub mod images;
 pub mod learn;
 pub mod plan;
+pub mod proc;
 pub mod registry;
 pub mod report;
 pub mod secret_store;

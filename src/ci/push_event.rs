@@ -124,7 +124,7 @@ fn parse_name_status(id: &str, text: &str) -> Commit {
 }
 
 async fn git(args: &[&str]) -> Result<String> {
-    let fin = crate::engine::proc::output("git", args).await?;
+    let fin = crate::proc::output("git", args).await?;
     if !fin.success {
         return Err(anyhow!("git {}: {}", args.join(" "), fin.tail.join("\n")));
     }

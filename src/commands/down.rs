@@ -21,7 +21,7 @@ fn created_by_kindops(name: &str) -> bool {
 async fn kind_clusters() -> Result<Vec<String>> {
     let cancel = tokio_util::sync::CancellationToken::new();
     let args = ["get".to_string(), "clusters".to_string()];
-    let fin = engine::proc::run("kind", &args, None, &[], &cancel, |_, _| {}).await?;
+    let fin = crate::proc::run("kind", &args, None, &[], &cancel, |_, _| {}).await?;
     if !fin.success {
         return Err(Error::Failed(anyhow::anyhow!(
             "`kind get clusters` failed: {}",
@@ -56,7 +56,7 @@ pub async fn run(cluster: &ClusterArgs, purge: bool, force: bool) -> Result<u8> 
             }
             let args = ["delete", "cluster", "--name", &name].map(str::to_string);
             let cancel = tokio_util::sync::CancellationToken::new();
-            let fin = engine::proc::run("kind", &args, None, &[], &cancel, |_, line| eprintln!("{line}")).await?;
+            let fin = crate::proc::run("kind", &args, None, &[], &cancel, |_, line| eprintln!("{line}")).await?;
             if !fin.success {
                 return Err(Error::Failed(anyhow::anyhow!(
                     "`kind delete cluster --name {name}` failed: {}",

@@ -118,7 +118,7 @@ pub enum Helm {
 }
 
 /// Renders a path of the materialized GitOps tree: `kubectl kustomize DIR` for a
-/// directory with a kustomization (run through [`super::proc::capture`]:
+/// directory with a kustomization (run through [`crate::proc::capture`]:
 /// its own process group, killed on `cancel`), else the YAML file(s) as they are.
 ///
 /// Errors: kubectl missing or failing (with its stderr), unreadable files.
@@ -151,7 +151,7 @@ pub async fn render_with(
             }
             args.push(path.display().to_string());
             let shown = format!("{program} {}", args[0]);
-            let out = super::proc::capture(program, &args, cancel, |_, _| {})
+            let out = crate::proc::capture(program, &args, cancel, |_, _| {})
                 .await
                 .with_context(|| format!("running `{shown}` (is {program} installed?)"))?;
             if !out.success {

@@ -118,7 +118,7 @@ pub fn docker_config_dir() -> std::path::PathBuf {
 pub async fn container_engine() -> Vec<Check> {
     let cli = super::provider::container_cli();
     if cli != "docker" {
-        let ok = super::proc::output(cli, &["version"]).await;
+        let ok = crate::proc::output(cli, &["version"]).await;
         return vec![match ok {
             Ok(f) if f.success => Check::ok(
                 "engine",
@@ -183,7 +183,7 @@ pub async fn docker() -> Vec<Check> {
         Err(Some(m)) => Err(m),
         Err(None) => {
             // ssh:// and others: the docker CLI can, kindops's client cannot; ask the CLI.
-            let ok = super::proc::output("docker", &["version"]).await;
+            let ok = crate::proc::output("docker", &["version"]).await;
             return vec![match ok {
                 Ok(f) if f.success => Check::ok("docker", format!("Docker engine at {at} answers `docker version`")),
                 _ => Check::fail(

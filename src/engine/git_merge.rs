@@ -106,7 +106,7 @@ pub(super) async fn rev(ctx: &StepCtx<'_>, work: &Path, what: &str) -> Option<St
         .filter(|s| !s.is_empty())
 }
 
-pub(super) fn stdout_of(f: super::proc::Finished) -> String {
+pub(super) fn stdout_of(f: crate::proc::Finished) -> String {
     f.stdout.trim().to_string()
 }
 
@@ -177,7 +177,7 @@ pub(super) async fn legacy_base(
     if old.is_empty() {
         return Ok(None);
     }
-    let files = |f: super::proc::Finished| -> Vec<String> {
+    let files = |f: crate::proc::Finished| -> Vec<String> {
         f.stdout
             .split('\0')
             .map(|s| s.trim_end_matches('\n').to_string())

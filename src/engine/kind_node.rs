@@ -5,7 +5,8 @@
 
 use super::provider::{container_cli, exit};
 use super::step::{StepCtx, StepError};
-use super::{git_source, proc};
+use super::git_source;
+use crate::proc;
 
 /// The node port of the Argo CD UI that kindops's kind config maps to a
 /// host port (`manifests/kind/cluster.yaml`, `extraPortMappings` containerPort 30080).

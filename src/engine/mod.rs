@@ -35,7 +35,6 @@ mod note;
 pub mod outage;
 pub mod preflight;
 mod preload;
-pub mod proc;
 pub mod provider;
 pub mod push_hook;
 mod render_cache;

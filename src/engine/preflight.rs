@@ -75,7 +75,7 @@ impl Check {
 /// minor releases).
 pub async fn kind_version() -> Vec<Check> {
     let want = crate::content::kind_versions().kind;
-    let fin = super::proc::output("kind", &["version"]).await;
+    let fin = crate::proc::output("kind", &["version"]).await;
     let Ok(fin) = fin else { return vec![] };
     // "kind v0.32.0 go1.26.8 linux/amd64"
     let got = fin.stdout.split_whitespace().nth(1).unwrap_or_default().to_string();

@@ -27,7 +27,7 @@ async fn node_images(ctx: &StepCtx<'_>, node: &str) -> std::result::Result<BTree
     let args: Vec<String> = ["exec", node, "ctr", "-n", "k8s.io", "images", "ls"]
         .map(str::to_string)
         .into();
-    let fin = super::proc::run(container_cli(), &args, None, &[], ctx.cancel, |_, _| {}).await?;
+    let fin = crate::proc::run(container_cli(), &args, None, &[], ctx.cancel, |_, _| {}).await?;
     if !fin.success {
         return Err(StepError::new(format!("listing the images of node {node} failed"))
             .object(format!("node {node}"))
@@ -50,7 +50,7 @@ async fn node_images(ctx: &StepCtx<'_>, node: &str) -> std::result::Result<BTree
 async fn ctr(ctx: &StepCtx<'_>, node: &str, args: &[&str]) -> std::result::Result<(), StepError> {
     let mut all: Vec<String> = ["exec", node, "ctr", "-n", "k8s.io"].map(str::to_string).into();
     all.extend(args.iter().map(|a| a.to_string()));
-    let fin = super::proc::run(container_cli(), &all, None, &[], ctx.cancel, |_, _| {}).await?;
+    let fin = crate::proc::run(container_cli(), &all, None, &[], ctx.cancel, |_, _| {}).await?;
     if !fin.success {
         return Err(
             StepError::new(format!("`ctr {}` in node {node} failed", args.join(" ")))

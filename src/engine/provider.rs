@@ -5,7 +5,8 @@
 use super::kind_node::{check_git_mount, ensure_node_running};
 pub use super::kind_node::{kind_ui_port, UI_NODE_PORT};
 use super::step::{Done, StepCtx, StepError, StepResult};
-use super::{git_source, proc};
+use super::git_source;
+use crate::proc;
 use anyhow::{anyhow, Result};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};

@@ -5,7 +5,7 @@
 
 use super::Fail;
 use crate::engine::git_source::git_args;
-use crate::engine::proc;
+use crate::proc;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 

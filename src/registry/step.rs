@@ -252,7 +252,7 @@ async fn check_config_path(ctx: &StepCtx<'_>, node: &str) {
     let args: Vec<String> = ["exec", node, "containerd", "config", "dump"]
         .map(str::to_string)
         .into();
-    let Ok(fin) = crate::engine::proc::run(container_cli(), &args, None, &[], ctx.cancel, |_, _| {}).await else {
+    let Ok(fin) = crate::proc::run(container_cli(), &args, None, &[], ctx.cancel, |_, _| {}).await else {
         return;
     };
     let reads = fin

@@ -9,7 +9,7 @@
 //! ours outlives the step that started it. On Linux each child also dies
 //! with kindops when kindops itself is SIGKILLed ([`die_with_parent`]).
 
-use super::event::Stream;
+use crate::engine::event::Stream;
 use anyhow::{anyhow, Result};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
