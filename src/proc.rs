@@ -269,6 +269,12 @@ pub async fn output(program: &str, args: &[&str]) -> Result<Finished> {
     run(program, &args, None, &[], &CancellationToken::new(), |_, _| {}).await
 }
 
+/// An exit code as a learner reads it: the number, or `signal` when a
+/// signal ended the process (`code` is `None`).
+pub fn exit_text(code: Option<i32>) -> String {
+    code.map(|c| c.to_string()).unwrap_or_else(|| "signal".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kindops::cluster::Target;
 use kindops::engine::event::{Event, RunOutcome, Stamped, Stream};
-use kindops::engine::provider::Target;
 use kindops::engine::{Engine, Settings};
 use kindops::plan::{phase_source, Plan, Step};
 use kindops::upstream::Mirror;

@@ -2,19 +2,23 @@
 
 use super::Result;
 use crate::cli::ClusterArgs;
-use crate::engine::{self, preflight};
+use crate::engine;
 use crate::report::checks;
 
 pub async fn run(cluster: &ClusterArgs) -> Result<u8> {
     let mut found = vec![];
     if cluster.context.is_none() {
-        found.extend(preflight::container_engine().await);
-        found.extend(preflight::binaries(&preflight::kind_binaries()));
-        found.extend(preflight::inotify());
+        found.extend(crate::docker::container_engine().await);
+        found.extend(crate::host_checks::binaries(&crate::docker::kind_binaries()));
+        found.extend(crate::host_checks::inotify());
     } else {
-        found.extend(preflight::binaries(&["kubectl", "git"]));
+        found.extend(crate::host_checks::binaries(&["kubectl", "git"]));
     }
-    found.extend(preflight::disk(&engine::default_data_dir()));
+    found.extend(crate::host_checks::disk(&engine::default_data_dir()));
     checks::print(&found);
-    Ok(if preflight::verdict(&found).is_ok() { 0 } else { 1 })
+    Ok(if crate::host_checks::verdict(&found).is_ok() {
+        0
+    } else {
+        1
+    })
 }

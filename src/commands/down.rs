@@ -5,12 +5,12 @@
 
 use super::{init_tracing_stderr, target, Error, Result};
 use crate::cli::ClusterArgs;
+use crate::cluster::Target;
 use crate::engine;
-use crate::engine::provider::Target;
 
 /// Whether kindops created kind cluster `name`: the `create-cluster` step
 /// writes the kind config it creates a cluster with to `<data
-/// dir>/<name>/kind-config.yaml` (`engine::provider`'s
+/// dir>/<name>/kind-config.yaml` (`engine::steps::create_cluster`'s
 /// `create_kind_cluster`), and only when it creates one; an existing cluster
 /// it merely uses gets none.
 fn created_by_kindops(name: &str) -> bool {
@@ -88,10 +88,10 @@ async fn kindops_clusters_left() -> Result<Vec<String>> {
 /// is named and left.
 async fn registry_down(purge: bool) -> Result<()> {
     use crate::registry::{docker, CONTAINER, VOLUME};
-    if engine::provider::container_cli() != "docker" {
+    if crate::docker::container_cli() != "docker" {
         return Ok(());
     }
-    let Ok((client, at)) = engine::container_engine::connect() else {
+    let Ok((client, at)) = crate::docker::connect() else {
         return Ok(());
     };
     let left = kindops_clusters_left().await?;

@@ -41,7 +41,7 @@ pub async fn run(
     if !only.is_empty() {
         list.retain(|i| only.contains(&i.reference));
     }
-    let (docker, at) = crate::engine::container_engine::connect().map_err(|e| {
+    let (docker, at) = crate::docker::connect().map_err(|e| {
         Error::Failed(anyhow::anyhow!(
             "{}; `kindops fetch --images` saves images from the Docker engine (DOCKER_HOST, docker context)",
             e.unwrap_or_else(|| "kindops cannot reach this Docker endpoint itself (ssh://)".into())

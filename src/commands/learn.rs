@@ -5,7 +5,7 @@
 
 use super::{init_tracing_file, init_tracing_stderr, no_color, target, up::cancel_on_signals, Error, Result};
 use crate::cli::LearnArgs;
-use crate::engine::{self, provider, Settings};
+use crate::engine::{self, Settings};
 use crate::learn::{self, event::LessonOutcome, repo::LessonRepo, RunOptions, LESSONS};
 use crate::report;
 use crate::upstream::Upstream;
@@ -29,7 +29,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
     };
     let t = target(&args.cluster)?;
     let Some(which) = &args.lesson else {
-        let (progress, why) = match provider::client_for(&t.context()).await {
+        let (progress, why) = match crate::cluster::client_for(&t.context()).await {
             Ok(c) => match learn::progress::read(&c).await {
                 Ok(p) => (Some(p), None),
                 Err(e) => (None, Some(format!("{e:#}"))),
@@ -79,7 +79,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
         repo_url: src.repo_url.clone(),
         work: learn::repo::work_dir(&settings.cluster_dir()),
     };
-    let client = provider::client_for(&t.context()).await?;
+    let client = crate::cluster::client_for(&t.context()).await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let (continue_tx, continue_rx) = tokio::sync::mpsc::unbounded_channel();
     if use_tui {

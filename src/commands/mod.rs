@@ -18,8 +18,8 @@ mod up;
 mod version;
 
 use crate::cli::{ClusterArgs, Command};
+use crate::cluster::Target;
 use crate::engine;
-use crate::engine::provider::Target;
 use crate::plan::{phase_source, Plan, MAX_PHASE};
 
 /// Why a command could not do its work.

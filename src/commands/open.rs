@@ -12,8 +12,8 @@
 
 use super::{init_tracing_stderr, target, Error, Result};
 use crate::cli::OpenArgs;
+use crate::cluster::{self, Target};
 use crate::engine::app_actions::{admin_password, admin_password_command, ADMIN_USER};
-use crate::engine::provider::{self, Target};
 use crate::engine::ARGOCD_NAMESPACE;
 use k8s_openapi::api::core::v1::Service;
 use kube::Api;
@@ -27,7 +27,7 @@ pub async fn run(args: &OpenArgs) -> Result<u8> {
     }
     init_tracing_stderr();
     let t = target(&args.cluster)?;
-    let client = provider::client_for(&t.context()).await?;
+    let client = cluster::client_for(&t.context()).await?;
     let services: Api<Service> = Api::namespaced(client.clone(), ARGOCD_NAMESPACE);
     let found = services
         .get_opt(SERVER)
@@ -46,7 +46,7 @@ pub async fn run(args: &OpenArgs) -> Result<u8> {
     }
     let url = match &t {
         Target::Kind { name } => {
-            let port = match crate::engine::provider::kind_ui_port(name).await {
+            let port = match crate::docker::kind_node::kind_ui_port(name).await {
                 Ok(p) => p,
                 Err(why) => {
                     eprintln!("kindops: {why}; assuming --ui-port {}", args.ui_port);

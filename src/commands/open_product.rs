@@ -17,7 +17,7 @@
 use super::{init_tracing_stderr, target, Error, Result};
 use crate::argo::{application_resource, AppSummary};
 use crate::cli::OpenArgs;
-use crate::engine::{provider, ARGOCD_NAMESPACE};
+use crate::engine::ARGOCD_NAMESPACE;
 use crate::report::Format;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DynamicObject, ListParams};
@@ -39,7 +39,7 @@ struct Answer {
 pub async fn run(args: &OpenArgs, app: &str) -> Result<u8> {
     init_tracing_stderr();
     let t = target(&args.cluster)?;
-    let client = provider::client_for(&t.context()).await?;
+    let client = crate::cluster::client_for(&t.context()).await?;
     let apps: Api<DynamicObject> = Api::namespaced_with(client.clone(), ARGOCD_NAMESPACE, &application_resource());
     let found = apps
         .get_opt(app)

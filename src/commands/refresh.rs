@@ -7,7 +7,7 @@
 use super::{init_tracing_stderr, target, Result};
 use crate::ci::{self, push_event};
 use crate::cli::ClusterArgs;
-use crate::engine::{git_source, provider, ARGOCD_NAMESPACE};
+use crate::engine::{git_source, ARGOCD_NAMESPACE};
 use std::time::Duration;
 
 /// How long a refresh may take before it gives up: a `git push` waits for its
@@ -34,7 +34,7 @@ pub async fn run(cluster: &ClusterArgs, quiet: bool, post_receive: bool) -> Resu
     let ctx = t.context();
     let event = if post_receive { ci_event_of_stdin().await } else { None };
     let work = async {
-        let client = provider::client_for(&ctx).await?;
+        let client = crate::cluster::client_for(&ctx).await?;
         let ci = async {
             let Some(p) = &event else { return };
             match tokio::time::timeout(CI_EVENT_DEADLINE, push_event::send(&client, &p.payload)).await {

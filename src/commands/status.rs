@@ -5,7 +5,7 @@
 use super::{init_tracing_file, init_tracing_stderr, no_color, target, Result};
 use crate::argo::{application_resource, AppSummary};
 use crate::cli::ClusterArgs;
-use crate::engine::{provider, state, ARGOCD_NAMESPACE};
+use crate::engine::{state, ARGOCD_NAMESPACE};
 use crate::report::{self, Format};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::Client;
@@ -28,7 +28,7 @@ pub async fn run(
         None
     };
     let t = target(cluster)?;
-    let client = provider::client_for(&t.context()).await?;
+    let client = crate::cluster::client_for(&t.context()).await?;
     if watch {
         let opts = crate::tui::TuiOptions {
             step_mode: false,

@@ -25,8 +25,8 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     // `--context`: a kubeconfig whose API server does not answer, refuses
     // its credentials, or whose credentials lack cluster-admin rights, is
     // bad input (exit 2), found before anything starts.
-    if let engine::provider::Target::Context { context } = &target {
-        engine::provider::client_to_install(context)
+    if let crate::cluster::Target::Context { context } = &target {
+        crate::cluster::client_to_install(context)
             .await
             .map_err(|e| Error::Bad(format!("--context {context}: {e:#}")))?;
     }
@@ -67,7 +67,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     }
     // A mirror's image archives are checked before anything runs: a missing
     // or damaged one stops here (exit 2), naming the image and the file.
-    if let (Some(Mirror::Dir(dir)), engine::provider::Target::Kind { .. }) = (&settings.mirror, &settings.target) {
+    if let (Some(Mirror::Dir(dir)), crate::cluster::Target::Kind { .. }) = (&settings.mirror, &settings.target) {
         let index = crate::images::ImageIndex::read(dir).map_err(|e| Error::Bad(format!("{e:#}")))?;
         if let Some(index) = index {
             let (dir, cache) = (dir.clone(), settings.cache_dir.clone());
@@ -79,9 +79,9 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     }
     check_local_artifacts(&settings).await?;
     // The local registry's host port: taken by something else → exit 2.
-    if let (Some(reg), engine::provider::Target::Kind { .. }) = (&settings.registry, &settings.target) {
-        let ours = match engine::container_engine::connect() {
-            Ok((docker, at)) if engine::provider::container_cli() == "docker" => {
+    if let (Some(reg), crate::cluster::Target::Kind { .. }) = (&settings.registry, &settings.target) {
+        let ours = match crate::docker::connect() {
+            Ok((docker, at)) if crate::docker::container_cli() == "docker" => {
                 crate::registry::docker::our_port(&docker, &at).await
             }
             _ => None,

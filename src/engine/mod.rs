@@ -26,30 +26,27 @@
 
 pub mod app_actions;
 pub mod apply;
-pub mod container_engine;
 pub mod event;
 mod git_merge;
 pub mod git_source;
-pub mod kind_node;
 mod note;
 pub mod outage;
-pub mod preflight;
 mod preload;
-pub mod provider;
 pub mod push_hook;
 mod render_cache;
 mod secret;
 pub mod state;
 pub(crate) mod step;
+pub(crate) mod steps;
 mod unchanged;
 pub mod wait;
 
+use crate::cluster::Target;
 use crate::plan::{Phase, Plan, Step};
 use crate::upstream::Mirror;
 use anyhow::{anyhow, Result};
 use event::{Control, Event, Failure, PhaseInfo, PhaseNo, RunOutcome, Stamped};
 use git_source::GitSource;
-use provider::Target;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use step::{RunState, StepCtx, StepError, StepResult};
@@ -376,8 +373,8 @@ impl Engine {
             run: &mut self.state,
         };
         match step {
-            Step::Preflight {} => preflight::preflight_step(ctx).await,
-            Step::CreateCluster {} => provider::create_cluster_step(ctx).await,
+            Step::Preflight {} => steps::preflight::preflight_step(ctx).await,
+            Step::CreateCluster {} => steps::create_cluster::create_cluster_step(ctx).await,
             Step::LoadImages {} => preload::load_images_step(ctx).await,
             Step::LocalRegistry {} => crate::registry::step::local_registry_step(ctx).await,
             Step::Apply { path, namespace } => apply::apply_step(ctx, path, namespace.as_deref()).await,

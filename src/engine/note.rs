@@ -9,8 +9,8 @@
 //!   `--context`, a `kubectl port-forward` to `--ui-port` (nothing of
 //!   kindops's listens on it then).
 
-use super::provider::Target;
 use super::step::{Done, StepCtx, StepResult};
+use crate::cluster::Target;
 
 /// `text` with its tokens filled in for this run (see the module docs).
 pub fn fill_note(text: &str, target: &Target, ui_port: u16) -> String {
@@ -26,7 +26,7 @@ pub fn fill_note(text: &str, target: &Target, ui_port: u16) -> String {
 pub(crate) async fn note_step(ctx: &mut StepCtx<'_>, text: &str) -> StepResult {
     let mut port = ctx.settings.ui_port;
     if let (Target::Kind { name }, true) = (&ctx.settings.target, text.contains("${KINDOPS_ARGOCD_UI}")) {
-        match super::provider::kind_ui_port(name).await {
+        match crate::docker::kind_node::kind_ui_port(name).await {
             Ok(mapped) => port = mapped,
             Err(why) => ctx.say(format!("{why}; the UI port below is --ui-port {port}")),
         }

@@ -13,7 +13,7 @@
 //! kindops's own pushes skip the hook ([`PUBLISHING_ENV`]): the `publish-repo`
 //! step refreshes after pushing anyway.
 
-use super::provider::Target;
+use crate::cluster::Target;
 use anyhow::{anyhow, Result};
 use std::path::Path;
 

@@ -9,9 +9,9 @@
 
 use super::event::{Event, Failure, PhaseNo, Stream};
 use super::{apply, git_source, outage, Emitter, Settings, DEFAULT_WAIT};
-use crate::proc;
 use crate::content::{Content, Vars};
 use crate::plan::{HumanDuration, Plan};
+use crate::proc;
 use crate::upstream::Resolved;
 use anyhow::{anyhow, Result};
 use kube::Client;
@@ -111,7 +111,7 @@ pub(crate) struct RunState {
     pub kinds: Option<apply::Kinds>,
     /// The git revision the last publish left (recorded with each phase).
     pub revision: Option<String>,
-    /// Preflight saw a cgroup v1 container host (see [`super::preflight::CGROUP_V1`]).
+    /// Preflight saw a cgroup v1 container host (see [`crate::docker::CGROUP_V1`]).
     pub cgroup_v1: bool,
 }
 

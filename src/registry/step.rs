@@ -7,7 +7,8 @@
 
 use super::docker::{ensure, RegistryError};
 use super::{hosts_toml, hosts_toml_path, local_registry_hosting, CONTAINER, HOSTING_CONFIGMAP, VOLUME};
-use crate::engine::provider::{container_cli, Target};
+use crate::cluster::Target;
+use crate::docker::container_cli;
 use crate::engine::step::{Done, StepCtx, StepError, StepResult};
 use bollard::query_parameters::{DownloadFromContainerOptions, ListContainersOptions, UploadToContainerOptions};
 use futures::TryStreamExt;
@@ -54,7 +55,7 @@ pub(crate) async fn local_registry_step(ctx: &mut StepCtx<'_>) -> StepResult {
             container_cli()
         )));
     }
-    let (docker, at) = crate::engine::container_engine::connect().map_err(|e| {
+    let (docker, at) = crate::docker::connect().map_err(|e| {
         StepError::new(e.unwrap_or_else(|| "the Docker engine is not reachable through its API".into()))
             .object(format!("container {CONTAINER}"))
     })?;

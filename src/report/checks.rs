@@ -1,9 +1,9 @@
 //! A preflight check as one line, the same for `kindops doctor` and phase
 //! 0's log: `ok      docker    Docker engine 28.5.1 (API 1.51)`.
 
-use crate::engine::preflight::Check;
+use crate::host_checks::Check;
 #[cfg(test)]
-use crate::engine::preflight::Verdict;
+use crate::host_checks::Verdict;
 
 /// `{verdict:7} {name:9} {detail} ({hint})` ([`Check::line`]).
 pub fn check_line(c: &Check) -> String {

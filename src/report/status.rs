@@ -3,8 +3,8 @@
 
 use super::Format;
 use crate::argo::AppSummary;
+use crate::cluster::Target;
 use crate::delivery::{Delivery, RunState};
-use crate::engine::provider::Target;
 use crate::engine::state::PhaseRecord;
 use crate::format::or_dash;
 use anyhow::Result;

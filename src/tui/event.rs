@@ -116,7 +116,7 @@ pub fn forward_ticks(t0: Instant, tx: Sender) -> AbortHandle {
 pub fn connect(context: String, tx: Sender) {
     tokio::spawn(async move {
         use backon::Retryable;
-        let connect = || crate::engine::provider::client_for(&context);
+        let connect = || crate::cluster::client_for(&context);
         let policy = backon::ExponentialBuilder::default().with_max_times(6);
         let _ = tx.send(TuiEvent::Connected(connect.retry(policy).await));
     });

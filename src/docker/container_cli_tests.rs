@@ -1,4 +1,4 @@
-//! Unit tests of `provider.rs`.
+//! Unit tests of [`super::detect_container_cli`].
 
 use super::*;
 use std::os::unix::fs::PermissionsExt;

@@ -1,14 +1,11 @@
-//! Phase 0's checks: Docker engine, binaries, host ports, inotify, disk, memory.
+//! The host's checks: binaries, host ports, inotify, disk (the container
+//! engine's are in [`crate::docker`]).
 //!
 //! Each check gives a [`Check`] with a verdict; a failed check stops the run
-//! with what to do next. Warnings are reported and the run goes on.
-//! [`preflight_step`] is phase 0's `preflight` step; `kindops doctor` runs the
-//! checks alone.
+//! with what to do next. Warnings are reported and the run goes on. Phase 0's
+//! `preflight` step (`engine::steps::preflight`) runs them; so does
+//! `kindops doctor`.
 
-pub use super::container_engine::{container_engine, docker, docker_storage, CGROUP_V1};
-use super::provider::{self, Target};
-use super::step::{Done, StepCtx, StepError, StepResult};
-use crate::upstream::Upstream;
 use anyhow::Result;
 use std::path::Path;
 
@@ -97,12 +94,6 @@ pub async fn kind_version() -> Vec<Check> {
     }
 }
 
-/// What a kind target needs on PATH: kind, the container CLI kind drives
-/// (kind shells out to `docker`, `podman` or `nerdctl`), kubectl, git.
-pub fn kind_binaries() -> [&'static str; 4] {
-    ["kind", super::provider::container_cli(), "kubectl", "git"]
-}
-
 /// The binaries kindops runs, found on PATH with `which`.
 pub fn binaries(names: &[&str]) -> Vec<Check> {
     names
@@ -174,7 +165,7 @@ pub fn inotify() -> Vec<Check> {
 }
 
 /// Free disk at `dir` (its nearest existing ancestor), in GiB; `None` when it cannot be read.
-pub(super) fn free_gib(dir: &Path) -> Option<(f64, std::path::PathBuf)> {
+pub(crate) fn free_gib(dir: &Path) -> Option<(f64, std::path::PathBuf)> {
     let probe = dir.ancestors().find(|p| p.exists()).unwrap_or(Path::new("/"));
     let s = nix::sys::statvfs::statvfs(probe).ok()?;
     Some((
@@ -206,98 +197,6 @@ pub fn verdict(checks: &[Check]) -> Result<(), Check> {
         Some(c) => Err(c.clone()),
         None => Ok(()),
     }
-}
-
-/// The `preflight` step (phase 0): the checks above for the target, the git
-/// source decided (when a phase publishes), every upstream artifact resolved
-/// and checksummed, and, with `--context`, the cluster connected.
-pub(crate) async fn preflight_step(ctx: &mut StepCtx<'_>) -> StepResult {
-    let settings = ctx.settings;
-    let mut checks = Vec::new();
-    match &settings.target {
-        Target::Kind { name } => {
-            checks.extend(container_engine().await);
-            checks.extend(binaries(&kind_binaries()));
-            if verdict(&checks).is_ok() {
-                checks.extend(kind_version().await);
-            }
-            ctx.run.cgroup_v1 = checks.iter().any(|c| c.name == CGROUP_V1);
-            if verdict(&checks).is_ok() && !provider::kind_cluster_exists(ctx, name).await? {
-                checks.extend(ports(&[settings.ui_port]));
-            }
-        }
-        Target::Context { .. } => {
-            checks.extend(binaries(&["kubectl", "git"]));
-        }
-    }
-    checks.extend(
-        inotify()
-            .into_iter()
-            .filter(|_| matches!(settings.target, Target::Kind { .. })),
-    );
-    checks.extend(disk(&settings.data_dir));
-    for c in &checks {
-        ctx.say(c.line());
-    }
-    if let Err(c) = verdict(&checks) {
-        return Err(StepError::new(c.detail).object(c.name).hint_if(c.hint));
-    }
-    // The git source must be decidable before anything is created (only
-    // phases that publish need one).
-    let publishes = ctx.plan.publishes(settings.upto);
-    settings
-        .git_source()
-        .map(|_| ())
-        .or_else(|e| if publishes { Err(e) } else { Ok(()) })
-        .map_err(|e| {
-            StepError::new(format!("{e:#}"))
-                .object("--repo-url")
-                .hint("pass --repo-url URL")
-        })?;
-    // Every upstream artifact, checksums checked, before anything is applied.
-    let up = Upstream {
-        mirror: settings.mirror.clone(),
-        cache_dir: settings.cache_dir.clone(),
-    };
-    let progress = ctx.progress();
-    let resolved = up
-        .resolve_all_reporting(&crate::upstream::pins(), &progress)
-        .await
-        .map_err(|e| {
-            StepError::new(format!("{e:#}")).object("upstream artifacts").hint(
-                "fix the mirror or the cache, or run `kindops fetch --into DIR` where there is internet and pass --mirror DIR",
-            )
-        })?;
-    for r in &resolved {
-        ctx.say(format!(
-            "ok      upstream  {} {} {} (sha256 {}…, {})",
-            r.pin.name,
-            r.pin.version,
-            r.pin.file,
-            &r.sha256[..12],
-            r.origin
-        ));
-    }
-    ctx.run.upstream = resolved;
-    if let Target::Context { context } = &settings.target {
-        let client = provider::client_for(context).await.map_err(|e| {
-            StepError::new(format!("{e:#}"))
-                .object(format!("context {context}"))
-                .hint("check `kubectl --context CONTEXT get nodes`")
-        })?;
-        let v = client.apiserver_version().await.map_err(anyhow::Error::from)?;
-        ctx.say(format!(
-            "ok      cluster   context {context}: Kubernetes {}",
-            v.git_version
-        ));
-        ctx.set_client(client, context.clone());
-    }
-    let warnings = checks.iter().filter(|c| c.verdict == Verdict::Warn).count();
-    Ok(Done::unchanged(format!(
-        "{} checks passed, {warnings} warnings; {} upstream artifacts verified",
-        checks.len() - warnings,
-        ctx.run.upstream.len()
-    )))
 }
 
 #[cfg(test)]
