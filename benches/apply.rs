@@ -124,7 +124,7 @@ async fn prepare(mirror: &str, out: &Path, repo_url: &str) -> Result<()> {
         },
     )?;
     for (rel, file) in [("platform/argo-cd", "argocd.yaml"), ("platform/tekton", "tekton.yaml")] {
-        let text = apply::render(&tree, rel, &tokio_util::sync::CancellationToken::new()).await?;
+        let text = kindops::render::render(&tree, rel, &tokio_util::sync::CancellationToken::new()).await?;
         let n = apply::parse_manifests(&text, rel)?.len();
         std::fs::write(out.join(file), text)?;
         eprintln!("[apply] rendered {rel}: {n} objects -> {}", out.join(file).display());
@@ -133,7 +133,7 @@ async fn prepare(mirror: &str, out: &Path, repo_url: &str) -> Result<()> {
     // phase1-by-hand.sh too (figure 2), not part of figure 1's set.
     let mut crds = String::new();
     for rel in ["platform/external-secrets/crds", "platform/argo-rollouts/crds"] {
-        crds.push_str(&apply::render(&tree, rel, &tokio_util::sync::CancellationToken::new()).await?);
+        crds.push_str(&kindops::render::render(&tree, rel, &tokio_util::sync::CancellationToken::new()).await?);
         crds.push_str("\n---\n");
     }
     let n = apply::parse_manifests(&crds, ADDON_CRDS)?.len();

@@ -27,6 +27,7 @@ pub mod learn;
 pub mod plan;
 pub mod proc;
 pub mod registry;
+pub mod render;
 pub mod report;
 pub mod secret_store;
 pub mod tui;

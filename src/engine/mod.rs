@@ -33,7 +33,6 @@ mod note;
 pub mod outage;
 mod preload;
 pub mod push_hook;
-mod render_cache;
 mod secret;
 pub mod state;
 pub(crate) mod step;

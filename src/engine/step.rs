@@ -105,7 +105,7 @@ pub(crate) struct RunState {
     pub upstream: Vec<Resolved>,
     /// The materialized GitOps tree, made once per run ([`StepCtx::tree_dir`]).
     pub tree: Option<tempfile::TempDir>,
-    /// [`super::render_cache::tree_digest`] of `tree`, taken when it is made
+    /// [`crate::render::cache::tree_digest`] of `tree`, taken when it is made
     /// (`None` if it could not be read: renders then skip the cache).
     pub tree_digest: Option<String>,
     pub kinds: Option<apply::Kinds>,
@@ -252,7 +252,7 @@ impl StepCtx<'_> {
             ));
         }
         let p = dir.path().to_path_buf();
-        self.run.tree_digest = super::render_cache::tree_digest(&p).ok();
+        self.run.tree_digest = crate::render::cache::tree_digest(&p).ok();
         self.run.tree = Some(dir);
         Ok(p)
     }

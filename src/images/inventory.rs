@@ -256,7 +256,7 @@ pub async fn inventory(
     tree: &Path,
     cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<Vec<Image>> {
-    use crate::engine::apply::{render_with, Helm};
+    use crate::render::{render_with, Helm};
     let mut uses = Vec::new();
     // Each path is rendered once (phase 2's Application renders what phase 1 applied).
     let mut rendered = std::collections::BTreeSet::new();

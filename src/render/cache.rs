@@ -7,7 +7,7 @@
 //! file's relative path and bytes), the path rendered, and the renderer
 //! (`kubectl`'s resolved path, size and modification time): the same input
 //! to the same program. Only renders without Helm are kept (a chart may draw
-//! random values); [`super::apply::render`] is one. One file per rendered
+//! random values); [`super::render`] is one. One file per rendered
 //! path, `<cache>/render/<path>-<key>.yaml`; a new key replaces the old file.
 
 use anyhow::Result;
@@ -59,12 +59,12 @@ fn renderer_identity() -> String {
         .unwrap_or_default()
 }
 
-/// [`super::apply::render`] of `rel` under `root` (a tree whose digest is
+/// [`super::render`] of `rel` under `root` (a tree whose digest is
 /// `digest`), from `cache` when an earlier run rendered the same input, else
 /// rendered now and kept there. Plain YAML files (no kustomization) are read
 /// as they are, not kept.
 ///
-/// Errors: those of [`super::apply::render`]; the cache itself never fails a
+/// Errors: those of [`super::render`]; the cache itself never fails a
 /// render (unreadable or unwritable, it is skipped).
 pub async fn render(
     cache: &Path,
@@ -76,7 +76,7 @@ pub async fn render(
     let dir = root.join(rel);
     let kustomized = dir.join("kustomization.yaml").is_file() || dir.join("kustomization.yml").is_file();
     if !kustomized {
-        return super::apply::render(root, rel, cancel).await;
+        return super::render(root, rel, cancel).await;
     }
     let mut h = Sha256::new();
     for part in ["kindops-render-v1", digest, rel, &renderer_identity()] {
@@ -92,7 +92,7 @@ pub async fn render(
     if let Ok(text) = std::fs::read_to_string(&file) {
         return Ok(text);
     }
-    let text = super::apply::render(root, rel, cancel).await?;
+    let text = super::render(root, rel, cancel).await?;
     if std::fs::create_dir_all(cache).is_ok() {
         // One file per path: drop what older inputs left.
         if let Ok(old) = std::fs::read_dir(cache) {
