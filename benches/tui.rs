@@ -17,7 +17,7 @@
 //! `cargo bench --bench tui`; `benches/run.sh` reads criterion's estimates.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use kindops::argo::{AppSummary, ResourceStatus};
+use kindops::argocd::{AppSummary, ResourceStatus};
 use kindops::tui::app::{App, Mode};
 use kindops::tui::watch::WatchStatus;
 use kindops::tui::{render_apps_for_bench, ui, AppsBench};

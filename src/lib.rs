@@ -10,7 +10,7 @@
 //! holds one module per thing printed outside the TUI.
 
 pub mod admission;
-pub mod argo;
+pub mod argocd;
 pub mod ci;
 pub mod cli;
 pub mod cluster;

@@ -237,12 +237,12 @@ fn no_new_import_circle_in_src() {
 #[test]
 fn the_reader_finds_paths_in_use_groups_and_relative_paths() {
     let p =
-        paths("use super::{apply, git_source, Emitter};\nuse crate::engine::wait::pods;\nlet x = crate::argo::f();");
+        paths("use super::{apply, git_source, Emitter};\nuse crate::engine::wait::pods;\nlet x = crate::argocd::f();");
     let shown: Vec<String> = p.iter().map(|(a, s)| format!("{a}{}", s.join("::"))).collect();
     assert!(shown.contains(&"super::apply".to_string()), "{shown:?}");
     assert!(shown.contains(&"super::git_source".to_string()), "{shown:?}");
     assert!(shown.contains(&"crate::engine::wait::pods".to_string()), "{shown:?}");
-    assert!(shown.contains(&"crate::argo::f".to_string()), "{shown:?}");
+    assert!(shown.contains(&"crate::argocd::f".to_string()), "{shown:?}");
     let mut g = BTreeMap::new();
     g.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
     g.insert("b".to_string(), BTreeSet::from(["a".to_string()]));

@@ -15,7 +15,7 @@
 //! not exist (the products there are listed).
 
 use super::{init_tracing_stderr, target, Error, Result};
-use crate::argo::{application_resource, AppSummary};
+use crate::argocd::{application_resource, AppSummary};
 use crate::cli::OpenArgs;
 use crate::engine::ARGOCD_NAMESPACE;
 use crate::report::Format;

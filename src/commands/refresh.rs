@@ -7,7 +7,7 @@
 use super::{init_tracing_stderr, target, Result};
 use crate::ci::{self, push_event};
 use crate::cli::ClusterArgs;
-use crate::engine::{git_source, ARGOCD_NAMESPACE};
+use crate::engine::ARGOCD_NAMESPACE;
 use std::time::Duration;
 
 /// How long a refresh may take before it gives up: a `git push` waits for its
@@ -20,7 +20,7 @@ const DEADLINE: Duration = Duration::from_secs(10);
 const CI_EVENT_DEADLINE: Duration = Duration::from_secs(1);
 
 /// Annotates every Application and ApplicationSet in `argocd`
-/// ([`git_source::refresh_argo`]) and prints how many (nothing with `quiet`).
+/// ([`crate::argocd::refresh::refresh_argo`]) and prints how many (nothing with `quiet`).
 /// With `post_receive`, reads git's post-receive lines on stdin and, at the
 /// same time, sends the coffee EventListener one push event for a push to
 /// `main` that touches `products/`, printing the modules it builds (a
@@ -56,7 +56,7 @@ pub async fn run(cluster: &ClusterArgs, quiet: bool, post_receive: bool) -> Resu
                 ),
             }
         };
-        let (n, ()) = tokio::join!(git_source::refresh_argo(&client, ARGOCD_NAMESPACE), ci);
+        let (n, ()) = tokio::join!(crate::argocd::refresh::refresh_argo(&client, ARGOCD_NAMESPACE), ci);
         n
     };
     let n = match tokio::time::timeout(DEADLINE, work).await {

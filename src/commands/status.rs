@@ -3,7 +3,7 @@
 //! screen with `--watch`.
 
 use super::{init_tracing_file, init_tracing_stderr, no_color, target, Result};
-use crate::argo::{application_resource, AppSummary};
+use crate::argocd::{application_resource, AppSummary};
 use crate::cli::ClusterArgs;
 use crate::engine::{state, ARGOCD_NAMESPACE};
 use crate::report::{self, Format};

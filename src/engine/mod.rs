@@ -24,7 +24,6 @@
 //! | `seed-secrets`      | [`secret`] `seed_secrets_step`      |
 //! | `note`              | [`note`] `note_step`                |
 
-pub mod app_actions;
 pub mod apply;
 pub mod event;
 mod git_merge;

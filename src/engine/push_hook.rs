@@ -8,7 +8,7 @@
 //! ApplicationSet's git generator requeue, so 30–90 s. The hook runs
 //! `kindops refresh` for the cluster that published, which sets the same
 //! refresh annotations Argo CD's own webhook handler sets
-//! ([`super::git_source::refresh_argo`]).
+//! ([`crate::argocd::refresh::refresh_argo`]).
 //!
 //! kindops's own pushes skip the hook ([`PUBLISHING_ENV`]): the `publish-repo`
 //! step refreshes after pushing anyway.

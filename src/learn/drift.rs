@@ -16,7 +16,7 @@ async fn self_heal_on(ctx: &LessonCtx) -> Result<bool, Fail> {
     let api: Api<DynamicObject> = Api::namespaced_with(
         ctx.client.clone(),
         crate::engine::ARGOCD_NAMESPACE,
-        &crate::argo::application_resource(),
+        &crate::argocd::application_resource(),
     );
     let o = api
         .get(APP)

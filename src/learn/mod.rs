@@ -226,9 +226,9 @@ impl LessonCtx {
     }
 
     /// Asks Argo CD to look at git now (every Application and ApplicationSet;
-    /// see [`crate::engine::git_source::refresh_argo`]) instead of at its next poll.
+    /// see [`crate::argocd::refresh::refresh_argo`]) instead of at its next poll.
     pub async fn refresh(&self) -> Result<(), Fail> {
-        crate::engine::git_source::refresh_argo(&self.client, crate::engine::ARGOCD_NAMESPACE)
+        crate::argocd::refresh::refresh_argo(&self.client, crate::engine::ARGOCD_NAMESPACE)
             .await
             .map(|_| ())
             .map_err(|e| Fail::new(format!("asking Argo CD to refresh: {e:#}")))
@@ -248,12 +248,12 @@ impl LessonCtx {
 /// lesson changes anything.
 ///
 /// Errors: absent (run `kindops up` first), or not ready (its state and why).
-pub async fn require_ready(ctx: &LessonCtx, name: &str) -> Result<crate::argo::AppSummary, Fail> {
+pub async fn require_ready(ctx: &LessonCtx, name: &str) -> Result<crate::argocd::AppSummary, Fail> {
     use kube::api::{Api, DynamicObject};
     let api: Api<DynamicObject> = Api::namespaced_with(
         ctx.client.clone(),
         crate::engine::ARGOCD_NAMESPACE,
-        &crate::argo::application_resource(),
+        &crate::argocd::application_resource(),
     );
     let object = format!("Application {}/{name}", crate::engine::ARGOCD_NAMESPACE);
     let o = api
@@ -265,7 +265,7 @@ pub async fn require_ready(ctx: &LessonCtx, name: &str) -> Result<crate::argo::A
                 .object(object.clone())
                 .hint("run `kindops up` (all phases) with the same cluster flags first")
         })?;
-    let a = crate::argo::AppSummary::from_object(&o);
+    let a = crate::argocd::AppSummary::from_object(&o);
     if !a.is_ready() {
         return Err(Fail::new(format!(
             "{object} is {}, not Synced/Healthy: the lesson would not show its own change",

@@ -6,7 +6,7 @@
 
 use super::event::LessonEvent;
 use super::{Fail, LessonCtx};
-use crate::argo::{application_resource, AppSummary};
+use crate::argocd::{application_resource, AppSummary};
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::{watcher, WatchStreamExt};

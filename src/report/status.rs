@@ -2,7 +2,7 @@
 //! as text or JSON.
 
 use super::Format;
-use crate::argo::AppSummary;
+use crate::argocd::AppSummary;
 use crate::cluster::Target;
 use crate::delivery::{Delivery, RunState};
 use crate::engine::state::PhaseRecord;

@@ -122,10 +122,10 @@ pub fn connect(context: String, tx: Sender) {
     });
 }
 
-/// Runs what the user asked of Argo CD ([`crate::engine::app_actions`]) and
+/// Runs what the user asked of Argo CD ([`crate::argocd::actions`]) and
 /// sends back what it did ([`Msg::Acted`]) or the password ([`Msg::Password`]).
 pub fn act(client: kube::Client, intent: Intent, tx: Sender) -> AbortHandle {
-    use crate::engine::app_actions::{self as acts, Refresh};
+    use crate::argocd::actions::{self as acts, Refresh};
     tokio::spawn(async move {
         let text = |r: anyhow::Result<String>| r.map_err(|e| format!("{e:#}"));
         let msg = match intent {

@@ -1,6 +1,6 @@
 //! Test fixtures shared by the `update()` tests and the screen snapshots.
 
-use crate::argo::{AppCondition, AppSummary, ResourceStatus};
+use crate::argocd::{AppCondition, AppSummary, ResourceStatus};
 use crate::engine::event::{Event, Failure, PhaseInfo, RunOutcome, Stamped, Stream};
 use crate::tui::app::{App, Effect, Mode, Msg};
 use crate::tui::watch::{AppSetSummary, SetCondition, WatchMsg, WatchStatus};

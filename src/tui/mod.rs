@@ -29,7 +29,7 @@ pub mod ui;
 pub mod watch;
 pub mod watch_delivery;
 
-use crate::argo::AppSummary;
+use crate::argocd::AppSummary;
 use crate::engine::event::{Control, RunOutcome, Stamped};
 use crate::learn;
 use app::{App, Effect, Mode, Msg};

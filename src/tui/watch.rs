@@ -5,14 +5,14 @@
 //! fails with 404 and `default_backoff()` retries; we report it as a status,
 //! never blocking the UI.
 
-use crate::argo::{application_resource, applicationset_resource, AppSummary};
+use crate::argocd::{application_resource, applicationset_resource, AppSummary};
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::watcher::{self, watcher, Event};
 use kube::runtime::WatchStreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 
-pub use crate::argo::{AppSetSummary, SetCondition};
+pub use crate::argocd::{AppSetSummary, SetCondition};
 
 /// Where a watcher stands.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -4,9 +4,9 @@
 use super::crd_refresh::CrdRefresher;
 use super::pods::{PodProblem, WorkloadPods};
 use super::WaitError;
-use crate::argo::{application_resource, AppSummary};
+use crate::argocd::{annotate, APP_REFRESH_ANNOTATION};
+use crate::argocd::{application_resource, AppSummary};
 use crate::engine::event::{Event, Stream};
-use crate::engine::git_source::{annotate, APP_REFRESH_ANNOTATION};
 use crate::engine::outage;
 use crate::engine::step::{Done, StepCtx, StepError, StepResult};
 use crate::engine::ARGOCD_NAMESPACE;

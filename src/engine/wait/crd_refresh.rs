@@ -1,7 +1,7 @@
 //! Asking Argo CD to compare an Application again once the API server has
 //! Established the CRDs it reports not ready ([`CrdRefresher`]).
 
-use crate::argo::AppSummary;
+use crate::argocd::AppSummary;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -119,7 +119,7 @@ impl CrdRefresher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argo::ResourceStatus;
+    use crate::argocd::ResourceStatus;
 
     fn crd(name: &str, status: &str, health: &str) -> ResourceStatus {
         ResourceStatus {

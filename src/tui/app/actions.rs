@@ -1,6 +1,6 @@
 //! Actions from the Applications table: what the user asked for
 //! ([`Intent`], sent to the loop as [`super::Effect::Act`]; the Kubernetes
-//! calls are [`crate::engine::app_actions`]), the yes/no question before
+//! calls are [`crate::argocd::actions`]), the yes/no question before
 //! anything that changes the cluster, the password popup, and what the last
 //! action did (shown under the table, and as a flash).
 //!
@@ -199,7 +199,7 @@ impl App {
         result: Result<Option<Secret>, String>,
     ) -> Option<Effect> {
         self.acts.pending = self.acts.pending.saturating_sub(1);
-        let secret = crate::engine::app_actions::ADMIN_SECRET;
+        let secret = crate::argocd::actions::ADMIN_SECRET;
         let ns = crate::engine::ARGOCD_NAMESPACE;
         match result {
             Ok(Some(value)) => match purpose {

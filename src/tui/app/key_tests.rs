@@ -175,7 +175,7 @@ fn log_pane_scrolls_and_g_follows_again() {
 fn apps_table_navigation_keeps_the_selection_visible() {
     let mut app = status_app(80, 24);
     let many: Vec<_> = (0..500)
-        .map(|i| crate::argo::AppSummary {
+        .map(|i| crate::argocd::AppSummary {
             namespace: "argocd".into(),
             name: format!("app-{i:04}"),
             sync: "Synced".into(),

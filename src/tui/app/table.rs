@@ -1,7 +1,7 @@
 //! The Applications table: every Application and ApplicationSet the
 //! watchers report, the filtered and sorted rows, the selection.
 
-use crate::argo::AppSummary;
+use crate::argocd::AppSummary;
 use crate::tui::watch::{AppSetSummary, WatchMsg, WatchStatus};
 use std::collections::BTreeMap;
 

@@ -15,7 +15,7 @@ fn watch_deltas_update_rows_and_keep_the_selection() {
     app.update(key('j'));
     app.update(key('j'));
     let selected = app.table.view[app.table.selected_row].clone();
-    let mut new = crate::argo::AppSummary {
+    let mut new = crate::argocd::AppSummary {
         namespace: "argocd".into(),
         name: "aaa-first".into(),
         ..Default::default()
@@ -141,7 +141,7 @@ fn no_color_drops_colours_but_keeps_words_and_symbols() {
 #[test]
 fn ten_thousand_rows_render_the_selected_window_and_filter() {
     let apps: Vec<_> = (0..10_000)
-        .map(|i| crate::argo::AppSummary {
+        .map(|i| crate::argocd::AppSummary {
             namespace: "argocd".into(),
             name: format!("app-{i:05}"),
             project: "default".into(),

@@ -18,7 +18,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, body: Rect) {
         let lines = vec![
             Line::from(vec![
                 Span::styled("user      ", theme.bold()),
-                Span::raw(crate::engine::app_actions::ADMIN_USER),
+                Span::raw(crate::argocd::actions::ADMIN_USER),
             ]),
             Line::from(vec![
                 Span::styled("password  ", theme.bold()),
@@ -26,7 +26,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, body: Rect) {
             ]),
             Line::default(),
             Line::from(Span::styled(
-                format!("from Secret {ns}/{}", crate::engine::app_actions::ADMIN_SECRET),
+                format!("from Secret {ns}/{}", crate::argocd::actions::ADMIN_SECRET),
                 theme.dim(),
             )),
         ];

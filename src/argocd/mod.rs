@@ -1,9 +1,14 @@
-//! Argo CD's Application and ApplicationSet, read as the fields kindops shows.
+//! Argo CD's Application and ApplicationSet, read as the fields kindops shows;
+//! [`actions`] (sync, refresh, the admin password) and [`refresh`] (asking
+//! Argo CD to look at git again) act on them through the Kubernetes API.
 //!
 //! Field names and values follow Argo CD v3.5's
 //! `pkg/apis/application/v1alpha1/types.go` (Application has no status
 //! subresource; everything is under `.status`) and `applicationset_types.go`;
 //! health codes from gitops-engine `pkg/health/health.go`.
+
+pub mod actions;
+pub mod refresh;
 
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde::Serialize;
@@ -380,6 +385,28 @@ impl AppSetSummary {
         self.conditions
             .iter()
             .any(|c| c.kind == "ResourcesUpToDate" && c.status == "True")
+    }
+}
+
+/// The annotation that asks Argo CD's application-controller to compare an
+/// Application again now (it removes it once done).
+pub const APP_REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
+
+/// Sets annotation `key: value` on object `name` (a merge patch). `Ok(false)`
+/// when the object does not exist (any more).
+pub async fn annotate(api: &kube::Api<DynamicObject>, name: &str, key: &str, value: &str) -> Result<bool, kube::Error> {
+    let patch = serde_json::json!({"metadata": {"annotations": {key: value}}});
+    match api
+        .patch(
+            name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -11,8 +11,8 @@
 //! Each returns what it did as one line naming the Application and the
 //! field it set, for the reader to show (never a secret's value).
 
-use super::git_source::{annotate, APP_REFRESH_ANNOTATION};
-use crate::argo::application_resource;
+use super::application_resource;
+use super::{annotate, APP_REFRESH_ANNOTATION};
 use anyhow::{anyhow, Result};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
