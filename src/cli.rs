@@ -337,7 +337,7 @@ pub struct UpArgs {
     /// (by your commits): keep main's version, or take kindops's. Without
     /// it such a run stops, names the files and pushes nothing.
     #[arg(long, value_enum, value_name = "CHOICE")]
-    pub on_conflict: Option<crate::engine::git_source::OnConflict>,
+    pub on_conflict: Option<crate::gitsource::OnConflict>,
     /// Keep your kubeconfig's current context: `kind create cluster` makes
     /// kind-<name> the current one; with this, kindops sets the previous
     /// one back afterwards (use `kubectl --context kind-<name>` then).

@@ -20,7 +20,7 @@
 //! one).
 
 use crate::cli::{ClusterArgs, Command, Effective, Origin, SourceArgs, UpArgs};
-use crate::engine::git_source::OnConflict;
+use crate::gitsource::OnConflict;
 use clap::parser::ValueSource;
 use clap::ArgMatches;
 use serde::{Deserialize, Deserializer};

@@ -21,6 +21,7 @@ pub mod delivery;
 pub mod docker;
 pub mod engine;
 pub mod format;
+pub mod gitsource;
 pub mod host_checks;
 pub mod images;
 pub mod learn;

@@ -8,7 +8,7 @@
 //!
 //! Own test binary: it sets the process umask.
 
-use kindops::engine::git_source::{git_args, prepare_builtin_dirs, INIT_BARE, IN_CLUSTER_GIT_DIR};
+use kindops::gitsource::{git_args, prepare_builtin_dirs, INIT_BARE, IN_CLUSTER_GIT_DIR};
 use std::path::Path;
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! A push to the built-in git source, told to the coffee EventListener as a
 //! GitHub push event.
 //!
-//! The git source's `post-receive` hook (`engine::push_hook`) runs `kindops
+//! The git source's `post-receive` hook (`gitsource::push_hook`) runs `kindops
 //! refresh --post-receive`, which hands git's `<old> <new> <ref>` lines to
 //! [`ref_updates`], lists each pushed commit's added, modified and removed
 //! files ([`commits`], with `git rev-list` and `git diff-tree` in the bare

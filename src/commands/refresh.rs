@@ -1,6 +1,6 @@
 //! `kindops refresh`: ask Argo CD to look at git now, as a git host's push
 //! webhook would. The built-in git source's `post-receive` hook runs it after
-//! every push (`engine::push_hook`), with `--post-receive`: then a push to
+//! every push (`gitsource::push_hook`), with `--post-receive`: then a push to
 //! `main` touching `products/` also reaches the coffee CI as a push event
 //! (`ci::push_event`). Anyone can run it by hand.
 

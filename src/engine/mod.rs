@@ -26,12 +26,9 @@
 
 pub mod apply;
 pub mod event;
-mod git_merge;
-pub mod git_source;
 mod note;
 pub mod outage;
 mod preload;
-pub mod push_hook;
 mod secret;
 pub mod state;
 pub(crate) mod step;
@@ -40,11 +37,11 @@ mod unchanged;
 pub mod wait;
 
 use crate::cluster::Target;
+use crate::gitsource::GitSource;
 use crate::plan::{Phase, Plan, Step};
 use crate::upstream::Mirror;
 use anyhow::{anyhow, Result};
 use event::{Control, Event, Failure, PhaseInfo, PhaseNo, RunOutcome, Stamped};
-use git_source::GitSource;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use step::{RunState, StepCtx, StepError, StepResult};
@@ -87,7 +84,7 @@ pub struct Settings {
     pub node_image: Option<String>,
     /// `--on-conflict`: what publishing does with a file both kindops's new
     /// content and a commit on `main` changed; `None`: stop and name it.
-    pub on_conflict: Option<git_source::OnConflict>,
+    pub on_conflict: Option<crate::gitsource::OnConflict>,
     /// `--keep-context`: set the kubeconfig's current context back to what
     /// it was before `kind create cluster` switched it.
     pub keep_context: bool,
@@ -134,7 +131,7 @@ impl Settings {
         self.data_dir.join(name)
     }
 
-    /// The git source for this run (see [`git_source`]).
+    /// The git source for this run (see [`crate::gitsource`]).
     pub fn git_source(&self) -> Result<GitSource> {
         let work = self.cluster_dir().join("gitops-work");
         match (&self.repo_url, &self.target) {
@@ -377,7 +374,7 @@ impl Engine {
             Step::LocalRegistry {} => crate::registry::step::local_registry_step(ctx).await,
             Step::Apply { path, namespace } => apply::apply_step(ctx, path, namespace.as_deref()).await,
             Step::WaitRollouts { namespaces, timeout } => wait::wait_rollouts_step(ctx, namespaces, *timeout).await,
-            Step::PublishRepo {} => git_source::publish_repo_step(ctx).await,
+            Step::PublishRepo {} => steps::publish_repo::publish_repo_step(ctx).await,
             Step::WaitApplications {
                 applications,
                 applicationsets,

@@ -8,14 +8,14 @@
 //! [`Done`] or a [`StepError`], the one place a [`Failure`] is built.
 
 use super::event::{Event, Failure, PhaseNo, Stream};
-use super::{apply, git_source, outage, Emitter, Settings, DEFAULT_WAIT};
+use super::{apply, outage, Emitter, Settings, DEFAULT_WAIT};
 use crate::content::{Content, Vars};
 use crate::plan::{HumanDuration, Plan};
 use crate::proc;
 use crate::upstream::Resolved;
 use anyhow::{anyhow, Result};
 use kube::Client;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -175,29 +175,6 @@ impl StepCtx<'_> {
             })
         })
         .await
-    }
-
-    /// `git -C dir ARGS`, logged first; fails when git does.
-    pub async fn git(&self, dir: &Path, args: &[&str]) -> Result<proc::Finished> {
-        self.git_env(dir, args, &[]).await
-    }
-
-    /// As [`StepCtx::git`], with `extra` in git's environment too (e.g.
-    /// `GIT_INDEX_FILE`); logged without it.
-    pub async fn git_env(&self, dir: &Path, args: &[&str], extra: &[(&str, String)]) -> Result<proc::Finished> {
-        let argv = git_source::git_args(dir, args);
-        self.say(format!("$ git {}", args.join(" ")));
-        let mut env = vec![
-            ("GIT_TERMINAL_PROMPT".to_string(), "0".to_string()),
-            // Our own push: the built-in source's post-receive hook skips its refresh.
-            (super::push_hook::PUBLISHING_ENV.to_string(), "1".to_string()),
-        ];
-        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
-        let fin = self.run_child("git", &argv, &env, self.cancel).await?;
-        if !fin.success {
-            return Err(anyhow!("`git {}` failed: {}", args.join(" "), fin.tail.join(" / ")));
-        }
-        Ok(fin)
     }
 
     /// A wait step's deadline: `--timeout`, else the step's own, else [`DEFAULT_WAIT`].

@@ -344,7 +344,7 @@ pub(super) async fn wait_succeeded(ctx: &LessonCtx, name: &str) -> Result<f64, F
 /// built-in git source (the `file://` path the repo-server reads exists only
 /// in the repo-server pod), else the repository's own URL.
 fn clone_url(repo_url: &str) -> &str {
-    if repo_url.starts_with(&format!("file://{}", crate::engine::git_source::IN_CLUSTER_GIT_DIR)) {
+    if repo_url.starts_with(&format!("file://{}", crate::gitsource::IN_CLUSTER_GIT_DIR)) {
         crate::ci::IN_CLUSTER_CLONE_URL
     } else {
         repo_url

@@ -4,7 +4,7 @@
 //! is pushed as a learner would push it.
 
 use super::Fail;
-use crate::engine::git_source::git_args;
+use crate::gitsource::git_args;
 use crate::proc;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;

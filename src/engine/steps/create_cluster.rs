@@ -5,8 +5,8 @@
 use crate::cluster::{client_for, Target};
 use crate::docker::container_cli;
 use crate::docker::kind_node::{inspect_node, kind_ui_port, node_name};
-use crate::engine::git_source;
 use crate::engine::step::{Done, StepCtx, StepError, StepResult};
+use crate::gitsource;
 use crate::proc::{self, exit_text as exit};
 use kube::config::Kubeconfig;
 use tokio_util::sync::CancellationToken;
@@ -102,7 +102,7 @@ async fn create_kind_cluster(ctx: &StepCtx<'_>, name: &str) -> std::result::Resu
     let settings = ctx.settings;
     let dir = settings.cluster_dir();
     let git_dir = dir.join("git");
-    git_source::prepare_builtin_dirs(&git_dir, None)?;
+    gitsource::prepare_builtin_dirs(&git_dir, None)?;
     let config_path = dir.join("kind-config.yaml");
     let node_image = settings
         .node_image
@@ -305,7 +305,7 @@ pub(crate) async fn ensure_node_running(ctx: &StepCtx<'_>, name: &str) -> std::r
 
 /// The node (`<name>-control-plane`) must see kindops's git source: a
 /// canary file written on the host must be visible at
-/// [`git_source::IN_CLUSTER_GIT_DIR`] in the node (`<cli> exec NODE test
+/// [`gitsource::IN_CLUSTER_GIT_DIR`] in the node (`<cli> exec NODE test
 /// -f`); the node's mounts come from [`inspect_node`]. Checked on an
 /// existing cluster and right after `kind create cluster` (`fresh`).
 ///
@@ -318,7 +318,7 @@ pub(crate) async fn ensure_node_running(ctx: &StepCtx<'_>, name: &str) -> std::r
 ///   the cluster was created (a bind mount keeps the old folder).
 pub(crate) async fn check_git_mount(ctx: &StepCtx<'_>, name: &str, fresh: bool) -> std::result::Result<(), StepError> {
     let git_dir = ctx.settings.cluster_dir().join("git");
-    git_source::prepare_builtin_dirs(&git_dir, None)?;
+    gitsource::prepare_builtin_dirs(&git_dir, None)?;
     let canary = format!(".kindops-canary-{}", std::process::id());
     let host_file = git_dir.join(&canary);
     std::fs::write(&host_file, b"kindops mount check\n").map_err(anyhow::Error::from)?;
@@ -329,7 +329,7 @@ pub(crate) async fn check_git_mount(ctx: &StepCtx<'_>, name: &str, fresh: bool) 
         &node,
         "test",
         "-f",
-        &format!("{}/{canary}", git_source::IN_CLUSTER_GIT_DIR),
+        &format!("{}/{canary}", gitsource::IN_CLUSTER_GIT_DIR),
     ]
     .map(str::to_string);
     ctx.say(format!("$ {cli} {}", args.join(" ")));
@@ -347,13 +347,13 @@ pub(crate) async fn check_git_mount(ctx: &StepCtx<'_>, name: &str, fresh: bool) 
     let mount = inspect_node(&node).await.ok().flatten().and_then(|n| {
         n.mounts
             .into_iter()
-            .find(|(_, dest)| dest == git_source::IN_CLUSTER_GIT_DIR)
+            .find(|(_, dest)| dest == gitsource::IN_CLUSTER_GIT_DIR)
     });
     let Some((source, _)) = mount else {
         return Err(StepError::new(format!(
             "kind cluster {name} does not mount kindops's git source ({} at {} in node {node}): it was made by hand or by an older kindops. Argo CD would read an empty folder",
             git_dir.display(),
-            git_source::IN_CLUSTER_GIT_DIR
+            gitsource::IN_CLUSTER_GIT_DIR
         ))
         .object(object)
         .hint(format!(
@@ -365,7 +365,7 @@ pub(crate) async fn check_git_mount(ctx: &StepCtx<'_>, name: &str, fresh: bool) 
     if fresh {
         return Err(StepError::new(format!(
             "the new kind node {node} mounts {source} at {}, but sees an empty folder there: the container engine does not share {} with this machine, so it made an empty folder of its own. Argo CD would read nothing",
-            git_source::IN_CLUSTER_GIT_DIR,
+            gitsource::IN_CLUSTER_GIT_DIR,
             git_dir.display()
         ))
         .object(format!("folder {}", git_dir.display()))
@@ -376,7 +376,7 @@ pub(crate) async fn check_git_mount(ctx: &StepCtx<'_>, name: &str, fresh: bool) 
     }
     Err(StepError::new(format!(
         "kind node {node} mounts {source} at {}, but does not see kindops's files there: the folder {} was deleted and made again since the cluster was created (the node still holds the old one), or the container engine does not share it. Argo CD would read an empty folder",
-        git_source::IN_CLUSTER_GIT_DIR,
+        gitsource::IN_CLUSTER_GIT_DIR,
         git_dir.display()
     ))
     .object(object)

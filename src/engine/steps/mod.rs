@@ -5,3 +5,4 @@
 
 pub(crate) mod create_cluster;
 pub(crate) mod preflight;
+pub(crate) mod publish_repo;

@@ -4,8 +4,8 @@
 //! before, or what an older kindops left on `main`), and a conflict named
 //! with the two ways forward. git does every merge (`git merge`).
 
-use super::git_source::{GitSource, OnConflict};
-use super::step::{StepCtx, StepError};
+use crate::engine::step::{StepCtx, StepError};
+use crate::gitsource::{GitSource, OnConflict};
 use anyhow::{anyhow, Result};
 use std::path::Path;
 
@@ -23,26 +23,25 @@ pub(super) async fn merge_content(
         env!("CARGO_PKG_VERSION"),
         ctx.phase
     );
-    let merged = ctx
-        .git(
-            work,
-            &[
-                "merge",
-                "-q",
-                "--ff",
-                "--no-edit",
-                "--no-verify-signatures",
-                "--allow-unrelated-histories",
-                "-m",
-                &msg,
-                content,
-            ],
-        )
-        .await;
+    let merged = super::git(
+        ctx,
+        work,
+        &[
+            "merge",
+            "-q",
+            "--ff",
+            "--no-edit",
+            "--no-verify-signatures",
+            "--allow-unrelated-histories",
+            "-m",
+            &msg,
+            content,
+        ],
+    )
+    .await;
     let Err(e) = merged else { return Ok(()) };
     let literal = [("GIT_LITERAL_PATHSPECS", "1".to_string())];
-    let unmerged = ctx
-        .git(work, &["diff", "--name-only", "-z", "--diff-filter=U"])
+    let unmerged = super::git(ctx, work, &["diff", "--name-only", "-z", "--diff-filter=U"])
         .await
         .map(|o| {
             o.stdout
@@ -58,24 +57,26 @@ pub(super) async fn merge_content(
             OnConflict::TakeKindops => ("--theirs", "took kindops's version of"),
         };
         for f in &unmerged {
-            let taken = ctx.git_env(work, &["checkout", side, "--", f], &literal).await;
+            let taken = super::git_env(ctx, work, &["checkout", side, "--", f], &literal).await;
             if taken.is_err() {
                 // That side deleted it: so does the merge.
-                ctx.git_env(work, &["rm", "-q", "--", f], &literal)
+                super::git_env(ctx, work, &["rm", "-q", "--", f], &literal)
                     .await
                     .map_err(fail)?;
             } else {
-                ctx.git_env(work, &["add", "--", f], &literal).await.map_err(fail)?;
+                super::git_env(ctx, work, &["add", "--", f], &literal)
+                    .await
+                    .map_err(fail)?;
             }
         }
-        ctx.git(work, &["commit", "-q", "--no-edit", "--no-verify"])
+        super::git(ctx, work, &["commit", "-q", "--no-edit", "--no-verify"])
             .await
             .map_err(fail)?;
         ctx.say(format!("--on-conflict: {said} {}", unmerged.join(", ")));
         return Ok(());
     }
     // Leaves the work clone as it was; nothing was pushed.
-    let _ = ctx.git(work, &["merge", "--abort"]).await;
+    let _ = super::git(ctx, work, &["merge", "--abort"]).await;
     if unmerged.is_empty() {
         return Err(fail(e));
     }
@@ -99,7 +100,7 @@ pub(super) fn conflict(src: &GitSource, files: &[String]) -> StepError {
 
 /// The commit `what` names, if it exists.
 pub(super) async fn rev(ctx: &StepCtx<'_>, work: &Path, what: &str) -> Option<String> {
-    ctx.git(work, &["rev-parse", "--verify", "--quiet", what])
+    super::git(ctx, work, &["rev-parse", "--verify", "--quiet", what])
         .await
         .ok()
         .map(stdout_of)
@@ -119,13 +120,14 @@ pub(super) async fn write_tree(ctx: &StepCtx<'_>, work: &Path, tree: &Path) -> R
     let env = [("GIT_INDEX_FILE", index.display().to_string())];
     let git_dir = work.join(".git").display().to_string();
     let tree_s = tree.display().to_string();
-    ctx.git_env(
+    super::git_env(
+        ctx,
         tree,
         &["--git-dir", &git_dir, "--work-tree", &tree_s, "add", "-A"],
         &env,
     )
     .await?;
-    let t = stdout_of(ctx.git_env(work, &["write-tree"], &env).await?);
+    let t = stdout_of(super::git_env(ctx, work, &["write-tree"], &env).await?);
     let _ = std::fs::remove_file(&index);
     Ok(t)
 }
@@ -160,7 +162,8 @@ pub(super) async fn legacy_base(
     content_tree: &str,
 ) -> Result<Option<String>> {
     let old = stdout_of(
-        ctx.git(
+        super::git(
+            ctx,
             work,
             &[
                 "log",
@@ -185,7 +188,8 @@ pub(super) async fn legacy_base(
             .collect()
     };
     let ours: std::collections::HashSet<String> = files(
-        ctx.git(
+        super::git(
+            ctx,
             work,
             &["ls-tree", "-r", "-z", "--name-only", "--full-tree", content_tree],
         )
@@ -193,13 +197,11 @@ pub(super) async fn legacy_base(
     )
     .into_iter()
     .collect();
-    let drop: Vec<String> = files(
-        ctx.git(work, &["ls-tree", "-r", "-z", "--name-only", "--full-tree", &old])
-            .await?,
-    )
-    .into_iter()
-    .filter(|p| !ours.contains(p))
-    .collect();
+    let drop: Vec<String> =
+        files(super::git(ctx, work, &["ls-tree", "-r", "-z", "--name-only", "--full-tree", &old]).await?)
+            .into_iter()
+            .filter(|p| !ours.contains(p))
+            .collect();
     let index = work.join(".git/kindops-base.index");
     let list = work.join(".git/kindops-base.drop");
     let _ = std::fs::remove_file(&index);
@@ -207,13 +209,14 @@ pub(super) async fn legacy_base(
         ("GIT_INDEX_FILE", index.display().to_string()),
         ("GIT_LITERAL_PATHSPECS", "1".to_string()),
     ];
-    ctx.git_env(work, &["read-tree", &old], &env).await?;
+    super::git_env(ctx, work, &["read-tree", &old], &env).await?;
     if !drop.is_empty() {
         let mut text = drop.join("\0");
         text.push('\0');
         std::fs::write(&list, text).map_err(|e| anyhow!("writing {}: {e}", list.display()))?;
         let from = format!("--pathspec-from-file={}", list.display());
-        ctx.git_env(
+        super::git_env(
+            ctx,
             work,
             &[
                 "rm",
@@ -228,9 +231,9 @@ pub(super) async fn legacy_base(
         )
         .await?;
     }
-    let t = stdout_of(ctx.git_env(work, &["write-tree"], &env).await?);
+    let t = stdout_of(super::git_env(ctx, work, &["write-tree"], &env).await?);
     let msg = format!("kindops: the content an older kindops published in {old}, as the base of later merges");
-    let base = stdout_of(ctx.git(work, &["commit-tree", &t, "-m", &msg]).await?);
+    let base = stdout_of(super::git(ctx, work, &["commit-tree", &t, "-m", &msg]).await?);
     let _ = std::fs::remove_file(&index);
     let _ = std::fs::remove_file(&list);
     Ok(Some(base))

@@ -1,123 +1,43 @@
-//! The git source Argo CD pulls from, and publishing the GitOps content to it.
-//!
-//! Argo CD accepts neither local paths nor dumb-HTTP git, but it does read
-//! `file://` URLs inside the repo-server. So the zero-account default is a
-//! bare repository on the host (`<data>/<cluster>/git/gitops.git`) that the
-//! kind node mounts at `/var/lib/kindops/git` and the repo-server mounts from
-//! the node (see `manifests/kind/cluster.yaml` and
-//! `platform/argo-cd/repo-server-git-mount.yaml`): Argo CD's URL is
-//! `file:///var/lib/kindops/git/gitops.git`. `--repo-url URL` uses any other
-//! git remote instead (a `file://` path on the test bed where the repo-server
-//! runs on the host, or a hosted repository with your own credentials).
-//!
-//! [`publish_repo_step`] is the `publish-repo` step. A re-run keeps every
+//! The `publish-repo` step ([`publish_repo_step`]): publishes the GitOps
+//! content to the git source ([`crate::gitsource`]). A re-run keeps every
 //! commit someone else made: kindops keeps its own content on the branch
-//! [`CONTENT_BRANCH`] and merges it into `main` with `git merge`.
+//! [`CONTENT_BRANCH`] and merges it into `main` with `git merge` ([`merge`]).
 
-use super::git_merge::{legacy_base, merge_content, rev, stdout_of, write_tree};
-use super::step::{Done, StepCtx, StepError, StepResult};
-use super::ARGOCD_NAMESPACE;
+mod merge;
+
 use crate::argocd::refresh::{refresh_argo, refresh_argo_not_at, resync_given_up};
+use crate::engine::step::{Done, StepCtx, StepError, StepResult};
+use crate::engine::ARGOCD_NAMESPACE;
+use crate::gitsource::push_hook::PUBLISHING_ENV;
+use crate::gitsource::{
+    git_args, prepare_builtin_dirs, private_work_clone, GitSource, CONTENT_BRANCH, INIT_BARE, IN_CLUSTER_GIT_DIR,
+};
+use crate::proc;
 use anyhow::{anyhow, Result};
-use std::path::{Path, PathBuf};
+use merge::{legacy_base, merge_content, rev, stdout_of, write_tree};
+use std::path::Path;
 
-/// Where kindops pushes and what Argo CD is told.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitSource {
-    /// The URL in Applications and the ApplicationSet (`spec.source.repoURL`).
-    pub repo_url: String,
-    /// Where kindops pushes: a local bare repository path or a remote URL.
-    pub push_url: String,
-    /// A bare repository kindops creates if missing (`file://` sources).
-    pub local_bare: Option<PathBuf>,
-    /// kindops's working clone.
-    pub work_dir: PathBuf,
+/// `git -C dir ARGS` as this step's child, logged first; fails when git does.
+async fn git(ctx: &StepCtx<'_>, dir: &Path, args: &[&str]) -> Result<proc::Finished> {
+    git_env(ctx, dir, args, &[]).await
 }
 
-/// `git init` arguments for the built-in bare repository: world-readable on
-/// purpose (`--shared=0644`: files 0644, directories 0755, whatever the
-/// user's umask), since Argo CD's repo-server reads it as uid 999, not as the
-/// host user who owns it.
-pub const INIT_BARE: &[&str] = &["init", "--bare", "--shared=0644", "--initial-branch=main", "."];
-
-/// Creates the built-in git source's folder (`<data>/<cluster>/git`, which
-/// the kind node mounts) and, if given, the bare repository's folder, both
-/// mode 0755 whatever the umask: the mount's root must be enterable by the
-/// repo-server's uid 999.
-///
-/// Errors: I/O on the data directory (named).
-pub fn prepare_builtin_dirs(git_dir: &Path, bare: Option<&Path>) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    for d in std::iter::once(git_dir).chain(bare) {
-        std::fs::create_dir_all(d).map_err(|e| anyhow!("creating {}: {e}", d.display()))?;
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| anyhow!("making {} readable for Argo CD's repo-server: {e}", d.display()))?;
-    }
-    Ok(())
-}
-
-/// Path inside the kind node (and the repo-server pod) of the mounted git dir.
-pub const IN_CLUSTER_GIT_DIR: &str = "/var/lib/kindops/git";
-
-impl GitSource {
-    /// The default for a kind cluster: host bare repo under `git_dir`, read in the
-    /// cluster through the node mount.
-    pub fn builtin(git_dir: &Path, work_dir: PathBuf) -> Self {
-        let bare = git_dir.join("gitops.git");
-        GitSource {
-            repo_url: format!("file://{IN_CLUSTER_GIT_DIR}/gitops.git"),
-            push_url: bare.display().to_string(),
-            local_bare: Some(bare),
-            work_dir,
-        }
-    }
-
-    /// `--repo-url URL`: Argo CD and kindops use the same URL.
-    pub fn remote(url: &str, work_dir: PathBuf) -> Self {
-        let local_bare = url.strip_prefix("file://").map(PathBuf::from);
-        GitSource {
-            repo_url: url.to_string(),
-            push_url: url.to_string(),
-            local_bare,
-            work_dir,
-        }
-    }
-}
-
-/// A git command line, for the plain log and the child runner.
-pub fn git_args(work: &Path, args: &[&str]) -> Vec<String> {
-    let mut v = vec![
-        "-C".to_string(),
-        work.display().to_string(),
-        "-c".into(),
-        "user.name=kindops".into(),
-        "-c".into(),
-        "user.email=kindops@localhost".into(),
-        "-c".into(),
-        "commit.gpgsign=false".into(),
+/// As [`git`], with `extra` in git's environment too (e.g.
+/// `GIT_INDEX_FILE`); logged without it.
+async fn git_env(ctx: &StepCtx<'_>, dir: &Path, args: &[&str], extra: &[(&str, String)]) -> Result<proc::Finished> {
+    let argv = git_args(dir, args);
+    ctx.say(format!("$ git {}", args.join(" ")));
+    let mut env = vec![
+        ("GIT_TERMINAL_PROMPT".to_string(), "0".to_string()),
+        // Our own push: the built-in source's post-receive hook skips its refresh.
+        (PUBLISHING_ENV.to_string(), "1".to_string()),
     ];
-    v.extend(args.iter().map(|s| s.to_string()));
-    v
-}
-
-/// The branch of the git source that holds exactly kindops's own content, as
-/// kindops last published it: each publish commits the new content there (its
-/// parent: the content before) and merges that branch into `main` with git's
-/// own merge, so `main` gets only what changed in kindops's content since its
-/// last publish, and every commit someone else pushed stays. A learner can
-/// merge it by hand too (`git merge origin/kindops/content`).
-pub const CONTENT_BRANCH: &str = "kindops/content";
-
-/// `--on-conflict`: for a file both kindops's new content and a commit on
-/// `main` changed, which whole file wins. Only those files: kindops's other
-/// changes are merged as usual.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OnConflict {
-    /// The file as it is on `main` (your version).
-    KeepMine,
-    /// The file as kindops's new content has it.
-    TakeKindops,
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let fin = ctx.run_child("git", &argv, &env, ctx.cancel).await?;
+    if !fin.success {
+        return Err(anyhow!("`git {}` failed: {}", args.join(" "), fin.tail.join(" / ")));
+    }
+    Ok(fin)
 }
 
 /// The config key kindops sets in a bare repository once it has allowed
@@ -135,7 +55,7 @@ const FORCE_PUSH_DECIDED: &str = "kindops.forcePushAllowed";
 /// then has, so a rewritten main is safe for it.
 async fn allow_force_push(ctx: &StepCtx<'_>, bare: &Path) -> Result<bool> {
     let get = |key: &'static str| async move {
-        ctx.git(bare, &["config", "--get", key])
+        git(ctx, bare, &["config", "--get", key])
             .await
             .map(|o| o.output.trim().to_string())
             .ok()
@@ -145,10 +65,9 @@ async fn allow_force_push(ctx: &StepCtx<'_>, bare: &Path) -> Result<bool> {
     }
     let denied = get("receive.denyNonFastForwards").await.as_deref() == Some("true");
     if denied {
-        ctx.git(bare, &["config", "receive.denyNonFastForwards", "false"])
-            .await?;
+        git(ctx, bare, &["config", "receive.denyNonFastForwards", "false"]).await?;
     }
-    ctx.git(bare, &["config", FORCE_PUSH_DECIDED, "true"]).await?;
+    git(ctx, bare, &["config", FORCE_PUSH_DECIDED, "true"]).await?;
     Ok(denied)
 }
 
@@ -173,7 +92,7 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
                 std::fs::create_dir_all(bare)
                     .map_err(|e| fail(anyhow!("creating the bare repository {}: {e}", bare.display())))?;
             }
-            ctx.git(bare, INIT_BARE).await.map_err(fail)?;
+            git(ctx, bare, INIT_BARE).await.map_err(fail)?;
         }
         // Only repositories kindops made: the built-in one, or one it just created.
         let ours = src.repo_url.starts_with(&format!("file://{IN_CLUSTER_GIT_DIR}")) || created;
@@ -186,8 +105,9 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
         // A learner's own push then tells Argo CD at once (see push_hook).
         if let Ok(exe) = std::env::current_exe() {
             let kubeconfig = std::env::var("KUBECONFIG").ok().filter(|k| !k.is_empty());
-            let script = super::push_hook::script(&exe, &ctx.settings.target, kubeconfig.as_deref()).map_err(fail)?;
-            if super::push_hook::install(bare, &script).map_err(fail)? {
+            let script =
+                crate::gitsource::push_hook::script(&exe, &ctx.settings.target, kubeconfig.as_deref()).map_err(fail)?;
+            if crate::gitsource::push_hook::install(bare, &script).map_err(fail)? {
                 ctx.say(format!(
                     "installed {}/hooks/post-receive: a push there asks Argo CD to refresh at once",
                     bare.display()
@@ -200,8 +120,7 @@ pub(crate) async fn publish_repo_step(ctx: &mut StepCtx<'_>) -> StepResult {
     // per run): while the remote still has that commit, there is nothing to
     // publish again (a learner's push in between is merged as below).
     let unmoved = match ctx.run.revision.clone() {
-        Some(prev) if work.join(".git").exists() => ctx
-            .git(&work, &["ls-remote", &src.push_url, "refs/heads/main"])
+        Some(prev) if work.join(".git").exists() => git(ctx, &work, &["ls-remote", &src.push_url, "refs/heads/main"])
             .await
             .ok()
             .filter(|o| o.output.split_whitespace().next() == Some(prev.as_str()))
@@ -283,7 +202,7 @@ async fn publish(
     // renamed into place, so an interrupted run never leaves half of one;
     // one an older kindops left half made (`git init` or `remote add`
     // interrupted: `.git` without a HEAD or without `origin`) is made again.
-    let usable = work.join(".git").exists() && ctx.git(&work, &["remote", "get-url", "origin"]).await.is_ok();
+    let usable = work.join(".git").exists() && git(ctx, &work, &["remote", "get-url", "origin"]).await.is_ok();
     if !usable {
         let io = |what: &str, p: &Path, e: std::io::Error| anyhow!("{what} kindops's work clone {}: {e}", p.display());
         if work.exists() {
@@ -298,20 +217,20 @@ async fn publish(
             std::fs::remove_dir_all(&new).map_err(|e| io("removing the half-made", &new, e))?;
         }
         std::fs::create_dir_all(&new).map_err(|e| io("creating", &new, e))?;
-        ctx.git(&new, &["init", "--initial-branch=main", "."])
+        git(ctx, &new, &["init", "--initial-branch=main", "."])
             .await
             .map_err(fail)?;
-        ctx.git(&new, &["remote", "add", "origin", &src.push_url])
+        git(ctx, &new, &["remote", "add", "origin", &src.push_url])
             .await
             .map_err(fail)?;
         std::fs::rename(&new, &work).map_err(|e| io("moving into place", &work, e))?;
     } else {
-        ctx.git(&work, &["remote", "set-url", "origin", &src.push_url])
+        git(ctx, &work, &["remote", "set-url", "origin", &src.push_url])
             .await
             .map_err(fail)?;
     }
     private_work_clone(&work)?;
-    ctx.git(&work, &["fetch", "--prune", "origin"]).await.map_err(fail)?;
+    git(ctx, &work, &["fetch", "--prune", "origin"]).await.map_err(fail)?;
     let main = rev(ctx, &work, "refs/remotes/origin/main").await;
     let published = rev(ctx, &work, &format!("refs/remotes/origin/{CONTENT_BRANCH}")).await;
     let content_tree = write_tree(ctx, &work, tree).await.map_err(fail)?;
@@ -337,27 +256,31 @@ async fn publish(
             if let Some(b) = &before {
                 args.extend(["-p", b.as_str()]);
             }
-            stdout_of(ctx.git(&work, &args).await.map_err(fail)?)
+            stdout_of(git(ctx, &work, &args).await.map_err(fail)?)
         }
     };
     let head = match &main {
         None => content.clone(),
         Some(_) => {
-            ctx.git(
+            git(
+                ctx,
                 &work,
                 &["checkout", "-q", "-f", "-B", "main", "refs/remotes/origin/main"],
             )
             .await
             .map_err(fail)?;
             // Whatever an interrupted run left (a merge in progress, files).
-            ctx.git(&work, &["reset", "-q", "--hard", "refs/remotes/origin/main"])
+            git(ctx, &work, &["reset", "-q", "--hard", "refs/remotes/origin/main"])
                 .await
                 .map_err(fail)?;
-            ctx.git(&work, &["clean", "-q", "-f", "-d", "-x"]).await.map_err(fail)?;
+            git(ctx, &work, &["clean", "-q", "-f", "-d", "-x"])
+                .await
+                .map_err(fail)?;
             if let (true, Some(b)) = (adopt, &before) {
                 // Records what the older kindops published as merged, changing
                 // nothing on main, so that it is the base of the merge below.
-                ctx.git(
+                git(
+                    ctx,
                     &work,
                     &[
                         "merge",
@@ -374,7 +297,7 @@ async fn publish(
                 .map_err(fail)?;
             }
             merge_content(ctx, &work, &content, src, fail).await?;
-            stdout_of(ctx.git(&work, &["rev-parse", "HEAD"]).await.map_err(fail)?)
+            stdout_of(git(ctx, &work, &["rev-parse", "HEAD"]).await.map_err(fail)?)
         }
     };
     let mut refspecs = vec![];
@@ -388,7 +311,7 @@ async fn publish(
     if !refspecs.is_empty() {
         let mut args = vec!["push", "--atomic", "origin"];
         args.extend(refspecs.iter().map(String::as_str));
-        if let Err(e) = ctx.git(&work, &args).await {
+        if let Err(e) = git(ctx, &work, &args).await {
             let text = format!("{e:#}");
             if text.contains("[rejected]") || text.contains("non-fast-forward") || text.contains("fetch first") {
                 return Err(StepError::new(format!(
@@ -403,22 +326,5 @@ async fn publish(
     Ok((moved, head))
 }
 
-/// Makes kindops's work clone private to the user: the folder 0700 and
-/// `.git/config` 0600, since the remote URL there carries whatever
-/// credentials `--repo-url` has (`https://user:token@host/...`).
-///
-/// Errors: the modes cannot be set (named).
-pub fn private_work_clone(work: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    for (p, mode) in [(work.to_path_buf(), 0o700), (work.join(".git/config"), 0o600)] {
-        if p.exists() {
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
-                .map_err(|e| anyhow!("making {} private (mode {mode:o}): {e}", p.display()))?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
-#[path = "git_source_tests.rs"]
 mod tests;

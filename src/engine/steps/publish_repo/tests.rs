@@ -1,5 +1,3 @@
-//! Unit tests of `git_source.rs`: publishing with real git in a tempdir.
-
 //! `publish-repo` with the real git, against a built-in bare repository
 //! in a temporary data dir, and a learner's clone of it.
 use super::*;
@@ -7,7 +5,9 @@ use crate::content::Content;
 use crate::engine::event::Failure;
 use crate::engine::step::RunState;
 use crate::engine::{Emitter, Settings};
+use crate::gitsource::OnConflict;
 use crate::plan::{PhaseSource, Plan};
+use std::path::PathBuf;
 use std::process::Command;
 use tokio_util::sync::CancellationToken;
 
@@ -51,7 +51,7 @@ fn git(dir: &Path, args: &[&str]) -> std::process::Output {
         .arg(dir)
         .args(["-c", "user.name=learner", "-c", "user.email=learner@localhost"])
         .args(args)
-        .env(super::super::push_hook::PUBLISHING_ENV, "1")
+        .env(crate::gitsource::push_hook::PUBLISHING_ENV, "1")
         .output()
         .unwrap()
 }
