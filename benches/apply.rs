@@ -21,8 +21,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures::{stream, StreamExt, TryStreamExt};
+use kindops::cluster::apply::{self, Manifest};
 use kindops::content::{Content, Vars};
-use kindops::engine::apply::{self, Manifest};
 use kindops::upstream::{pins, Mirror, Upstream};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
@@ -183,7 +183,7 @@ async fn run_kindops(dir: &Path) -> Result<(Duration, Vec<(Duration, Duration)>)
                     *mark.lock().unwrap() = Some(t.elapsed());
                 }
             },
-            &kindops::engine::outage::RecoverySink::none(),
+            &kindops::cluster::outage::RecoverySink::none(),
         )
         .await?;
         let total = t.elapsed();
@@ -289,11 +289,11 @@ async fn run_raw(client: &Client, sets: &[Vec<Manifest>], kinds: &Resolved, conc
         let t_first = t.elapsed();
         // A watch per CRD (polling these large objects would load the API server).
         if !crds.is_empty() {
-            kindops::engine::wait::crds_established(
+            kindops::cluster::wait::crds_established(
                 client,
                 &crds,
                 Duration::from_secs(120),
-                &kindops::engine::outage::RecoverySink::none(),
+                &kindops::cluster::outage::RecoverySink::none(),
             )
             .await?;
         }

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Module path (`engine::wait::pods`) of a source file under `src/`.
+/// Module path (`cluster::wait::pods`) of a source file under `src/`.
 fn module_of(src: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(src).unwrap().with_extension("");
     let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
@@ -209,7 +209,7 @@ fn no_new_import_circle_in_src() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let g = graph(&root.join("src"));
     assert!(
-        g.contains_key("engine::step") && g["engine::step"].contains("engine::apply"),
+        g.contains_key("engine::step") && g["engine::step"].contains("cluster::apply"),
         "{g:#?}"
     );
     let found = circles(&g);
@@ -237,11 +237,11 @@ fn no_new_import_circle_in_src() {
 #[test]
 fn the_reader_finds_paths_in_use_groups_and_relative_paths() {
     let p =
-        paths("use super::{apply, git_source, Emitter};\nuse crate::engine::wait::pods;\nlet x = crate::argocd::f();");
+        paths("use super::{apply, git_source, Emitter};\nuse crate::cluster::wait::pods;\nlet x = crate::argocd::f();");
     let shown: Vec<String> = p.iter().map(|(a, s)| format!("{a}{}", s.join("::"))).collect();
     assert!(shown.contains(&"super::apply".to_string()), "{shown:?}");
     assert!(shown.contains(&"super::git_source".to_string()), "{shown:?}");
-    assert!(shown.contains(&"crate::engine::wait::pods".to_string()), "{shown:?}");
+    assert!(shown.contains(&"crate::cluster::wait::pods".to_string()), "{shown:?}");
     assert!(shown.contains(&"crate::argocd::f".to_string()), "{shown:?}");
     let mut g = BTreeMap::new();
     g.insert("a".to_string(), BTreeSet::from(["b".to_string()]));

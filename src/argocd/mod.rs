@@ -10,6 +10,10 @@
 pub mod actions;
 pub mod refresh;
 
+/// Namespace Argo CD runs in (Argo CD v3.5.1's `manifests/install.yaml`
+/// expects `argocd`: its ClusterRoleBindings name ServiceAccounts there).
+pub const ARGOCD_NAMESPACE: &str = "argocd";
+
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde::Serialize;
 use serde_json::Value;

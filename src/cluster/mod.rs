@@ -1,6 +1,13 @@
 //! The cluster kindops works on ([`Target`]: a kind cluster or an existing
-//! kubeconfig context) and a checked client for it. Used by the engine's
-//! steps, the commands and the lessons alike.
+//! kubeconfig context) and a checked client for it; [`apply`] (server-side
+//! apply, kinds by discovery), [`wait`] (watch-based waits), [`outage`] (the
+//! API server away mid-phase). Used by the engine's steps, the commands and
+//! the lessons alike.
+
+pub mod apply;
+pub mod outage;
+mod unchanged;
+pub mod wait;
 
 use anyhow::{anyhow, Result};
 use kube::config::{KubeConfigOptions, Kubeconfig};

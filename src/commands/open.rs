@@ -12,9 +12,9 @@
 
 use super::{init_tracing_stderr, target, Error, Result};
 use crate::argocd::actions::{admin_password, admin_password_command, ADMIN_USER};
+use crate::argocd::ARGOCD_NAMESPACE;
 use crate::cli::OpenArgs;
 use crate::cluster::{self, Target};
-use crate::engine::ARGOCD_NAMESPACE;
 use k8s_openapi::api::core::v1::Service;
 use kube::Api;
 

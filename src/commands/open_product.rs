@@ -15,9 +15,9 @@
 //! not exist (the products there are listed).
 
 use super::{init_tracing_stderr, target, Error, Result};
+use crate::argocd::ARGOCD_NAMESPACE;
 use crate::argocd::{application_resource, AppSummary};
 use crate::cli::OpenArgs;
-use crate::engine::ARGOCD_NAMESPACE;
 use crate::report::Format;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DynamicObject, ListParams};

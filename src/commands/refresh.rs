@@ -5,9 +5,9 @@
 //! (`ci::push_event`). Anyone can run it by hand.
 
 use super::{init_tracing_stderr, target, Result};
+use crate::argocd::ARGOCD_NAMESPACE;
 use crate::ci::{self, push_event};
 use crate::cli::ClusterArgs;
-use crate::engine::ARGOCD_NAMESPACE;
 use std::time::Duration;
 
 /// How long a refresh may take before it gives up: a `git push` waits for its

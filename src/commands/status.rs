@@ -3,9 +3,10 @@
 //! screen with `--watch`.
 
 use super::{init_tracing_file, init_tracing_stderr, no_color, target, Result};
+use crate::argocd::ARGOCD_NAMESPACE;
 use crate::argocd::{application_resource, AppSummary};
 use crate::cli::ClusterArgs;
-use crate::engine::{state, ARGOCD_NAMESPACE};
+use crate::engine::state;
 use crate::report::{self, Format};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::Client;
@@ -51,15 +52,15 @@ pub async fn run(
 
 /// `status --wait`: every Application there is now (or those named by
 /// `--app`, whether there yet or not) Synced and Healthy, as
-/// `kindops up` waits for them ([`crate::engine::wait::applications_ready`]:
+/// `kindops up` waits for them ([`crate::cluster::wait::applications_ready`]:
 /// from a comparison made after any refresh asked for); progress lines on
 /// stderr (text output only).
 ///
 /// Errors (exit 1): no Applications at all; the deadline passes, naming the
 /// first Application that is not ready and why, with the next step.
 async fn wait_all(client: &Client, timeout: std::time::Duration, only: &[String], output: Format) -> Result<()> {
-    use crate::engine::outage::RecoverySink;
-    use crate::engine::wait::{applications::Reporter, applications_ready};
+    use crate::cluster::outage::RecoverySink;
+    use crate::cluster::wait::{applications::Reporter, applications_ready};
     let names: Vec<String> = if only.is_empty() {
         applications(client).await?.into_iter().map(|a| a.name).collect()
     } else {

@@ -54,7 +54,7 @@ pub enum RunOutcome {
 }
 
 /// What kindops did to ride out an outage inside a step
-/// ([`Event::StepRecovery`]); made by `engine::outage`.
+/// ([`Event::StepRecovery`]); made by `cluster::outage`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Recovery {

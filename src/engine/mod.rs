@@ -24,17 +24,13 @@
 //! | `seed-secrets`      | [`secret`] `seed_secrets_step`      |
 //! | `note`              | [`note`] `note_step`                |
 
-pub mod apply;
 pub mod event;
 mod note;
-pub mod outage;
 mod preload;
 mod secret;
 pub mod state;
 pub(crate) mod step;
 pub(crate) mod steps;
-mod unchanged;
-pub mod wait;
 
 use crate::cluster::Target;
 use crate::gitsource::GitSource;
@@ -47,9 +43,6 @@ use std::time::{Duration, Instant};
 use step::{RunState, StepCtx, StepError, StepResult};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
-
-/// Namespace Argo CD runs in (Argo CD's install.yaml expects `argocd`).
-pub const ARGOCD_NAMESPACE: &str = "argocd";
 
 /// How long a cancelled step may take to stop its children and clean up
 /// (`kind delete cluster` of a cluster this run was creating takes ~6 s).
@@ -372,14 +365,16 @@ impl Engine {
             Step::CreateCluster {} => steps::create_cluster::create_cluster_step(ctx).await,
             Step::LoadImages {} => preload::load_images_step(ctx).await,
             Step::LocalRegistry {} => crate::registry::step::local_registry_step(ctx).await,
-            Step::Apply { path, namespace } => apply::apply_step(ctx, path, namespace.as_deref()).await,
-            Step::WaitRollouts { namespaces, timeout } => wait::wait_rollouts_step(ctx, namespaces, *timeout).await,
+            Step::Apply { path, namespace } => steps::apply::apply_step(ctx, path, namespace.as_deref()).await,
+            Step::WaitRollouts { namespaces, timeout } => {
+                steps::wait_rollouts::wait_rollouts_step(ctx, namespaces, *timeout).await
+            }
             Step::PublishRepo {} => steps::publish_repo::publish_repo_step(ctx).await,
             Step::WaitApplications {
                 applications,
                 applicationsets,
                 timeout,
-            } => wait::wait_applications_step(ctx, applications, applicationsets, *timeout).await,
+            } => steps::wait_applications::wait_applications_step(ctx, applications, applicationsets, *timeout).await,
             Step::ShowSecret {
                 namespace,
                 name,

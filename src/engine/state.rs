@@ -30,7 +30,9 @@ pub struct PhaseRecord {
 /// Reads every recorded phase (phase number → record). A missing ConfigMap is an empty map.
 pub async fn read(client: &Client) -> Result<BTreeMap<u8, PhaseRecord>> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
-    let Some(cm) = super::outage::retried(&super::outage::RecoverySink::none(), || api.get_opt(NAME)).await? else {
+    let Some(cm) =
+        crate::cluster::outage::retried(&crate::cluster::outage::RecoverySink::none(), || api.get_opt(NAME)).await?
+    else {
         return Ok(BTreeMap::new());
     };
     Ok(cm
@@ -54,7 +56,7 @@ pub async fn record(client: &Client, phase: u8, rec: &PhaseRecord) -> Result<()>
 pub async fn read_data(client: &Client) -> Result<BTreeMap<String, String>> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
     Ok(
-        super::outage::retried(&super::outage::RecoverySink::none(), || api.get_opt(NAME))
+        crate::cluster::outage::retried(&crate::cluster::outage::RecoverySink::none(), || api.get_opt(NAME))
             .await?
             .and_then(|cm| cm.data)
             .unwrap_or_default(),
@@ -75,9 +77,9 @@ pub async fn record_key(client: &Client, key: &str, value: &str) -> Result<()> {
         "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kindops"}},
         "data": data,
     });
-    let params = PatchParams::apply(super::apply::FIELD_MANAGER).force();
+    let params = PatchParams::apply(crate::cluster::apply::FIELD_MANAGER).force();
     let patch = Patch::Apply(&cm);
-    super::outage::retried(&super::outage::RecoverySink::none(), || {
+    crate::cluster::outage::retried(&crate::cluster::outage::RecoverySink::none(), || {
         api.patch(NAME, &params, &patch)
     })
     .await?;

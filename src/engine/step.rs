@@ -8,7 +8,8 @@
 //! [`Done`] or a [`StepError`], the one place a [`Failure`] is built.
 
 use super::event::{Event, Failure, PhaseNo, Stream};
-use super::{apply, outage, Emitter, Settings, DEFAULT_WAIT};
+use super::{Emitter, Settings, DEFAULT_WAIT};
+use crate::cluster::{apply, outage};
 use crate::content::{Content, Vars};
 use crate::plan::{HumanDuration, Plan};
 use crate::proc;

@@ -15,7 +15,7 @@ pub const FIELD_MANAGER: &str = "kindops-learn";
 async fn self_heal_on(ctx: &LessonCtx) -> Result<bool, Fail> {
     let api: Api<DynamicObject> = Api::namespaced_with(
         ctx.client.clone(),
-        crate::engine::ARGOCD_NAMESPACE,
+        crate::argocd::ARGOCD_NAMESPACE,
         &crate::argocd::application_resource(),
     );
     let o = api

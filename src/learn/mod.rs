@@ -228,7 +228,7 @@ impl LessonCtx {
     /// Asks Argo CD to look at git now (every Application and ApplicationSet;
     /// see [`crate::argocd::refresh::refresh_argo`]) instead of at its next poll.
     pub async fn refresh(&self) -> Result<(), Fail> {
-        crate::argocd::refresh::refresh_argo(&self.client, crate::engine::ARGOCD_NAMESPACE)
+        crate::argocd::refresh::refresh_argo(&self.client, crate::argocd::ARGOCD_NAMESPACE)
             .await
             .map(|_| ())
             .map_err(|e| Fail::new(format!("asking Argo CD to refresh: {e:#}")))
@@ -252,10 +252,10 @@ pub async fn require_ready(ctx: &LessonCtx, name: &str) -> Result<crate::argocd:
     use kube::api::{Api, DynamicObject};
     let api: Api<DynamicObject> = Api::namespaced_with(
         ctx.client.clone(),
-        crate::engine::ARGOCD_NAMESPACE,
+        crate::argocd::ARGOCD_NAMESPACE,
         &crate::argocd::application_resource(),
     );
-    let object = format!("Application {}/{name}", crate::engine::ARGOCD_NAMESPACE);
+    let object = format!("Application {}/{name}", crate::argocd::ARGOCD_NAMESPACE);
     let o = api
         .get_opt(name)
         .await

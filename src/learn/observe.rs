@@ -29,7 +29,7 @@ impl Target {
     /// `Application argocd/cart`, `Rollout coffee/cart-app`.
     pub fn label(&self) -> String {
         match self {
-            Target::App(n) => format!("Application {}/{n}", crate::engine::ARGOCD_NAMESPACE),
+            Target::App(n) => format!("Application {}/{n}", crate::argocd::ARGOCD_NAMESPACE),
             Target::Rollout(ns, n) => format!("Rollout {ns}/{n}"),
         }
     }
@@ -169,7 +169,7 @@ impl Observer {
             let (ar, ns, name) = match t {
                 Target::App(n) => (
                     application_resource(),
-                    crate::engine::ARGOCD_NAMESPACE.to_string(),
+                    crate::argocd::ARGOCD_NAMESPACE.to_string(),
                     n.clone(),
                 ),
                 Target::Rollout(ns, n) => (crate::delivery::rollouts::rollout_resource(), ns.clone(), n.clone()),

@@ -135,7 +135,7 @@ pub fn act(client: kube::Client, intent: Intent, tx: Sender) -> AbortHandle {
                 Msg::Acted(text(acts::refresh(&client, &namespace, &name, kind).await))
             }
             Intent::Password(purpose) => {
-                let read = acts::admin_password(&client, crate::engine::ARGOCD_NAMESPACE).await;
+                let read = acts::admin_password(&client, crate::argocd::ARGOCD_NAMESPACE).await;
                 Msg::Password(purpose, read.map(|v| v.map(Secret)).map_err(|e| format!("{e:#}")))
             }
         };

@@ -3,6 +3,9 @@
 //! `<step>_step(ctx, ..)`. Steps use the services (`crate::cluster`,
 //! `crate::docker`, ...); no service imports a step.
 
+pub(crate) mod apply;
 pub(crate) mod create_cluster;
 pub(crate) mod preflight;
 pub(crate) mod publish_repo;
+pub(crate) mod wait_applications;
+pub(crate) mod wait_rollouts;

@@ -6,8 +6,8 @@
 mod merge;
 
 use crate::argocd::refresh::{refresh_argo, refresh_argo_not_at, resync_given_up};
+use crate::argocd::ARGOCD_NAMESPACE;
 use crate::engine::step::{Done, StepCtx, StepError, StepResult};
-use crate::engine::ARGOCD_NAMESPACE;
 use crate::gitsource::push_hook::PUBLISHING_ENV;
 use crate::gitsource::{
     git_args, prepare_builtin_dirs, private_work_clone, GitSource, CONTENT_BRANCH, INIT_BARE, IN_CLUSTER_GIT_DIR,

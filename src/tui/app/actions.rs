@@ -200,7 +200,7 @@ impl App {
     ) -> Option<Effect> {
         self.acts.pending = self.acts.pending.saturating_sub(1);
         let secret = crate::argocd::actions::ADMIN_SECRET;
-        let ns = crate::engine::ARGOCD_NAMESPACE;
+        let ns = crate::argocd::ARGOCD_NAMESPACE;
         match result {
             Ok(Some(value)) => match purpose {
                 PasswordUse::Show => {

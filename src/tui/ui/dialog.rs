@@ -14,7 +14,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, body: Rect) {
     let w = body.width.saturating_sub(4).min(72);
     let inner = w.saturating_sub(2) as usize;
     let (title, mut lines, keys) = if let Some(secret) = &app.acts.secret {
-        let ns = crate::engine::ARGOCD_NAMESPACE;
+        let ns = crate::argocd::ARGOCD_NAMESPACE;
         let lines = vec![
             Line::from(vec![
                 Span::styled("user      ", theme.bold()),

@@ -18,10 +18,8 @@ pub mod pods;
 mod rollouts;
 
 pub use applications::applications_ready;
-pub(crate) use applications::wait_applications_step;
 pub use crd_refresh::{crds_waited_for, CrdRefresher};
 pub use crds::crds_established;
-pub(crate) use rollouts::wait_rollouts_step;
 pub use rollouts::{deployment_state, rollouts_available, statefulset_state, RolloutState};
 
 use super::outage;

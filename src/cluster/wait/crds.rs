@@ -1,7 +1,7 @@
 //! Waiting for CustomResourceDefinitions to be Established.
 
 use super::WaitError;
-use crate::engine::outage;
+use crate::cluster::outage;
 use anyhow::Result;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::Api;
