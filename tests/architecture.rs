@@ -234,6 +234,31 @@ fn no_new_import_circle_in_src() {
     }
 }
 
+/// Steps use services; nothing but the run loop (`engine`) and the steps
+/// themselves reaches into `engine::steps` (issue 20's layout: a service is
+/// used by steps, commands and lessons alike, so it cannot know a step).
+#[test]
+fn only_the_engine_imports_a_step() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let g = graph(&root.join("src"));
+    assert!(g.contains_key("engine::steps::apply"), "{:?}", g.keys().collect::<Vec<_>>());
+    let mut wrong = vec![];
+    for (m, to) in &g {
+        if m == "engine" || m == "engine::steps" || m.starts_with("engine::steps::") {
+            continue;
+        }
+        for t in to {
+            if t == "engine::steps" || t.starts_with("engine::steps::") {
+                wrong.push(format!("{m} -> {t}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "modules reaching into engine::steps: {wrong:?}\nMove what they need into a service (cluster/, docker/, gitsource/, render/, argocd/, registry/) that the step uses too."
+    );
+}
+
 #[test]
 fn the_reader_finds_paths_in_use_groups_and_relative_paths() {
     let p =

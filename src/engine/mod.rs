@@ -7,27 +7,14 @@
 //! re-run converges and reports what it found unchanged. Cancellation is one
 //! token; dropping a step's future kills its child processes.
 //!
-//! This module is the run loop and the dispatch ([`Engine::run_step`]); each
-//! step kind's body is in the module named after it, given a [`step::StepCtx`]:
-//!
-//! | step                | body                                |
-//! |---------------------|-------------------------------------|
-//! | `preflight`         | [`preflight`] `preflight_step`      |
-//! | `create-cluster`    | [`provider`] `create_cluster_step`  |
-//! | `load-images`       | [`preload`] `load_images_step`      |
-//! | `local-registry`    | [`crate::registry::step`] `local_registry_step` |
-//! | `apply`             | [`apply`] `apply_step`              |
-//! | `wait-rollouts`     | [`wait`] `wait_rollouts_step`       |
-//! | `publish-repo`      | [`git_source`] `publish_repo_step`  |
-//! | `wait-applications` | [`wait`] `wait_applications_step`   |
-//! | `show-secret`       | [`secret`] `show_secret_step`       |
-//! | `seed-secrets`      | [`secret`] `seed_secrets_step`      |
-//! | `note`              | [`note`] `note_step`                |
+//! This module is the run loop only (phases, step events, cancellation,
+//! retry); [`steps`] holds one module per step kind, named as in
+//! `phases/*.yaml`, and its dispatch ([`steps::run`], [`steps::cancel_grace`]).
+//! Each step body is given a [`step::StepCtx`] and uses the services
+//! (`crate::cluster`, `crate::docker`, `crate::gitsource`, `crate::render`,
+//! `crate::argocd`, `crate::registry`), which know nothing of steps.
 
 pub mod event;
-mod note;
-mod preload;
-mod secret;
 pub mod state;
 pub(crate) mod step;
 pub(crate) mod steps;
@@ -43,10 +30,6 @@ use std::time::{Duration, Instant};
 use step::{RunState, StepCtx, StepError, StepResult};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
-
-/// How long a cancelled step may take to stop its children and clean up
-/// (`kind delete cluster` of a cluster this run was creating takes ~6 s).
-pub const CLEANUP_GRACE: Duration = Duration::from_secs(60);
 
 /// Default deadline of a wait step that gives none.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(600);
@@ -269,11 +252,7 @@ impl Engine {
                         // their process groups and clean up what this run made
                         // (a half-made kind cluster). Give them that long; other
                         // steps (API calls, watches, preflight's downloads) stop at once.
-                        let grace = if matches!(step, Step::CreateCluster {} | Step::PublishRepo {}) {
-                            CLEANUP_GRACE
-                        } else {
-                            Duration::ZERO
-                        };
+                        let grace = steps::cancel_grace(step);
                         match tokio::time::timeout(grace, &mut fut).await {
                             Ok(Err(e)) => Err(Some(e.into_failure())),
                             _ => Err(None),
@@ -348,8 +327,7 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs one step: its body, in the module named after it, with this
-    /// run's context.
+    /// Runs one step ([`steps::run`]) with this run's context.
     async fn run_step(&mut self, n: PhaseNo, i: usize, step: &Step) -> StepResult {
         let ctx = &mut StepCtx {
             phase: n,
@@ -360,35 +338,7 @@ impl Engine {
             plan: &self.plan,
             run: &mut self.state,
         };
-        match step {
-            Step::Preflight {} => steps::preflight::preflight_step(ctx).await,
-            Step::CreateCluster {} => steps::create_cluster::create_cluster_step(ctx).await,
-            Step::LoadImages {} => preload::load_images_step(ctx).await,
-            Step::LocalRegistry {} => crate::registry::step::local_registry_step(ctx).await,
-            Step::Apply { path, namespace } => steps::apply::apply_step(ctx, path, namespace.as_deref()).await,
-            Step::WaitRollouts { namespaces, timeout } => {
-                steps::wait_rollouts::wait_rollouts_step(ctx, namespaces, *timeout).await
-            }
-            Step::PublishRepo {} => steps::publish_repo::publish_repo_step(ctx).await,
-            Step::WaitApplications {
-                applications,
-                applicationsets,
-                timeout,
-            } => steps::wait_applications::wait_applications_step(ctx, applications, applicationsets, *timeout).await,
-            Step::ShowSecret {
-                namespace,
-                name,
-                key,
-                label,
-            } => secret::show_secret_step(ctx, namespace, name, key, label).await,
-            Step::SeedSecrets {
-                namespace,
-                apps,
-                prefix,
-                key,
-            } => secret::seed_secrets_step(ctx, namespace, apps, prefix, key).await,
-            Step::Note { text } => note::note_step(ctx, text).await,
-        }
+        steps::run(ctx, step).await
     }
 }
 

@@ -262,7 +262,9 @@ mod tests {
             plan: &plan,
             run: &mut run,
         };
-        let done = super::super::note::note_step(&mut ctx, "first\nsecond").await.unwrap();
+        let done = super::super::steps::note::note_step(&mut ctx, "first\nsecond")
+            .await
+            .unwrap();
         assert_eq!(done, Done::unchanged("first"));
         ctx.progress()("1/2".into());
         let no_client = ctx.client().err().unwrap().into_failure();

@@ -2,7 +2,7 @@
 //! `docker save` archive per image. `kindops fetch --images` writes it
 //! ([`save`]); `kindops up --mirror DIR` checks it before anything runs
 //! ([`ImageIndex::verify`]) and phase 0 loads it into every kind node
-//! (`engine::preload`).
+//! (`engine::steps::load_images`).
 
 use super::{archive_file, archive_tag, normalize, split_reference};
 use anyhow::{anyhow, Context, Result};

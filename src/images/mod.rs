@@ -4,7 +4,7 @@
 //!   manifests and charts ([`inventory()`], `kindops images`).
 //! - [`archive`]: the `<mirror>/images/` layout ([`ImageIndex`]), written by
 //!   `kindops fetch --images` ([`save`]) and loaded into kind nodes by phase 0
-//!   (`engine::preload`).
+//!   (`engine::steps::load_images`).
 //! - here: image references in parts, normalized as the kubelet looks them
 //!   up, and the names an archive gets.
 

@@ -27,7 +27,6 @@
 pub mod build_base;
 pub mod docker;
 pub mod port;
-pub mod step;
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -167,6 +166,15 @@ pub fn is_ours(labels: Option<&std::collections::HashMap<String, String>>) -> bo
 /// The labels kindops sets on the registry's container and volume.
 pub fn our_labels() -> std::collections::HashMap<String, String> {
     std::collections::HashMap::from([(ROLE_LABEL.to_string(), ROLE.to_string())])
+}
+
+/// The network kind puts nodes on: `KIND_EXPERIMENTAL_DOCKER_NETWORK`, else
+/// [`KIND_NETWORK`] (kind `pkg/cluster/internal/providers/docker/provider.go`).
+pub fn kind_network() -> String {
+    std::env::var("KIND_EXPERIMENTAL_DOCKER_NETWORK")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| KIND_NETWORK.to_string())
 }
 
 #[cfg(test)]

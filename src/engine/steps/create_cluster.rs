@@ -9,7 +9,13 @@ use crate::engine::step::{Done, StepCtx, StepError, StepResult};
 use crate::gitsource;
 use crate::proc::{self, exit_text as exit};
 use kube::config::Kubeconfig;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// How long a cancelled `create-cluster` may take to delete the cluster
+/// this run was creating (`kind delete cluster` takes ~6 s) and stop its
+/// children.
+pub(crate) const CANCEL_GRACE: Duration = Duration::from_secs(60);
 
 /// Whether kind has a cluster `name` (`kind get clusters`).
 ///

@@ -16,6 +16,11 @@ use crate::proc;
 use anyhow::{anyhow, Result};
 use merge::{legacy_base, merge_content, rev, stdout_of, write_tree};
 use std::path::Path;
+use std::time::Duration;
+
+/// How long a cancelled `publish-repo` may take to stop the git child it
+/// runs (its process group: SIGTERM, then SIGKILL) and say where it stopped.
+pub(crate) const CANCEL_GRACE: Duration = Duration::from_secs(60);
 
 /// `git -C dir ARGS` as this step's child, logged first; fails when git does.
 async fn git(ctx: &StepCtx<'_>, dir: &Path, args: &[&str]) -> Result<proc::Finished> {

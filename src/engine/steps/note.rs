@@ -9,8 +9,8 @@
 //!   `--context`, a `kubectl port-forward` to `--ui-port` (nothing of
 //!   kindops's listens on it then).
 
-use super::step::{Done, StepCtx, StepResult};
 use crate::cluster::Target;
+use crate::engine::step::{Done, StepCtx, StepResult};
 
 /// `text` with its tokens filled in for this run (see the module docs).
 pub fn fill_note(text: &str, target: &Target, ui_port: u16) -> String {

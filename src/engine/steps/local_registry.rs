@@ -1,28 +1,21 @@
 //! The `local-registry` step (phase 0, after `create-cluster`): the
-//! registry container running ([`super::docker::ensure`]) and answering,
+//! registry container running ([`crate::registry::docker::ensure`]) and answering,
 //! `hosts.toml` in every node of the kind cluster, the KEP-1755 ConfigMap,
-//! CI's build base image in the registry ([`super::build_base`]).
+//! CI's build base image in the registry ([`crate::registry::build_base`]).
 //! A re-run finds everything in place and changes nothing; a stopped or
 //! killed registry container is started again.
 
-use super::docker::{ensure, RegistryError};
-use super::{hosts_toml, hosts_toml_path, local_registry_hosting, CONTAINER, HOSTING_CONFIGMAP, VOLUME};
 use crate::cluster::Target;
 use crate::docker::container_cli;
 use crate::engine::step::{Done, StepCtx, StepError, StepResult};
+use crate::registry::docker::{ensure, RegistryError};
+use crate::registry::{
+    hosts_toml, hosts_toml_path, kind_network, local_registry_hosting, CONTAINER, HOSTING_CONFIGMAP, VOLUME,
+};
 use bollard::query_parameters::{DownloadFromContainerOptions, ListContainersOptions, UploadToContainerOptions};
 use futures::TryStreamExt;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-/// The network kind puts nodes on: `KIND_EXPERIMENTAL_DOCKER_NETWORK`, else
-/// [`super::KIND_NETWORK`] (kind `pkg/cluster/internal/providers/docker/provider.go`).
-pub fn kind_network() -> String {
-    std::env::var("KIND_EXPERIMENTAL_DOCKER_NETWORK")
-        .ok()
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| super::KIND_NETWORK.to_string())
-}
 
 /// How long the registry may take to answer `GET /v2/` after it starts.
 const READY_WITHIN: Duration = Duration::from_secs(60);
@@ -85,7 +78,7 @@ pub(crate) async fn local_registry_step(ctx: &mut StepCtx<'_>) -> StepResult {
     let mut changed = !ensured.changes.is_empty();
     changed |= configure_nodes(ctx, &docker, &at, &name, port).await?;
     changed |= apply_hosting(ctx, port).await?;
-    changed |= super::build_base::ensure(ctx, &docker, &at, port).await?;
+    changed |= crate::registry::build_base::ensure(ctx, &docker, &at, port).await?;
     Ok(Done::new(
         changed,
         format!(
@@ -98,7 +91,7 @@ pub(crate) async fn local_registry_step(ctx: &mut StepCtx<'_>) -> StepResult {
 /// and the engine lacking it: `docker load` it (into the Docker engine,
 /// where the container runs; not into the nodes).
 async fn load_from_mirror(ctx: &StepCtx<'_>, docker: &bollard::Docker, at: &str, image: &str) -> Result<(), StepError> {
-    if super::docker::has_image(docker, image).await {
+    if crate::registry::docker::has_image(docker, image).await {
         return Ok(());
     }
     let Some(crate::upstream::Mirror::Dir(dir)) = &ctx.settings.mirror else {
@@ -111,7 +104,7 @@ async fn load_from_mirror(ctx: &StepCtx<'_>, docker: &bollard::Docker, at: &str,
         "loading {image} from {} into the Docker engine",
         path.display()
     ));
-    super::docker::load_archive(docker, at, &path)
+    crate::registry::docker::load_archive(docker, at, &path)
         .await
         .map_err(registry_error)
 }
@@ -248,7 +241,7 @@ async fn write_file(docker: &bollard::Docker, node: &str, path: &str, text: &str
 /// Says so when a node's containerd does not read `/etc/containerd/certs.d`
 /// (`containerd config dump` shows no such `config_path`): pods there cannot
 /// pull `localhost:<port>/…`. A cluster made before kindops set the patch
-/// ([`super::CONTAINERD_CONFIG_PATCH`]) needs to be made again.
+/// ([`crate::registry::CONTAINERD_CONFIG_PATCH`]) needs to be made again.
 async fn check_config_path(ctx: &StepCtx<'_>, node: &str) {
     let args: Vec<String> = ["exec", node, "containerd", "config", "dump"]
         .map(str::to_string)
@@ -260,11 +253,11 @@ async fn check_config_path(ctx: &StepCtx<'_>, node: &str) {
         .stdout
         .lines()
         .filter(|l| l.trim_start().starts_with("config_path"))
-        .any(|l| l.contains(super::CERTS_D));
+        .any(|l| l.contains(crate::registry::CERTS_D));
     if fin.success && !reads {
         ctx.say(format!(
             "warning: node {node}'s containerd does not read {} (no registry config_path): its pods cannot pull localhost:PORT/… images. The cluster was made without kindops's containerd patch: `kindops down` then `kindops up` makes it anew",
-            super::CERTS_D
+            crate::registry::CERTS_D
         ));
     }
 }

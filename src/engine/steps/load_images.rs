@@ -11,9 +11,9 @@
 //! that reference (`ctr -n k8s.io images tag`): the kubelet looks a digest
 //! reference up by that name and then finds it present.
 
-use super::step::{Done, StepCtx, StepError, StepResult};
 use crate::cluster::Target;
 use crate::docker::container_cli;
+use crate::engine::step::{Done, StepCtx, StepError, StepResult};
 use crate::images::{normalize, split_reference, ArchiveEntry, ImageIndex};
 use crate::upstream::Mirror;
 use futures::{stream, StreamExt, TryStreamExt};
