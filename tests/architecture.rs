@@ -241,7 +241,11 @@ fn no_new_import_circle_in_src() {
 fn only_the_engine_imports_a_step() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let g = graph(&root.join("src"));
-    assert!(g.contains_key("engine::steps::apply"), "{:?}", g.keys().collect::<Vec<_>>());
+    assert!(
+        g.contains_key("engine::steps::apply"),
+        "{:?}",
+        g.keys().collect::<Vec<_>>()
+    );
     let mut wrong = vec![];
     for (m, to) in &g {
         if m == "engine" || m == "engine::steps" || m.starts_with("engine::steps::") {

@@ -3,7 +3,7 @@
 //! Ctrl-C / SIGTERM stop the lesson; exit 130. Exit codes: 0 passed, skipped
 //! (cannot be shown on this cluster) or undone; 1 failed; 2 bad input.
 
-use super::{init_tracing_file, init_tracing_stderr, no_color, target, up::cancel_on_signals, Error, Result};
+use super::{cancel_on_signals, init_tracing_file, init_tracing_stderr, no_color, target, Error, Result};
 use crate::cli::LearnArgs;
 use crate::engine::{self, Settings};
 use crate::learn::{self, event::LessonOutcome, repo::LessonRepo, RunOptions, LESSONS};
@@ -11,9 +11,6 @@ use crate::report;
 use crate::upstream::Upstream;
 use std::io::{BufRead, IsTerminal};
 use tokio_util::sync::CancellationToken;
-
-/// Default deadline of each wait for an outcome.
-pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 pub async fn run(args: LearnArgs) -> Result<u8> {
     let use_tui = args.lesson.is_some()
@@ -101,7 +98,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
     let opts = RunOptions {
         undo: args.undo,
         step_mode: args.step,
-        timeout: args.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        timeout: args.timeout.unwrap_or(crate::learn::DEFAULT_TIMEOUT),
         target: t.describe(),
     };
     let outcome = if use_tui {

@@ -206,6 +206,19 @@ pub fn open_private_log(path: &std::path::Path) -> std::io::Result<std::fs::File
     Ok(file)
 }
 
+/// Ctrl-C and SIGTERM cancel the run (`up`'s engine, `learn`'s lesson);
+/// its children are killed.
+fn cancel_on_signals(cancel: tokio_util::sync::CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {},
+        }
+        cancel.cancel();
+    });
+}
+
 fn load_plan(phases: Option<&std::path::Path>) -> Result<Plan> {
     Plan::load(&phase_source(phases), &crate::content::Content::embedded()).map_err(|e| Error::Bad(format!("{e}")))
 }

@@ -109,11 +109,11 @@ pub async fn run(args: UpArgs) -> Result<u8> {
                 work: crate::learn::repo::work_dir(&settings.cluster_dir()),
             },
             target: settings.target.describe(),
-            timeout: settings.timeout.unwrap_or(super::learn::DEFAULT_TIMEOUT),
+            timeout: settings.timeout.unwrap_or(crate::learn::DEFAULT_TIMEOUT),
         })
         .map_err(|e| format!("{e:#}"));
     let engine = Engine::new(plan, settings, tx, ctl_rx, cancel.clone());
-    cancel_on_signals(cancel.clone());
+    super::cancel_on_signals(cancel.clone());
 
     let outcome = if use_tui {
         let engine_task = tokio::spawn(engine.run());
@@ -161,18 +161,6 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         }
     }
     outcome.map(|_| code)
-}
-
-/// Ctrl-C and SIGTERM cancel the engine; its children are killed.
-pub(super) fn cancel_on_signals(cancel: CancellationToken) {
-    tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {},
-        }
-        cancel.cancel();
-    });
 }
 
 /// Upstream artifacts that are already on this machine (every pin with a

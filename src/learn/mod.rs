@@ -28,6 +28,9 @@ pub mod reading_states;
 pub mod repo;
 pub mod rotate_secret;
 
+/// Default deadline of each of a lesson's waits for an outcome (`--timeout`).
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 use event::{LessonEvent, LessonOutcome, StampedLesson};
 use kube::Client;
 use repo::LessonRepo;

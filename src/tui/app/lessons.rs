@@ -9,8 +9,8 @@ use super::{App, Effect, Mode, Pane, State};
 use crate::learn::event::{LessonEvent, StampedLesson};
 use crate::learn::progress::LessonRecord;
 use crate::learn::LESSONS;
+use crate::tui::app::lesson_screen::LessonScreen;
 use crate::tui::keys::Action;
-use crate::tui::lessons::LessonScreen;
 use std::collections::BTreeMap;
 
 /// This cluster's lesson progress: lesson name → its last record, or why it

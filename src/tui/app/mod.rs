@@ -7,6 +7,7 @@
 //! watchers), and navigation ([`nav`]: pane, help, details, keys).
 
 pub mod actions;
+pub mod lesson_screen;
 pub mod lessons;
 pub mod nav;
 pub mod run;

@@ -4,7 +4,7 @@
 //! [`LessonScreen`]; fits 80x24.
 
 use crate::learn::event::LessonOutcome;
-use crate::tui::lessons::LessonScreen;
+use crate::tui::app::lesson_screen::LessonScreen;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::Style;
