@@ -1,7 +1,8 @@
 //! Styles; with NO_COLOR only modifiers (bold, reversed, dim) remain. Plain
 //! data, so the text builders (details, help) and the drawing code share it.
 
-use crate::tui::app::{RowState, State};
+use crate::tui::app::run::State;
+use crate::tui::app::table::RowState;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Clone, Copy)]
