@@ -104,7 +104,19 @@ mod tests {
         for (k, v) in env {
             c.env(k, v);
         }
-        c.output().unwrap()
+        // Another test thread's fork may still hold the hook's write fd
+        // (inherited until its exec): exec then fails with ETXTBSY, a race
+        // of the test process only (seen once in the test bed's suite).
+        use backon::{BlockingRetryable, ConstantBuilder};
+        (|| c.output())
+            .retry(
+                ConstantBuilder::default()
+                    .with_delay(std::time::Duration::from_millis(50))
+                    .with_max_times(20),
+            )
+            .when(|e| e.kind() == std::io::ErrorKind::ExecutableFileBusy)
+            .call()
+            .unwrap()
     }
 
     #[test]
