@@ -3,9 +3,13 @@
 //! The flow, as the folders show it:
 //! `plan` (phase files → typed steps) → `engine` (runs steps, emits typed
 //! [`engine::event::Event`]s) → readers: `report` (plain/JSON lines) and `tui`.
+//! The steps (`engine::steps`, one module per step kind) use the services:
+//! `cluster` (the target, server-side apply, waits, outages), `docker` (the
+//! container engine, the kind node), `host_checks`, `gitsource`, `render`,
+//! `argocd`, `registry` (the local registry beside the kind cluster) and
+//! `proc` (the one child runner); no service imports a step.
 //! `upstream` resolves pinned artifacts (mirror, cache, checksums); `content`
-//! is the GitOps tree kindops applies and publishes; `registry` is the local
-//! registry beside the kind cluster. `commands` holds one
+//! is the GitOps tree kindops applies and publishes. `commands` holds one
 //! module per subcommand (the binary is a thin `main` over it); `report`
 //! holds one module per thing printed outside the TUI.
 

@@ -1,5 +1,5 @@
 //! Merging kindops's content into the git source's `main` (the
-//! `publish-repo` step, [`super::git_source`]): the content commit written
+//! `publish-repo` step, [`super`]): the content commit written
 //! from the materialized tree, the merge base (the content kindops published
 //! before, or what an older kindops left on `main`), and a conflict named
 //! with the two ways forward. git does every merge (`git merge`).
