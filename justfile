@@ -36,9 +36,9 @@ package:
     grep -q "phase 4" plan.txt && grep -q "argo-cd" plan.txt
     echo "packaged kindops $version: builds alone, plan offline: $(wc -l < plan.txt) lines"
 
-# No new import circle between the modules of src/ (tests/architecture.rs; the circles still there are listed in tests/architecture-circles.txt, which issue 20's restructuring empties).
+# No new import circle between the modules of src/, and nothing but the engine reaching into engine/steps (tests/it/architecture.rs; the circles still there are listed in tests/it/architecture-circles.txt, which issue 20's restructuring empties).
 arch:
-    cargo test --quiet --test architecture
+    cargo test --quiet --test it -- architecture::
 
 # Unit tests only (the library's and the binary's): no test bed, no ../shared, no root.
 unit:
@@ -49,7 +49,7 @@ test: deps testbed-build
     cargo build --tests --quiet
     bash tests/mirror.sh
     {{testbed}} up --argocd
-    KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml {{testbed}} exec -- cargo test --offline --no-fail-fast -- --test-threads=4
+    KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml {{testbed}} exec -- bash tests/it/by-module.sh --test-threads=4
     {{testbed}} down
     just test-kind
 
@@ -104,7 +104,7 @@ kind-exec *CMD:
 kind-down:
     tests/kind/lane.sh down
 
-# The default road on a real kind cluster (tests/kind.rs, part of `just test`): build the lane (node image, and every image phases 0-4 run: Argo CD, Tekton, metrics-server, Argo Rollouts, External Secrets, agnhost; ~55 min of Go builds when cold (External Secrets alone 30 min on a loaded machine), ~1 min warm), start its dockerd, then with no --context and no --repo-url: phase 0 (create, images preloaded from a mirror made by `kindops fetch --images`, converge, git mount check, Ctrl-C mid-create, down) and the whole road, phases 0-4 in the TUI on real pods (a learner's push, a re-run, lesson 4 for real, the secret scan), and stop it.
+# The default road on a real kind cluster (tests/it/kind.rs, part of `just test`): build the lane (node image, and every image phases 0-4 run: Argo CD, Tekton, metrics-server, Argo Rollouts, External Secrets, agnhost; ~55 min of Go builds when cold (External Secrets alone 30 min on a loaded machine), ~1 min warm), start its dockerd, then with no --context and no --repo-url: phase 0 (create, images preloaded from a mirror made by `kindops fetch --images`, converge, git mount check, Ctrl-C mid-create, down) and the whole road, phases 0-4 in the TUI on real pods (a learner's push, a re-run, lesson 4 for real, the secret scan), and stop it.
 test-kind: testbed-build (kind-build "all")
     #!/usr/bin/env bash
     set -euo pipefail
@@ -116,9 +116,9 @@ test-kind: testbed-build (kind-build "all")
     tests/kind/lane.sh exec -- env PATH={{justfile_directory()}}/tests/testbed/bin:$PATH \
         KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
         KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
-        cargo test --offline --test kind --test kind_road --test kind_registry -- --ignored --test-threads=1 --nocapture
+        bash -c 'for m in kind kind_registry kind_road; do cargo test --offline --test it -- --ignored --test-threads=1 --nocapture "$m::" || exit 1; done'
 
-# Only the whole road of test-kind (tests/kind_road.rs: phases 0-4 in the TUI, a learner's push, a re-run, lesson 4, the code push's loop through the Rollout canary with its broken pushes, lesson 6, the secret scan), e.g. after a change to phases 1-4.
+# Only the whole road of test-kind (tests/it/kind_road.rs: phases 0-4 in the TUI, a learner's push, a re-run, lesson 4, the code push's loop through the Rollout canary with its broken pushes, lesson 6, the secret scan), e.g. after a change to phases 1-4.
 test-kind-road: testbed-build (kind-build "all")
     #!/usr/bin/env bash
     set -euo pipefail
@@ -129,7 +129,7 @@ test-kind-road: testbed-build (kind-build "all")
     tests/kind/lane.sh exec -- env PATH={{justfile_directory()}}/tests/testbed/bin:$PATH \
         KINDOPS_PINS={{justfile_directory()}}/tests/testbed/mirror/pins.yaml \
         KINDOPS_KIND_NODE_IMAGE=kindops.local/node:v1.36.3 \
-        cargo test --offline --test kind_road -- --ignored --test-threads=1 --nocapture
+        cargo test --offline --test it -- --ignored --test-threads=1 --nocapture kind_road::
 
 # Fuzz the parsers of user-written files (cargo fuzz, nightly; `cargo install cargo-fuzz` once): the phase-file target, then the pins-file target, SECONDS each, one process each. Seeds: the real files (and the kept regressions); the corpus and any crash land under tests/fuzz/ (git-ignored). Not part of `test`: see README, "Fuzzing".
 fuzz SECONDS="60":

@@ -53,7 +53,7 @@ in_lane kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
 log "mirror with images: kindops fetch --images (not timed)"
 # Tekton's shell image is named by digest, which no local build can have: the
 # lane's busybox goes into the mirror under that digest first, as
-# tests/support/lane.rs mirror_with_images does, and fetch keeps it.
+# tests/it/support/lane.rs mirror_with_images does, and fetch keeps it.
 ref="$(in_lane "$KINDOPS" images --phase 1 --mirror "$TEST_MIRROR" --output json \
   | jq -r '.. | objects | .reference? // empty' | grep '^cgr.dev/chainguard/busybox@sha256:' | head -1)"
 [ -n "$ref" ] || { log "phase 1 names no digest-pinned busybox"; exit 1; }
@@ -165,12 +165,12 @@ code_push second
 result "kind_code_push_to_serving_s $(printf %.1f "$TOTAL") ($PARTS; promoted = the canary's 50 % step, its 10 s pause, then 100 %) target<60 $(verdict "$TOTAL" '<' 60)"
 in_lane "$KINDOPS" down --cluster "$CLUSTER" >/dev/null
 
-# The push storm and the soak (issue 24): tests/kind_loop.rs's storm test on
+# The push storm and the soak (issue 24): tests/it/kind_loop.rs's storm test on
 # its own cluster (debug build of the tests' kindops), its figures line kept.
 log "a push storm: 10 pushes in 30 s to cart, order and both, with status --watch soaking ${KINDOPS_SOAK_SECS:-600} s"
 if "$LANE" exec -- env PATH="$ROOT/tests/testbed/bin:$PATH" KINDOPS_PINS="$KINDOPS_PINS" KINDOPS_KIND_NODE_IMAGE="$NODE_IMAGE" \
-  KINDOPS_SOAK_SECS="${KINDOPS_SOAK_SECS:-600}" cargo test --offline --manifest-path "$ROOT/Cargo.toml" --test kind_loop -- --ignored \
-  --exact a_push_storm_settles_with_every_write_back_once --nocapture >"$WORK/storm.log" 2>&1; then storm=ok; else storm=missed; fi
+  KINDOPS_SOAK_SECS="${KINDOPS_SOAK_SECS:-600}" cargo test --offline --manifest-path "$ROOT/Cargo.toml" --test it -- --ignored \
+  --exact kind_loop::a_push_storm_settles_with_every_write_back_once --nocapture >"$WORK/storm.log" 2>&1; then storm=ok; else storm=missed; fi
 line="$(grep '^\[storm\] result' "$WORK/storm.log" | tail -1 | sed 's/^\[storm\] result //')"
 [ "$storm" = ok ] || grep -A5 'panicked' "$WORK/storm.log" | head -8 >&2 || true
 result "kind_push_storm ${line:-no figures} (every run Succeeded, each product serves its last commit, no write-back twice, git fsck clean; targets: push_max_s<=1, rss last minute within 10 % of the first) $storm"

@@ -90,7 +90,7 @@ sed -i 's/applications: \[metrics-server, external-secrets, argo-rollouts\]/appl
 sed -i '/- type: wait-applications/{N;/applications: \[metrics-server\]/{N;d}}' "$PHASES/phase-3.yaml"
 grep -q 'applications: \[external-secrets, argo-rollouts\]' "$PHASES/phase-3.yaml" && ! grep -q 'applications: \[metrics-server\]' "$PHASES/phase-3.yaml" \
   || { log "phase-3.yaml changed shape; fix the sed"; exit 1; }
-# As the tests' test bed does (tests/support/bed.rs testbed_phases and
+# As the tests' test bed does (tests/it/support/bed.rs testbed_phases and
 # testbed_content): no team secret store in phase 3 and no ExternalSecret in
 # the coffee services. No KWOK pod serves External Secrets' webhook
 # (failurePolicy Fail) and no controller syncs an ExternalSecret; the

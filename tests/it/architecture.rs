@@ -3,7 +3,7 @@
 //! (`crate::a::b`, `super::x`, `use super::{a, b}`; test-only files
 //! `*_tests.rs`, `tests.rs` and `fixtures.rs` left out: tests may reach up).
 //! It fails when an import circle joins modules that were not in a circle
-//! when it was written (the circles of `tests/architecture-circles.txt`,
+//! when it was written (the circles of `tests/it/architecture-circles.txt`,
 //! which issue 20's restructuring is to empty; a module that leaves them is
 //! reported so the file can shrink). No test bed needed.
 
@@ -213,7 +213,7 @@ fn no_new_import_circle_in_src() {
         "{g:#?}"
     );
     let found = circles(&g);
-    let known: BTreeSet<String> = std::fs::read_to_string(root.join("tests/architecture-circles.txt"))
+    let known: BTreeSet<String> = std::fs::read_to_string(root.join("tests/it/architecture-circles.txt"))
         .unwrap()
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
@@ -230,7 +230,7 @@ fn no_new_import_circle_in_src() {
     );
     let left: Vec<&String> = known.difference(&now).collect();
     if !left.is_empty() {
-        eprintln!("no longer in a circle (remove them from tests/architecture-circles.txt): {left:?}");
+        eprintln!("no longer in a circle (remove them from tests/it/architecture-circles.txt): {left:?}");
     }
 }
 
@@ -280,7 +280,7 @@ fn the_reader_finds_paths_in_use_groups_and_relative_paths() {
 }
 
 #[test]
-#[ignore = "a developer's view: cargo test --test architecture -- --ignored --nocapture"]
+#[ignore = "a developer's view: cargo test --test it -- --ignored --nocapture architecture::print"]
 fn print_the_edges_out_of_each_circle() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let g = graph(&root.join("src"));

@@ -2,7 +2,7 @@
 //! stops before anything is applied, `fetch` fills a mirror `up` reads, a
 //! stalled download fails naming its deadline, download progress in phase 0.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

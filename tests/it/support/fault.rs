@@ -18,7 +18,6 @@ pub struct Running {
     lines: Receiver<(Instant, String)>,
     /// Every line seen so far (stdout and stderr interleaved as read).
     pub seen: Vec<String>,
-    pub started: Instant,
 }
 
 impl Running {
@@ -48,7 +47,6 @@ impl Running {
             child,
             lines: rx,
             seen: vec![],
-            started: Instant::now(),
         }
     }
 
@@ -262,7 +260,7 @@ pub fn slow_kustomize(dir: &Path) -> PathBuf {
     let bin = dir.join("slow-kustomize");
     std::fs::create_dir_all(&bin).unwrap();
     let script = format!(
-        "#!/bin/bash\n# Test wrapper (tests/support/fault.rs slow_kustomize).\nif [ \"$1\" = kustomize ] && [[ \"$*\" == *\"$KINDOPS_TEST_HOLD\"* ]]; then\n  f=\"$(mktemp -u)\"; mkfifo \"$f\"; read -r -t 30 <>\"$f\" || true; rm -f \"$f\"\nfi\nexec {} \"$@\"\n",
+        "#!/bin/bash\n# Test wrapper (tests/it/support/fault.rs slow_kustomize).\nif [ \"$1\" = kustomize ] && [[ \"$*\" == *\"$KINDOPS_TEST_HOLD\"* ]]; then\n  f=\"$(mktemp -u)\"; mkfifo \"$f\"; read -r -t 30 <>\"$f\" || true; rm -f \"$f\"\nfi\nexec {} \"$@\"\n",
         real.display()
     );
     let file = bin.join("kubectl");

@@ -8,10 +8,8 @@
 //! - [`kindops`]: the builder for `kindops` invocations and their output.
 //! - [`tmux`]: the TUI in a real terminal, and reading its screen.
 //!
-//! Use with `mod support;` from a test file; each test binary uses a subset,
-//! hence the `#![allow(dead_code)]`.
-
-#![allow(dead_code)]
+//! Declared once in `tests/it/main.rs`; a test module reaches it with
+//! `use crate::support;`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -8,7 +8,7 @@
 //! keys in tmux for lessons 2 and 5. Lesson 4 needs pods that run: here it
 //! must end `skipped`, saying why (its real run is in tests/kind_lessons.rs).
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::time::{Duration, Instant};

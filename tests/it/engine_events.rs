@@ -4,10 +4,10 @@
 //! embedded plan and the test mirror; a re-run changes nothing.
 //!
 //! Run inside the test bed (`just test`, or `tests/testbed/testbed.sh exec --
-//! cargo test --test engine_events`), with `KINDOPS_PINS` set (see
+//! cargo test --test it -- engine_events::`), with `KINDOPS_PINS` set (see
 //! `support::bed::mirror`).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

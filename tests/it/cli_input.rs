@@ -3,7 +3,7 @@
 //! each named, with the documented exit code (2 for bad input, before
 //! anything runs). The plan, read offline.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

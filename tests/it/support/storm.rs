@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// What the storm measured.
+// Its fields are the figures the tests print (`{:?}`), hence read only through Debug.
+#[allow(dead_code)]
 #[derive(Debug)]
 pub struct StormFigures {
     /// Each `git push`'s wall time (the post-receive hook included).

@@ -5,11 +5,11 @@
 //! config (git source mount, UI port mapping, the cgroup v1 kubelet patch).
 //!
 //! These tests need that lane, so they are `#[ignore]`d in `cargo test`;
-//! `just test-kind` runs them (`cargo test --test kind -- --ignored`) inside
+//! `just test-kind` runs them (`cargo test --test it -- --ignored kind::`) inside
 //! the lane's namespace with `DOCKER_HOST` set and
 //! `KINDOPS_KIND_NODE_IMAGE` naming the node image.
 
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 use std::time::Duration;

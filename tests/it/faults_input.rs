@@ -7,7 +7,7 @@
 //! where there are two, and the next step; the cache keeps nothing damaged
 //! or partial.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! bed, the report read back with roxmltree (an XML parser, not string
 //! matching) and compared with what the same run printed as JSON lines.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -73,7 +73,7 @@ fn phases_with_a_failing_step(dir: &Path) -> String {
             let anchor = "  - type: show-secret\n";
             assert!(
                 text.contains(anchor),
-                "phase-1.yaml changed shape; update tests/junit.rs"
+                "phase-1.yaml changed shape; update tests/it/junit.rs"
             );
             text = text.replace(
                 anchor,
@@ -173,7 +173,7 @@ fn junit_has_one_testcase_per_step_run_and_a_failure_names_the_object() {
 /// step that was running is a failure saying it was interrupted, the steps
 /// before it passed, every planned step after it is there as skipped.
 /// Runs against the shared test bed from this process's own namespace, so
-/// the signal goes straight to kindops (as tests/cli.rs's interrupt test).
+/// the signal goes straight to kindops (as tests/it/cli.rs's interrupt test).
 #[test]
 fn an_interrupted_run_still_writes_the_report() {
     use std::io::BufRead;

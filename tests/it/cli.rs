@@ -5,7 +5,7 @@
 //! that times out. Bad input is in `cli_input.rs`, the mirror and downloads
 //! in `cli_mirror.rs`.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

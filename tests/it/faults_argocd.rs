@@ -19,7 +19,7 @@
 //! No secret (Argo CD's admin password, the bed's client key) in any output.
 //! Recovery times are printed, not asserted.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

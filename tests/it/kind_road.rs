@@ -1,13 +1,13 @@
 //! The learner's whole default road on a real kind cluster (the real-kind
-//! lane, as `tests/kind.rs`): phases 0–4 in the TUI on real pods, a learner's
+//! lane, as `tests/it/kind.rs`): phases 0–4 in the TUI on real pods, a learner's
 //! push, a re-run, lesson 4 (CI by path) for real, the GitOps loop from a
 //! code push (watched in the TUI, through the Rollout's canary), what stops
 //! a broken push, lessons 6 (code to cluster, and its revert) and 7 (what
 //! stops a broken change), the secret scan, down.
 //! `#[ignore]`d in `cargo test`; `just test-kind` runs it in the lane's
-//! namespace (`cargo test --test kind_road -- --ignored`).
+//! namespace (`cargo test --test it -- --ignored kind_road::`).
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 use std::time::Duration;

@@ -12,7 +12,7 @@
 //! no secret in the output. Recovery times are printed (`--nocapture`) for
 //! the README's reliability table, never asserted.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -3,12 +3,12 @@
 //! in a network namespace with only loopback up.
 //!
 //! Run inside the test bed: `just test`, or
-//! `tests/testbed/testbed.sh up && tests/testbed/testbed.sh exec -- cargo test --test testbed`.
+//! `tests/testbed/testbed.sh up && tests/testbed/testbed.sh exec -- cargo test --test it -- testbed::`.
 //!
 //! Tests that need isolation (Argo CD's install manifest, killing the API
 //! server, tearing down) start a private test bed of their own, one at a time.
 
-mod support;
+use crate::support;
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream};

@@ -6,9 +6,9 @@
 //! nothing a re-run cannot converge from (the state ConfigMap, what was
 //! applied). One private test bed, the faults in turn.
 //! Publish (phase 2) is interrupted in `faults_argocd.rs`; `kind create
-//! cluster` in `tests/kind.rs` (the real-kind lane).
+//! cluster` in `tests/it/kind.rs` (the real-kind lane).
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

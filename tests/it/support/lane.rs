@@ -1,6 +1,6 @@
 //! The real-kind lane's learner (fresh data, cache and kubeconfig), the mirror
 //! with images a presenter makes, and what the lane's tests read from the
-//! cluster and the Docker engine (`tests/kind.rs`, `tests/kind_road.rs`).
+//! cluster and the Docker engine (`tests/it/kind.rs`, `tests/it/kind_road.rs`).
 
 use super::bed::{mirror, show, stdout};
 use super::kindops::Kindops;

@@ -16,7 +16,7 @@
 //! `--phases` with phase 3 waiting for external-secrets and argo-rollouts only,
 //! and the test asserts metrics-server's exact status (`support::bed::testbed_phases`).
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@
 //! Every wait polls the screen with a generous deadline: these tests check
 //! what is shown, not how fast (the render benchmark is `benches/tui.rs`).
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -129,10 +129,6 @@ impl Bed {
         bed
     }
 
-    pub fn is_private(&self) -> bool {
-        self.private
-    }
-
     /// `tests/testbed/testbed.sh ARGS` for this bed (`status`, `start-apiserver`...).
     pub fn script(&self, args: &[&str]) -> Output {
         script("testbed.sh", &self.name, args)

@@ -1,11 +1,11 @@
 //! The GitOps loop alone on a real kind cluster (issue 22), for working on
 //! it without the whole road: phases 0–4 (`--no-tui`), then a learner's
 //! push to products/coffee/cart and everything that must follow
-//! (`support::ci_loop`). `tests/kind_road.rs` checks the same on its road.
+//! (`support::ci_loop`). `tests/it/kind_road.rs` checks the same on its road.
 //! `#[ignore]`d in `cargo test`; run in the lane's namespace:
-//! `cargo test --test kind_loop -- --ignored` (as `just test-kind-road`).
+//! `cargo test --test it -- --ignored kind_loop::` (as `just test-kind-road`).
 
-mod support;
+use crate::support;
 
 use support::bed::show;
 use support::ci_loop;

@@ -12,7 +12,7 @@
 //! itself (hold `/tmp/kindops-lane-use.lock`), and it ends with `down
 //! --purge`, which empties the registry.
 
-mod support;
+use crate::support;
 
 use std::process::Output;
 use std::time::{Duration, Instant};

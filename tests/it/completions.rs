@@ -3,7 +3,7 @@
 //! are installed (PowerShell is not, here). No test bed needed. Also
 //! `kindops version`.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -151,6 +151,8 @@ pub fn condition<'a>(o: &'a serde_json::Value, t: &str) -> Option<&'a serde_json
 }
 
 /// What the loop took, from the push.
+// Its fields are the figures the tests print (`{:?}`), hence read only through Debug.
+#[allow(dead_code)]
 #[derive(Debug)]
 pub struct LoopTimes {
     pub pipeline_started: Duration,

@@ -14,7 +14,7 @@
 //! Every wait polls with a generous deadline: what Argo CD did is asserted,
 //! not how fast.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::process::Command;
