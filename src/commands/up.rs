@@ -25,11 +25,15 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     // `--context`: a kubeconfig whose API server does not answer, refuses
     // its credentials, or whose credentials lack cluster-admin rights, is
     // bad input (exit 2), found before anything starts.
-    if let crate::cluster::Target::Context { context } = &target {
-        crate::cluster::client_to_install(context)
-            .await
-            .map_err(|e| Error::Bad(format!("--context {context}: {e:#}")))?;
-    }
+    // The engine gets this client, so phase 0 does not connect again.
+    let context_client = match &target {
+        crate::cluster::Target::Context { context } => Some(
+            crate::cluster::client_to_install(context)
+                .await
+                .map_err(|e| Error::Bad(format!("--context {context}: {e:#}")))?,
+        ),
+        crate::cluster::Target::Kind { .. } => None,
+    };
     let use_tui = !args.no_tui
         && args.output == Format::Text
         && std::io::stdout().is_terminal()
@@ -112,7 +116,10 @@ pub async fn run(args: UpArgs) -> Result<u8> {
             timeout: settings.timeout.unwrap_or(crate::learn::DEFAULT_TIMEOUT),
         })
         .map_err(|e| format!("{e:#}"));
-    let engine = Engine::new(plan, settings, tx, ctl_rx, cancel.clone());
+    let mut engine = Engine::new(plan, settings, tx, ctl_rx, cancel.clone());
+    if let Some(client) = context_client {
+        engine = engine.with_client(client);
+    }
     super::cancel_on_signals(cancel.clone());
 
     let outcome = if use_tui {

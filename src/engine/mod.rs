@@ -183,6 +183,13 @@ impl Engine {
         }
     }
 
+    /// Hands the run a client for `--context` that the caller already built
+    /// and checked, so phase 0 does not connect again.
+    pub fn with_client(mut self, client: kube::Client) -> Self {
+        self.state.given_client = Some(client);
+        self
+    }
+
     /// Runs phases 0..=upto. Emits `RunStarted` first and `RunFinished` last.
     pub async fn run(mut self) -> RunOutcome {
         let phases: Vec<Phase> = self.plan.upto(self.settings.upto).to_vec();

@@ -102,6 +102,10 @@ pub(crate) type StepResult = std::result::Result<Done, StepError>;
 pub(crate) struct RunState {
     /// The cluster's client, once phase 0 has one.
     pub client: Option<Client>,
+    /// With `--context`: the client `kindops up` built and checked before
+    /// anything started ([`crate::cluster::client_to_install`]); the
+    /// preflight step takes it instead of connecting again.
+    pub given_client: Option<Client>,
     /// Every upstream artifact, checksums checked (phase 0's preflight).
     pub upstream: Vec<Resolved>,
     /// The materialized GitOps tree, made once per run ([`StepCtx::tree_dir`]).

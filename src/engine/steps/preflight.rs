@@ -80,11 +80,14 @@ pub(crate) async fn preflight_step(ctx: &mut StepCtx<'_>) -> StepResult {
     }
     ctx.run.upstream = resolved;
     if let Target::Context { context } = &settings.target {
-        let client = client_for(context).await.map_err(|e| {
-            StepError::new(format!("{e:#}"))
-                .object(format!("context {context}"))
-                .hint("check `kubectl --context CONTEXT get nodes`")
-        })?;
+        let client = match ctx.run.given_client.take() {
+            Some(c) => c,
+            None => client_for(context).await.map_err(|e| {
+                StepError::new(format!("{e:#}"))
+                    .object(format!("context {context}"))
+                    .hint("check `kubectl --context CONTEXT get nodes`")
+            })?,
+        };
         let v = client.apiserver_version().await.map_err(anyhow::Error::from)?;
         ctx.say(format!(
             "ok      cluster   context {context}: Kubernetes {}",
