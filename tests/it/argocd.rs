@@ -114,21 +114,12 @@ fn set_automated(bed: &Bed, app: &str, automated: Option<&str>) {
 
 /// A file as `main` of the bed's git source has it (`None`: absent).
 fn on_main(bed: &Bed, rel: &str) -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["-C", bare(bed).to_str().unwrap(), "show", &format!("main:{rel}")])
-        .output()
-        .unwrap();
-    out.status.success().then(|| stdout(&out))
+    support::git::show_file(&bare(bed), &format!("main:{rel}"))
 }
 
 /// Every ref of the bed's git source and the commit it names.
 fn git_refs(bed: &Bed) -> String {
-    let out = std::process::Command::new("git")
-        .args(["-C", bare(bed).to_str().unwrap(), "for-each-ref"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    stdout(&out)
+    support::git::ok(&bare(bed), &["for-each-ref"])
 }
 
 fn bare(bed: &Bed) -> std::path::PathBuf {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test bed's suite (`just test`): the unit tests, then the one
+# The test bed's suite (`just test`): the unit tests and doc tests, then the one
 # integration test binary (tests/it/main.rs) module by module, one after
 # another, each run given this script's arguments (e.g. --test-threads=4).
 # A module's tests share the test bed with each other, never with another
@@ -9,6 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 failed=()
 cargo test --offline --lib --bins -- "$@" || failed+=(unit)
+cargo test --offline --doc -- "$@" || failed+=(doc)
 # Test names by module, read from the binary (`--list`), passed --exact: a
 # filter `argocd::` would also pick `faults_argocd::` tests.
 all="$(cargo test --offline --test it -- --list 2>/dev/null | sed -n 's/: test$//p')"

@@ -23,7 +23,6 @@ use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -47,13 +46,7 @@ fn work_clone(bed: &Bed) -> PathBuf {
 #[track_caller]
 fn work_clone_intact(work: &Path) {
     for args in [&["fsck", "--no-progress"][..], &["status", "--porcelain"][..]] {
-        let out = Command::new("git").arg("-C").arg(work).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?} in {}: {}",
-            work.display(),
-            show(&out)
-        );
+        support::git::ok(work, args);
     }
 }
 

@@ -72,21 +72,12 @@ fn commits(events: &[Value]) -> Vec<String> {
 /// The git source's `main`, read with git (not through kindops).
 fn git_main(bed: &Bed) -> String {
     let bare = bed.repo_url().trim_start_matches("file://").to_string();
-    let out = std::process::Command::new("git")
-        .args(["-C", &bare, "rev-parse", "main"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    stdout(&out).trim().to_string()
+    support::git::ok(std::path::Path::new(&bare), &["rev-parse", "main"])
 }
 
 fn git_show(bed: &Bed, rev_path: &str) -> Option<String> {
     let bare = bed.repo_url().trim_start_matches("file://").to_string();
-    let out = std::process::Command::new("git")
-        .args(["-C", &bare, "show", rev_path])
-        .output()
-        .unwrap();
-    out.status.success().then(|| stdout(&out))
+    support::git::show_file(std::path::Path::new(&bare), rev_path)
 }
 
 fn app(bed: &Bed, name: &str) -> Option<Value> {

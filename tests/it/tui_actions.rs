@@ -55,21 +55,15 @@ fn app_json(bed: &Bed, name: &str) -> Value {
 fn hello_repo(bed: &Bed) -> String {
     let dir = bed.home.path().join("hello.git");
     let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(&dir)
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@localhost",
-                "-c",
-                "init.defaultBranch=main",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", show(&out));
+        let id = [
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@localhost",
+            "-c",
+            "init.defaultBranch=main",
+        ];
+        support::git::ok(&dir, &[&id[..], args].concat());
     };
     std::fs::create_dir_all(dir.join("hello")).unwrap();
     git(&["init", "-q"]);

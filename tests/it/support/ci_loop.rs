@@ -7,6 +7,8 @@
 //! answering over HTTP with the new commit; order not rebuilt.
 
 use super::bed::{show, stdout};
+/// `git ARGS` in `dir` (asserting it worked); its trimmed stdout.
+pub use super::git::ok as git;
 use super::lane::{containers, docker, Learner};
 use std::path::Path;
 use std::process::Command;
@@ -136,13 +138,6 @@ fn as_learner(dir: &Path, args: &[&str]) {
     let mut all = vec!["-c", "user.name=learner", "-c", "user.email=learner@example.invalid"];
     all.extend_from_slice(args);
     git(dir, &all);
-}
-
-/// `git ARGS` in `dir` (asserting it worked); its trimmed stdout.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", show(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Condition `t` of a Tekton or Kubernetes object, if it has one.

@@ -120,6 +120,7 @@ impl Drop for TestNamespace {
 pub mod bed;
 pub mod ci_loop;
 pub mod fault;
+pub mod git;
 pub mod kindops;
 pub mod lane;
 pub mod learner;
