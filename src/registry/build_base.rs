@@ -209,11 +209,11 @@ mod tests {
             .unwrap()
             .to_string();
         assert_eq!(default, in_cluster_reference(&pin.image));
-        // The lane tags its stand-in with the same name (tests/kind/lane.sh step_ko).
-        let lane = include_str!("../../tests/kind/lane.sh");
+        // The lane tags its stand-in with the same name (tests/kind/recipes.sh step_ko).
+        let lane = include_str!("../../tests/kind/recipes.sh");
         assert!(
             lane.contains(&format!("KO_BASE_IMAGE={}\n", pin.image)),
-            "lane.sh names the pin"
+            "the lane's recipes name the pin"
         );
     }
 }

@@ -76,11 +76,12 @@ fn the_registry_image_is_pinned_once() {
     let pin = crate::upstream::image_pin("registry");
     assert_eq!(pin.image, "docker.io/library/registry:3.1.2");
     assert_eq!(pin.version, "v3.1.2");
-    // lane.sh reads the same line to build and tag the lane's image.
-    let lane = include_str!("../../tests/kind/lane.sh");
+    // The lane's recipe (tests/kind/recipes.sh step_registry) reads the same
+    // line to build and tag the lane's image.
+    let lane = include_str!("../../tests/kind/recipes.sh");
     assert!(
         lane.contains("docker\\.io\\/library\\/registry:"),
-        "lane.sh reads the pin"
+        "the lane's recipes read the pin"
     );
 }
 

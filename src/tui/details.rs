@@ -2,10 +2,11 @@
 //! view draws them, and paging measures them.
 
 use crate::format::{fmt_age, or_dash, pad, wrap};
-use crate::tui::app::{App, RowKey, RowState};
+use crate::tui::app::table::{AppsTable, RowKey, RowState};
 use crate::tui::theme::Theme;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
+use std::time::SystemTime;
 
 fn kv<'a>(k: &'a str, v: String, style: Style, theme: Theme) -> Line<'a> {
     Line::from(vec![
@@ -18,8 +19,9 @@ fn heading(s: String, theme: Theme) -> Line<'static> {
     Line::from(Span::styled(s, theme.heading()))
 }
 
-/// The details of one row as lines (also used to bound scrolling).
-pub fn lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<Line<'static>> {
+/// The details of one row of `table` as lines, ages counted to `wall` (also
+/// used to bound scrolling).
+pub fn lines(table: &AppsTable, wall: SystemTime, key: &RowKey, width: u16, theme: Theme) -> Vec<Line<'static>> {
     let w = width as usize;
     let mut out: Vec<Line<'static>> = Vec::new();
     let wrapped = |out: &mut Vec<Line<'static>>, indent: usize, text: &str, style: Style| {
@@ -29,7 +31,7 @@ pub fn lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<Line<'sta
     };
     match key {
         RowKey::App { name, namespace } => {
-            let Some(a) = app.table.app(name, namespace) else {
+            let Some(a) = table.app(name, namespace) else {
                 out.push(Line::from(Span::styled(
                     format!("Application {namespace}/{name} was deleted."),
                     theme.warn(),
@@ -83,7 +85,7 @@ pub fn lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<Line<'sta
             if !a.last_sync.is_empty() {
                 out.push(kv(
                     "Last sync",
-                    format!("{} ({} ago)", a.last_sync, fmt_age(&a.last_sync, app.wall)),
+                    format!("{} ({} ago)", a.last_sync, fmt_age(&a.last_sync, wall)),
                     Style::default(),
                     theme,
                 ));
@@ -146,7 +148,7 @@ pub fn lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<Line<'sta
             }
         }
         RowKey::Set { name, namespace } => {
-            let Some(s) = app.table.set(name, namespace) else {
+            let Some(s) = table.set(name, namespace) else {
                 out.push(Line::from(Span::styled(
                     format!("ApplicationSet {namespace}/{name} was deleted."),
                     theme.warn(),
@@ -167,7 +169,7 @@ pub fn lines(app: &App, key: &RowKey, width: u16, theme: Theme) -> Vec<Line<'sta
                 wrapped(&mut out, 4, &c.message, if bad { theme.err() } else { theme.dim() });
             }
             out.push(Line::default());
-            let gen = app.table.generated_by(s);
+            let gen = table.generated_by(s);
             out.push(heading(format!("Generated Applications ({})", gen.len()), theme));
             if gen.is_empty() {
                 out.push(Line::from(Span::styled("  none", theme.dim())));

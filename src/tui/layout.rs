@@ -238,7 +238,7 @@ pub fn details_max_scroll(app: &App) -> usize {
         .nav
         .details
         .as_ref()
-        .map(|k| details::lines(app, k, width, Theme::new(true)).len())
+        .map(|k| details::lines(&app.table, app.wall, k, width, Theme::new(true)).len())
         .unwrap_or(0);
     n.saturating_sub(details_rows(app))
 }

@@ -210,7 +210,7 @@ pub fn draw_table(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
 
 pub fn draw_details(frame: &mut Frame, app: &App, theme: Theme, area: Rect, key: &RowKey) {
     let inner_w = area.width.saturating_sub(2);
-    let lines = details::lines(app, key, inner_w, theme);
+    let lines = details::lines(&app.table, app.wall, key, inner_w, theme);
     let rows = area.height.saturating_sub(2) as usize;
     let max = lines.len().saturating_sub(rows);
     let scroll = app.nav.details_scroll.min(max);
