@@ -19,7 +19,12 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets --quiet -- -D warnings
     just arch
+    just deny
     just package
+
+# Licenses, duplicate crates and sources of every dependency (deny.toml). Advisories need the RustSec database from GitHub, so they are checked only where there is internet: `cargo deny check advisories`.
+deny:
+    cargo deny --offline check --hide-inclusion-graph licenses bans sources
 
 # The crate as `cargo install kindops` would get it: `cargo package` (what the .crate holds: Cargo.toml `include`), then the unpacked .crate built on its own, outside this checkout (no tests/, no git), and its `kindops plan` run offline from an empty folder (the embedded phases and manifests).
 package:

