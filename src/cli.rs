@@ -126,6 +126,30 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Remove what kindops installed in a cluster (for a `--context` cluster;
+    /// `kindops down` deletes a kind cluster whole): its Applications with
+    /// Argo CD's cascade, then every object of field manager `kindops`, the
+    /// namespaces it and its Applications created, and its CRDs. Nothing
+    /// else: an Application kindops did not make stops it (unless --force).
+    Uninstall {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Print what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask before deleting (needed when stdin is not a terminal).
+        #[arg(short = 'y', long)]
+        yes: bool,
+        /// Also delete (with cascade) the Applications kindops did not make;
+        /// without it they stop the uninstall, since deleting Argo CD's CRDs
+        /// would delete them without their cascade.
+        #[arg(long)]
+        force: bool,
+        /// How long each wait may take (Argo CD's cascade, namespaces, CRDs),
+        /// e.g. `90s`, `10m`.
+        #[arg(long, value_name = "D", default_value = "5m", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
     /// Run the preflight checks only.
     Doctor {
         #[command(flatten)]

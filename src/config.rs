@@ -320,6 +320,7 @@ pub fn apply(command: &mut Command, sub: &ArgMatches, s: &Settings) {
         Command::Status { cluster: c, .. }
         | Command::Down { cluster: c, .. }
         | Command::Doctor { cluster: c }
+        | Command::Uninstall { cluster: c, .. }
         | Command::Refresh { cluster: c, .. } => cluster(sub, s, c),
         Command::Open(a) => {
             cluster(sub, s, &mut a.cluster);

@@ -7,7 +7,8 @@
 //! `cluster` (the target, server-side apply, waits, outages), `docker` (the
 //! container engine, the kind node), `host_checks`, `gitsource`, `render`,
 //! `argocd`, `registry` (the local registry beside the kind cluster) and
-//! `proc` (the one child runner); no service imports a step.
+//! `proc` (the one child runner); no service imports a step. `uninstall`
+//! plans and carries out `kindops uninstall` (what kindops made, in order).
 //! `upstream` resolves pinned artifacts (mirror, cache, checksums); `content`
 //! is the GitOps tree kindops applies and publishes. `commands` holds one
 //! module per subcommand (the binary is a thin `main` over it); `report`
@@ -36,5 +37,6 @@ pub mod render;
 pub mod report;
 pub mod secret_store;
 pub mod tui;
+pub mod uninstall;
 pub mod upstream;
 pub mod yaml_error;

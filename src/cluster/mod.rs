@@ -5,6 +5,7 @@
 //! the lessons alike.
 
 pub mod apply;
+pub mod inventory;
 pub mod outage;
 mod unchanged;
 pub mod wait;

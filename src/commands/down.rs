@@ -45,7 +45,7 @@ pub async fn run(cluster: &ClusterArgs, purge: bool, force: bool) -> Result<u8> 
     init_tracing_stderr();
     match target(cluster)? {
         Target::Context { context } => Err(Error::Bad(format!(
-            "kindops does not delete clusters it did not create (context {context}); remove what it installed with `kubectl delete -n argocd applicationsets,applications --all`, then the namespaces"
+            "kindops does not delete clusters it did not create (context {context}); remove what it installed there with `kindops uninstall --context {context}` (`--dry-run` first shows what goes)"
         ))),
         Target::Kind { name } => {
             if !force && !created_by_kindops(&name) && kind_clusters().await?.contains(&name) {

@@ -14,6 +14,7 @@ mod open_product;
 mod plan;
 mod refresh;
 mod status;
+mod uninstall;
 mod up;
 mod version;
 
@@ -58,6 +59,13 @@ pub async fn run(command: Command) -> Result<u8> {
         Command::Open(args) => open::run(&args).await,
         Command::Down { cluster, purge, force } => down::run(&cluster, purge, force).await,
         Command::Doctor { cluster } => doctor::run(&cluster).await,
+        Command::Uninstall {
+            cluster,
+            dry_run,
+            yes,
+            force,
+            timeout,
+        } => uninstall::run(&cluster, dry_run, yes, force, timeout).await,
         Command::Fetch {
             into,
             mirror,

@@ -15,6 +15,11 @@ use std::collections::BTreeMap;
 pub const NAMESPACE: &str = "kube-system";
 pub const NAME: &str = "kindops-state";
 
+/// Key holding the namespaces there were when kindops's first run here
+/// finished phase 0 (a JSON array of names), before it applied anything
+/// else: `kindops uninstall` never deletes one of them.
+pub const NAMESPACES_BEFORE: &str = "namespaces-before";
+
 /// What is recorded when a phase finishes.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PhaseRecord {
@@ -46,9 +51,36 @@ pub async fn read(client: &Client) -> Result<BTreeMap<u8, PhaseRecord>> {
         .collect())
 }
 
-/// Records phase `phase` as done.
+/// Records phase `phase` as done. The first time phase 0 is recorded in
+/// this cluster (no `phase-0` key yet), the namespaces there are then are
+/// recorded too, as [`NAMESPACES_BEFORE`]: phase 0 creates none (it makes
+/// the kind cluster itself, or uses the `--context` one as it is).
 pub async fn record(client: &Client, phase: u8, rec: &PhaseRecord) -> Result<()> {
+    if phase == 0 {
+        let data = read_data(client).await?;
+        if !data.contains_key("phase-0") && !data.contains_key(NAMESPACES_BEFORE) {
+            let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+            let lp = kube::api::ListParams::default();
+            let names: Vec<String> =
+                crate::cluster::outage::retried(&crate::cluster::outage::RecoverySink::none(), || {
+                    api.list_metadata(&lp)
+                })
+                .await?
+                .items
+                .into_iter()
+                .filter_map(|n| n.metadata.name)
+                .collect();
+            record_key(client, NAMESPACES_BEFORE, &serde_json::to_string(&names)?).await?;
+        }
+    }
     record_key(client, &format!("phase-{phase}"), &serde_json::to_string(rec)?).await
+}
+
+/// The namespaces recorded as there before kindops's first run
+/// ([`NAMESPACES_BEFORE`]); `None` when that run predates the record (or
+/// the value does not parse).
+pub fn namespaces_before(data: &BTreeMap<String, String>) -> Option<std::collections::BTreeSet<String>> {
+    serde_json::from_str(data.get(NAMESPACES_BEFORE)?).ok()
 }
 
 /// Every key of the ConfigMap's `data` (phases, and `lesson-<name>` keys of

@@ -71,7 +71,7 @@ fn bash_completes_subcommands_flags_and_values_from_the_cli_definition() {
         offered("spec").contains(&"-F".to_string()),
         "complete -p kindops: {text}"
     );
-    assert_eq!(offered("kindops u"), vec!["up"]);
+    assert_eq!(offered("kindops u"), vec!["up", "uninstall"]);
     assert_eq!(offered("kindops up --ju"), vec!["--junit"]);
     // clap's bash script offers the flags beside a positional's values.
     // (Values after the alias `completions` are not offered: clap's bash

@@ -31,4 +31,5 @@ mod learn;
 mod testbed;
 mod tui;
 mod tui_actions;
+mod uninstall;
 mod upstream;
