@@ -357,6 +357,11 @@ pub struct UpArgs {
     /// Host port of the Argo CD UI on kind.
     #[arg(long, value_name = "PORT", default_value_t = 8080, env = "KINDOPS_UI_PORT")]
     pub ui_port: u16,
+    /// Worker nodes beside the kind control-plane node, 0-9 (kind's
+    /// `role: worker`). Used when kindops creates the cluster; an existing
+    /// one keeps its nodes (`kindops down` first to change them).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=9), env = "KINDOPS_WORKERS", conflicts_with = "context")]
+    pub workers: u8,
     /// When a file kindops's new content changes was changed on main too
     /// (by your commits): keep main's version, or take kindops's. Without
     /// it such a run stops, names the files and pushes nothing.

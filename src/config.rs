@@ -39,6 +39,7 @@ pub const KEYS: &[(&str, &str, Option<&str>)] = &[
     ("context", "--context", Some("KINDOPS_CONTEXT")),
     ("nodeImage", "--node-image", Some("KINDOPS_NODE_IMAGE")),
     ("uiPort", "--ui-port", Some("KINDOPS_UI_PORT")),
+    ("workers", "--workers", Some("KINDOPS_WORKERS")),
     ("registry", "--no-registry", None),
     ("registryPort", "--registry-port", Some("KINDOPS_REGISTRY_PORT")),
     ("mirror", "--mirror", Some("KINDOPS_MIRROR")),
@@ -61,10 +62,11 @@ pub struct Settings {
     pub node_image: Option<String>,
     /// Host port of the Argo CD UI (`--ui-port`).
     pub ui_port: Option<u16>,
+    /// Worker nodes beside the control plane, 0-9 (`--workers`).
+    pub workers: Option<u8>,
     /// `false`: no local registry (`--no-registry`).
     pub registry: Option<bool>,
     /// Host port of the local registry, 1-65535 (`--registry-port`).
-    #[serde(default, deserialize_with = "port")]
     pub registry_port: Option<u16>,
     /// A mirror folder or http(s) base (`--mirror`).
     pub mirror: Option<String>,
@@ -79,13 +81,6 @@ pub struct Settings {
     pub keep_context: Option<bool>,
     /// `keep-mine` or `take-kindops` (`--on-conflict`).
     pub on_conflict: Option<OnConflict>,
-}
-
-fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
-    match Option::<u16>::deserialize(d)? {
-        Some(0) => Err(serde::de::Error::custom("port 0: give a port from 1 to 65535")),
-        p => Ok(p),
-    }
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
@@ -173,17 +168,47 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
         text,
         settings,
     };
-    // The checks the flags get, named at the key's line.
+    check(&loaded)?;
+    Ok(loaded)
+}
+
+/// The checks the flags get (clap's value parsers and ranges), named at
+/// the key's line: serde's own errors carry a line and column, but an
+/// error raised for a value that parsed (a port 0) would be placed at the
+/// top of the file.
+fn check(loaded: &Loaded) -> Result<(), String> {
     let s = &loaded.settings;
     let problems = [
         (
             "cluster",
-            s.cluster.as_deref().and_then(crate::cli::cluster_name_problem),
+            s.cluster
+                .as_deref()
+                .and_then(crate::cli::cluster_name_problem)
+                .map(String::from),
         ),
-        ("mirror", s.mirror.as_deref().and_then(crate::cli::mirror_problem)),
+        (
+            "mirror",
+            s.mirror
+                .as_deref()
+                .and_then(crate::cli::mirror_problem)
+                .map(String::from),
+        ),
         (
             "nodeImage",
-            s.node_image.as_deref().and_then(crate::cli::node_image_problem),
+            s.node_image
+                .as_deref()
+                .and_then(crate::cli::node_image_problem)
+                .map(String::from),
+        ),
+        (
+            "registryPort",
+            (s.registry_port == Some(0)).then(|| "port 0: give a port from 1 to 65535".to_string()),
+        ),
+        (
+            "workers",
+            s.workers
+                .filter(|n| *n > 9)
+                .map(|n| format!("{n} workers: give 0 to 9 (each is a node container of ~1 GiB)")),
         ),
     ];
     if let Some((key, problem)) = problems.into_iter().find_map(|(k, p)| p.map(|p| (k, p))) {
@@ -196,7 +221,7 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
             p.display()
         ));
     }
-    Ok(loaded)
+    Ok(())
 }
 
 fn parse(file: &str, text: &str) -> Result<Settings, String> {
@@ -245,6 +270,7 @@ fn arg_id(key: &str) -> &'static str {
         "context" => "context",
         "nodeImage" => "node_image",
         "uiPort" => "ui_port",
+        "workers" => "workers",
         "registry" => "no_registry",
         "registryPort" => "registry_port",
         "mirror" => "mirror",
@@ -298,6 +324,7 @@ fn up(m: &ArgMatches, s: &Settings, a: &mut UpArgs) {
     source(m, s, &mut a.source);
     set_opt(m, "node_image", &s.node_image, &mut a.node_image);
     set(m, "ui_port", &s.ui_port, &mut a.ui_port);
+    set(m, "workers", &s.workers, &mut a.workers);
     set(m, "registry_port", &s.registry_port, &mut a.registry_port);
     if !given(m, "no_registry") && !given(m, "registry_port") {
         if let Some(on) = s.registry {
@@ -353,6 +380,7 @@ pub fn effective(up: &UpArgs, sub: &ArgMatches, file: Option<&Loaded>) -> Vec<Ef
             "context" => json!(up.cluster.context),
             "nodeImage" => json!(up.node_image),
             "uiPort" => json!(up.ui_port),
+            "workers" => json!(up.workers),
             "registry" => json!(!up.no_registry),
             "registryPort" => json!(up.registry_port),
             "mirror" => json!(up.source.mirror),
@@ -375,6 +403,7 @@ pub fn effective(up: &UpArgs, sub: &ArgMatches, file: Option<&Loaded>) -> Vec<Ef
             "context" => s.context.is_some(),
             "nodeImage" => s.node_image.is_some(),
             "uiPort" => s.ui_port.is_some(),
+            "workers" => s.workers.is_some(),
             "registry" => s.registry.is_some(),
             "registryPort" => s.registry_port.is_some(),
             "mirror" => s.mirror.is_some(),
@@ -412,6 +441,16 @@ mod tests {
         parse("kindops.yaml", text).unwrap_err()
     }
 
+    /// A value that parses but [`check`] refuses.
+    fn checked(text: &str) -> String {
+        let loaded = Loaded {
+            path: "kindops.yaml".into(),
+            text: text.into(),
+            settings: parse("kindops.yaml", text).unwrap(),
+        };
+        check(&loaded).unwrap_err()
+    }
+
     #[test]
     fn every_key_reads_and_bad_values_name_file_line_and_column() {
         let s = parse(
@@ -430,11 +469,18 @@ mod tests {
             e.starts_with("kindops.yaml:2:9: uiPort: invalid value: integer `99999`"),
             "{e}"
         );
+        let s = parse("kindops.yaml", "workers: 2\n").unwrap();
+        assert_eq!(s.workers, Some(2));
+        let e = checked("cluster: a\nworkers: 12\n");
+        assert_eq!(
+            e,
+            "kindops.yaml:2: workers: 12 workers: give 0 to 9 (each is a node container of ~1 GiB)"
+        );
         let e = err("timeout: soon\n");
         assert!(e.starts_with("kindops.yaml:1:"), "{e}");
         assert!(e.contains("timeout \"soon\"") && e.contains("90s"), "{e}");
-        let e = err("registryPort: 0\n");
-        assert!(e.starts_with("kindops.yaml:1:") && e.contains("port 0"), "{e}");
+        let e = checked("cluster: a\n\nregistryPort: 0\n");
+        assert_eq!(e, "kindops.yaml:3: registryPort: port 0: give a port from 1 to 65535");
         let e = err("onConflict: mine\n");
         assert!(e.starts_with("kindops.yaml:1:") && e.contains("keep-mine"), "{e}");
         let e = err("cluster: [a\n");

@@ -147,6 +147,10 @@ pub struct KindOptions<'a> {
     pub git_dir: &'a Path,
     /// Host port of the Argo CD UI.
     pub ui_port: u16,
+    /// Worker nodes added after the template's control-plane node, each
+    /// with the same node image and the git source's mount (Argo CD's
+    /// repo-server and CI's git server may run on any node).
+    pub workers: u8,
     /// `image:` of every node (`--node-image`, else [`KindVersions::node_image`]).
     pub node_image: &'a str,
     /// The container engine's host runs cgroup v1 (`docker info` →
@@ -171,6 +175,20 @@ pub fn kind_config(o: &KindOptions) -> Result<String> {
     let mut cfg: serde_yaml::Value =
         serde_yaml::from_str(&text).context("manifests/kind/cluster.yaml after filling its tokens")?;
     if let Some(nodes) = cfg.get_mut("nodes").and_then(|n| n.as_sequence_mut()) {
+        // kind v0.32 pkg/apis/config/v1alpha4/types.go: Node.Role
+        // `worker`, Node.ExtraMounts; a worker needs no port mapping
+        // (NodePorts answer on every node).
+        let mount = nodes
+            .first()
+            .and_then(|n| n.get("extraMounts"))
+            .cloned()
+            .context("manifests/kind/cluster.yaml: the control-plane node has no extraMounts")?;
+        for _ in 0..o.workers {
+            let mut w = serde_yaml::Mapping::new();
+            w.insert("role".into(), "worker".into());
+            w.insert("extraMounts".into(), mount.clone());
+            nodes.push(serde_yaml::Value::Mapping(w));
+        }
         for node in nodes {
             if let Some(m) = node.as_mapping_mut() {
                 m.insert("image".into(), o.node_image.into());
@@ -407,6 +425,7 @@ mod tests {
             cluster: "kindops",
             git_dir: git,
             ui_port: 8443,
+            workers: 0,
             node_image: &v.node_image,
             cgroup_v1: false,
         };
@@ -431,6 +450,33 @@ mod tests {
         let patch: serde_yaml::Value = serde_yaml::from_str(cfg["kubeadmConfigPatches"][0].as_str().unwrap()).unwrap();
         assert_eq!(patch["kind"].as_str(), Some("KubeletConfiguration"));
         assert_eq!(patch["failCgroupV1"].as_bool(), Some(false));
+        assert_eq!(cfg["nodes"].as_sequence().unwrap().len(), 1, "no workers unless asked");
+    }
+
+    #[test]
+    fn kind_config_adds_workers_with_the_node_image_and_the_git_mount() {
+        let git = Path::new("/home/me/git");
+        let opts = KindOptions {
+            cluster: "kindops",
+            git_dir: git,
+            ui_port: 8080,
+            workers: 2,
+            node_image: "kindest/node:v1.36.1",
+            cgroup_v1: false,
+        };
+        let cfg: serde_yaml::Value = serde_yaml::from_str(&kind_config(&opts).unwrap()).unwrap();
+        let nodes = cfg["nodes"].as_sequence().unwrap();
+        let roles: Vec<&str> = nodes.iter().map(|n| n["role"].as_str().unwrap()).collect();
+        assert_eq!(roles, ["control-plane", "worker", "worker"]);
+        for w in &nodes[1..] {
+            assert_eq!(w["image"].as_str(), Some("kindest/node:v1.36.1"));
+            assert_eq!(w["extraMounts"][0]["hostPath"].as_str(), Some("/home/me/git"));
+            assert_eq!(
+                w["extraMounts"][0]["containerPath"].as_str(),
+                Some(crate::gitsource::IN_CLUSTER_GIT_DIR)
+            );
+            assert!(w.get("extraPortMappings").is_none(), "the UI port is mapped once");
+        }
     }
 
     /// Argo CD never auto-syncs a revision again once its sync failed, so

@@ -65,6 +65,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
         step_mode: args.step,
         interactive: false,
         ui_port: 8080,
+        workers: 0,
         node_image: None,
         on_conflict: None,
         keep_context: false,

@@ -56,6 +56,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         step_mode: args.step && use_tui,
         interactive: use_tui,
         ui_port: args.ui_port,
+        workers: args.workers,
         node_image: args.node_image.clone(),
         on_conflict: args.on_conflict,
         keep_context: args.keep_context,

@@ -55,6 +55,9 @@ pub struct Settings {
     pub interactive: bool,
     /// Host port for the Argo CD UI (kind port mapping).
     pub ui_port: u16,
+    /// `--workers`: kind worker nodes beside the control plane, when
+    /// kindops creates the cluster.
+    pub workers: u8,
     /// `--node-image`: the kind node image; `None` = the pinned default
     /// (`manifests/kind/versions.yaml`).
     pub node_image: Option<String>,
@@ -87,6 +90,7 @@ impl Settings {
             step_mode: false,
             interactive: false,
             ui_port: 8080,
+            workers: 0,
             node_image: None,
             on_conflict: None,
             keep_context: false,

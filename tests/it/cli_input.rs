@@ -348,6 +348,7 @@ fn bad_config_values_exit_2_naming_file_and_line() {
             "kindops.yaml:1:1: unknown key `uiport` (did you mean `uiPort`?)",
         ),
         ("timeout: soon\n", "kindops.yaml:1:"),
+        ("workers: 12\n", "kindops.yaml:1:"),
         ("onConflict: mine\n", "kindops.yaml:1:"),
         (
             "\n\ncluster: Bad_Name\n",

@@ -39,6 +39,7 @@ fn settings(home: &Path) -> Settings {
         step_mode: false,
         interactive: false,
         ui_port: 8080,
+        workers: 0,
         node_image: None,
         on_conflict: None,
         keep_context: false,

@@ -476,3 +476,81 @@ fn down_refuses_a_kind_cluster_kindops_did_not_create_unless_forced() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(!containers().contains(&node), "--force left the node");
 }
+
+/// `--workers 1`: kind makes a control-plane and a worker node, both Ready
+/// and both seeing kindops's git source (the worker has the same mount); a
+/// re-run with another count says it applies only to a new cluster; a
+/// stopped worker is started by the re-run, as the control-plane node is;
+/// `kindops down` removes both.
+#[test]
+#[ignore = "needs the real-kind lane: just test-kind"]
+fn workers_join_the_cluster_see_the_git_source_and_a_stopped_one_is_started() {
+    let l = Learner::new();
+    let name = "ko-workers";
+    let out = l.phase_0_args(name, "18083", &mirror(), &["--workers", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let worker = format!("{name}-worker");
+    assert!(containers().contains(&worker), "{}", show(&out));
+
+    // Both nodes Ready (the worker joins a moment after kind returns).
+    let t = std::time::Instant::now();
+    let ready = loop {
+        let out = l.kubectl(
+            name,
+            &[
+                "get",
+                "nodes",
+                "-o",
+                r#"jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}"#,
+            ],
+        );
+        let text = stdout(&out);
+        if text.lines().filter(|l| l.ends_with("=True")).count() == 2 || t.elapsed() > Duration::from_secs(180) {
+            break text;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    let mut ready: Vec<&str> = ready.lines().collect();
+    ready.sort();
+    assert_eq!(
+        ready,
+        [format!("{name}-control-plane=True"), format!("{worker}=True")],
+        "nodes after 180 s"
+    );
+
+    // The worker sees a file written in the git source on the host now.
+    std::fs::write(l.git_dir(name).join("canary-worker"), "x").unwrap();
+    let seen = std::process::Command::new("docker")
+        .args(["exec", &worker, "cat", "/var/lib/kindops/git/canary-worker"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&seen), "x", "{}", show(&seen));
+
+    // A stopped worker is started by a re-run, which also says that
+    // --workers applies only to a new cluster.
+    docker(&["stop", &worker]);
+    let out = l.phase_0_args(name, "18083", &mirror(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("kind node {worker} is not running"))
+            && text.contains(&format!("node {worker} started")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "kind cluster {name} has 1 worker node(s); --workers 0 applies only to a new cluster"
+        )),
+        "{text}"
+    );
+    let state = docker(&["inspect", "--format", "{{.State.Status}}", &worker]);
+    assert_eq!(stdout(&state).trim(), "running");
+
+    let out = l.down(name);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let left = containers();
+    assert!(
+        !left.iter().any(|c| c.starts_with(&format!("{name}-"))),
+        "down left {left:?}"
+    );
+}

@@ -55,7 +55,7 @@ pub(crate) async fn create_cluster_step(ctx: &mut StepCtx<'_>) -> StepResult {
     let mut started = false;
     if kind_cluster_exists(ctx, name).await? {
         ctx.say(format!("kind cluster {name} exists; not creating it"));
-        started = ensure_node_running(ctx, name).await?;
+        started = ensure_nodes_running(ctx, name).await?;
         match kind_ui_port(name).await {
             Ok(mapped) if mapped != settings.ui_port => ctx.say(format!(
                 "the Argo CD UI of kind cluster {name} is on host port {mapped} (the --ui-port it was made with); --ui-port {} applies only to a new cluster",
@@ -118,6 +118,7 @@ async fn create_kind_cluster(ctx: &StepCtx<'_>, name: &str) -> std::result::Resu
         cluster: name,
         git_dir: &git_dir,
         ui_port: settings.ui_port,
+        workers: settings.workers,
         node_image: &node_image,
         cgroup_v1: ctx.run.cgroup_v1,
     })?;
@@ -252,7 +253,59 @@ async fn after_create_context(
     Ok(())
 }
 
-/// A kind cluster's node must run before anything else can: after `docker
+/// The node containers of kind cluster `name` (`kind get nodes --name`):
+/// `<name>-control-plane`, and `<name>-worker`, `<name>-worker2`, ... for
+/// `--workers`.
+///
+/// Errors: `kind get nodes` fails.
+async fn kind_nodes(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<Vec<String>, StepError> {
+    let args = ["get", "nodes", "--name", name].map(str::to_string);
+    let fin = proc::run("kind", &args, None, &[], ctx.cancel, |_, _| {}).await?;
+    if !fin.success {
+        return Err(StepError::new(format!(
+            "`kind get nodes --name {name}` failed (exit {})",
+            exit(fin.code)
+        ))
+        .object(format!("kind cluster {name}"))
+        .hint("run it yourself: kind must reach the container engine")
+        .tail(fin.tail));
+    }
+    Ok(fin
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// Every node of kind cluster `name` running: the control-plane node first
+/// ([`ensure_node_running`]), then each worker. `Ok(true)` when one was
+/// started. A worker count other than `--workers` is said, not changed
+/// (kind cannot add or remove nodes of a cluster).
+pub(crate) async fn ensure_nodes_running(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<bool, StepError> {
+    let control_plane = node_name(name);
+    let mut started = ensure_node_running(ctx, name, &control_plane).await?;
+    let workers: Vec<String> = kind_nodes(ctx, name)
+        .await?
+        .into_iter()
+        .filter(|n| *n != control_plane)
+        .collect();
+    for w in &workers {
+        started |= ensure_node_running(ctx, name, w).await?;
+    }
+    if workers.len() != usize::from(ctx.settings.workers) {
+        ctx.say(format!(
+            "kind cluster {name} has {} worker node(s); --workers {} applies only to a new cluster (`kindops down`, then `kindops up --workers {}`)",
+            workers.len(),
+            ctx.settings.workers,
+            ctx.settings.workers
+        ));
+    }
+    Ok(started)
+}
+
+/// A kind cluster's node (`node`) must run before anything else can: after `docker
 /// stop`, or a reboot with Podman (kind sets no restart policy there; with
 /// Docker it sets `--restart=on-failure:1`, kind v0.32.0
 /// `pkg/cluster/internal/providers/podman/provision.go` and `docker/provision.go`),
@@ -262,8 +315,12 @@ async fn after_create_context(
 ///
 /// Errors: the node is missing (another node of the cluster only), paused,
 /// or will not start, each naming the node and what to do.
-pub(crate) async fn ensure_node_running(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<bool, StepError> {
-    let node = node_name(name);
+pub(crate) async fn ensure_node_running(
+    ctx: &StepCtx<'_>,
+    name: &str,
+    node: &str,
+) -> std::result::Result<bool, StepError> {
+    let node = node.to_string();
     let cli = container_cli();
     let object = format!("kind node {node}");
     let state = inspect_node(&node).await.map_err(|e| {
