@@ -67,7 +67,8 @@ pub struct ClusterArgs {
         visible_alias = "name",
         value_name = "NAME",
         default_value = "kindops",
-        env = "KINDOPS_CLUSTER"
+        env = "KINDOPS_CLUSTER",
+        value_parser = cluster_name_arg
     )]
     pub cluster: String,
 }
@@ -75,8 +76,8 @@ pub struct ClusterArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// Read upstream manifests from this directory or http(s) base (`<mirror>/<name>/<file>`).
-    #[arg(long, value_name = "PATH_OR_URL", env = "KINDOPS_MIRROR")]
-    pub mirror: Option<String>,
+    #[arg(long, value_name = "PATH_OR_URL", env = "KINDOPS_MIRROR", value_parser = crate::upstream::Mirror::parse_existing)]
+    pub mirror: Option<crate::upstream::Mirror>,
     /// Read phase files from this directory instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub phases: Option<PathBuf>,
@@ -160,8 +161,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         into: PathBuf,
         /// Read from another mirror instead of the upstream URLs.
-        #[arg(long, value_name = "PATH_OR_URL")]
-        mirror: Option<String>,
+        #[arg(long, value_name = "PATH_OR_URL", value_parser = crate::upstream::Mirror::parse_existing)]
+        mirror: Option<crate::upstream::Mirror>,
         /// Also save every preloadable image the phases run into DIR/images/
         /// (one `docker save` archive each, from the Docker engine's image
         /// store, pulled first where missing), for `kindops up --mirror DIR`.
@@ -352,7 +353,7 @@ pub struct UpArgs {
     /// The kind node image (default: the one kind v0.32 pins for Kubernetes
     /// v1.36, by digest; see manifests/kind/versions.yaml). For a local or
     /// mirrored image on restricted networks.
-    #[arg(long, value_name = "REF", env = "KINDOPS_NODE_IMAGE")]
+    #[arg(long, value_name = "REF", env = "KINDOPS_NODE_IMAGE", value_parser = node_image_arg)]
     pub node_image: Option<String>,
     /// Host port of the Argo CD UI on kind.
     #[arg(long, value_name = "PORT", default_value_t = 8080, env = "KINDOPS_UI_PORT")]
@@ -433,6 +434,22 @@ pub fn mirror_problem(mirror: &str) -> Option<&'static str> {
     (!url && !std::path::Path::new(mirror).is_dir()).then_some(
         "no such directory (a mirror is a directory or an http(s) base; `kindops fetch --into DIR` makes one)",
     )
+}
+
+/// `--cluster`'s value parser: [`cluster_name_problem`] as clap's error.
+fn cluster_name_arg(name: &str) -> Result<String, String> {
+    match cluster_name_problem(name) {
+        Some(problem) => Err(problem.to_string()),
+        None => Ok(name.to_string()),
+    }
+}
+
+/// `--node-image`'s value parser: [`node_image_problem`] as clap's error.
+fn node_image_arg(image: &str) -> Result<String, String> {
+    match node_image_problem(image) {
+        Some(problem) => Err(problem.to_string()),
+        None => Ok(image.to_string()),
+    }
 }
 
 /// Why `image` is not an image reference (`repo[:tag][@sha256:<64 hex>]`,

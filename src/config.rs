@@ -315,7 +315,12 @@ fn cluster(m: &ArgMatches, s: &Settings, c: &mut ClusterArgs) {
 }
 
 fn source(m: &ArgMatches, s: &Settings, a: &mut SourceArgs) {
-    set_opt(m, "mirror", &s.mirror, &mut a.mirror);
+    set_opt(
+        m,
+        "mirror",
+        &s.mirror.as_deref().map(crate::upstream::Mirror::parse),
+        &mut a.mirror,
+    );
     set_opt(m, "phases", &s.phases, &mut a.phases);
 }
 
@@ -383,7 +388,7 @@ pub fn effective(up: &UpArgs, sub: &ArgMatches, file: Option<&Loaded>) -> Vec<Ef
             "workers" => json!(up.workers),
             "registry" => json!(!up.no_registry),
             "registryPort" => json!(up.registry_port),
-            "mirror" => json!(up.source.mirror),
+            "mirror" => json!(up.source.mirror.as_ref().map(ToString::to_string)),
             "phases" => json!(up.source.phases),
             "repoUrl" => json!(up.repo_url),
             "timeout" => json!(up.timeout.map(|t| humantime::format_duration(t).to_string())),

@@ -11,14 +11,14 @@ use std::path::Path;
 
 pub async fn run(
     into: &Path,
-    mirror: Option<&str>,
+    mirror: Option<&Mirror>,
     with_images: bool,
     phase: Option<u8>,
     only: &[String],
 ) -> Result<u8> {
     init_tracing_stderr();
     let up = Upstream {
-        mirror: mirror.map(Mirror::parse),
+        mirror: mirror.cloned(),
         cache_dir: Upstream::default_cache_dir(),
     };
     let done = up.fill_mirror(&pins(), into).await?;
@@ -29,7 +29,7 @@ pub async fn run(
     let upto = check_phase(phase)?;
     // The mirror now holds every artifact: render from it.
     let source = SourceArgs {
-        mirror: Some(into.display().to_string()),
+        mirror: Some(Mirror::Dir(into.to_path_buf())),
         phases: None,
     };
     let mut list = super::images::list(upto, &source).await?;

@@ -19,7 +19,7 @@ pub async fn list(upto: u8, source: &SourceArgs) -> anyhow::Result<Vec<Image>> {
         Error::Failed(e) => e,
     })?;
     let up = Upstream {
-        mirror: source.mirror.as_deref().map(Mirror::parse),
+        mirror: source.mirror.clone(),
         cache_dir: Upstream::default_cache_dir(),
     };
     let resolved = up.resolve_all(&pins()).await?;
@@ -35,8 +35,8 @@ pub async fn run(phase: Option<u8>, source: &SourceArgs, output: Format) -> Resu
     init_tracing_stderr();
     let upto = check_phase(phase)?;
     let images = list(upto, source).await?;
-    let index = match source.mirror.as_deref().map(Mirror::parse) {
-        Some(Mirror::Dir(d)) => ImageIndex::read(&d).map_err(|e| Error::Bad(format!("{e:#}")))?,
+    let index = match &source.mirror {
+        Some(Mirror::Dir(d)) => ImageIndex::read(d).map_err(|e| Error::Bad(format!("{e:#}")))?,
         _ => None,
     };
     report::images::print(&images, index.as_ref(), output)?;

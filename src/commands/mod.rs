@@ -72,7 +72,7 @@ pub async fn run(command: Command) -> Result<u8> {
             images,
             phase,
             only,
-        } => fetch::run(&into, mirror.as_deref(), images, phase, &only).await,
+        } => fetch::run(&into, mirror.as_ref(), images, phase, &only).await,
         Command::Images(a) => images::run(a.phase, &a.source, a.output).await,
         Command::Refresh {
             cluster,
@@ -88,9 +88,9 @@ pub async fn run(command: Command) -> Result<u8> {
 
 /// The cluster the flags name: `--context`, else the kind cluster `--cluster`.
 ///
-/// Errors (bad input, exit 2, naming the flag): a `--cluster` name kind would
-/// refuse (kind v0.32.0 `pkg/internal/apis/config/validate.go`: names match
-/// `^[a-z0-9.-]+$`); a `--context` the kubeconfig does not have.
+/// Errors (bad input, exit 2, naming the flag): a `--context` the
+/// kubeconfig does not have. (A `--cluster` name kind would refuse is
+/// refused where it comes in: `cli::cluster_name_problem`.)
 fn target(c: &ClusterArgs) -> Result<Target> {
     match &c.context {
         Some(ctx) => {
@@ -108,29 +108,11 @@ fn target(c: &ClusterArgs) -> Result<Target> {
             }
             Ok(Target::Context { context: ctx.clone() })
         }
-        None => {
-            let name = &c.cluster;
-            if let Some(problem) = crate::cli::cluster_name_problem(name) {
-                return Err(Error::Bad(format!("--cluster {name:?}: {problem}")));
-            }
-            Ok(Target::Kind { name: name.clone() })
-        }
-    }
-}
-
-/// `--mirror`: an http(s) base, or a directory that exists (exit 2 otherwise).
-fn check_mirror(mirror: Option<&str>) -> Result<()> {
-    match mirror.and_then(|m| crate::cli::mirror_problem(m).map(|p| (m, p))) {
-        Some((m, problem)) => Err(Error::Bad(format!("--mirror {m}: {problem}"))),
-        None => Ok(()),
-    }
-}
-
-/// `--node-image`: an image reference ([`crate::cli::node_image_problem`]), exit 2 otherwise.
-fn check_node_image(image: Option<&str>) -> Result<()> {
-    match image.and_then(|i| crate::cli::node_image_problem(i).map(|p| (i, p))) {
-        Some((img, problem)) => Err(Error::Bad(format!("--node-image {img:?}: {problem}"))),
-        None => Ok(()),
+        // The name was checked where it came in: clap's value parser of
+        // --cluster, or kindops.yaml's check.
+        None => Ok(Target::Kind {
+            name: c.cluster.clone(),
+        }),
     }
 }
 

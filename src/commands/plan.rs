@@ -302,7 +302,7 @@ impl<'de> serde::Deserialize<'de> for KeyName {
 pub fn run(phase: Option<u8>, source: &SourceArgs, output: Format) -> Result<u8> {
     let upto = check_phase(phase)?;
     let plan = load_plan(source.phases.as_deref())?;
-    let views = views(&plan, upto, source.mirror.as_deref());
+    let views = views(&plan, upto, source.mirror.as_ref());
     report::plan::print(&views, output)?;
     Ok(0)
 }
@@ -310,8 +310,7 @@ pub fn run(phase: Option<u8>, source: &SourceArgs, output: Format) -> Result<u8>
 /// The plan for phases 0..=upto, with counts and images per apply step. The
 /// apply steps are counted in parallel, one thread each (they read different
 /// upstream files; a few MB of YAML in all).
-fn views(plan: &Plan, upto: u8, mirror: Option<&str>) -> Vec<PhaseView> {
-    let mirror = mirror.map(Mirror::parse);
+fn views(plan: &Plan, upto: u8, mirror: Option<&Mirror>) -> Vec<PhaseView> {
     let content = Content::embedded();
     let phases = plan.upto(upto);
     let counted: Vec<Vec<Counted>> = std::thread::scope(|scope| {
@@ -322,7 +321,7 @@ fn views(plan: &Plan, upto: u8, mirror: Option<&str>) -> Vec<PhaseView> {
                     .iter()
                     .map(|s| match s {
                         Step::Apply { path, .. } => {
-                            let (content, mirror) = (&content, mirror.as_ref());
+                            let content = &content;
                             Some(scope.spawn(move || count(content, mirror, path)))
                         }
                         _ => None,

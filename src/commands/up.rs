@@ -1,10 +1,7 @@
 //! `kindops up`: run the phases, full screen (TUI) on a terminal, else
 //! plain or JSON lines. Ctrl-C / SIGTERM cancel the engine; exit 130.
 
-use super::{
-    check_mirror, check_node_image, check_phase, init_tracing_file, init_tracing_stderr, load_plan, no_color, target,
-    Error, Result,
-};
+use super::{check_phase, init_tracing_file, init_tracing_stderr, load_plan, no_color, target, Error, Result};
 use crate::cli::UpArgs;
 use crate::engine::event::{RunOutcome, Stamped};
 use crate::engine::{self, Engine, Settings};
@@ -17,8 +14,6 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     let upto = check_phase(args.phase)?;
     let plan = load_plan(args.source.phases.as_deref())?;
     let target = target(&args.cluster)?;
-    check_mirror(args.source.mirror.as_deref())?;
-    check_node_image(args.node_image.as_deref())?;
     if let Some(path) = &args.junit {
         report::junit::check_path(path).map_err(Error::Bad)?;
     }
@@ -48,7 +43,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         target,
         upto,
         repo_url: args.repo_url.clone(),
-        mirror: args.source.mirror.as_deref().map(Mirror::parse),
+        mirror: args.source.mirror.clone(),
         cache_dir: Upstream::default_cache_dir(),
         data_dir: engine::default_data_dir(),
         timeout: args.timeout,

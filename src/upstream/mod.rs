@@ -248,6 +248,28 @@ impl Mirror {
             Mirror::Dir(PathBuf::from(s))
         }
     }
+
+    /// [`Mirror::parse`] of a mirror that must be there: an http(s) base,
+    /// or a directory that exists (clap's value parser of every `--mirror`,
+    /// and `kindops.yaml`'s `mirror`).
+    ///
+    /// Errors: a directory that does not exist, saying what a mirror is.
+    pub fn parse_existing(s: &str) -> Result<Mirror, String> {
+        match crate::cli::mirror_problem(s) {
+            Some(problem) => Err(problem.to_string()),
+            None => Ok(Mirror::parse(s)),
+        }
+    }
+}
+
+/// As it was given: the directory's path or the http(s) base.
+impl std::fmt::Display for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mirror::Dir(d) => write!(f, "{}", d.display()),
+            Mirror::Http(u) => f.write_str(u),
+        }
+    }
 }
 
 /// Resolves pins through the mirror and the cache.
