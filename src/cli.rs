@@ -427,15 +427,6 @@ pub fn cluster_name_problem(name: &str) -> Option<&'static str> {
     (!valid).then_some("kind cluster names are lowercase letters, digits, '.' and '-' (e.g. kindops, team-a)")
 }
 
-/// Why `mirror` is not a mirror: neither an http(s) base nor a directory
-/// that exists.
-pub fn mirror_problem(mirror: &str) -> Option<&'static str> {
-    let url = mirror.starts_with("http://") || mirror.starts_with("https://");
-    (!url && !std::path::Path::new(mirror).is_dir()).then_some(
-        "no such directory (a mirror is a directory or an http(s) base; `kindops fetch --into DIR` makes one)",
-    )
-}
-
 /// `--cluster`'s value parser: [`cluster_name_problem`] as clap's error.
 fn cluster_name_arg(name: &str) -> Result<String, String> {
     match cluster_name_problem(name) {

@@ -190,7 +190,7 @@ fn check(loaded: &Loaded) -> Result<(), String> {
             "mirror",
             s.mirror
                 .as_deref()
-                .and_then(crate::cli::mirror_problem)
+                .and_then(crate::upstream::Mirror::problem)
                 .map(String::from),
         ),
         (

@@ -20,7 +20,6 @@ pub mod event;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod keys;
-pub mod layout;
 pub mod lesson_run;
 pub mod lessons;
 pub mod terminal;

@@ -249,13 +249,22 @@ impl Mirror {
         }
     }
 
+    /// Why `s` is not a mirror: neither an http(s) base nor a directory
+    /// that exists.
+    pub fn problem(s: &str) -> Option<&'static str> {
+        let url = s.starts_with("http://") || s.starts_with("https://");
+        (!url && !Path::new(s).is_dir()).then_some(
+            "no such directory (a mirror is a directory or an http(s) base; `kindops fetch --into DIR` makes one)",
+        )
+    }
+
     /// [`Mirror::parse`] of a mirror that must be there: an http(s) base,
     /// or a directory that exists (clap's value parser of every `--mirror`,
     /// and `kindops.yaml`'s `mirror`).
     ///
     /// Errors: a directory that does not exist, saying what a mirror is.
     pub fn parse_existing(s: &str) -> Result<Mirror, String> {
-        match crate::cli::mirror_problem(s) {
+        match Mirror::problem(s) {
             Some(problem) => Err(problem.to_string()),
             None => Ok(Mirror::parse(s)),
         }

@@ -41,14 +41,14 @@ fn the_phases_screen_shows_the_applications_from_phase_2_on() {
     assert_eq!(app.context(), crate::tui::keys::Context::Apps);
     // The pane pages by its own height, not the screen's.
     assert!(
-        crate::tui::layout::table_rows(&app) < 10,
+        crate::tui::app::layout::table_rows(&app) < 10,
         "{}",
-        crate::tui::layout::table_rows(&app)
+        crate::tui::app::layout::table_rows(&app)
     );
     // `2`: the full Applications screen; `1` back; Tab from there to the phases.
     app.update(key('2'));
     assert!(app.apps_screen());
-    assert!(crate::tui::layout::table_rows(&app) > 15);
+    assert!(crate::tui::app::layout::table_rows(&app) > 15);
     app.update(key('1'));
     assert_eq!((app.nav.pane, app.apps_screen()), (Pane::Phases, false));
     // Enter on the pane: details take the whole screen; Esc leaves the table there.

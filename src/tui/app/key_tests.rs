@@ -38,7 +38,7 @@ fn question_mark_toggles_help_and_j_scrolls_it() {
     app.update(key('j'));
     assert_eq!(app.nav.help_scroll, 1, "at 80x24 the help page scrolls");
     app.update(key('G'));
-    assert_eq!(app.nav.help_scroll, crate::tui::layout::help_max_scroll(&app));
+    assert_eq!(app.nav.help_scroll, crate::tui::app::layout::help_max_scroll(&app));
     assert!(app.nav.help_scroll > 0);
     app.update(key('?'));
     assert!(!app.nav.help);
@@ -141,7 +141,7 @@ fn log_pane_scrolls_and_g_follows_again() {
     }
     app.update(code(KeyCode::Tab));
     assert_eq!(app.context(), Context::Log);
-    let rows = crate::tui::layout::log_rows(&app);
+    let rows = crate::tui::app::layout::log_rows(&app);
     assert!(rows >= 3, "log has room at 80x24: {rows}");
     let bottom = app.run.logs.len() - rows;
     app.update(key('k'));
@@ -184,7 +184,7 @@ fn apps_table_navigation_keeps_the_selection_visible() {
         })
         .collect();
     app.update(Msg::Watch(WatchMsg::AppsReset(many)));
-    let rows = crate::tui::layout::table_rows(&app);
+    let rows = crate::tui::app::layout::table_rows(&app);
     assert_eq!(rows, 24 - 2 - 3);
     app.update(key('j'));
     assert_eq!(app.table.selected_row, 1);
@@ -249,7 +249,7 @@ fn enter_opens_details_and_scrolls_them() {
         })
     );
     assert_eq!(app.context(), Context::Details);
-    let max = crate::tui::layout::details_max_scroll(&app);
+    let max = crate::tui::app::layout::details_max_scroll(&app);
     for _ in 0..50 {
         app.update(key('j'));
     }

@@ -7,6 +7,7 @@
 //! watchers), and navigation ([`nav`]: pane, help, details, keys).
 
 pub mod actions;
+pub mod layout;
 pub mod lesson_screen;
 pub mod lessons;
 pub mod nav;
@@ -187,7 +188,7 @@ impl App {
 
     /// Keeps the selected row inside the table window.
     pub fn clamp_table(&mut self) {
-        let rows = crate::tui::layout::table_rows(self);
+        let rows = crate::tui::app::layout::table_rows(self);
         self.table.clamp_offset(rows);
     }
 }

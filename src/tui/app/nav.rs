@@ -3,8 +3,8 @@
 
 use super::{App, Effect, Mode, State};
 use crate::engine::event::Control;
+use crate::tui::app::layout;
 use crate::tui::keys::{self, Action, Context};
-use crate::tui::layout;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -91,7 +91,7 @@ fn resize_and_terminate() {
     let mut app = mid_run(80, 24);
     app.update(Msg::Resize(160, 48));
     assert_eq!(app.size, (160, 48));
-    assert_eq!(crate::tui::layout::table_rows(&app), 48 - 2 - 3);
+    assert_eq!(crate::tui::app::layout::table_rows(&app), 48 - 2 - 3);
     assert_eq!(app.update(Msg::Terminate), Some(Effect::Quit));
     assert_eq!(app.outcome_on_quit(), RunOutcome::Interrupted);
 }

@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::tui::layout::DELIVERY_RUNS_SHOWN as RUNS_SHOWN;
+use crate::tui::app::layout::DELIVERY_RUNS_SHOWN as RUNS_SHOWN;
 
 fn style(theme: Theme, s: RunState) -> Style {
     match s {
@@ -97,7 +97,7 @@ fn all_lines(d: &Delivery, width: u16, theme: Theme) -> Vec<(Line<'static>, bool
                 out.push((Line::styled(fit(&format!("    │ {l}"), w), theme.dim()), true));
             }
         }
-        for l in crate::tui::layout::next_step_lines(d, r, width) {
+        for l in crate::tui::app::layout::next_step_lines(d, r, width) {
             out.push((Line::styled(l, theme.warn()), false));
         }
     }
@@ -172,7 +172,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let (w, rows) = (area.width.saturating_sub(2), area.height.saturating_sub(2) as usize);
     debug_assert_eq!(
         all_lines(&app.table.delivery, w, theme).len(),
-        crate::tui::layout::delivery_lines(&app.table.delivery, w) as usize,
+        crate::tui::app::layout::delivery_lines(&app.table.delivery, w) as usize,
         "layout::delivery_lines counts what lines() draws"
     );
     let d = &app.table.delivery;

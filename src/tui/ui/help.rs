@@ -1,8 +1,8 @@
 //! The `?` page, generated from the key table.
 
+use crate::tui::app::layout;
 use crate::tui::app::{App, Mode};
 use crate::tui::keys;
-use crate::tui::layout;
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

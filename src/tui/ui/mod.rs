@@ -10,9 +10,9 @@ mod up_lessons;
 
 use crate::engine::event::RunOutcome;
 use crate::format::{fit, fmt_duration as fmt_dur, wrap};
+use crate::tui::app::layout;
 use crate::tui::app::{App, Mode, State};
 use crate::tui::keys;
-use crate::tui::layout;
 use crate::tui::theme::{state_symbol, Theme};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};

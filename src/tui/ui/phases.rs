@@ -4,8 +4,8 @@
 use super::pane_block;
 use crate::engine::event::Stream;
 use crate::format::{fit, fmt_duration as fmt_dur, pad, reflow, wrap};
+use crate::tui::app::layout;
 use crate::tui::app::{App, Pane, PhaseView, State};
-use crate::tui::layout;
 use crate::tui::theme::{state_symbol, Theme};
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
