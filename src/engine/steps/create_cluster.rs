@@ -17,23 +17,43 @@ use tokio_util::sync::CancellationToken;
 /// children.
 pub(crate) const CANCEL_GRACE: Duration = Duration::from_secs(60);
 
+/// `kind get WHAT...` (`args`): the names it prints, one a line.
+///
+/// Errors: kind fails (no Docker, wrong provider): `why(exit)` says what
+/// that leaves unknown, with kind's last lines and what to check.
+async fn kind_get(
+    ctx: &StepCtx<'_>,
+    args: &[&str],
+    name: &str,
+    why: impl FnOnce(String) -> String,
+) -> std::result::Result<Vec<String>, StepError> {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let fin = proc::run("kind", &args, None, &[], ctx.cancel, |_, _| {}).await?;
+    if !fin.success {
+        return Err(StepError::new(why(exit(fin.code)))
+            .object(format!("kind cluster {name}"))
+            .hint(format!("run `kind {}` yourself: kind must reach the container engine (Docker running; KIND_EXPERIMENTAL_PROVIDER if you use podman or nerdctl)", args.join(" ")))
+            .tail(fin.tail));
+    }
+    Ok(fin
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
 /// Whether kind has a cluster `name` (`kind get clusters`).
 ///
 /// Errors: `kind get clusters` fails (no Docker, wrong provider): then
 /// nothing may be created nor cleaned up, since what exists is unknown.
 pub(crate) async fn kind_cluster_exists(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<bool, StepError> {
-    let args = ["get", "clusters"].map(str::to_string);
-    let fin = proc::run("kind", &args, None, &[], ctx.cancel, |_, _| {}).await?;
-    if !fin.success {
-        return Err(StepError::new(format!(
-            "`kind get clusters` failed (exit {}), so kindops cannot tell whether cluster {name} exists",
-            exit(fin.code)
-        ))
-        .object(format!("kind cluster {name}"))
-        .hint("run `kind get clusters` yourself: kind must reach the container engine (Docker running; KIND_EXPERIMENTAL_PROVIDER if you use podman or nerdctl)")
-        .tail(fin.tail));
-    }
-    Ok(fin.stdout.lines().any(|l| l.trim() == name))
+    let clusters = kind_get(ctx, &["get", "clusters"], name, |code| {
+        format!("`kind get clusters` failed (exit {code}), so kindops cannot tell whether cluster {name} exists")
+    })
+    .await?;
+    Ok(clusters.iter().any(|c| c == name))
 }
 
 /// The `create-cluster` step: a kind cluster `name` (with kindops's git
@@ -259,24 +279,10 @@ async fn after_create_context(
 ///
 /// Errors: `kind get nodes` fails.
 async fn kind_nodes(ctx: &StepCtx<'_>, name: &str) -> std::result::Result<Vec<String>, StepError> {
-    let args = ["get", "nodes", "--name", name].map(str::to_string);
-    let fin = proc::run("kind", &args, None, &[], ctx.cancel, |_, _| {}).await?;
-    if !fin.success {
-        return Err(StepError::new(format!(
-            "`kind get nodes --name {name}` failed (exit {})",
-            exit(fin.code)
-        ))
-        .object(format!("kind cluster {name}"))
-        .hint("run it yourself: kind must reach the container engine")
-        .tail(fin.tail));
-    }
-    Ok(fin
-        .stdout
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect())
+    kind_get(ctx, &["get", "nodes", "--name", name], name, |code| {
+        format!("`kind get nodes --name {name}` failed (exit {code}), so kindops cannot tell which nodes cluster {name} has")
+    })
+    .await
 }
 
 /// Every node of kind cluster `name` running: the control-plane node first
