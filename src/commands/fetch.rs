@@ -3,7 +3,6 @@
 //! `kindops up --mirror DIR`.
 
 use super::{check_phase, init_tracing_stderr, Error, Result};
-use crate::cli::SourceArgs;
 use crate::images::{self, ImageIndex};
 use crate::report;
 use crate::upstream::{pins, Mirror, Upstream};
@@ -28,11 +27,7 @@ pub async fn run(
     }
     let upto = check_phase(phase)?;
     // The mirror now holds every artifact: render from it.
-    let source = SourceArgs {
-        mirror: Some(Mirror::Dir(into.to_path_buf())),
-        phases: None,
-    };
-    let mut list = super::images::list(upto, &source).await?;
+    let mut list = super::images::list(upto, Some(&Mirror::Dir(into.to_path_buf())), None).await?;
     if let Some(unknown) = only.iter().find(|r| !list.iter().any(|i| &i.reference == *r)) {
         return Err(Error::Bad(format!(
             "--image {unknown}: not an image phases 0..={upto} run (`kindops images` lists them, references as the manifests write them)"

@@ -9,17 +9,18 @@ use crate::report::{self, Format};
 use crate::upstream::{pins, Mirror, Upstream};
 use tokio_util::sync::CancellationToken;
 
-/// The images of phases `0..=upto`, rendered from the GitOps tree with the
-/// pinned upstream artifacts (from `mirror`, the cache, or downloaded).
+/// The images of phases `0..=upto` (of the phase files in `phases`, else
+/// the built-in ones), rendered from the GitOps tree with the pinned
+/// upstream artifacts (from `mirror`, the cache, or downloaded).
 ///
 /// Errors: an artifact that cannot be resolved; a path that does not render.
-pub async fn list(upto: u8, source: &SourceArgs) -> anyhow::Result<Vec<Image>> {
-    let plan = load_plan(source.phases.as_deref()).map_err(|e| match e {
+pub async fn list(upto: u8, mirror: Option<&Mirror>, phases: Option<&std::path::Path>) -> anyhow::Result<Vec<Image>> {
+    let plan = load_plan(phases).map_err(|e| match e {
         Error::Bad(m) => anyhow::anyhow!(m),
         Error::Failed(e) => e,
     })?;
     let up = Upstream {
-        mirror: source.mirror.clone(),
+        mirror: mirror.cloned(),
         cache_dir: Upstream::default_cache_dir(),
     };
     let resolved = up.resolve_all(&pins()).await?;
@@ -34,7 +35,7 @@ pub async fn list(upto: u8, source: &SourceArgs) -> anyhow::Result<Vec<Image>> {
 pub async fn run(phase: Option<u8>, source: &SourceArgs, output: Format) -> Result<u8> {
     init_tracing_stderr();
     let upto = check_phase(phase)?;
-    let images = list(upto, source).await?;
+    let images = list(upto, source.mirror.as_ref(), source.phases.as_deref()).await?;
     let index = match &source.mirror {
         Some(Mirror::Dir(d)) => ImageIndex::read(d).map_err(|e| Error::Bad(format!("{e:#}")))?,
         _ => None,

@@ -58,6 +58,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
         upto: 4,
         repo_url: args.repo_url.clone(),
         mirror: None,
+        mirror_images: None,
         cache_dir: Upstream::default_cache_dir(),
         data_dir: engine::default_data_dir(),
         timeout: args.timeout,

@@ -39,11 +39,12 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         init_tracing_stderr();
         None
     };
-    let settings = Settings {
+    let mut settings = Settings {
         target,
         upto,
         repo_url: args.repo_url.clone(),
         mirror: args.source.mirror.clone(),
+        mirror_images: None,
         cache_dir: Upstream::default_cache_dir(),
         data_dir: engine::default_data_dir(),
         timeout: args.timeout,
@@ -70,11 +71,12 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     if let (Some(Mirror::Dir(dir)), crate::cluster::Target::Kind { .. }) = (&settings.mirror, &settings.target) {
         let index = crate::images::ImageIndex::read(dir).map_err(|e| Error::Bad(format!("{e:#}")))?;
         if let Some(index) = index {
-            let (dir, cache) = (dir.clone(), settings.cache_dir.clone());
-            tokio::task::spawn_blocking(move || index.verify(&dir, Some(&cache)))
+            let (dir, cache, checked) = (dir.clone(), settings.cache_dir.clone(), index.clone());
+            tokio::task::spawn_blocking(move || checked.verify(&dir, Some(&cache)))
                 .await
                 .map_err(|e| Error::Failed(e.into()))?
                 .map_err(|e| Error::Bad(format!("{e:#}")))?;
+            settings.mirror_images = Some(index);
         }
     }
     check_local_artifacts(&settings).await?;

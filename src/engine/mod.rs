@@ -43,6 +43,11 @@ pub struct Settings {
     /// `--repo-url`; None = the built-in git source (kind only).
     pub repo_url: Option<String>,
     pub mirror: Option<Mirror>,
+    /// The `--mirror` directory's image index (`<mirror>/images/index.yaml`,
+    /// what `kindops fetch --images` saved), read and its archives checked
+    /// by `kindops up` before the run; `None`: no mirror directory, or no
+    /// images in it.
+    pub mirror_images: Option<crate::images::ImageIndex>,
     pub cache_dir: PathBuf,
     /// Per-cluster state on this machine: `<data_dir>/<cluster>/{git,work,kind-config.yaml}`.
     pub data_dir: PathBuf,
@@ -83,6 +88,7 @@ impl Settings {
             upto,
             repo_url: None,
             mirror: None,
+            mirror_images: None,
             cache_dir: data.join("cache"),
             data_dir: data.to_path_buf(),
             timeout: None,

@@ -32,6 +32,7 @@ fn settings(home: &Path) -> Settings {
         upto: 1,
         repo_url: None,
         mirror: Some(Mirror::Dir(PathBuf::from(mirror()))),
+        mirror_images: None,
         cache_dir: home.join("cache"),
         data_dir: home.join("data"),
         timeout: Some(Duration::from_secs(240)),

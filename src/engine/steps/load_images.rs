@@ -158,8 +158,9 @@ pub(crate) async fn load_images_step(ctx: &mut StepCtx<'_>) -> StepResult {
             "no --mirror directory: the nodes pull images from their registries",
         ));
     };
-    // Checked (archives present, hashes as recorded) before the run started.
-    let Some(index) = ImageIndex::read(dir)? else {
+    // Read and checked (archives present, hashes as recorded) by `kindops
+    // up` before the run started.
+    let Some(index) = settings.mirror_images.clone() else {
         return Ok(Done::unchanged(format!(
             "{} has no images/ (`kindops fetch --images` writes them): the nodes pull images from their registries",
             dir.display()
