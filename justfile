@@ -20,7 +20,31 @@ lint:
     cargo clippy --all-targets --quiet -- -D warnings
     just arch
     just deny
+    just release-check
     just package
+
+# The release workflow (.github/workflows/release.yml) as GitHub would read it (actionlint), and the archive it makes named and laid out as Cargo.toml's [package.metadata.binstall] says (a stand-in binary packed for one target; the workflow itself never runs here).
+release-check:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    "$(command -v actionlint || echo "$(go env GOPATH)/bin/actionlint")" .github/workflows/release.yml
+    version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+    target=x86_64-unknown-linux-gnu
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp" dist' EXIT
+    printf '#!/bin/sh\n' > "$tmp/kindops" && chmod +x "$tmp/kindops"
+    archive=$(bash .github/release-archive.sh "$target" "$tmp/kindops" | tail -1)
+    # cargo-binstall's templates, expanded for this target as it does ({ repo } is the URL part).
+    expand() { sed -e "s/{ name }/kindops/g; s/{ version }/$version/g; s/{ target }/$target/g; s/{ archive-suffix }/.tgz/g; s/{ bin }/kindops/g; s/{ binary-ext }//g"; }
+    url=$(sed -n 's/^pkg-url = "\(.*\)"$/\1/p' Cargo.toml | expand)
+    bin=$(sed -n 's/^bin-dir = "\(.*\)"$/\1/p' Cargo.toml | expand)
+    [ -n "$url" ] && [ -n "$bin" ] || { echo "Cargo.toml has no [package.metadata.binstall] pkg-url and bin-dir" >&2; exit 1; }
+    [ "dist/${url##*/}" = "$archive" ] || { echo "cargo binstall looks for ${url##*/}; the release workflow makes $archive" >&2; exit 1; }
+    tar -tzf "$archive" | grep -qx "$bin" || { echo "cargo binstall looks for $bin in $archive, which holds:" >&2; tar -tzf "$archive" >&2; exit 1; }
+    if GITHUB_REF_NAME=v0.0.0-not-this bash .github/release-archive.sh "$target" "$tmp/kindops" 2>/dev/null; then
+        echo "release-archive.sh packed a tag that is not v$version" >&2; exit 1
+    fi
+    echo "release workflow: actionlint ok; $archive holds $bin where cargo binstall looks; a tag other than v$version is refused"
 
 # Licenses, duplicate crates and sources of every dependency (deny.toml). Advisories need the RustSec database from GitHub, so they are checked only where there is internet: `cargo deny check advisories`.
 deny:

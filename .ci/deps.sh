@@ -48,6 +48,13 @@ if ! command -v cargo-deny >/dev/null 2>&1; then
   fi
 fi
 
+# actionlint, for `just release-check` (part of `just lint`): the release
+# workflow checked as GitHub reads it (Go module proxy; ~1 min to build).
+if ! command -v actionlint >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/actionlint" ]; then
+  echo "[deps] go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
+  GOTOOLCHAIN=local CGO_ENABLED=0 go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+fi
+
 for t in go cargo git kubectl just dockerd redis-server cargo-deny; do
   command -v "$t" >/dev/null 2>&1 || { echo "[deps] still missing: $t" >&2; exit 1; }
 done
