@@ -66,17 +66,15 @@ pub async fn run(cluster: &ClusterArgs, dry_run: bool, yes: bool, force: bool, t
         "uninstalled kindops from context {context}: {} Application(s), {} namespace(s), {} other object(s), {} CRD(s)",
         done.applications, done.namespaces, done.objects, done.crds
     );
-    if let Target::Context { .. } = t {
-        let dir = crate::engine::default_data_dir();
+    let dir = crate::engine::cluster_dir(&crate::engine::default_data_dir(), &t);
+    if dir.exists() {
         println!(
-            "kept on this machine: your GitOps repo and its commits under {} (delete that folder yourself when you no longer want them)",
+            "kept on this machine: {} (kindops's data for this cluster: your work clone and its commits; delete it yourself when you no longer want them)",
             dir.display()
         );
     }
     Ok(0)
 }
-
-use crate::cluster::Target;
 
 /// Every Application in Argo CD's namespace; none when Argo CD's CRD is
 /// not there (404).

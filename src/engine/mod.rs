@@ -108,13 +108,9 @@ impl Settings {
 }
 
 impl Settings {
-    /// Per-cluster data on this machine: `<data_dir>/<kind name>` or `<data_dir>/context-<context>`.
+    /// Per-cluster data on this machine ([`cluster_dir`]).
     pub fn cluster_dir(&self) -> PathBuf {
-        let name = match &self.target {
-            Target::Kind { name } => name.clone(),
-            Target::Context { context } => format!("context-{}", sanitize(context)),
-        };
-        self.data_dir.join(name)
+        cluster_dir(&self.data_dir, &self.target)
     }
 
     /// The git source for this run (see [`crate::gitsource`]).
@@ -128,6 +124,17 @@ impl Settings {
             )),
         }
     }
+}
+
+/// Per-cluster data on this machine: `<data_dir>/<kind name>` or
+/// `<data_dir>/context-<context>` (the context's characters other than
+/// ASCII letters, digits, `-` and `.` as `_`).
+pub fn cluster_dir(data_dir: &std::path::Path, target: &Target) -> PathBuf {
+    let name = match target {
+        Target::Kind { name } => name.clone(),
+        Target::Context { context } => format!("context-{}", sanitize(context)),
+    };
+    data_dir.join(name)
 }
 
 fn sanitize(s: &str) -> String {

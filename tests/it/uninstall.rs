@@ -124,6 +124,13 @@ fn uninstall_leaves_the_cluster_as_kindops_found_it() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let text = stdout(&out);
     assert!(text.contains("uninstalled kindops from context"), "{text}");
+    // kindops's data for this cluster on this machine (the work clone) stays.
+    let kept = bed.home.path().join("data/kindops/context-kindops-testbed");
+    assert!(kept.is_dir(), "{} is gone", kept.display());
+    assert!(
+        text.contains(&format!("kept on this machine: {}", kept.display())),
+        "{text}"
+    );
     let after = snapshot(&bed);
     let left: Vec<&String> = after.difference(&before).collect();
     let lost: Vec<&String> = before.difference(&after).collect();
