@@ -56,24 +56,21 @@ pub async fn read(client: &Client) -> Result<BTreeMap<u8, PhaseRecord>> {
 /// recorded too, as [`NAMESPACES_BEFORE`]: phase 0 creates none (it makes
 /// the kind cluster itself, or uses the `--context` one as it is).
 pub async fn record(client: &Client, phase: u8, rec: &PhaseRecord) -> Result<()> {
-    if phase == 0 {
-        let data = read_data(client).await?;
-        if !data.contains_key("phase-0") && !data.contains_key(NAMESPACES_BEFORE) {
-            let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-            let lp = kube::api::ListParams::default();
-            let names: Vec<String> =
-                crate::cluster::outage::retried(&crate::cluster::outage::RecoverySink::none(), || {
-                    api.list_metadata(&lp)
-                })
+    let mut data = read_data(client).await?;
+    if phase == 0 && !data.contains_key("phase-0") && !data.contains_key(NAMESPACES_BEFORE) {
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+        let lp = kube::api::ListParams::default();
+        let names: Vec<String> =
+            crate::cluster::outage::retried(&crate::cluster::outage::RecoverySink::none(), || api.list_metadata(&lp))
                 .await?
                 .items
                 .into_iter()
                 .filter_map(|n| n.metadata.name)
                 .collect();
-            record_key(client, NAMESPACES_BEFORE, &serde_json::to_string(&names)?).await?;
-        }
+        data.insert(NAMESPACES_BEFORE.to_string(), serde_json::to_string(&names)?);
     }
-    record_key(client, &format!("phase-{phase}"), &serde_json::to_string(rec)?).await
+    data.insert(format!("phase-{phase}"), serde_json::to_string(rec)?);
+    apply_data(client, &data).await
 }
 
 /// The namespaces recorded as there before kindops's first run
@@ -98,11 +95,16 @@ pub async fn read_data(client: &Client) -> Result<BTreeMap<String, String>> {
 /// Sets one key of the ConfigMap's `data` (server-side apply, field manager
 /// `kindops`), keeping every other key.
 pub async fn record_key(client: &Client, key: &str, value: &str) -> Result<()> {
-    let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
-    // Server-side apply removes the keys this manager owned and no longer
-    // sends, so every key is sent again.
     let mut data = read_data(client).await?;
     data.insert(key.to_string(), value.to_string());
+    apply_data(client, &data).await
+}
+
+/// The ConfigMap with `data` as its whole `data` (server-side apply, field
+/// manager `kindops`). Server-side apply removes the keys this manager owned
+/// and no longer sends, so callers send every key (read first).
+async fn apply_data(client: &Client, data: &BTreeMap<String, String>) -> Result<()> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
     let cm = serde_json::json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
