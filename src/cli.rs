@@ -438,31 +438,21 @@ fn cluster_name_arg(name: &str) -> Result<String, String> {
 /// `--node-image`'s value parser: [`node_image_problem`] as clap's error.
 fn node_image_arg(image: &str) -> Result<String, String> {
     match node_image_problem(image) {
-        Some(problem) => Err(problem.to_string()),
+        Some(problem) => Err(problem),
         None => Ok(image.to_string()),
     }
 }
 
-/// Why `image` is not an image reference (`repo[:tag][@sha256:<64 hex>]`,
-/// distribution/reference grammar, loosely), if it is not.
-pub fn node_image_problem(image: &str) -> Option<&'static str> {
-    let r = crate::images::split_reference(image);
-    let repo_ok = !r.repository.is_empty()
-        && !r.repository.starts_with(['/', '.', '-', ':'])
-        && !r.repository.ends_with('/')
-        && r.repository
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
-    let tag_ok = r.tag.as_deref().is_none_or(|t| {
-        !t.is_empty() && t.len() <= 128 && t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-    });
-    let digest_ok = r.digest.as_deref().is_none_or(|d| {
-        d.strip_prefix("sha256:")
-            .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
-    });
-    (!(repo_ok && tag_ok && digest_ok)).then_some(
-        "not an image reference; write REPOSITORY[:TAG][@sha256:DIGEST], e.g. kindest/node:v1.36.1 or a local image as `docker images` lists it",
-    )
+/// Why `image` is not an image reference, if it is not: distribution's
+/// grammar by [`crate::images::Reference::parse`], with the grammar's reason
+/// and the form to write.
+pub fn node_image_problem(image: &str) -> Option<String> {
+    crate::images::Reference::parse(image).err().map(|e| {
+        format!(
+            "not an image reference ({}); write REPOSITORY[:TAG][@sha256:DIGEST], e.g. kindest/node:v1.36.1 or a local image as `docker images` lists it",
+            e.reason
+        )
+    })
 }
 
 #[cfg(test)]

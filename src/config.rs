@@ -195,10 +195,7 @@ fn check(loaded: &Loaded) -> Result<(), String> {
         ),
         (
             "nodeImage",
-            s.node_image
-                .as_deref()
-                .and_then(crate::cli::node_image_problem)
-                .map(String::from),
+            s.node_image.as_deref().and_then(crate::cli::node_image_problem),
         ),
         (
             "registryPort",

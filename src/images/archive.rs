@@ -4,7 +4,7 @@
 //! ([`ImageIndex::verify`]) and phase 0 loads it into every kind node
 //! (`engine::steps::load_images`).
 
-use super::{archive_file, archive_tag, normalize, split_reference};
+use super::{archive_file, archive_tag, normalize, Reference};
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -53,6 +53,16 @@ impl ImageIndex {
             Some(l) => anyhow!("{}:{}:{}: {e}", path.display(), l.line(), l.column()),
             None => anyhow!("{}: {e}", path.display()),
         })?;
+        for entry in &index.images {
+            for text in [&entry.reference, &entry.tag] {
+                Reference::parse(text).map_err(|e| {
+                    anyhow!(
+                        "{}: {e}; run `kindops fetch --images` again to rewrite the index",
+                        path.display()
+                    )
+                })?;
+            }
+        }
         Ok(Some(index))
     }
 
@@ -187,7 +197,7 @@ pub async fn save(
     if let Some(k) = known.filter(|k| k.id == id && k.archive == file && k.tag == tag && intact(k)) {
         return Ok((k.clone(), Saved::Current));
     }
-    let split = split_reference(&tag);
+    let split = Reference::parse(&tag)?;
     let has_tag = inspect
         .repo_tags
         .iter()
@@ -281,5 +291,15 @@ mod tests {
         .unwrap();
         let e = ImageIndex::read(dir.path()).unwrap_err().to_string();
         assert!(e.contains("index.yaml:3:"), "{e}");
+        let mut bad = index.clone();
+        bad.images[0].reference = "reg.io/A:1".into();
+        bad.write(dir.path()).unwrap();
+        let e = ImageIndex::read(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("index.yaml")
+                && e.contains("`reg.io/A:1` is not an image reference")
+                && e.contains("kindops fetch --images"),
+            "{e}"
+        );
     }
 }

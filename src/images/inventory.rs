@@ -63,7 +63,13 @@ pub fn collect_uses(text: &str, phase: u8, path: &str) -> Result<Vec<(String, Im
             Some(ns) => format!("{kind} {ns}/{name}"),
             None => format!("{kind} {name}"),
         };
+        let mut bad = None;
         walk(&v, &mut |reference, container, policy| {
+            if let (Err(e), None) = (super::Reference::parse(reference), &bad) {
+                bad = Some(format!(
+                    "{e}: container {container} of {object} in the render of {path}"
+                ));
+            }
             out.push((
                 reference.to_string(),
                 ImageUse {
@@ -75,6 +81,9 @@ pub fn collect_uses(text: &str, phase: u8, path: &str) -> Result<Vec<(String, Im
                 },
             ))
         });
+        if let Some(bad) = bad {
+            anyhow::bail!(bad);
+        }
     }
     Ok(out)
 }
@@ -334,7 +343,7 @@ spec:
       containers:
         - name: ctl
           image: reg.io/ctl:1
-          args: ["-entrypoint-image", "reg.io/ep:1@sha256:aa", "--nop-image=reg.io/nop:1", "-shell-image-win", "mcr.microsoft.com/ps@sha256:bb", "-v", "3"]
+          args: ["-entrypoint-image", "reg.io/ep:1@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "--nop-image=reg.io/nop:1", "-shell-image-win", "mcr.microsoft.com/ps@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "-v", "3"]
 ---
 apiVersion: tekton.dev/v1
 kind: Pipeline
@@ -357,9 +366,9 @@ spec: {versions: [{name: v1, schema: {openAPIV3Schema: {properties: {image: "not
             refs,
             [
                 "cgr.dev/chainguard/git:latest",
-                "mcr.microsoft.com/ps@sha256:bb",
+                "mcr.microsoft.com/ps@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
                 "reg.io/ctl:1",
-                "reg.io/ep:1@sha256:aa",
+                "reg.io/ep:1@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
                 "reg.io/init:1",
                 "reg.io/nop:1"
             ]
@@ -367,7 +376,10 @@ spec: {versions: [{name: v1, schema: {openAPIV3Schema: {properties: {image: "not
         let by = |r: &str| images.iter().find(|i| i.reference == r).unwrap();
         assert!(by("reg.io/ctl:1").not_preloadable.is_none());
         assert_eq!(by("reg.io/ctl:1").uses[0].object, "Deployment tekton-pipelines/ctl");
-        assert_eq!(by("reg.io/ep:1@sha256:aa").uses[0].container, "-entrypoint-image");
+        assert_eq!(
+            by("reg.io/ep:1@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").uses[0].container,
+            "-entrypoint-image"
+        );
         let latest = by("cgr.dev/chainguard/git:latest").not_preloadable.clone().unwrap();
         assert!(latest.contains(":latest") && latest.contains("Pipeline p"), "{latest}");
         let always = by("reg.io/init:1").not_preloadable.clone().unwrap();
@@ -375,11 +387,26 @@ spec: {versions: [{name: v1, schema: {openAPIV3Schema: {properties: {image: "not
             always.contains("imagePullPolicy: Always") && always.contains("container init"),
             "{always}"
         );
-        assert!(by("mcr.microsoft.com/ps@sha256:bb")
-            .not_preloadable
-            .clone()
-            .unwrap()
-            .contains("Windows"));
+        assert!(
+            by("mcr.microsoft.com/ps@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
+                .not_preloadable
+                .clone()
+                .unwrap()
+                .contains("Windows")
+        );
+    }
+
+    /// A reference distribution's grammar refuses stops the inventory, naming
+    /// the image, the container, the object and the render it came from.
+    #[test]
+    fn a_bad_reference_names_its_container_and_object() {
+        let text = "kind: Pod\nmetadata: {name: p, namespace: n}\nspec: {containers: [{name: c, image: reg.io/A:1}]}\n";
+        let e = collect_uses(text, 4, "apps/x").unwrap_err().to_string();
+        assert!(
+            e.contains("`reg.io/A:1` is not an image reference")
+                && e.contains("container c of Pod n/p in the render of apps/x"),
+            "{e}"
+        );
     }
 
     #[test]

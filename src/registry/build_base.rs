@@ -40,10 +40,13 @@ pub fn registry_path(image: &str) -> String {
 }
 
 /// `(repository, tag)` of a path from [`registry_path`]
-/// ([`crate::images::split_reference`]; `latest` when it names no tag).
+/// ([`crate::images::Reference`] as written; `latest` when it names no
+/// tag; the path itself when it is not a reference).
 fn repo_and_tag(path: &str) -> (String, String) {
-    let r = crate::images::split_reference(path);
-    (r.repository, r.tag.unwrap_or_else(|| "latest".into()))
+    match crate::images::Reference::parse(path) {
+        Ok(r) => (r.repository, r.tag.unwrap_or_else(|| "latest".into())),
+        Err(_) => (path.to_string(), "latest".into()),
+    }
 }
 
 /// The name ko reads the base image by, from inside the cluster: the

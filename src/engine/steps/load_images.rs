@@ -14,7 +14,7 @@
 use crate::cluster::Target;
 use crate::docker::container_cli;
 use crate::engine::step::{Done, StepCtx, StepError, StepResult};
-use crate::images::{normalize, split_reference, ArchiveEntry, ImageIndex};
+use crate::images::{normalize, ArchiveEntry, ImageIndex, Reference};
 use crate::upstream::Mirror;
 use futures::{stream, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
@@ -200,9 +200,9 @@ pub(crate) async fn load_images_step(ctx: &mut StepCtx<'_>) -> StepResult {
     let mut work: Vec<Load> = Vec::new();
     for (i, entry) in index.images.iter().enumerate() {
         let tag = normalize(&entry.tag);
-        let alias = split_reference(&entry.reference)
-            .digest
-            .map(|_| normalize(&entry.reference));
+        let alias = Reference::parse(&entry.reference)
+            .ok()
+            .and_then(|r| r.digest.is_some().then(|| r.normalized()));
         let label = format!("{ID_LABEL}={}", entry.id);
         let missing: Vec<String> = nodes
             .iter()
