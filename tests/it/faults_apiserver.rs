@@ -226,3 +226,91 @@ fn apiserver_restarted_gracefully_during_apply_the_phase_still_completes() {
     assert_no_secret(&bed, &text);
     assert_phase_1_rerun_changes_nothing(&bed);
 }
+
+/// The CRD nudge (`cluster::outage::crd_established`), provoked: an HA
+/// control plane lets a new CRD wait 5 s with its names accepted before it
+/// is Established (apiextensions-apiserver v0.36.3
+/// `pkg/apiserver/customresource_handler.go`: `QueueCRD(name, 5*time.Second)`
+/// when `masterCount > 1`, kube-apiserver's `--apiserver-count`; kind's
+/// config with three control-plane nodes is such a cluster). The bed's API
+/// server runs as one of 3 and is SIGKILLed inside those 5 s; started again,
+/// it never queues the CRD for establishing (the add event of its informer
+/// does not, only an update does), so without the nudge the CRD would wait
+/// for the informer's 5-minute resync and the CRD wait would hit its 2-minute
+/// deadline. Asserted: the state the nudge is for, read off the API server
+/// after the restart; kindops's `!!` line naming such a CRD (and only such
+/// ones); the phase done in the same run; every CRD Established; a re-run
+/// changes nothing.
+#[test]
+fn a_crd_left_unestablished_by_a_restart_is_nudged_and_the_phase_completes() {
+    let bed = Bed::private_with("flt-nudge", &["--apiserver-count", "3"]);
+    let mut run = Running::spawn(Kindops::up(&bed).args(["--phase", "1"]).command());
+    run.wait_line("-> apply platform/argo-cd", HUNG);
+    run.wait_line("CRDs applied; waiting until Established", HUNG);
+    kill_apiserver(&bed);
+    let back = start_apiserver(&bed);
+    // Read before kindops can nudge (it waits 10 s after it sees the state).
+    let stuck = crds_where(&bed, |accepted, established| accepted && !established);
+    assert!(
+        !stuck.is_empty(),
+        "no CRD left with names accepted and not Established: the kill landed after the 5 s window"
+    );
+    let (at, line) = run.wait_line("nudged it", HUNG);
+    eprintln!(
+        "fault crd-nudge: {} CRD(s) left un-Established; first nudged {:.1}s after the API server was back ({})",
+        stuck.len(),
+        at.saturating_duration_since(back).as_secs_f64(),
+        line.trim()
+    );
+    let home = bed.home.path().to_path_buf();
+    let (code, text) = run.finish();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("==> phase 1: done"), "{text}");
+    assert!(!text.contains("FAILED"), "{text}");
+    // Nudged: only CRDs that were stuck, and at least one. (Not every
+    // stuck one: a status write by another of the API server's controllers
+    // is an update event too, and may establish a CRD first; seen once for
+    // applicationsets.argoproj.io.)
+    let apply = step_lines(&text, "-> apply platform/argo-cd");
+    let nudged: Vec<&str> = apply
+        .iter()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("!! CustomResourceDefinition ")?
+                .strip_suffix(": names accepted but not Established; nudged it (an annotation set and removed)")
+        })
+        .collect();
+    assert!(!nudged.is_empty(), "no CRD nudged in the apply:\n{text}");
+    for name in &nudged {
+        assert!(stuck.iter().any(|s| s == name), "{name} nudged but was not stuck ({stuck:?}):\n{text}");
+    }
+    eprintln!("fault crd-nudge: stuck {stuck:?}, nudged {nudged:?}");
+    let not_established = crds_where(&bed, |_, established| !established);
+    assert!(not_established.is_empty(), "still not Established: {not_established:?}");
+    assert_nothing_left(&home);
+    assert_no_secret(&bed, &text);
+    assert_phase_1_rerun_changes_nothing(&bed);
+}
+
+/// Names of the CRDs whose `(NamesAccepted, Established)` conditions (both
+/// `status == "True"`) satisfy `keep`.
+fn crds_where(bed: &Bed, keep: impl Fn(bool, bool) -> bool) -> Vec<String> {
+    let out = bed.kubectl_ok(&["get", "crd", "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&out).expect("CRD list as JSON");
+    let items = list["items"].as_array().expect("items");
+    assert!(!items.is_empty(), "no CRDs at all: {out}");
+    items
+        .iter()
+        .filter(|crd| {
+            let is_true = |t: &str| {
+                crd["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == t && c["status"] == "True")
+            };
+            keep(is_true("NamesAccepted"), is_true("Established"))
+        })
+        .map(|crd| crd["metadata"]["name"].as_str().unwrap_or_default().to_string())
+        .collect()
+}

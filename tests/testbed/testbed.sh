@@ -4,7 +4,11 @@
 # faking the nodes, running in a network namespace with only loopback up.
 #
 #   testbed.sh build                 build every binary into tests/testbed/bin
-#   testbed.sh up [--argocd]         start a test bed (reuses a running one)
+#   testbed.sh up [--argocd] [--apiserver-count N]
+#                                    start a test bed (reuses a running one);
+#                                    N > 1 makes kube-apiserver act as one of
+#                                    an HA control plane's N (a new CRD then
+#                                    waits 5 s before it is Established)
 #   testbed.sh exec -- CMD...        run CMD inside the test bed's namespace
 #   testbed.sh down                  stop everything, remove netns and work dir
 #   testbed.sh status                say whether it is up
@@ -216,7 +220,8 @@ start_apiserver() {
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
     --authorization-mode=RBAC --allow-privileged=true \
-    --cert-dir="$WORK/apiserver-certs" --profiling=false
+    --cert-dir="$WORK/apiserver-certs" --profiling=false \
+    --apiserver-count="$(cat "$WORK/apiserver-count" 2>/dev/null || echo 1)"
 }
 
 start_controllers() {
@@ -339,10 +344,11 @@ fail_up() {
 }
 
 cmd_up() {
-  local argocd=0
+  local argocd=0 apiserver_count=1
   while [ $# -gt 0 ]; do
     case "$1" in
       --argocd) argocd=1;;
+      --apiserver-count) apiserver_count="${2:?--apiserver-count needs a number}"; shift;;
       *) die "up: unknown argument '$1'";;
     esac
     shift
@@ -370,6 +376,8 @@ cmd_up() {
     teardown
   fi
   mkdir -p "$LOGS_DIR" "$PIDS_DIR"
+  # Read by every start of kube-apiserver (start-apiserver keeps it).
+  echo "$apiserver_count" >"$WORK/apiserver-count"
   ip netns add "$NAME" || fail_up "" "ip netns add $NAME"
   ip netns exec "$NAME" ip link set lo up || fail_up "" "bringing lo up"
   gen_pki || fail_up "" "generating PKI"

@@ -110,12 +110,18 @@ impl Bed {
     /// Starts private bed `kotest-<purpose>-<pid>`; with `argocd`, the real
     /// Argo CD too. Stopped on drop (or by [`Bed::down`]).
     pub fn private(purpose: &str, argocd: bool) -> Bed {
+        Bed::private_with(purpose, if argocd { &["--argocd"] } else { &[] })
+    }
+
+    /// A private bed started with `testbed.sh up UP_ARGS` (`--argocd`,
+    /// `--apiserver-count N`).
+    pub fn private_with(purpose: &str, up_args: &[&str]) -> Bed {
         let name = format!("kotest-{purpose}-{}", std::process::id());
         let dir = super::repo_root().join("tests/testbed/work").join(&name);
         let out = {
             let _g = STARTING.lock().unwrap_or_else(|e| e.into_inner());
-            let args: &[&str] = if argocd { &["up", "--argocd"] } else { &["up"] };
-            script("testbed.sh", &name, args)
+            let args: Vec<&str> = std::iter::once("up").chain(up_args.iter().copied()).collect();
+            script("testbed.sh", &name, &args)
         };
         let bed = Bed {
             kubeconfig: dir.join("admin.kubeconfig"),
