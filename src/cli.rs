@@ -380,6 +380,11 @@ pub struct UpArgs {
     /// No local registry (bring your own; see README, "Local registry").
     #[arg(long, conflicts_with = "registry_port")]
     pub no_registry: bool,
+    /// The platform add-ons phase 3 installs, comma-separated (default all
+    /// three). Phase 4 needs external-secrets and argo-rollouts; leaving
+    /// one out does not remove it from a cluster that has it.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = crate::plan::addons::NAMES, default_values_t = crate::plan::addons::NAMES.map(String::from), env = "KINDOPS_ADDONS")]
+    pub addons: Vec<String>,
 }
 
 /// Where one effective setting of `kindops up` came from (`kindops config`,

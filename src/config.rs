@@ -40,6 +40,7 @@ pub const KEYS: &[(&str, &str, Option<&str>)] = &[
     ("nodeImage", "--node-image", Some("KINDOPS_NODE_IMAGE")),
     ("uiPort", "--ui-port", Some("KINDOPS_UI_PORT")),
     ("workers", "--workers", Some("KINDOPS_WORKERS")),
+    ("addons", "--addons", Some("KINDOPS_ADDONS")),
     ("registry", "--no-registry", None),
     ("registryPort", "--registry-port", Some("KINDOPS_REGISTRY_PORT")),
     ("mirror", "--mirror", Some("KINDOPS_MIRROR")),
@@ -64,6 +65,8 @@ pub struct Settings {
     pub ui_port: Option<u16>,
     /// Worker nodes beside the control plane, 0-9 (`--workers`).
     pub workers: Option<u8>,
+    /// The add-ons phase 3 installs (`--addons`).
+    pub addons: Option<Vec<String>>,
     /// `false`: no local registry (`--no-registry`).
     pub registry: Option<bool>,
     /// Host port of the local registry, 1-65535 (`--registry-port`).
@@ -202,6 +205,25 @@ fn check(loaded: &Loaded) -> Result<(), String> {
             (s.registry_port == Some(0)).then(|| "port 0: give a port from 1 to 65535".to_string()),
         ),
         (
+            "addons",
+            s.addons.as_ref().and_then(|names| {
+                names
+                    .iter()
+                    .find(|n| !crate::plan::addons::NAMES.contains(&n.as_str()))
+                    .map(|n| {
+                        let close = crate::plan::addons::NAMES
+                            .iter()
+                            .find(|k| strsim::jaro_winkler(n, k) > 0.8)
+                            .map(|k| format!(" (did you mean `{k}`?)"))
+                            .unwrap_or_default();
+                        format!(
+                            "`{n}` is not an add-on{close}; the add-ons are {}",
+                            crate::plan::addons::NAMES.join(", ")
+                        )
+                    })
+            }),
+        ),
+        (
             "workers",
             s.workers
                 .filter(|n| *n > 9)
@@ -268,6 +290,7 @@ fn arg_id(key: &str) -> &'static str {
         "nodeImage" => "node_image",
         "uiPort" => "ui_port",
         "workers" => "workers",
+        "addons" => "addons",
         "registry" => "no_registry",
         "registryPort" => "registry_port",
         "mirror" => "mirror",
@@ -327,6 +350,7 @@ fn up(m: &ArgMatches, s: &Settings, a: &mut UpArgs) {
     set_opt(m, "node_image", &s.node_image, &mut a.node_image);
     set(m, "ui_port", &s.ui_port, &mut a.ui_port);
     set(m, "workers", &s.workers, &mut a.workers);
+    set(m, "addons", &s.addons, &mut a.addons);
     set(m, "registry_port", &s.registry_port, &mut a.registry_port);
     if !given(m, "no_registry") && !given(m, "registry_port") {
         if let Some(on) = s.registry {
@@ -383,6 +407,7 @@ pub fn effective(up: &UpArgs, sub: &ArgMatches, file: Option<&Loaded>) -> Vec<Ef
             "nodeImage" => json!(up.node_image),
             "uiPort" => json!(up.ui_port),
             "workers" => json!(up.workers),
+            "addons" => json!(up.addons),
             "registry" => json!(!up.no_registry),
             "registryPort" => json!(up.registry_port),
             "mirror" => json!(up.source.mirror.as_ref().map(ToString::to_string)),
@@ -406,6 +431,7 @@ pub fn effective(up: &UpArgs, sub: &ArgMatches, file: Option<&Loaded>) -> Vec<Ef
             "nodeImage" => s.node_image.is_some(),
             "uiPort" => s.ui_port.is_some(),
             "workers" => s.workers.is_some(),
+            "addons" => s.addons.is_some(),
             "registry" => s.registry.is_some(),
             "registryPort" => s.registry_port.is_some(),
             "mirror" => s.mirror.is_some(),
@@ -470,6 +496,16 @@ mod tests {
         assert!(
             e.starts_with("kindops.yaml:2:9: uiPort: invalid value: integer `99999`"),
             "{e}"
+        );
+        let s = parse("kindops.yaml", "addons: [argo-rollouts, external-secrets]\n").unwrap();
+        assert_eq!(
+            s.addons,
+            Some(vec!["argo-rollouts".to_string(), "external-secrets".to_string()])
+        );
+        let e = checked("cluster: a\naddons:\n  - metric-server\n");
+        assert_eq!(
+            e,
+            "kindops.yaml:2: addons: `metric-server` is not an add-on (did you mean `metrics-server`?); the add-ons are external-secrets, argo-rollouts, metrics-server"
         );
         let s = parse("kindops.yaml", "workers: 2\n").unwrap();
         assert_eq!(s.workers, Some(2));

@@ -13,6 +13,14 @@ use tokio_util::sync::CancellationToken;
 pub async fn run(args: UpArgs) -> Result<u8> {
     let upto = check_phase(args.phase)?;
     let plan = load_plan(args.source.phases.as_deref())?;
+    let left_out: Vec<&str> = crate::plan::addons::NAMES
+        .into_iter()
+        .filter(|n| !args.addons.iter().any(|a| a == n))
+        .collect();
+    if let Some(problem) = crate::plan::addons::problem(&left_out, upto) {
+        return Err(Error::Bad(format!("--addons (or kindops.yaml's addons): {problem}")));
+    }
+    let plan = plan.with_addons(&args.addons);
     let target = target(&args.cluster)?;
     if let Some(path) = &args.junit {
         report::junit::check_path(path).map_err(Error::Bad)?;

@@ -7,6 +7,8 @@
 //! before anything in a cluster is touched. There is no free-form shell in
 //! phase files on purpose: a learner's tool does not run commands from YAML.
 
+pub mod addons;
+
 use crate::content::Content;
 use crate::yaml_error::{describe, quote};
 use serde::Deserialize;

@@ -200,6 +200,11 @@ fn bad_flag_values_exit_2_naming_the_flag() {
         (&["up", "--mirror", "/nonexistent/mirror"], "--mirror"),
         (&["up", "--node-image", "::"], "--node-image"),
         (&["up", "--node-image", "kindest/node@sha256:abc"], "--node-image"),
+        (&["up", "--addons", "metric-server"], "'metrics-server'"),
+        (
+            &["up", "--addons", "metrics-server"],
+            "cannot be left out when phase 4 runs",
+        ),
         (&["up", "--context", "no-such-context"], "--context no-such-context"),
         (&["up", "--pins", "/nonexistent/pins.yaml"], "/nonexistent/pins.yaml"),
         (&["status", "--context", "no-such-context"], "only-one"),
@@ -356,6 +361,10 @@ fn bad_config_values_exit_2_naming_file_and_line() {
         ),
         ("mirror: nowhere\n", "kindops.yaml:1: mirror: no such directory"),
         ("nodeImage: '::'\n", "kindops.yaml:1: nodeImage: not an image reference"),
+        (
+            "\naddons: [metric-server]\n",
+            "kindops.yaml:2: addons: `metric-server` is not an add-on",
+        ),
         ("phases: [1\n", "kindops.yaml:"),
     ];
     for (text, said) in cases {

@@ -282,7 +282,10 @@ fn a_crd_left_unestablished_by_a_restart_is_nudged_and_the_phase_completes() {
         .collect();
     assert!(!nudged.is_empty(), "no CRD nudged in the apply:\n{text}");
     for name in &nudged {
-        assert!(stuck.iter().any(|s| s == name), "{name} nudged but was not stuck ({stuck:?}):\n{text}");
+        assert!(
+            stuck.iter().any(|s| s == name),
+            "{name} nudged but was not stuck ({stuck:?}):\n{text}"
+        );
     }
     eprintln!("fault crd-nudge: stuck {stuck:?}, nudged {nudged:?}");
     let not_established = crds_where(&bed, |_, established| !established);
