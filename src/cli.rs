@@ -385,6 +385,12 @@ pub struct UpArgs {
     /// one out does not remove it from a cluster that has it.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = crate::plan::addons::NAMES, default_values_t = crate::plan::addons::NAMES.map(String::from), env = "KINDOPS_ADDONS")]
     pub addons: Vec<String>,
+    /// A product folder of yours, deployed as coffee is (repeatable): one
+    /// folder per service inside, each a kustomization or YAML manifests;
+    /// published as apps/<folder>/ with an ApplicationSet <folder> whose
+    /// Applications are <folder>-<service> in namespace <folder>.
+    #[arg(long = "product", value_name = "DIR", value_parser = crate::products::Product::parse)]
+    pub products: Vec<crate::products::Product>,
 }
 
 /// Where one effective setting of `kindops up` came from (`kindops config`,

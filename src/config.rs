@@ -41,6 +41,7 @@ pub const KEYS: &[(&str, &str, Option<&str>)] = &[
     ("uiPort", "--ui-port", Some("KINDOPS_UI_PORT")),
     ("workers", "--workers", Some("KINDOPS_WORKERS")),
     ("addons", "--addons", Some("KINDOPS_ADDONS")),
+    ("products", "--product", None),
     ("registry", "--no-registry", None),
     ("registryPort", "--registry-port", Some("KINDOPS_REGISTRY_PORT")),
     ("mirror", "--mirror", Some("KINDOPS_MIRROR")),
@@ -67,6 +68,8 @@ pub struct Settings {
     pub workers: Option<u8>,
     /// The add-ons phase 3 installs (`--addons`).
     pub addons: Option<Vec<String>>,
+    /// Product folders of the user's (`--product`), read from the file's folder when relative.
+    pub products: Option<Vec<PathBuf>>,
     /// `false`: no local registry (`--no-registry`).
     pub registry: Option<bool>,
     /// Host port of the local registry, 1-65535 (`--registry-port`).
@@ -159,6 +162,9 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
     if let Some(p) = settings.phases.as_mut().filter(|p| p.is_relative()) {
         *p = dir.join(&*p);
     }
+    for p in settings.products.iter_mut().flatten().filter(|p| p.is_relative()) {
+        *p = dir.join(&*p);
+    }
     if let Some(m) = settings
         .mirror
         .as_mut()
@@ -222,6 +228,13 @@ fn check(loaded: &Loaded) -> Result<(), String> {
                         )
                     })
             }),
+        ),
+        (
+            "products",
+            s.products
+                .iter()
+                .flatten()
+                .find_map(|d| crate::products::Product::parse(&d.display().to_string()).err()),
         ),
         (
             "workers",
@@ -291,6 +304,7 @@ fn arg_id(key: &str) -> &'static str {
         "uiPort" => "ui_port",
         "workers" => "workers",
         "addons" => "addons",
+        "products" => "products",
         "registry" => "no_registry",
         "registryPort" => "registry_port",
         "mirror" => "mirror",
@@ -351,6 +365,13 @@ fn up(m: &ArgMatches, s: &Settings, a: &mut UpArgs) {
     set(m, "ui_port", &s.ui_port, &mut a.ui_port);
     set(m, "workers", &s.workers, &mut a.workers);
     set(m, "addons", &s.addons, &mut a.addons);
+    if let (false, Some(dirs)) = (given(m, "products"), &s.products) {
+        // Checked by `load`.
+        a.products = dirs
+            .iter()
+            .filter_map(|d| crate::products::Product::parse(&d.display().to_string()).ok())
+            .collect();
+    }
     set(m, "registry_port", &s.registry_port, &mut a.registry_port);
     if !given(m, "no_registry") && !given(m, "registry_port") {
         if let Some(on) = s.registry {
@@ -408,6 +429,11 @@ pub fn effective(up: &UpArgs, sub: &ArgMatches, file: Option<&Loaded>) -> Vec<Ef
             "uiPort" => json!(up.ui_port),
             "workers" => json!(up.workers),
             "addons" => json!(up.addons),
+            "products" => json!(up
+                .products
+                .iter()
+                .map(|p| p.dir.display().to_string())
+                .collect::<Vec<_>>()),
             "registry" => json!(!up.no_registry),
             "registryPort" => json!(up.registry_port),
             "mirror" => json!(up.source.mirror.as_ref().map(ToString::to_string)),
@@ -432,6 +458,7 @@ pub fn effective(up: &UpArgs, sub: &ArgMatches, file: Option<&Loaded>) -> Vec<Ef
             "uiPort" => s.ui_port.is_some(),
             "workers" => s.workers.is_some(),
             "addons" => s.addons.is_some(),
+            "products" => s.products.is_some(),
             "registry" => s.registry.is_some(),
             "registryPort" => s.registry_port.is_some(),
             "mirror" => s.mirror.is_some(),
@@ -470,6 +497,29 @@ mod tests {
     }
 
     /// A value that parses but [`check`] refuses.
+    /// `products` are read from the file's folder; a folder that is not a
+    /// product is named at the key's line.
+    #[test]
+    fn product_folders_are_relative_to_the_file_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tea/menu")).unwrap();
+        std::fs::write(dir.path().join("tea/menu/cm.yaml"), "kind: ConfigMap\n").unwrap();
+        let file = dir.path().join(FILE_NAME);
+        std::fs::write(&file, "products: [tea]\n").unwrap();
+        let loaded = load(&file).unwrap();
+        assert_eq!(loaded.settings.products, Some(vec![dir.path().join("tea")]));
+        std::fs::write(&file, "cluster: a\nproducts:\n  - tea\n  - nowhere\n").unwrap();
+        let e = load(&file).unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "{}:2: products: product folder {}",
+                file.display(),
+                dir.path().join("nowhere").display()
+            )),
+            "{e}"
+        );
+    }
+
     fn checked(text: &str) -> String {
         let loaded = Loaded {
             path: "kindops.yaml".into(),

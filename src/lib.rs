@@ -10,7 +10,8 @@
 //! `proc` (the one child runner); no service imports a step. `uninstall`
 //! plans and carries out `kindops uninstall` (what kindops made, in order).
 //! `upstream` resolves pinned artifacts (mirror, cache, checksums); `content`
-//! is the GitOps tree kindops applies and publishes. `commands` holds one
+//! is the GitOps tree kindops applies and publishes, `products` the user's
+//! own product folders laid into it. `commands` holds one
 //! module per subcommand (the binary is a thin `main` over it); `report`
 //! holds one module per thing printed outside the TUI.
 
@@ -32,6 +33,7 @@ pub mod images;
 pub mod learn;
 pub mod plan;
 pub mod proc;
+pub mod products;
 pub mod registry;
 pub mod render;
 pub mod report;

@@ -71,6 +71,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
         on_conflict: None,
         keep_context: false,
         registry: None,
+        products: vec![],
     };
     let src = settings.git_source().map_err(|e| Error::Bad(format!("{e:#}")))?;
     let repo = LessonRepo {

@@ -20,7 +20,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
     if let Some(problem) = crate::plan::addons::problem(&left_out, upto) {
         return Err(Error::Bad(format!("--addons (or kindops.yaml's addons): {problem}")));
     }
-    let plan = plan.with_addons(&args.addons);
+    let plan = crate::products::wait_for(&plan.with_addons(&args.addons), &args.products);
     let target = target(&args.cluster)?;
     if let Some(path) = &args.junit {
         report::junit::check_path(path).map_err(Error::Bad)?;
@@ -67,6 +67,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         registry: (!args.no_registry).then_some(crate::registry::RegistryOptions {
             port: args.registry_port,
         }),
+        products: args.products.clone(),
     };
     // A git source is needed only by phases that publish (2 and later).
     if plan.publishes(upto) {

@@ -75,6 +75,9 @@ pub struct Settings {
     /// The local registry beside a kind cluster (`--registry-port`); `None`:
     /// `--no-registry`.
     pub registry: Option<crate::registry::RegistryOptions>,
+    /// `--product`: the user's product folders, laid into the GitOps tree
+    /// ([`crate::products::lay`]).
+    pub products: Vec<crate::products::Product>,
 }
 
 #[cfg(test)]
@@ -103,6 +106,7 @@ impl Settings {
             registry: Some(crate::registry::RegistryOptions {
                 port: crate::registry::DEFAULT_PORT,
             }),
+            products: vec![],
         }
     }
 }

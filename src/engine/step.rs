@@ -233,6 +233,14 @@ impl StepCtx<'_> {
                 over.display()
             ));
         }
+        if !self.settings.products.is_empty() {
+            crate::products::lay(dir.path(), &self.settings.products)?;
+            let names: Vec<&str> = self.settings.products.iter().map(|p| p.name.as_str()).collect();
+            self.say(format!(
+                "your product folder(s) laid in as apps/{{{}}} with their ApplicationSets",
+                names.join(",")
+            ));
+        }
         let p = dir.path().to_path_buf();
         self.run.tree_digest = crate::render::cache::tree_digest(&p).ok();
         self.run.tree = Some(dir);

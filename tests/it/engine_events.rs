@@ -45,6 +45,7 @@ fn settings(home: &Path) -> Settings {
         on_conflict: None,
         keep_context: false,
         registry: None,
+        products: vec![],
     }
 }
 

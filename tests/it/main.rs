@@ -28,6 +28,7 @@ mod kind_loop;
 mod kind_registry;
 mod kind_road;
 mod learn;
+mod products;
 mod testbed;
 mod tui;
 mod tui_actions;
