@@ -377,9 +377,15 @@ pub struct UpArgs {
     /// localhost:PORT/NAME:TAG, pods pull the same name.
     #[arg(long, value_name = "PORT", default_value_t = crate::registry::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..), env = "KINDOPS_REGISTRY_PORT")]
     pub registry_port: u16,
-    /// No local registry (bring your own; see README, "Local registry").
-    #[arg(long, conflicts_with = "registry_port")]
+    /// No local registry and no pull-through caches (bring your own; see
+    /// README, "Local registry").
+    #[arg(long, conflicts_with_all = ["registry_port", "upstream_mirrors"])]
     pub no_registry: bool,
+    /// The registry a pull-through cache proxies instead of the public one
+    /// (repeatable): REGISTRY=URL, e.g. docker.io=https://mirror.corp:5000
+    /// (a corporate mirror). Used when kindops makes the cache container.
+    #[arg(long = "upstream-mirror", value_name = "REGISTRY=URL", value_parser = crate::registry::caches::parse_mirror)]
+    pub upstream_mirrors: Vec<(String, String)>,
     /// The platform add-ons phase 3 installs, comma-separated (default all
     /// three). Phase 4 needs external-secrets and argo-rollouts; leaving
     /// one out does not remove it from a cluster that has it.

@@ -81,13 +81,13 @@ async fn kindops_clusters_left() -> Result<Vec<String>> {
         .collect())
 }
 
-/// The registry after a cluster is gone. Rule: its container is removed
-/// once no kindops cluster is left (clusters share one registry); its
-/// volume (the pushed images) stays unless `purge`. Nothing without
-/// kindops's label is touched: a foreign container or volume of that name
-/// is named and left.
+/// The registry and the pull-through caches after a cluster is gone. Rule:
+/// their containers are removed once no kindops cluster is left (clusters
+/// share them); their volumes (the pushed images, the cached pulls) stay
+/// unless `purge`. Nothing without kindops's label is touched: a foreign
+/// container or volume of such a name is named and left.
 async fn registry_down(purge: bool) -> Result<()> {
-    use crate::registry::{docker, CONTAINER, VOLUME};
+    use crate::registry::{caches, docker, CONTAINER, VOLUME};
     if crate::docker::container_cli() != "docker" {
         return Ok(());
     }
@@ -97,27 +97,58 @@ async fn registry_down(purge: bool) -> Result<()> {
     let left = kindops_clusters_left().await?;
     if !left.is_empty() {
         println!(
-            "kept the registry container {CONTAINER}: kindops cluster(s) {} still use it",
+            "kept the registry container {CONTAINER} and the pull-through caches: kindops cluster(s) {} still use them",
             left.join(", ")
         );
         if purge {
-            println!("kept the volume {VOLUME} (--purge removes it with the last kindops cluster)");
+            println!("kept their volumes (--purge removes them with the last kindops cluster)");
         }
         return Ok(());
     }
-    match docker::remove_container(&client, &at).await {
-        Ok(true) => println!("removed the registry container {CONTAINER}"),
-        Ok(false) => {}
-        Err(e) => return Err(Error::Failed(anyhow::anyhow!("{e}"))),
+    let failed = |e: docker::RegistryError| Error::Failed(anyhow::anyhow!("{e}"));
+    if docker::remove_container(&client, &at, CONTAINER)
+        .await
+        .map_err(failed)?
+    {
+        println!("removed the registry container {CONTAINER}");
+    }
+    let mut caches_removed = 0;
+    for u in caches::UPSTREAMS {
+        caches_removed += usize::from(
+            docker::remove_container(&client, &at, &caches::container(u.host))
+                .await
+                .map_err(failed)?,
+        );
+    }
+    if caches_removed > 0 {
+        println!("removed the {caches_removed} pull-through cache containers (kindops-cache-*)");
     }
     if purge {
-        match docker::remove_volume(&client, &at).await {
-            Ok(true) => println!("removed the registry volume {VOLUME} (its images are gone)"),
-            Ok(false) => {}
-            Err(e) => return Err(Error::Failed(anyhow::anyhow!("{e}"))),
+        if docker::remove_volume(&client, &at, VOLUME).await.map_err(failed)? {
+            println!("removed the registry volume {VOLUME} (its images are gone)");
         }
-    } else if client.inspect_volume(VOLUME).await.is_ok() {
-        println!("kept the registry volume {VOLUME} (the pushed images); `kindops down --purge` removes it");
+        let mut purged = 0;
+        for u in caches::UPSTREAMS {
+            purged += usize::from(
+                docker::remove_volume(&client, &at, &caches::volume(u.host))
+                    .await
+                    .map_err(failed)?,
+            );
+        }
+        if purged > 0 {
+            println!("removed the {purged} pull-through cache volumes (what they cached is gone)");
+        }
+    } else {
+        if client.inspect_volume(VOLUME).await.is_ok() {
+            println!("kept the registry volume {VOLUME} (the pushed images); `kindops down --purge` removes it");
+        }
+        let mut kept = 0;
+        for u in caches::UPSTREAMS {
+            kept += usize::from(client.inspect_volume(&caches::volume(u.host)).await.is_ok());
+        }
+        if kept > 0 {
+            println!("kept the {kept} pull-through cache volumes (kindops-cache-*-data: the next cluster pulls from them); `kindops down --purge` removes them");
+        }
     }
     Ok(())
 }

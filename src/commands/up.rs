@@ -64,8 +64,9 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         node_image: args.node_image.clone(),
         on_conflict: args.on_conflict,
         keep_context: args.keep_context,
-        registry: (!args.no_registry).then_some(crate::registry::RegistryOptions {
+        registry: (!args.no_registry).then(|| crate::registry::RegistryOptions {
             port: args.registry_port,
+            upstream_mirrors: args.upstream_mirrors.iter().cloned().collect(),
         }),
         products: args.products.clone(),
     };

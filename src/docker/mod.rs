@@ -5,6 +5,7 @@
 //! resources, storage and cgroup version, as preflight [`Check`]s.
 
 mod cli;
+pub mod files;
 pub mod kind_node;
 
 pub use cli::{container_cli, detect_container_cli, kind_binaries};

@@ -105,6 +105,7 @@ impl Settings {
             keep_context: false,
             registry: Some(crate::registry::RegistryOptions {
                 port: crate::registry::DEFAULT_PORT,
+                ..Default::default()
             }),
             products: vec![],
         }

@@ -25,6 +25,7 @@
 //! the volume; `kindops down --purge` removes the volume too.
 
 pub mod build_base;
+pub mod caches;
 pub mod docker;
 pub mod port;
 
@@ -60,11 +61,15 @@ pub const CERTS_D: &str = "/etc/containerd/certs.d";
 pub const CONTAINERD_CONFIG_PATCH: &str =
     "[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/etc/containerd/certs.d\"\n";
 
-/// How phase 0 runs the registry (`--registry-port`, `--no-registry`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How phase 0 runs the registry and the pull-through caches
+/// (`--registry-port`, `--upstream-mirror`, `--no-registry`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RegistryOptions {
     /// Host port on 127.0.0.1.
     pub port: u16,
+    /// Upstream host → the registry its cache proxies instead of the
+    /// upstream itself ([`caches::remote`]).
+    pub upstream_mirrors: BTreeMap<String, String>,
 }
 
 /// `localhost:<port>`: the name pushed to on the host and pulled by pods.

@@ -3,7 +3,9 @@
 //! done by `kindops up`, a `docker push localhost:5001/…` from the host and
 //! a pod pulling that name, a re-run, a killed registry healed, `down`
 //! keeping the volume and `down --purge` removing it, a foreign container of
-//! the same name left alone, a taken port refused with exit 2.
+//! the same name left alone, a taken port refused with exit 2; and the
+//! pull-through caches: a second cluster after `down` pulls from them what
+//! the first pulled, with the upstream registry gone.
 //!
 //! `#[ignore]`d in `cargo test`; `just test-kind` runs it inside the lane's
 //! namespace (`DOCKER_HOST` set, `KINDOPS_KIND_NODE_IMAGE` naming the node
@@ -157,7 +159,8 @@ fn phase_0_runs_a_local_registry_pods_pull_what_the_host_pushed_and_down_keeps_i
     assert!(
         text.contains(&format!(
             "created container {REGISTRY} (docker.io/library/registry:3.1.2, 127.0.0.1:5001"
-        )) && text.contains("wrote /etc/containerd/certs.d/localhost:5001/hosts.toml"),
+        )) && text.contains("/etc/containerd/certs.d/localhost:5001/hosts.toml")
+            && text.contains("/etc/containerd/certs.d/docker.io/hosts.toml"),
         "{text}"
     );
     // CI's build base image (ko's), from the lane's engine into the registry.
@@ -253,4 +256,170 @@ fn phase_0_runs_a_local_registry_pods_pull_what_the_host_pushed_and_down_keeps_i
         !docker_try(&["volume", "inspect", VOLUME]).status.success(),
         "the volume is still there"
     );
+}
+
+/// The stand-in for an upstream registry on the internet (the lane has
+/// none): a plain registry container on the kind network, published on the
+/// lane's loopback for the test's push.
+const UPSTREAM: &str = "kotest-upstream";
+const UPSTREAM_PORT: &str = "5098";
+const CACHE: &str = "kindops-cache-docker-io";
+
+/// Removes what an earlier run of the caches test left: the stand-in and
+/// kindops's cache containers and volumes (only with kindops's label).
+fn clear_caches() {
+    docker_try(&["rm", "-f", UPSTREAM]);
+    for c in containers().into_iter().filter(|c| c.starts_with("kindops-cache-")) {
+        let labels = stdout(&docker(&["inspect", "-f", "{{json .Config.Labels}}", &c]));
+        assert!(
+            labels.contains("\"io.kindops.role\":\"registry\""),
+            "{c} is not kindops's: {labels}"
+        );
+        docker(&["rm", "-f", &c]);
+    }
+    let volumes = stdout(&docker(&["volume", "ls", "-q", "--filter", "label=io.kindops.cache"]));
+    for v in volumes.lines().filter(|v| !v.is_empty()) {
+        docker(&["volume", "rm", v]);
+    }
+}
+
+/// A cache's files for a repository (`docker/registry/v2/repositories/<repo>`
+/// in its volume), read with a throwaway container.
+fn cached(volume: &str, repo: &str) -> bool {
+    docker_try(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/d:ro"),
+        "kindops.local/busybox:bookworm",
+        "test",
+        "-d",
+        &format!("/d/docker/registry/v2/repositories/{repo}/_manifests"),
+    ])
+    .status
+    .success()
+}
+
+#[test]
+#[ignore = "needs the real-kind lane: just test-kind"]
+fn pull_through_caches_serve_a_second_cluster_after_down_with_the_upstream_gone() {
+    let l = Learner::new();
+    let name = "ko-cache";
+    let m = mirror();
+    clear_caches();
+    let mirror_flag = format!("docker.io=http://{UPSTREAM}:5000");
+    // A cluster an earlier run left (its home is gone) goes first.
+    let _ = l.command(&["down", "--cluster", name, "--force"]).output();
+
+    // Phase 0 makes a cache per upstream; docker.io's proxies the stand-in.
+    let out = l.phase_0_args(name, "18181", &m, &["--upstream-mirror", &mirror_flag]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text.contains(&format!("cache of docker.io: created container {CACHE}"))
+            && text.contains("7 pull-through caches (kindops-cache-*)"),
+        "{text}"
+    );
+    let env = stdout(&docker(&["inspect", "-f", "{{json .Config.Env}}", CACHE]));
+    assert!(
+        env.contains(&format!("REGISTRY_PROXY_REMOTEURL=http://{UPSTREAM}:5000")),
+        "{env}"
+    );
+    let node = format!("{name}-control-plane");
+    let hosts = stdout(&docker(&[
+        "exec",
+        &node,
+        "cat",
+        "/etc/containerd/certs.d/docker.io/hosts.toml",
+    ]));
+    assert!(
+        hosts.contains("server = \"https://registry-1.docker.io\"") && hosts.contains(&format!("http://{CACHE}:5000")),
+        "{hosts}"
+    );
+
+    // The "internet": an image only the stand-in has, pushed there from the
+    // host; a pod names it as a Docker Hub image.
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        UPSTREAM,
+        "--network",
+        "kind",
+        "-p",
+        &format!("127.0.0.1:{UPSTREAM_PORT}:5000"),
+        "docker.io/library/registry:3.1.2",
+    ]);
+    let pushed = format!("localhost:{UPSTREAM_PORT}/kotest/upstream-only:1");
+    docker(&["tag", "kindops.local/busybox:bookworm", &pushed]);
+    let t = Instant::now();
+    while !docker_try(&["push", &pushed]).status.success() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the stand-in never took the push"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    docker(&["rmi", &pushed]);
+    let image = "docker.io/kotest/upstream-only:1";
+    let t = Instant::now();
+    while !l.kubectl(name, &["get", "serviceaccount", "default"]).status.success() {
+        assert!(t.elapsed() < Duration::from_secs(120), "no default ServiceAccount");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (log, events) = run_pod(&l, name, "through-cache", image, "IfNotPresent", "via-the-cache");
+    assert_eq!(log.trim(), "via-the-cache");
+    assert!(
+        events.contains(&format!("Successfully pulled image \"{image}\"")),
+        "{events}"
+    );
+    assert!(
+        cached(&format!("{CACHE}-data"), "kotest/upstream-only"),
+        "the cache kept nothing"
+    );
+
+    // down: the cluster and the cache containers go, their volumes stay.
+    let out = l.down(name);
+    let said = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        said.contains("removed the 7 pull-through cache containers")
+            && said.contains("kept the 7 pull-through cache volumes"),
+        "{said}"
+    );
+    assert!(!containers().iter().any(|c| c.starts_with("kindops-cache-")));
+
+    // The upstream gone, a new cluster: the pod's image comes from the cache.
+    docker(&["stop", UPSTREAM]);
+    let out = l.phase_0_args(name, "18181", &m, &["--upstream-mirror", &mirror_flag]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let t = Instant::now();
+    while !l.kubectl(name, &["get", "serviceaccount", "default"]).status.success() {
+        assert!(t.elapsed() < Duration::from_secs(120), "no default ServiceAccount");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let t = Instant::now();
+    let (log, events) = run_pod(&l, name, "from-cache-only", image, "IfNotPresent", "upstream-gone");
+    eprintln!(
+        "pod of an image only the cache has, upstream stopped: Succeeded in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(log.trim(), "upstream-gone");
+    assert!(
+        events.contains(&format!("Successfully pulled image \"{image}\"")),
+        "{events}"
+    );
+
+    // down --purge: the cache volumes too.
+    let out = l.command(&["down", "--cluster", name, "--purge"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("removed the 7 pull-through cache volumes"),
+        "{}",
+        show(&out)
+    );
+    assert!(!docker_try(&["volume", "inspect", &format!("{CACHE}-data")])
+        .status
+        .success());
+    docker(&["rm", "-f", UPSTREAM]);
 }

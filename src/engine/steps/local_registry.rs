@@ -1,33 +1,38 @@
 //! The `local-registry` step (phase 0, after `create-cluster`): the
-//! registry container running ([`crate::registry::docker::ensure`]) and answering,
-//! `hosts.toml` in every node of the kind cluster, the KEP-1755 ConfigMap,
-//! CI's build base image in the registry ([`crate::registry::build_base`]).
-//! A re-run finds everything in place and changes nothing; a stopped or
-//! killed registry container is started again.
+//! registry container running ([`crate::registry::docker::ensure`]) and
+//! answering, the pull-through caches running ([`crate::registry::caches`]),
+//! `hosts.toml` for the registry and for every cached upstream in every
+//! node of the kind cluster, the KEP-1755 ConfigMap, CI's build base image
+//! in the registry ([`crate::registry::build_base`]). A re-run finds
+//! everything in place and changes nothing; a stopped or killed registry or
+//! cache container is started again.
 
 use crate::cluster::Target;
 use crate::docker::container_cli;
+use crate::docker::files::{read_file, write_file};
 use crate::engine::step::{Done, StepCtx, StepError, StepResult};
-use crate::registry::docker::{ensure, RegistryError};
+use crate::registry::caches::{self, UPSTREAMS};
+use crate::registry::docker::{ensure, RegistryError, Spec};
 use crate::registry::{
     hosts_toml, hosts_toml_path, kind_network, local_registry_hosting, CONTAINER, HOSTING_CONFIGMAP, VOLUME,
 };
-use bollard::query_parameters::{DownloadFromContainerOptions, ListContainersOptions, UploadToContainerOptions};
-use futures::TryStreamExt;
+use bollard::query_parameters::ListContainersOptions;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// How long the registry may take to answer `GET /v2/` after it starts.
 const READY_WITHIN: Duration = Duration::from_secs(60);
 
-fn registry_error(e: RegistryError) -> StepError {
-    let hint = match e {
-        RegistryError::MissingImage(_) | RegistryError::ForeignContainer | RegistryError::ForeignVolume => None,
-        RegistryError::Engine { .. } => Some("check `docker ps -a` and `docker volume ls`; `kindops down --purge` starts the registry afresh (its images are lost)".to_string()),
-    };
-    StepError::new(e.to_string())
-        .object(format!("container {CONTAINER}"))
-        .hint_if(hint)
+fn registry_error(container: &str) -> impl Fn(RegistryError) -> StepError + '_ {
+    move |e| {
+        let hint = match e {
+            RegistryError::MissingImage(_) | RegistryError::ForeignContainer(_) | RegistryError::ForeignVolume(_) => None,
+            RegistryError::Engine { .. } => Some("check `docker ps -a` and `docker volume ls`; `kindops down --purge` starts the registry and the caches afresh (their images are lost)".to_string()),
+        };
+        StepError::new(e.to_string())
+            .object(format!("container {container}"))
+            .hint_if(hint)
+    }
 }
 
 pub(crate) async fn local_registry_step(ctx: &mut StepCtx<'_>) -> StepResult {
@@ -39,7 +44,7 @@ pub(crate) async fn local_registry_step(ctx: &mut StepCtx<'_>) -> StepResult {
         }
         Target::Kind { name } => name.clone(),
     };
-    let Some(opts) = ctx.settings.registry else {
+    let Some(opts) = ctx.settings.registry.clone() else {
         return Ok(Done::unchanged("--no-registry: no local registry"));
     };
     if container_cli() != "docker" {
@@ -55,13 +60,13 @@ pub(crate) async fn local_registry_step(ctx: &mut StepCtx<'_>) -> StepResult {
     let image = crate::upstream::image_pin("registry").image;
     let network = kind_network();
     load_from_mirror(ctx, &docker, &at, &image).await?;
-    let ensured = ensure(&docker, &at, &image, opts.port, &network)
+    let ensured = ensure(&docker, &at, &image, &Spec::local_registry(opts.port), &network)
         .await
-        .map_err(registry_error)?;
+        .map_err(registry_error(CONTAINER))?;
     for c in &ensured.changes {
         ctx.say(c.clone());
     }
-    let port = ensured.port;
+    let port = ensured.port.unwrap_or(opts.port);
     if port != opts.port {
         ctx.say(format!(
             "the registry container {CONTAINER} is published on 127.0.0.1:{port} (the --registry-port it was made with); --registry-port {} applies to a new registry container (`kindops down` removes it, the volume {VOLUME} stays)",
@@ -76,13 +81,16 @@ pub(crate) async fn local_registry_step(ctx: &mut StepCtx<'_>) -> StepResult {
     }
     wait_ready(ctx, port).await?;
     let mut changed = !ensured.changes.is_empty();
+    changed |= ensure_caches(ctx, &docker, &at, &image, &network, &opts.upstream_mirrors).await?;
     changed |= configure_nodes(ctx, &docker, &at, &name, port).await?;
     changed |= apply_hosting(ctx, port).await?;
     changed |= crate::registry::build_base::ensure(ctx, &docker, &at, port).await?;
     Ok(Done::new(
         changed,
         format!(
-            "local registry localhost:{port} (container {CONTAINER}, volume {VOLUME}); push with `docker push localhost:{port}/NAME:TAG`, pods pull `localhost:{port}/NAME:TAG`"
+            "local registry localhost:{port} (container {CONTAINER}, volume {VOLUME}); push with `docker push localhost:{port}/NAME:TAG`, pods pull `localhost:{port}/NAME:TAG`; {} pull-through caches (kindops-cache-*) in front of {}",
+            UPSTREAMS.len(),
+            UPSTREAMS.iter().map(|u| u.host).collect::<Vec<_>>().join(", ")
         ),
     ))
 }
@@ -106,7 +114,46 @@ async fn load_from_mirror(ctx: &StepCtx<'_>, docker: &bollard::Docker, at: &str,
     ));
     crate::registry::docker::load_archive(docker, at, &path)
         .await
-        .map_err(registry_error)
+        .map_err(registry_error(CONTAINER))
+}
+
+/// Makes sure every upstream's pull-through cache runs (the same registry
+/// image in proxy mode, [`caches::spec`]). Says when one was made with
+/// another remote than asked now (`--upstream-mirror` applies to a new
+/// cache container). Returns whether anything changed.
+async fn ensure_caches(
+    ctx: &StepCtx<'_>,
+    docker: &bollard::Docker,
+    at: &str,
+    image: &str,
+    network: &str,
+    mirrors: &std::collections::BTreeMap<String, String>,
+) -> Result<bool, StepError> {
+    let mut changed = false;
+    for upstream in UPSTREAMS {
+        let remote = caches::remote(upstream, mirrors);
+        let spec = caches::spec(upstream, remote);
+        let ensured = ensure(docker, at, image, &spec, network)
+            .await
+            .map_err(registry_error(&spec.name))?;
+        for c in &ensured.changes {
+            ctx.say(format!("cache of {}: {c}", upstream.host));
+        }
+        changed |= !ensured.changes.is_empty();
+        let want = format!("REGISTRY_PROXY_REMOTEURL={remote}");
+        if !ensured.env.contains(&want) {
+            let had = ensured
+                .env
+                .iter()
+                .find_map(|e| e.strip_prefix("REGISTRY_PROXY_REMOTEURL="))
+                .unwrap_or("none");
+            ctx.say(format!(
+                "the cache {} proxies {had}, not {remote}: a cache keeps the remote it was made with; `kindops down` then `kindops up` makes it anew (its cached images stay in volume {})",
+                spec.name, spec.volume
+            ));
+        }
+    }
+    Ok(changed)
 }
 
 /// Waits until `GET http://127.0.0.1:<port>/v2/` answers 200 (the
@@ -170,72 +217,31 @@ async fn configure_nodes(
                 .hint("run `kindops up` again: it starts a stopped node"),
         );
     }
-    let path = hosts_toml_path(port);
-    let want = hosts_toml();
+    let files: Vec<(String, String)> = std::iter::once((hosts_toml_path(port), hosts_toml()))
+        .chain(
+            UPSTREAMS
+                .iter()
+                .map(|u| (caches::hosts_toml_path(u), caches::hosts_toml(u))),
+        )
+        .collect();
     let mut changed = false;
     for node in &nodes {
-        if read_file(docker, node, &path).await.as_deref() != Some(want.as_str()) {
-            write_file(docker, node, &path, &want).await.map_err(|e| {
-                StepError::new(format!("writing {path} in node {node}: {e}")).object(format!("node {node}"))
-            })?;
-            ctx.say(format!("wrote {path} in node {node}: {}", want.trim()));
+        let mut written = Vec::new();
+        for (path, want) in &files {
+            if read_file(docker, node, path).await.as_deref() != Some(want.as_str()) {
+                write_file(docker, node, path, want, 0o644).await.map_err(|e| {
+                    StepError::new(format!("writing {path} in node {node}: {e}")).object(format!("node {node}"))
+                })?;
+                written.push(path.as_str());
+            }
+        }
+        if !written.is_empty() {
+            ctx.say(format!("wrote in node {node}: {}", written.join(", ")));
             changed = true;
         }
         check_config_path(ctx, node).await;
     }
     Ok(changed)
-}
-
-/// A file's text from a container (`GET /containers/{id}/archive`); None
-/// when it is missing or unreadable.
-async fn read_file(docker: &bollard::Docker, node: &str, path: &str) -> Option<String> {
-    let opts = DownloadFromContainerOptions { path: path.to_string() };
-    let chunks: Vec<Vec<u8>> = docker
-        .download_from_container(node, Some(opts))
-        .map_ok(|b| b.to_vec())
-        .try_collect()
-        .await
-        .ok()?;
-    let data = chunks.concat();
-    let mut archive = tar::Archive::new(data.as_slice());
-    let mut entry = archive.entries().ok()?.next()?.ok()?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut entry, &mut text).ok()?;
-    Some(text)
-}
-
-/// Writes `text` at absolute `path` in a container, with its parent
-/// directories (`PUT /containers/{id}/archive` of a tar at `/`).
-async fn write_file(docker: &bollard::Docker, node: &str, path: &str, text: &str) -> anyhow::Result<()> {
-    let rel = path.trim_start_matches('/');
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut dir = String::new();
-    let parents: Vec<&str> = rel.split('/').collect();
-    for part in &parents[..parents.len() - 1] {
-        dir = if dir.is_empty() {
-            part.to_string()
-        } else {
-            format!("{dir}/{part}")
-        };
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(0o755);
-        h.set_size(0);
-        builder.append_data(&mut h, format!("{dir}/"), std::io::empty())?;
-    }
-    let mut h = tar::Header::new_gnu();
-    h.set_mode(0o644);
-    h.set_size(text.len() as u64);
-    builder.append_data(&mut h, rel, text.as_bytes())?;
-    let data = builder.into_inner()?;
-    let opts = UploadToContainerOptions {
-        path: "/".into(),
-        ..Default::default()
-    };
-    docker
-        .upload_to_container(node, Some(opts), bollard::body_full(data.into()))
-        .await?;
-    Ok(())
 }
 
 /// Says so when a node's containerd does not read `/etc/containerd/certs.d`
