@@ -31,10 +31,11 @@ pub mod rotate_secret;
 /// Default deadline of each of a lesson's waits for an outcome (`--timeout`).
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
+use crate::engine::Emitter;
 use event::{LessonEvent, LessonOutcome, StampedLesson};
 use kube::Client;
 use repo::LessonRepo;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
@@ -172,8 +173,7 @@ pub struct LessonCtx {
     pub timeout: Duration,
     step_mode: bool,
     step: usize,
-    tx: UnboundedSender<StampedLesson>,
-    start: Instant,
+    events: Emitter<LessonEvent>,
     continue_rx: UnboundedReceiver<()>,
     /// What the lesson leaves changed (said at the end).
     pub left_changed: Vec<String>,
@@ -181,10 +181,7 @@ pub struct LessonCtx {
 
 impl LessonCtx {
     pub fn emit(&self, event: LessonEvent) {
-        let _ = self.tx.send(StampedLesson {
-            elapsed_ms: self.start.elapsed().as_millis() as u64,
-            event,
-        });
+        self.events.emit(event);
     }
 
     /// Explains the next step; in presenter mode, waits for a continue first.
@@ -299,8 +296,7 @@ pub async fn run(
         timeout: opts.timeout,
         step_mode: opts.step_mode,
         step: 0,
-        tx,
-        start: Instant::now(),
+        events: Emitter::new(tx),
         continue_rx,
         left_changed: vec![],
     };
