@@ -19,6 +19,8 @@ pub mod state;
 pub(crate) mod step;
 pub(crate) mod steps;
 
+pub use step::StepError;
+
 use crate::cluster::Target;
 use crate::gitsource::GitSource;
 use crate::plan::{Phase, Plan, Step};
@@ -27,7 +29,7 @@ use anyhow::{anyhow, Result};
 use event::{Control, Event, Failure, PhaseInfo, PhaseNo, RunOutcome, Stamped};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use step::{RunState, StepCtx, StepError, StepResult};
+use step::{RunState, StepCtx, StepResult};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 

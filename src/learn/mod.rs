@@ -109,39 +109,11 @@ pub fn find(arg: &str) -> Option<&'static LessonInfo> {
         .find(|l| arg.parse::<u8>().ok() == Some(l.number) || l.name == arg)
 }
 
-/// Why a lesson did not pass: what failed, on which object, the next step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fail {
-    pub reason: String,
-    pub object: Option<String>,
-    pub hint: Option<String>,
-    pub interrupted: bool,
-}
-
-impl Fail {
-    pub fn new(reason: impl Into<String>) -> Self {
-        Fail {
-            reason: reason.into(),
-            object: None,
-            hint: None,
-            interrupted: false,
-        }
-    }
-    pub fn interrupted() -> Self {
-        Fail {
-            interrupted: true,
-            ..Fail::new("interrupted")
-        }
-    }
-    pub fn object(mut self, o: impl Into<String>) -> Self {
-        self.object = Some(o.into());
-        self
-    }
-    pub fn hint(mut self, h: impl Into<String>) -> Self {
-        self.hint = Some(h.into());
-        self
-    }
-}
+/// Why a lesson did not pass: the engine's step failure (what failed, on
+/// which object, the next step), built the same way
+/// (`Fail::new(reason).object(..).hint(..)`), or the user's stop
+/// (`Fail::interrupted()`).
+pub type Fail = crate::engine::StepError;
 
 /// How a lesson body ended when it did not fail.
 pub enum Ended {
@@ -341,7 +313,7 @@ pub async fn run(
                 info.number
             )),
         ),
-        Err(f) if f.interrupted => (
+        Err(f) if f.is_interrupted() => (
             LessonOutcome::Interrupted,
             Some("interrupted".to_string()),
             Some(format!(
@@ -349,14 +321,17 @@ pub async fn run(
                 info.number
             )),
         ),
-        Err(f) => (
-            LessonOutcome::Failed,
-            Some(match &f.object {
-                Some(o) => format!("{o}: {}", f.reason),
-                None => f.reason,
-            }),
-            f.hint,
-        ),
+        Err(f) => {
+            let f = f.into_failure();
+            (
+                LessonOutcome::Failed,
+                Some(match &f.object {
+                    Some(o) => format!("{o}: {}", f.reason),
+                    None => f.reason,
+                }),
+                f.hint,
+            )
+        }
     };
     if outcome != LessonOutcome::Interrupted {
         if let Err(e) = progress::record(&ctx.client, info.name, outcome).await {
