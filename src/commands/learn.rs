@@ -89,7 +89,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
         let continue_tx = continue_tx.clone();
         std::thread::spawn(move || {
             for line in std::io::stdin().lock().lines() {
-                if line.is_err() || continue_tx.send(()).is_err() {
+                if line.is_err() || continue_tx.send(crate::engine::event::Control::Continue).is_err() {
                     break;
                 }
             }

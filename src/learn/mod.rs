@@ -31,6 +31,7 @@ pub mod rotate_secret;
 /// Default deadline of each of a lesson's waits for an outcome (`--timeout`).
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
+use crate::engine::event::Control;
 use crate::engine::Emitter;
 use event::{LessonEvent, LessonOutcome, StampedLesson};
 use kube::Client;
@@ -146,7 +147,7 @@ pub struct LessonCtx {
     step_mode: bool,
     step: usize,
     events: Emitter<LessonEvent>,
-    continue_rx: UnboundedReceiver<()>,
+    continue_rx: UnboundedReceiver<Control>,
     /// What the lesson leaves changed (said at the end).
     pub left_changed: Vec<String>,
 }
@@ -166,10 +167,16 @@ impl LessonCtx {
                 lesson: self.lesson,
                 step: self.step,
             });
-            tokio::select! {
-                _ = self.cancel.cancelled() => return Err(Fail::interrupted()),
-                // A closed channel (no presenter input) goes on.
-                _ = self.continue_rx.recv() => {}
+            loop {
+                tokio::select! {
+                    _ = self.cancel.cancelled() => return Err(Fail::interrupted()),
+                    c = self.continue_rx.recv() => match c {
+                        // A closed channel (no presenter input) goes on.
+                        Some(Control::Continue) | None => break,
+                        // Nothing to retry between a lesson's steps.
+                        Some(Control::Retry) => {}
+                    },
+                }
             }
         }
         self.emit(LessonEvent::StepExplained {
@@ -249,15 +256,17 @@ pub async fn require_ready(ctx: &LessonCtx, name: &str) -> Result<crate::argocd:
     Ok(a)
 }
 
-/// Runs (or with `undo`, takes back) one lesson, emitting its events, and
-/// records the outcome in the cluster's progress. Returns the outcome.
+/// Runs (or with `undo`, takes back) one lesson, emitting its events on
+/// `tx`, and records the outcome in the cluster's progress. In presenter
+/// mode each step waits for [`Control::Continue`] on `continue_rx` (a closed
+/// channel goes on); `cancel` stops it (`interrupted`). Returns the outcome.
 pub async fn run(
     info: &LessonInfo,
     opts: RunOptions,
     client: Client,
     repo: LessonRepo,
     tx: UnboundedSender<StampedLesson>,
-    continue_rx: UnboundedReceiver<()>,
+    continue_rx: UnboundedReceiver<Control>,
     cancel: CancellationToken,
 ) -> LessonOutcome {
     let mut ctx = LessonCtx {

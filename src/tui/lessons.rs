@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 /// lesson; `cancel` stops it. Returns the lesson's outcome (None: it never said).
 pub async fn run(
     mut events: UnboundedReceiver<StampedLesson>,
-    continue_tx: UnboundedSender<()>,
+    continue_tx: UnboundedSender<crate::engine::event::Control>,
     cancel: CancellationToken,
     no_color: bool,
 ) -> anyhow::Result<Option<LessonOutcome>> {
@@ -62,7 +62,7 @@ pub async fn run(
                     KeyAction::None => {}
                     KeyAction::Redraw => changed = true,
                     KeyAction::Continue => {
-                        let _ = continue_tx.send(());
+                        let _ = continue_tx.send(crate::engine::event::Control::Continue);
                         changed = true;
                     }
                     KeyAction::Stop => {
