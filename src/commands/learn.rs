@@ -105,7 +105,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
     };
     let outcome = if use_tui {
         let lesson = tokio::spawn(learn::run(info, opts, client, repo, tx, continue_rx, cancel.clone()));
-        let ui = crate::tui::lessons::run(rx, continue_tx, cancel.clone(), no_color()).await;
+        let ui = crate::tui::run_learn(rx, continue_tx, cancel.clone(), no_color()).await;
         cancel.cancel();
         let outcome = lesson.await.unwrap_or(LessonOutcome::Failed);
         if let Some(p) = &log_path {
