@@ -90,7 +90,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
         let continue_tx = continue_tx.clone();
         std::thread::spawn(move || {
             for line in std::io::stdin().lock().lines() {
-                if line.is_err() || continue_tx.send(()).is_err() {
+                if line.is_err() || continue_tx.send(crate::engine::event::Control::Continue).is_err() {
                     break;
                 }
             }
@@ -106,7 +106,7 @@ pub async fn run(args: LearnArgs) -> Result<u8> {
     };
     let outcome = if use_tui {
         let lesson = tokio::spawn(learn::run(info, opts, client, repo, tx, continue_rx, cancel.clone()));
-        let ui = crate::tui::lessons::run(rx, continue_tx, cancel.clone(), no_color()).await;
+        let ui = crate::tui::run_learn(rx, continue_tx, cancel.clone(), no_color()).await;
         cancel.cancel();
         let outcome = lesson.await.unwrap_or(LessonOutcome::Failed);
         if let Some(p) = &log_path {

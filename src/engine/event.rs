@@ -186,12 +186,14 @@ pub enum Event {
     },
 }
 
-/// An event with its time stamp, as sent on the channel.
+/// An event with its time stamp, as sent on the channel: the engine's
+/// [`Event`] by default, a lesson's (`crate::learn::event::StampedLesson`)
+/// the same way. JSON: the event's own fields plus `elapsed_ms`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Stamped {
+pub struct Stamped<E = Event> {
     pub elapsed_ms: u64,
     #[serde(flatten)]
-    pub event: Event,
+    pub event: E,
 }
 
 /// Messages from a reader (the TUI) back to the engine.

@@ -19,6 +19,8 @@ pub mod state;
 pub(crate) mod step;
 pub(crate) mod steps;
 
+pub use step::StepError;
+
 use crate::cluster::Target;
 use crate::gitsource::GitSource;
 use crate::plan::{Phase, Plan, Step};
@@ -27,7 +29,7 @@ use anyhow::{anyhow, Result};
 use event::{Control, Event, Failure, PhaseInfo, PhaseNo, RunOutcome, Stamped};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use step::{RunState, StepCtx, StepError, StepResult};
+use step::{RunState, StepCtx, StepResult};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
@@ -154,21 +156,31 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
-/// Sends stamped events; cheap to clone into tasks.
-#[derive(Clone)]
-pub struct Emitter {
-    tx: UnboundedSender<Stamped>,
+/// Sends events stamped with the milliseconds since it was made (the
+/// engine's [`Event`]s by default; a lesson's emits `LessonEvent`s); cheap
+/// to clone into tasks. A closed channel is ignored.
+pub struct Emitter<E = Event> {
+    tx: UnboundedSender<Stamped<E>>,
     start: Instant,
 }
 
-impl Emitter {
-    pub fn new(tx: UnboundedSender<Stamped>) -> Self {
+impl<E> Clone for Emitter<E> {
+    fn clone(&self) -> Self {
+        Emitter {
+            tx: self.tx.clone(),
+            start: self.start,
+        }
+    }
+}
+
+impl<E> Emitter<E> {
+    pub fn new(tx: UnboundedSender<Stamped<E>>) -> Self {
         Emitter {
             tx,
             start: Instant::now(),
         }
     }
-    pub fn emit(&self, event: Event) {
+    pub fn emit(&self, event: E) {
         let _ = self.tx.send(Stamped {
             elapsed_ms: self.start.elapsed().as_millis() as u64,
             event,

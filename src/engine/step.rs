@@ -41,19 +41,41 @@ impl Done {
     }
 }
 
-/// Why a step failed, built as `StepError::new(reason).object(..).hint(..).tail(..)`;
-/// the run loop turns it into the [`Failure`] of [`Event::StepFailed`].
+/// Why a step (or a lesson, `crate::learn::Fail`) failed, built as
+/// `StepError::new(reason).object(..).hint(..).tail(..)`; the run loop turns
+/// it into the [`Failure`] of [`Event::StepFailed`]. [`StepError::interrupted`]
+/// is the user's stop (a lesson then ends `interrupted`).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct StepError(Failure);
+pub struct StepError {
+    failure: Failure,
+    interrupted: bool,
+}
 
 impl StepError {
     pub fn new(reason: impl Into<String>) -> Self {
-        StepError(Failure {
-            object: None,
-            reason: reason.into(),
-            hint: None,
-            output_tail: vec![],
-        })
+        StepError {
+            failure: Failure {
+                object: None,
+                reason: reason.into(),
+                hint: None,
+                output_tail: vec![],
+            },
+            interrupted: false,
+        }
+    }
+
+    /// Stopped by the user (Ctrl-C, the lesson screen's `q`): reason
+    /// `interrupted`, [`StepError::is_interrupted`] true.
+    pub fn interrupted() -> Self {
+        StepError {
+            interrupted: true,
+            ..StepError::new("interrupted")
+        }
+    }
+
+    /// Whether this is the user's stop ([`StepError::interrupted`]).
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted
     }
 
     /// The object at fault (`kind cluster NAME`, `Deployment ns/name`).
@@ -63,7 +85,7 @@ impl StepError {
 
     /// The object at fault, when the failing layer named one.
     pub fn object_if(mut self, object: Option<String>) -> Self {
-        self.0.object = object;
+        self.failure.object = object;
         self
     }
 
@@ -73,18 +95,18 @@ impl StepError {
     }
 
     pub fn hint_if(mut self, hint: Option<String>) -> Self {
-        self.0.hint = hint;
+        self.failure.hint = hint;
         self
     }
 
     /// The last output lines of the child process that failed.
     pub fn tail(mut self, lines: Vec<String>) -> Self {
-        self.0.output_tail = lines;
+        self.failure.output_tail = lines;
         self
     }
 
     pub fn into_failure(self) -> Failure {
-        self.0
+        self.failure
     }
 }
 
@@ -326,5 +348,8 @@ mod tests {
         );
         let f = StepError::from(anyhow!("inner").context("outer")).into_failure();
         assert_eq!((f.object, f.reason, f.hint), (None, "outer: inner".into(), None));
+        let stop = StepError::interrupted();
+        assert!(stop.is_interrupted() && !StepError::new("r").is_interrupted());
+        assert_eq!(stop.into_failure().reason, "interrupted");
     }
 }

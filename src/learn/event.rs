@@ -81,10 +81,6 @@ pub enum LessonEvent {
     },
 }
 
-/// An event with its time stamp, as sent on the channel.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct StampedLesson {
-    pub elapsed_ms: u64,
-    #[serde(flatten)]
-    pub event: LessonEvent,
-}
+/// A lesson event with its time stamp, as sent on the channel (the
+/// engine's stamp: `elapsed_ms` beside the event's own fields in JSON).
+pub type StampedLesson = crate::engine::event::Stamped<LessonEvent>;

@@ -31,10 +31,12 @@ pub mod rotate_secret;
 /// Default deadline of each of a lesson's waits for an outcome (`--timeout`).
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
+use crate::engine::event::Control;
+use crate::engine::Emitter;
 use event::{LessonEvent, LessonOutcome, StampedLesson};
 use kube::Client;
 use repo::LessonRepo;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
@@ -108,39 +110,11 @@ pub fn find(arg: &str) -> Option<&'static LessonInfo> {
         .find(|l| arg.parse::<u8>().ok() == Some(l.number) || l.name == arg)
 }
 
-/// Why a lesson did not pass: what failed, on which object, the next step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fail {
-    pub reason: String,
-    pub object: Option<String>,
-    pub hint: Option<String>,
-    pub interrupted: bool,
-}
-
-impl Fail {
-    pub fn new(reason: impl Into<String>) -> Self {
-        Fail {
-            reason: reason.into(),
-            object: None,
-            hint: None,
-            interrupted: false,
-        }
-    }
-    pub fn interrupted() -> Self {
-        Fail {
-            interrupted: true,
-            ..Fail::new("interrupted")
-        }
-    }
-    pub fn object(mut self, o: impl Into<String>) -> Self {
-        self.object = Some(o.into());
-        self
-    }
-    pub fn hint(mut self, h: impl Into<String>) -> Self {
-        self.hint = Some(h.into());
-        self
-    }
-}
+/// Why a lesson did not pass: the engine's step failure (what failed, on
+/// which object, the next step), built the same way
+/// (`Fail::new(reason).object(..).hint(..)`), or the user's stop
+/// (`Fail::interrupted()`).
+pub type Fail = crate::engine::StepError;
 
 /// How a lesson body ended when it did not fail.
 pub enum Ended {
@@ -172,19 +146,15 @@ pub struct LessonCtx {
     pub timeout: Duration,
     step_mode: bool,
     step: usize,
-    tx: UnboundedSender<StampedLesson>,
-    start: Instant,
-    continue_rx: UnboundedReceiver<()>,
+    events: Emitter<LessonEvent>,
+    continue_rx: UnboundedReceiver<Control>,
     /// What the lesson leaves changed (said at the end).
     pub left_changed: Vec<String>,
 }
 
 impl LessonCtx {
     pub fn emit(&self, event: LessonEvent) {
-        let _ = self.tx.send(StampedLesson {
-            elapsed_ms: self.start.elapsed().as_millis() as u64,
-            event,
-        });
+        self.events.emit(event);
     }
 
     /// Explains the next step; in presenter mode, waits for a continue first.
@@ -197,10 +167,16 @@ impl LessonCtx {
                 lesson: self.lesson,
                 step: self.step,
             });
-            tokio::select! {
-                _ = self.cancel.cancelled() => return Err(Fail::interrupted()),
-                // A closed channel (no presenter input) goes on.
-                _ = self.continue_rx.recv() => {}
+            loop {
+                tokio::select! {
+                    _ = self.cancel.cancelled() => return Err(Fail::interrupted()),
+                    c = self.continue_rx.recv() => match c {
+                        // A closed channel (no presenter input) goes on.
+                        Some(Control::Continue) | None => break,
+                        // Nothing to retry between a lesson's steps.
+                        Some(Control::Retry) => {}
+                    },
+                }
             }
         }
         self.emit(LessonEvent::StepExplained {
@@ -280,15 +256,17 @@ pub async fn require_ready(ctx: &LessonCtx, name: &str) -> Result<crate::argocd:
     Ok(a)
 }
 
-/// Runs (or with `undo`, takes back) one lesson, emitting its events, and
-/// records the outcome in the cluster's progress. Returns the outcome.
+/// Runs (or with `undo`, takes back) one lesson, emitting its events on
+/// `tx`, and records the outcome in the cluster's progress. In presenter
+/// mode each step waits for [`Control::Continue`] on `continue_rx` (a closed
+/// channel goes on); `cancel` stops it (`interrupted`). Returns the outcome.
 pub async fn run(
     info: &LessonInfo,
     opts: RunOptions,
     client: Client,
     repo: LessonRepo,
     tx: UnboundedSender<StampedLesson>,
-    continue_rx: UnboundedReceiver<()>,
+    continue_rx: UnboundedReceiver<Control>,
     cancel: CancellationToken,
 ) -> LessonOutcome {
     let mut ctx = LessonCtx {
@@ -299,8 +277,7 @@ pub async fn run(
         timeout: opts.timeout,
         step_mode: opts.step_mode,
         step: 0,
-        tx,
-        start: Instant::now(),
+        events: Emitter::new(tx),
         continue_rx,
         left_changed: vec![],
     };
@@ -345,7 +322,7 @@ pub async fn run(
                 info.number
             )),
         ),
-        Err(f) if f.interrupted => (
+        Err(f) if f.is_interrupted() => (
             LessonOutcome::Interrupted,
             Some("interrupted".to_string()),
             Some(format!(
@@ -353,14 +330,17 @@ pub async fn run(
                 info.number
             )),
         ),
-        Err(f) => (
-            LessonOutcome::Failed,
-            Some(match &f.object {
-                Some(o) => format!("{o}: {}", f.reason),
-                None => f.reason,
-            }),
-            f.hint,
-        ),
+        Err(f) => {
+            let f = f.into_failure();
+            (
+                LessonOutcome::Failed,
+                Some(match &f.object {
+                    Some(o) => format!("{o}: {}", f.reason),
+                    None => f.reason,
+                }),
+                f.hint,
+            )
+        }
     };
     if outcome != LessonOutcome::Interrupted {
         if let Err(e) = progress::record(&ctx.client, info.name, outcome).await {

@@ -1,9 +1,10 @@
-//! The loop's one input: every producer (the engine's events, the
-//! Applications watchers, terminal input, signals, the tick, the background
-//! connect) sends a [`TuiEvent`] into one channel. Each producer is a task
+//! The loop's one input: every producer (the engine's events or a lesson's,
+//! the Applications watchers, terminal input, signals, the tick, the
+//! background connect) sends a [`TuiEvent`] into one channel. Each producer is a task
 //! started here; the loop only receives.
 
 use crate::engine::event::Stamped;
+use crate::learn::event::StampedLesson;
 use crate::tui::app::{Intent, Msg, Secret};
 use crate::tui::watch::{self, WatchMsg};
 use crossterm::event::{Event as CtEvent, EventStream};
@@ -49,6 +50,19 @@ pub fn forward_engine(mut events: UnboundedReceiver<Stamped>, tx: Sender) -> Abo
             }
         }
         let _ = tx.send(Msg::EngineClosed.into());
+    })
+    .abort_handle()
+}
+
+/// A lesson's events ([`Msg::Lesson`]), then [`Msg::LessonClosed`] when its channel closes.
+pub fn forward_lesson(mut events: UnboundedReceiver<StampedLesson>, tx: Sender) -> AbortHandle {
+    tokio::spawn(async move {
+        while let Some(e) = events.recv().await {
+            if tx.send(Msg::Lesson(e).into()).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(Msg::LessonClosed.into());
     })
     .abort_handle()
 }

@@ -1,5 +1,6 @@
 //! The one key table: it drives dispatch ([`lookup`]), the `?` help page
-//! ([`help_sections`], [`help_lines`]) and the hint bar ([`hints`]). Keys follow k9s habits.
+//! ([`help_sections`], [`help_lines`]) and the hint bars ([`hints`]; `kindops
+//! learn N`'s screen: [`learn_hints`]). Keys follow k9s habits.
 
 use crate::format::pad;
 use crate::tui::theme::Theme;
@@ -72,6 +73,8 @@ pub enum Scope {
     Dialog,
     /// The lessons screen (the list, or the lesson running).
     Lessons,
+    /// `kindops learn N`'s screen: one lesson (no help page; [`learn_hints`]).
+    Learn,
 }
 
 impl Scope {
@@ -84,6 +87,7 @@ impl Scope {
             Scope::FilterInput => "Typing a filter",
             Scope::Dialog => "A question or popup",
             Scope::Lessons => "Lessons screen (after phase 4)",
+            Scope::Learn => "kindops learn N",
         }
     }
 }
@@ -101,6 +105,8 @@ pub enum Context {
     Dialog,
     /// The lessons screen.
     Lessons,
+    /// `kindops learn N`'s screen.
+    Learn,
 }
 
 impl Context {
@@ -113,6 +119,7 @@ impl Context {
             Context::FilterInput => &[Scope::FilterInput, Scope::Always],
             Context::Dialog => &[Scope::Dialog, Scope::Always],
             Context::Lessons => &[Scope::Lessons, Scope::Nav, Scope::Global, Scope::Always],
+            Context::Learn => &[Scope::Learn, Scope::Always],
         }
     }
 }
@@ -229,6 +236,12 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Esc)], action: Action::FilterCancel, scope: Scope::FilterInput, desc: "clear the filter", hint: Some("clear") },
     Binding { keys: &[code(KeyCode::Backspace)], action: Action::FilterDelete, scope: Scope::FilterInput, desc: "delete a character", hint: None },
     Binding { keys: &[code(KeyCode::Enter)], action: Action::RunLesson, scope: Scope::Lessons, desc: "run the selected lesson on this cluster (once it ended: back to the list)", hint: Some("run") },
+    Binding { keys: &[k('q'), code(KeyCode::Esc)], action: Action::Quit, scope: Scope::Learn, desc: "stop the running lesson (it ends interrupted); once it ended, leave", hint: Some("stop") },
+    Binding { keys: &[code(KeyCode::Enter), k(' ')], action: Action::Continue, scope: Scope::Learn, desc: "presenter mode (--step): go on with the next step", hint: Some("step") },
+    Binding { keys: &[k('j'), code(KeyCode::Down)], action: Action::Down, scope: Scope::Learn, desc: "scroll down, towards the newest line", hint: Some("scroll") },
+    Binding { keys: &[k('k'), code(KeyCode::Up)], action: Action::Up, scope: Scope::Learn, desc: "scroll up", hint: None },
+    Binding { keys: &[code(KeyCode::PageUp)], action: Action::PageUp, scope: Scope::Learn, desc: "scroll up a page", hint: None },
+    Binding { keys: &[code(KeyCode::PageDown)], action: Action::PageDown, scope: Scope::Learn, desc: "scroll down a page", hint: None },
     Binding { keys: &[k('y')], action: Action::Yes, scope: Scope::Dialog, desc: "yes, do it (the password popup: copy it)", hint: Some("yes") },
     Binding { keys: &[k('n'), code(KeyCode::Esc), code(KeyCode::Enter)], action: Action::No, scope: Scope::Dialog, desc: "no; close the popup", hint: Some("no/close") },
 ];
@@ -270,6 +283,27 @@ pub fn hints(ctx: Context) -> Vec<(String, &'static str, Action)> {
     out
 }
 
+/// `kindops learn N`'s hint bar, from the [`Scope::Learn`] rows: `awaiting`
+/// the step the presenter waits before, `ended` once the lesson said how it
+/// ended: ` Enter step 2 · q stop · j/k scroll`, ` q quit · j/k scroll`.
+pub fn learn_hints(awaiting: Option<usize>, ended: bool) -> String {
+    let row = |a: Action| BINDINGS.iter().find(|b| b.scope == Scope::Learn && b.action == a);
+    let key = |a: Action| row(a).map(|b| b.keys[0].label()).unwrap_or_default();
+    let hint = |a: Action| row(a).and_then(|b| b.hint).unwrap_or_default();
+    let scroll = format!("{}/{} {}", key(Action::Down), key(Action::Up), hint(Action::Down));
+    let quit = key(Action::Quit);
+    match (ended, awaiting) {
+        (true, _) => format!(" {quit} quit · {scroll}"),
+        (false, Some(step)) => format!(
+            " {} {} {step} · {quit} {} · {scroll}",
+            key(Action::Continue),
+            hint(Action::Continue),
+            hint(Action::Quit)
+        ),
+        (false, None) => format!(" {quit} {} · {scroll}", hint(Action::Quit)),
+    }
+}
+
 /// Bindings that only mean something where there are phases (`kindops up`).
 fn phases_only(b: &Binding) -> bool {
     b.scope == Scope::Phases
@@ -288,7 +322,8 @@ fn phases_only(b: &Binding) -> bool {
 
 /// The help page: sections of (keys, description), from the same table.
 /// `with_phases` is false for `kindops status --watch`, which has no phases,
-/// panes or steps to continue or retry.
+/// panes or steps to continue or retry. `kindops learn N`'s keys
+/// ([`Scope::Learn`]) are not on it: that screen has no help page.
 pub fn help_sections(with_phases: bool) -> Vec<(&'static str, Vec<(String, &'static str)>)> {
     let order = [
         Scope::Always,
@@ -371,6 +406,7 @@ mod tests {
                 Scope::FilterInput => &[Context::FilterInput],
                 Scope::Dialog => &[Context::Dialog],
                 Scope::Lessons => &[Context::Lessons],
+                Scope::Learn => &[Context::Learn],
             };
             for key in b.keys {
                 for ctx in ctxs {
@@ -432,7 +468,7 @@ mod tests {
                 .all(|(_, d)| !d.contains("retry") && !d.contains("presenter"))));
         assert!(status_help.iter().any(|(t, _)| *t == Scope::Apps.title()));
         let all: Vec<&str> = help.iter().flat_map(|(_, r)| r.iter().map(|(_, d)| *d)).collect();
-        for b in BINDINGS {
+        for b in BINDINGS.iter().filter(|b| b.scope != Scope::Learn) {
             assert!(all.contains(&b.desc), "{} missing from help", b.desc);
         }
         assert!(help
@@ -499,5 +535,28 @@ mod tests {
         assert!(help
             .iter()
             .any(|(t, rows)| *t == "Applications" && rows.iter().any(|(k, d)| k == "s" && d.starts_with("sync"))));
+    }
+
+    #[test]
+    fn learn_keys_and_hints_come_from_the_table() {
+        let learn = |code: KeyCode, mods: KeyModifiers| lookup(Context::Learn, &ev(code, mods));
+        let none = KeyModifiers::NONE;
+        for c in [KeyCode::Char('q'), KeyCode::Esc] {
+            assert_eq!(learn(c, none), Some(Action::Quit));
+        }
+        assert_eq!(learn(KeyCode::Char('c'), KeyModifiers::CONTROL), Some(Action::Quit));
+        for c in [KeyCode::Enter, KeyCode::Char(' ')] {
+            assert_eq!(learn(c, none), Some(Action::Continue));
+        }
+        assert_eq!(learn(KeyCode::Char('k'), none), Some(Action::Up));
+        assert_eq!(learn(KeyCode::Down, none), Some(Action::Down));
+        assert_eq!(learn(KeyCode::PageUp, none), Some(Action::PageUp));
+        for c in ['?', 'r', 'g', '3', '/'] {
+            assert_eq!(learn(KeyCode::Char(c), none), None, "{c}");
+        }
+        assert_eq!(learn_hints(None, true), " q quit · j/k scroll");
+        assert_eq!(learn_hints(Some(2), false), " Enter step 2 · q stop · j/k scroll");
+        assert_eq!(learn_hints(None, false), " q stop · j/k scroll");
+        assert!(help_sections(true).iter().all(|(t, _)| *t != Scope::Learn.title()));
     }
 }

@@ -1,12 +1,13 @@
 //! Running a lesson from `kindops up`'s lessons screen: the same runner as
 //! `kindops learn N` ([`crate::learn::run`]) in a task of the TUI's loop, on
 //! the cluster and git source of this `up`; its events go through a channel
-//! into the loop's one channel as [`Msg::Lesson`], as the engine's do.
+//! into the loop's one channel as `Msg::Lesson` ([`event::forward_lesson`]),
+//! as the engine's do.
 //! Cancelling its token (the user quits) ends it `interrupted`.
 
 use crate::learn::{self, event::LessonOutcome, repo::LessonRepo, RunOptions};
 use crate::tui::app::Msg;
-use crate::tui::event::Sender;
+use crate::tui::event::{self, Sender};
 use std::time::Duration;
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -36,7 +37,7 @@ pub fn spawn(number: u8, setup: &LessonSetup, client: kube::Client, tx: Sender) 
         .iter()
         .find(|l| l.number == number)
         .unwrap_or(&learn::LESSONS[0]);
-    let (ltx, mut lrx) = tokio::sync::mpsc::unbounded_channel();
+    let (ltx, lrx) = tokio::sync::mpsc::unbounded_channel();
     // No presenter pauses here: the sender is dropped, so a pause would go on at once.
     let (_, continue_rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
@@ -55,14 +56,7 @@ pub fn spawn(number: u8, setup: &LessonSetup, client: kube::Client, tx: Sender) 
         continue_rx,
         cancel.clone(),
     ));
-    let forward = tokio::spawn(async move {
-        while let Some(ev) = lrx.recv().await {
-            if tx.send(Msg::Lesson(ev).into()).is_err() {
-                return;
-            }
-        }
-    })
-    .abort_handle();
+    let forward = event::forward_lesson(lrx, tx);
     (
         Running {
             number: info.number,

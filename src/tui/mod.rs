@@ -1,6 +1,8 @@
-//! The full-screen terminal UI (ratatui). Every producer (engine events,
-//! the Applications watchers, terminal input, signals, ticks) sends into one
-//! channel ([`event`]); the loop is `recv → update → draw if changed`.
+//! The full-screen terminal UI (ratatui). Every producer (engine or lesson
+//! events, the Applications watchers, terminal input, signals, ticks) sends
+//! into one channel ([`event`]); the one loop, `recv → update → draw if
+//! changed`, runs `kindops up` ([`run_up`]), `status --watch` ([`run_status`])
+//! and `learn N` ([`run_learn`]).
 //!
 //! - [`app`]: the one owner of UI state, changed only by `App::update(msg)`.
 //! - [`keys`]: the one key table (dispatch, help page, hint bar).
@@ -11,7 +13,6 @@
 //! - [`event`]: the one channel's [`event::TuiEvent`] and its producers.
 //! - [`terminal`]: the guard that always restores the terminal.
 //! - [`watch`]: watchers on Applications and ApplicationSets.
-//! - [`lessons`]: `kindops learn N`'s own screen (state, keys, loop).
 //! - [`lesson_run`]: a lesson run from `kindops up`'s lessons screen (key `3`).
 
 pub mod app;
@@ -21,7 +22,6 @@ pub mod event;
 pub(crate) mod fixtures;
 pub mod keys;
 pub mod lesson_run;
-pub mod lessons;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
@@ -31,6 +31,7 @@ pub mod watch_delivery;
 use crate::argocd::AppSummary;
 use crate::engine::event::{Control, RunOutcome, Stamped};
 use crate::learn;
+use crate::learn::event::StampedLesson;
 use app::{App, Effect, Mode, Msg};
 use event::TuiEvent;
 use ratatui::buffer::Buffer;
@@ -38,6 +39,7 @@ use ratatui::layout::Rect;
 use std::time::{Instant, SystemTime};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
 
 pub struct TuiOptions {
     /// Presenter mode: the engine pauses before each phase; a key continues.
@@ -80,6 +82,30 @@ pub async fn run_status(client: kube::Client, opts: TuiOptions) -> anyhow::Resul
     Ok(())
 }
 
+/// `kindops learn N` full screen ([`Mode::Learn`]): the lesson's `events` as
+/// they come; Enter sends [`Control::Continue`] on `control` (presenter
+/// mode, `--step`); `q`, Esc or Ctrl-C cancels `cancel` while the lesson runs
+/// (it ends `interrupted`) and leaves once it ended. Returns when the user
+/// leaves, on SIGTERM/SIGHUP or when the terminal's input closes, or when
+/// the lesson's stream closes after a stop or without an outcome.
+///
+/// Errors: the terminal cannot be set up or drawn, or a task panicked.
+pub async fn run_learn(
+    events: UnboundedReceiver<StampedLesson>,
+    control: UnboundedSender<Control>,
+    cancel: CancellationToken,
+    no_color: bool,
+) -> anyhow::Result<()> {
+    let app = App::new(Mode::Learn, false, no_color, None);
+    let (tx, rx) = unbounded_channel();
+    let lesson = event::forward_lesson(events, tx.clone());
+    let mut ui = Loop::new(app, tx, Some(control));
+    ui.stop = Some(cancel);
+    ui.tasks.push(lesson);
+    ui.run(rx).await?;
+    Ok(())
+}
+
 /// The loop: `recv → update → draw if changed`, with everything pending
 /// drained before a draw. It owns the app, the producers' tasks and the
 /// way back to the engine.
@@ -97,6 +123,8 @@ struct Loop {
     lesson_setup: Option<Result<lesson_run::LessonSetup, String>>,
     /// The lesson started from the lessons screen (the last one).
     lesson: Option<lesson_run::Running>,
+    /// `kindops learn N`: its lesson's token ([`Effect::StopLesson`]).
+    stop: Option<CancellationToken>,
 }
 
 /// What one event asks of the loop.
@@ -118,6 +146,7 @@ impl Loop {
             drawn_sec: u64::MAX,
             lesson_setup: None,
             lesson: None,
+            stop: None,
         }
     }
 
@@ -217,6 +246,8 @@ impl Loop {
                 }
                 Ok(Next::Go { changed: true })
             }
+            // `kindops learn N` leaves (its caller then stops the lesson).
+            TuiEvent::InputFailed(_) if self.app.mode == Mode::Learn => Ok(Next::Quit),
             TuiEvent::InputFailed(e) => anyhow::bail!("{e}"),
         }
     }
@@ -279,6 +310,11 @@ impl Loop {
                             left_changed: vec![],
                         },
                     }));
+                }
+            }
+            Effect::StopLesson => {
+                if let Some(c) = &self.stop {
+                    c.cancel();
                 }
             }
             Effect::Watch(context) => {
@@ -386,5 +422,32 @@ mod tests {
         assert_eq!(ctl_rx.try_recv().ok(), Some(Control::Retry));
         assert!(matches!(ui.handle(key('q').into()).unwrap(), Next::Quit));
         assert!(ui.handle(TuiEvent::InputFailed("closed".into())).is_err());
+    }
+
+    #[test]
+    fn learn_keys_stop_the_lesson_and_continue_it_and_a_closed_input_leaves() {
+        let (tx, _rx) = unbounded_channel();
+        let (ctl, mut ctl_rx) = unbounded_channel();
+        let mut ui = Loop::new(App::new(Mode::Learn, false, true, None), tx, Some(ctl));
+        let cancel = CancellationToken::new();
+        ui.stop = Some(cancel.clone());
+        let awaiting = learn::event::LessonEvent::AwaitingContinue { lesson: 1, step: 1 };
+        let ev = StampedLesson {
+            elapsed_ms: 0,
+            event: awaiting,
+        };
+        assert!(changed(ui.handle(Msg::Lesson(ev).into()).unwrap()));
+        assert!(changed(
+            ui.handle(crate::tui::fixtures::code(crossterm::event::KeyCode::Enter).into())
+                .unwrap()
+        ));
+        assert_eq!(ctl_rx.try_recv().ok(), Some(Control::Continue));
+        assert!(changed(ui.handle(key('q').into()).unwrap()));
+        assert!(cancel.is_cancelled());
+        assert!(matches!(
+            ui.handle(TuiEvent::InputFailed("closed".into())).unwrap(),
+            Next::Quit
+        ));
+        assert!(matches!(ui.handle(Msg::Terminate.into()).unwrap(), Next::Quit));
     }
 }

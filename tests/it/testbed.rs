@@ -26,10 +26,9 @@ fn json(out: &str) -> Value {
 
 fn apply_stdin(kubeconfig: &std::path::Path, ns: &str, yaml: &str) {
     use std::io::Write;
-    let mut child = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(["-n", ns, "apply", "-f", "-"])
+    let mut child = support::kubectl::Kubectl::new()
+        .kubeconfig(kubeconfig)
+        .command(&["-n", ns, "apply", "-f", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

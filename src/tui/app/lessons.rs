@@ -121,12 +121,16 @@ impl App {
     }
 
     /// One event of the running lesson; once it finished, progress is read again.
+    /// In [`Mode::Learn`], the lesson's lines only.
     pub(super) fn on_lesson_event(&mut self, ev: StampedLesson) -> Option<Effect> {
         let s = self.lessons.screen.get_or_insert_with(|| LessonScreen {
             no_color: self.no_color,
             ..Default::default()
         });
         s.update_event(&ev);
+        if self.mode == Mode::Learn {
+            return None;
+        }
         if let LessonEvent::LessonFinished { lesson, outcome, .. } = &ev.event {
             let word = serde_json::to_value(outcome)
                 .ok()
@@ -136,6 +140,15 @@ impl App {
             return Some(Effect::ReadLessonProgress);
         }
         None
+    }
+
+    /// The lesson's stream closed: [`Mode::Learn`] leaves if the lesson
+    /// never said how it ended, or after a stop; `up` goes on.
+    pub(super) fn on_lesson_closed(&mut self) -> Option<Effect> {
+        match (&self.lessons.screen, self.mode) {
+            (Some(s), Mode::Learn) if s.outcome.is_none() || s.stopping => Some(Effect::Quit),
+            _ => None,
+        }
     }
 }
 

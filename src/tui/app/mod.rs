@@ -4,7 +4,9 @@
 //! The state has three parts, each in its own file: the run view
 //! ([`run`]: phases, steps, logs, toasts, from the engine's events), the
 //! Applications table ([`table`]: rows, filter, selection, from the
-//! watchers), and navigation ([`nav`]: pane, help, details, keys).
+//! watchers), and navigation ([`nav`]: pane, help, details, keys). The
+//! lessons: [`lessons`] (`up`'s lessons screen) and [`lesson_screen`] (one
+//! lesson's lines; all of [`Mode::Learn`]).
 
 pub mod actions;
 pub mod layout;
@@ -15,6 +17,7 @@ pub mod run;
 pub mod table;
 
 pub use actions::{Actions, Intent, PasswordUse, Secret};
+pub use lesson_screen::LessonScreen;
 pub use lessons::{LessonsView, Progress};
 pub use nav::{Nav, Pane};
 pub use run::{LogLine, PhaseView, RunView, State, StepView, Toast, LOG_CAP};
@@ -53,6 +56,8 @@ pub enum Msg {
     Lesson(crate::learn::event::StampedLesson),
     /// This cluster's lesson progress as read (or why it could not be).
     LessonProgress(Progress),
+    /// The lesson's event stream closed (its task ended).
+    LessonClosed,
 }
 
 /// What the loop must do after an update.
@@ -73,6 +78,9 @@ pub enum Effect {
     ReadLessonProgress,
     /// Run lesson N on this cluster in a task (its events: [`Msg::Lesson`]).
     RunLesson(u8),
+    /// [`Mode::Learn`]: stop the lesson (it ends `interrupted`; its last
+    /// events still come).
+    StopLesson,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +89,9 @@ pub enum Mode {
     Up,
     /// `kindops status --watch`: the Applications view alone.
     Status,
+    /// `kindops learn N`: one lesson's screen (`lessons.screen`), its keys
+    /// [`crate::tui::keys::Scope::Learn`].
+    Learn,
 }
 
 pub struct App {
@@ -104,6 +115,13 @@ pub struct App {
 
 impl App {
     pub fn new(mode: Mode, step_mode: bool, no_color: bool, log_path: Option<PathBuf>) -> Self {
+        let mut lessons = LessonsView::default();
+        if mode == Mode::Learn {
+            lessons.screen = Some(LessonScreen {
+                no_color,
+                ..Default::default()
+            });
+        }
         App {
             mode,
             step_mode,
@@ -117,7 +135,7 @@ impl App {
             table: AppsTable::default(),
             nav: Nav::new(mode),
             acts: Actions::default(),
-            lessons: LessonsView::default(),
+            lessons,
         }
     }
 
@@ -179,6 +197,7 @@ impl App {
                 self.lessons.progress = Some(p);
                 None
             }
+            Msg::LessonClosed => self.on_lesson_closed(),
         }
     }
 

@@ -76,7 +76,9 @@ impl App {
 
     /// Which keys are live right now.
     pub fn context(&self) -> Context {
-        if self.table.filter_input {
+        if self.mode == Mode::Learn {
+            Context::Learn
+        } else if self.table.filter_input {
             Context::FilterInput
         } else if self.acts.dialog() {
             Context::Dialog
@@ -126,6 +128,11 @@ impl App {
             return None;
         }
         let ctx = self.context();
+        if ctx == Context::Learn {
+            // One lesson's screen: its own rows of the table, nothing else.
+            let action = keys::lookup(ctx, &k)?;
+            return self.lessons.screen.as_mut()?.on_action(action);
+        }
         let effect = match keys::lookup(ctx, &k) {
             Some(action) => self.on_action(ctx, action),
             None => {
@@ -328,7 +335,8 @@ impl App {
                 let t = &mut self.table;
                 t.selected_row = scroll(t.selected_row, action, rows, t.view.len() - 1);
             }
-            Context::FilterInput | Context::Dialog | Context::Lessons => {}
+            // The lessons move their own way (`on_lessons_action`, `LessonScreen::on_action`).
+            Context::FilterInput | Context::Dialog | Context::Lessons | Context::Learn => {}
         }
     }
 }

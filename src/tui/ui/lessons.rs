@@ -1,10 +1,10 @@
 //! The lessons screen (`kindops learn N` on a terminal): a title bar with
 //! the lesson and its state, the lesson's lines (the plain printer's words,
-//! coloured by what they say), and a hint bar. A pure function of
-//! [`LessonScreen`]; fits 80x24.
+//! coloured by what they say), and a hint bar (the key table's,
+//! `keys::learn_hints`). A pure function of [`LessonScreen`]; fits 80x24.
 
 use crate::learn::event::LessonOutcome;
-use crate::tui::app::lesson_screen::LessonScreen;
+use crate::tui::app::LessonScreen;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::Style;
@@ -35,11 +35,7 @@ pub fn draw(frame: &mut Frame, s: &LessonScreen) {
     let theme = Theme::new(s.no_color);
     let [area, hint] = Layout::vertical([Constraint::Min(2), Constraint::Length(1)]).areas(frame.area());
     draw_lesson(frame, s, theme, area, "kindops learn");
-    let keys = match (s.outcome, s.awaiting) {
-        (Some(_), _) => " q quit · j/k scroll".to_string(),
-        (None, Some(step)) => format!(" Enter step {step} · q stop · j/k scroll"),
-        (None, None) => " q stop · j/k scroll".to_string(),
-    };
+    let keys = crate::tui::keys::learn_hints(s.awaiting, s.outcome.is_some());
     frame.render_widget(Paragraph::new(Span::styled(keys, theme.dim())), hint);
 }
 

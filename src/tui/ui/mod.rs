@@ -1,4 +1,5 @@
 //! Drawing: pure functions of `&App`. Every screen fits 80x24.
+//! `kindops learn N` ([`Mode::Learn`]) is [`lessons::draw`] alone.
 
 mod apps;
 pub mod delivery;
@@ -25,6 +26,12 @@ pub use apps::render_apps_table;
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
+    if app.mode == Mode::Learn {
+        if let Some(s) = &app.lessons.screen {
+            lessons::draw(frame, s);
+        }
+        return;
+    }
     let theme = Theme::new(app.no_color);
     let area = frame.area();
     let a = layout::areas(app, area);
@@ -127,6 +134,8 @@ fn title_bar(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             spans.push(Span::styled("status · ", theme.dim()));
             spans.push(tab(n_apps, true));
         }
+        // Its own screen has its own title (`lessons::draw`).
+        Mode::Learn => {}
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

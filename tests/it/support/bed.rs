@@ -10,6 +10,7 @@
 //! KUBECONFIG for the shared bed (this process is already in its namespace),
 //! through `testbed.sh exec` for a private one (its 127.0.0.1 is not ours).
 
+use super::kubectl::Kubectl;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -172,28 +173,24 @@ impl Bed {
         }
     }
 
+    /// kubectl against this bed: with its kubeconfig for the shared bed,
+    /// inside the bed's namespace (`testbed.sh exec`) for a private one.
+    pub fn kube(&self) -> Kubectl {
+        if self.private {
+            Kubectl::new().in_bed(&self.name)
+        } else {
+            Kubectl::new().kubeconfig(&self.kubeconfig)
+        }
+    }
+
     /// `kubectl ARGS` against this bed, whatever the exit code.
     pub fn kubectl(&self, args: &[&str]) -> Output {
-        if self.private {
-            let mut full = vec!["exec", "--", "kubectl"];
-            full.extend_from_slice(args);
-            self.script(&full)
-        } else {
-            super::kubectl_with(&self.kubeconfig, args)
-        }
+        self.kube().run(args)
     }
 
     /// `kubectl ARGS` stdout; panics with the output when it fails.
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args);
-        assert!(
-            out.status.success(),
-            "kubectl {} on {}: {}",
-            args.join(" "),
-            self.name,
-            show(&out)
-        );
-        stdout(&out)
+        self.kube().ok(args)
     }
 
     /// A `file://` git source in this test's home (Argo CD runs on the host here).

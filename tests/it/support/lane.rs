@@ -4,6 +4,7 @@
 
 use super::bed::{mirror, show, stdout};
 use super::kindops::Kindops;
+use super::kubectl::Kubectl;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -90,34 +91,26 @@ impl Learner {
             ],
             &["config", "use-context", "learner-prod"],
         ] {
-            let out = Command::new("kubectl")
-                .env("KUBECONFIG", &kc)
-                .args(args)
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "kubectl {args:?}: {}", show(&out));
+            Kubectl::new().kubeconfig_env(&kc).ok(args);
         }
     }
 
     /// `kubectl config current-context` of this learner's kubeconfig.
     pub fn current_context(&self) -> String {
-        let out = Command::new("kubectl")
-            .env("KUBECONFIG", self.home.path().join("kubeconfig"))
-            .args(["config", "current-context"])
-            .output()
-            .unwrap();
-        stdout(&out).trim().to_string()
+        let kc = self.home.path().join("kubeconfig");
+        Kubectl::new()
+            .kubeconfig_env(kc)
+            .ok(&["config", "current-context"])
+            .trim()
+            .to_string()
     }
 
     /// `kubectl --context kind-CLUSTER ARGS` with this learner's kubeconfig.
     pub fn kubectl(&self, cluster: &str, args: &[&str]) -> Output {
-        Command::new("kubectl")
-            .env("KUBECONFIG", self.home.path().join("kubeconfig"))
-            .arg("--context")
-            .arg(format!("kind-{cluster}"))
-            .args(args)
-            .output()
-            .unwrap()
+        Kubectl::new()
+            .kubeconfig_env(self.home.path().join("kubeconfig"))
+            .context(format!("kind-{cluster}"))
+            .run(args)
     }
 
     pub fn git_dir(&self, cluster: &str) -> PathBuf {

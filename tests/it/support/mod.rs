@@ -6,43 +6,26 @@
 //!   process runs in, or a private one the test starts and stops; the test
 //!   mirror and the test bed's phases.
 //! - [`kindops`]: the builder for `kindops` invocations and their output.
+//! - [`kubectl`](mod@kubectl): the one `kubectl` runner, [`kubectl::Kubectl`].
 //! - [`tmux`]: the TUI in a real terminal, and reading its screen.
 //!
 //! Declared once in `tests/it/main.rs`; a test module reaches it with
 //! `use crate::support;`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Runs `kubectl` against the shared test bed and returns its output, whatever the exit code.
+/// `kubectl ARGS` against the shared test bed, whatever the exit code
+/// ([`kubectl::Kubectl::shared_bed`]).
 pub fn kubectl(args: &[&str]) -> Output {
-    kubectl_with(&bed::shared_env().kubeconfig, args)
+    kubectl::Kubectl::shared_bed().run(args)
 }
 
-/// Runs `kubectl --kubeconfig KUBECONFIG ARGS...`.
-pub fn kubectl_with(kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run kubectl: {e}"))
-}
-
-/// Like [`kubectl`], but panics (with stderr) unless it succeeds; returns stdout.
+/// Like [`kubectl()`], but panics (with the output) unless it succeeds; returns stdout.
 pub fn kubectl_ok(args: &[&str]) -> String {
-    let out = kubectl(args);
-    assert!(
-        out.status.success(),
-        "kubectl {} failed ({}):\n{}{}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    kubectl::Kubectl::shared_bed().ok(args)
 }
 
 /// A lowercase DNS-1123 label (at most 63 chars) that is unique per call and per process.
@@ -122,6 +105,7 @@ pub mod ci_loop;
 pub mod fault;
 pub mod git;
 pub mod kindops;
+pub mod kubectl;
 pub mod lane;
 pub mod learner;
 pub mod secrets;
