@@ -42,6 +42,7 @@ pub const KEYS: &[(&str, &str, Option<&str>)] = &[
     ("workers", "--workers", Some("KINDOPS_WORKERS")),
     ("addons", "--addons", Some("KINDOPS_ADDONS")),
     ("products", "--product", None),
+    ("upstreamMirrors", "--upstream-mirror", None),
     ("registry", "--no-registry", None),
     ("registryPort", "--registry-port", Some("KINDOPS_REGISTRY_PORT")),
     ("mirror", "--mirror", Some("KINDOPS_MIRROR")),
@@ -70,6 +71,8 @@ pub struct Settings {
     pub addons: Option<Vec<String>>,
     /// Product folders of the user's (`--product`), read from the file's folder when relative.
     pub products: Option<Vec<PathBuf>>,
+    /// Registry → the URL its pull-through cache proxies (`--upstream-mirror`).
+    pub upstream_mirrors: Option<std::collections::BTreeMap<String, String>>,
     /// `false`: no local registry (`--no-registry`).
     pub registry: Option<bool>,
     /// Host port of the local registry, 1-65535 (`--registry-port`).
@@ -237,6 +240,13 @@ fn check(loaded: &Loaded) -> Result<(), String> {
                 .find_map(|d| crate::products::Product::parse(&d.display().to_string()).err()),
         ),
         (
+            "upstreamMirrors",
+            s.upstream_mirrors
+                .iter()
+                .flatten()
+                .find_map(|(host, url)| crate::registry::caches::parse_mirror(&format!("{host}={url}")).err()),
+        ),
+        (
             "workers",
             s.workers
                 .filter(|n| *n > 9)
@@ -305,6 +315,7 @@ fn arg_id(key: &str) -> &'static str {
         "workers" => "workers",
         "addons" => "addons",
         "products" => "products",
+        "upstreamMirrors" => "upstream_mirrors",
         "registry" => "no_registry",
         "registryPort" => "registry_port",
         "mirror" => "mirror",
@@ -365,6 +376,13 @@ fn up(m: &ArgMatches, s: &Settings, a: &mut UpArgs) {
     set(m, "ui_port", &s.ui_port, &mut a.ui_port);
     set(m, "workers", &s.workers, &mut a.workers);
     set(m, "addons", &s.addons, &mut a.addons);
+    if let (false, Some(mirrors)) = (given(m, "upstream_mirrors"), &s.upstream_mirrors) {
+        // Checked by `load`.
+        a.upstream_mirrors = mirrors
+            .iter()
+            .filter_map(|(host, url)| crate::registry::caches::parse_mirror(&format!("{host}={url}")).ok())
+            .collect();
+    }
     if let (false, Some(dirs)) = (given(m, "products"), &s.products) {
         // Checked by `load`.
         a.products = dirs
@@ -434,6 +452,11 @@ pub fn effective(up: &UpArgs, sub: &ArgMatches, file: Option<&Loaded>) -> Vec<Ef
                 .iter()
                 .map(|p| p.dir.display().to_string())
                 .collect::<Vec<_>>()),
+            "upstreamMirrors" => json!(up
+                .upstream_mirrors
+                .iter()
+                .cloned()
+                .collect::<std::collections::BTreeMap<_, _>>()),
             "registry" => json!(!up.no_registry),
             "registryPort" => json!(up.registry_port),
             "mirror" => json!(up.source.mirror.as_ref().map(ToString::to_string)),
@@ -459,6 +482,7 @@ pub fn effective(up: &UpArgs, sub: &ArgMatches, file: Option<&Loaded>) -> Vec<Ef
             "workers" => s.workers.is_some(),
             "addons" => s.addons.is_some(),
             "products" => s.products.is_some(),
+            "upstreamMirrors" => s.upstream_mirrors.is_some(),
             "registry" => s.registry.is_some(),
             "registryPort" => s.registry_port.is_some(),
             "mirror" => s.mirror.is_some(),
@@ -497,6 +521,24 @@ mod tests {
     }
 
     /// A value that parses but [`check`] refuses.
+    #[test]
+    fn upstream_mirrors_are_checked_at_their_line() {
+        let s = parse(
+            "kindops.yaml",
+            "upstreamMirrors:\n  docker.io: https://mirror.corp:5000\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.upstream_mirrors,
+            Some([("docker.io".to_string(), "https://mirror.corp:5000".to_string())].into())
+        );
+        let e = checked("cluster: a\nupstreamMirrors: {example.com: https://m}\n");
+        assert!(
+            e.starts_with("kindops.yaml:2: upstreamMirrors: `example.com` has no cache"),
+            "{e}"
+        );
+    }
+
     /// `products` are read from the file's folder; a folder that is not a
     /// product is named at the key's line.
     #[test]

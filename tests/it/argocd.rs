@@ -126,19 +126,6 @@ fn bare(bed: &Bed) -> std::path::PathBuf {
     bed.home.path().join("git/gitops.git")
 }
 
-/// `kubectl -n argocd get application NAME -o jsonpath=PATH`.
-fn app_field(bed: &Bed, name: &str, path: &str) -> String {
-    bed.kubectl_ok(&[
-        "-n",
-        "argocd",
-        "get",
-        "application",
-        name,
-        "-o",
-        &format!("jsonpath={path}"),
-    ])
-}
-
 fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     support::wait_for(what, timeout, &mut f)
 }
@@ -533,7 +520,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Valid_Name\ndata: {}\n",
     );
     clone.push_in(&bed, "a ConfigMap the API server refuses");
-    let field = |path: &str| app_field(&bed, "coffee-ci", path);
+    let field = |path: &str| bed.app_field("coffee-ci", path);
     let (repo, project, server) = (
         field("{.spec.source.repoURL}"),
         field("{.spec.project}"),
@@ -555,8 +542,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
     // (with the Application's own retry), and the wait then sees it give up
     // again.
     wait_until("Argo CD gives up on sync-gives-up", Duration::from_secs(120), || {
-        let c = app_field(
-            &bed,
+        let c = bed.app_field(
             "sync-gives-up",
             r#"{.status.conditions[?(@.type=="SyncError")].message}"#,
         );
@@ -599,8 +585,7 @@ fn phases_2_to_4_with_the_real_argo_cd() {
     eprintln!("given-up sync seen after {failed_after:.1}s of the wait");
     // What the wait saw given up was the sync kindops asked for, finished:
     // not the failed state from before it.
-    let by = app_field(
-        &bed,
+    let by = bed.app_field(
         "sync-gives-up",
         "{.status.operationState.operation.initiatedBy.username}",
     );

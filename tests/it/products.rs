@@ -11,15 +11,7 @@ use support::kindops::Kindops;
 
 /// `status.sync.status/status.health.status` of Application `name`.
 fn app_state(bed: &Bed, name: &str) -> String {
-    bed.kubectl_ok(&[
-        "-n",
-        "argocd",
-        "get",
-        "application",
-        name,
-        "-o",
-        "jsonpath={.status.sync.status}/{.status.health.status}",
-    ])
+    bed.app_field(name, "{.status.sync.status}/{.status.health.status}")
 }
 
 #[test]

@@ -193,6 +193,19 @@ impl Bed {
         self.kube().ok(args)
     }
 
+    /// `kubectl -n argocd get application NAME -o jsonpath=PATH`.
+    pub fn app_field(&self, name: &str, path: &str) -> String {
+        self.kubectl_ok(&[
+            "-n",
+            "argocd",
+            "get",
+            "application",
+            name,
+            "-o",
+            &format!("jsonpath={path}"),
+        ])
+    }
+
     /// A `file://` git source in this test's home (Argo CD runs on the host here).
     pub fn repo_url(&self) -> String {
         format!("file://{}", self.home.path().join("git/gitops.git").display())
