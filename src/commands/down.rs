@@ -112,14 +112,13 @@ async fn registry_down(purge: bool) -> Result<()> {
     {
         println!("removed the registry container {CONTAINER}");
     }
-    let mut caches_removed = 0;
-    for u in caches::UPSTREAMS {
-        caches_removed += usize::from(
-            docker::remove_container(&client, &at, &caches::container(u.host))
-                .await
-                .map_err(failed)?,
-        );
-    }
+    let caches_removed = for_each_cache(|u| {
+        let name = caches::container(u.host);
+        let (client, at) = (&client, &at);
+        async move { docker::remove_container(client, at, &name).await }
+    })
+    .await
+    .map_err(failed)?;
     if caches_removed > 0 {
         println!("removed the {caches_removed} pull-through cache containers (kindops-cache-*)");
     }
@@ -127,14 +126,13 @@ async fn registry_down(purge: bool) -> Result<()> {
         if docker::remove_volume(&client, &at, VOLUME).await.map_err(failed)? {
             println!("removed the registry volume {VOLUME} (its images are gone)");
         }
-        let mut purged = 0;
-        for u in caches::UPSTREAMS {
-            purged += usize::from(
-                docker::remove_volume(&client, &at, &caches::volume(u.host))
-                    .await
-                    .map_err(failed)?,
-            );
-        }
+        let purged = for_each_cache(|u| {
+            let name = caches::volume(u.host);
+            let (client, at) = (&client, &at);
+            async move { docker::remove_volume(client, at, &name).await }
+        })
+        .await
+        .map_err(failed)?;
         if purged > 0 {
             println!("removed the {purged} pull-through cache volumes (what they cached is gone)");
         }
@@ -142,13 +140,27 @@ async fn registry_down(purge: bool) -> Result<()> {
         if client.inspect_volume(VOLUME).await.is_ok() {
             println!("kept the registry volume {VOLUME} (the pushed images); `kindops down --purge` removes it");
         }
-        let mut kept = 0;
-        for u in caches::UPSTREAMS {
-            kept += usize::from(client.inspect_volume(&caches::volume(u.host)).await.is_ok());
-        }
+        let kept = for_each_cache(|u| {
+            let name = caches::volume(u.host);
+            let client = &client;
+            async move { Ok::<_, docker::RegistryError>(client.inspect_volume(&name).await.is_ok()) }
+        })
+        .await
+        .map_err(failed)?;
         if kept > 0 {
             println!("kept the {kept} pull-through cache volumes (kindops-cache-*-data: the next cluster pulls from them); `kindops down --purge` removes them");
         }
     }
     Ok(())
+}
+
+/// How many of the pull-through caches `ask` answered `true` for (removed,
+/// or present), asking for all of them at once; the first error stops it.
+async fn for_each_cache<F, Fut>(ask: F) -> std::result::Result<usize, crate::registry::docker::RegistryError>
+where
+    F: Fn(&'static crate::registry::caches::Upstream) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<bool, crate::registry::docker::RegistryError>>,
+{
+    let answers = futures::future::try_join_all(crate::registry::caches::UPSTREAMS.iter().map(ask)).await?;
+    Ok(answers.into_iter().filter(|yes| *yes).count())
 }
