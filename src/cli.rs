@@ -386,6 +386,13 @@ pub struct UpArgs {
     /// (a corporate mirror). Used when kindops makes the cache container.
     #[arg(long = "upstream-mirror", value_name = "REGISTRY=URL", value_parser = crate::registry::caches::parse_mirror)]
     pub upstream_mirrors: Vec<(String, String)>,
+    /// No network to the public registries (a workshop room): each
+    /// pull-through cache serves what it holds and asks no upstream, so a
+    /// cluster made after `kindops down` starts its pods at once instead of
+    /// waiting, per image, for the upstream's lookups to time out. An image
+    /// no cache holds cannot be pulled; `--mirror DIR` preloads archives.
+    #[arg(long, env = "KINDOPS_OFFLINE", conflicts_with = "no_registry")]
+    pub offline: bool,
     /// The platform add-ons phase 3 installs, comma-separated (default all
     /// three). Phase 4 needs external-secrets and argo-rollouts; leaving
     /// one out does not remove it from a cluster that has it.

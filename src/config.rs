@@ -43,6 +43,7 @@ pub const KEYS: &[(&str, &str, Option<&str>)] = &[
     ("addons", "--addons", Some("KINDOPS_ADDONS")),
     ("products", "--product", None),
     ("upstreamMirrors", "--upstream-mirror", None),
+    ("offline", "--offline", Some("KINDOPS_OFFLINE")),
     ("registry", "--no-registry", None),
     ("registryPort", "--registry-port", Some("KINDOPS_REGISTRY_PORT")),
     ("mirror", "--mirror", Some("KINDOPS_MIRROR")),
@@ -73,6 +74,8 @@ pub struct Settings {
     pub products: Option<Vec<PathBuf>>,
     /// Registry → the URL its pull-through cache proxies (`--upstream-mirror`).
     pub upstream_mirrors: Option<std::collections::BTreeMap<String, String>>,
+    /// `true`: the caches serve only what they hold (`--offline`).
+    pub offline: Option<bool>,
     /// `false`: no local registry (`--no-registry`).
     pub registry: Option<bool>,
     /// Host port of the local registry, 1-65535 (`--registry-port`).
@@ -316,6 +319,7 @@ fn arg_id(key: &str) -> &'static str {
         "addons" => "addons",
         "products" => "products",
         "upstreamMirrors" => "upstream_mirrors",
+        "offline" => "offline",
         "registry" => "no_registry",
         "registryPort" => "registry_port",
         "mirror" => "mirror",
@@ -399,6 +403,7 @@ fn up(m: &ArgMatches, s: &Settings, a: &mut UpArgs) {
     set_opt(m, "repo_url", &s.repo_url, &mut a.repo_url);
     set_opt(m, "timeout", &s.timeout, &mut a.timeout);
     set(m, "keep_context", &s.keep_context, &mut a.keep_context);
+    set(m, "offline", &s.offline, &mut a.offline);
     set_opt(m, "on_conflict", &s.on_conflict, &mut a.on_conflict);
 }
 
@@ -457,6 +462,7 @@ pub fn effective(up: &UpArgs, sub: &ArgMatches, file: Option<&Loaded>) -> Vec<Ef
                 .iter()
                 .cloned()
                 .collect::<std::collections::BTreeMap<_, _>>()),
+            "offline" => json!(up.offline),
             "registry" => json!(!up.no_registry),
             "registryPort" => json!(up.registry_port),
             "mirror" => json!(up.source.mirror.as_ref().map(ToString::to_string)),
@@ -483,6 +489,7 @@ pub fn effective(up: &UpArgs, sub: &ArgMatches, file: Option<&Loaded>) -> Vec<Ef
             "addons" => s.addons.is_some(),
             "products" => s.products.is_some(),
             "upstreamMirrors" => s.upstream_mirrors.is_some(),
+            "offline" => s.offline.is_some(),
             "registry" => s.registry.is_some(),
             "registryPort" => s.registry_port.is_some(),
             "mirror" => s.mirror.is_some(),

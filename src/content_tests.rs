@@ -138,7 +138,12 @@ fn kind_config_sets_the_node_image_and_the_cgroup_v1_patch_only_when_asked() {
     assert_eq!(node["image"].as_str(), Some(v.node_image.as_str()));
     assert_eq!(node["extraMounts"][0]["hostPath"].as_str(), Some(git.to_str().unwrap()));
     assert_eq!(node["extraPortMappings"][0]["hostPort"].as_u64(), Some(8443));
-    assert!(cfg.get("kubeadmConfigPatches").is_none());
+    let kubelet: serde_yaml::Value = serde_yaml::from_str(cfg["kubeadmConfigPatches"][0].as_str().unwrap()).unwrap();
+    assert_eq!(kubelet["kind"].as_str(), Some("KubeletConfiguration"));
+    assert_eq!(kubelet["serializeImagePulls"].as_bool(), Some(false));
+    assert_eq!(kubelet["maxParallelImagePulls"].as_u64(), Some(4));
+    assert!(kubelet.get("failCgroupV1").is_none());
+    assert_eq!(cfg["kubeadmConfigPatches"].as_sequence().unwrap().len(), 1);
     assert_eq!(
         cfg["containerdConfigPatches"][0].as_str(),
         Some(crate::registry::CONTAINERD_CONFIG_PATCH),
@@ -154,6 +159,7 @@ fn kind_config_sets_the_node_image_and_the_cgroup_v1_patch_only_when_asked() {
     let patch: serde_yaml::Value = serde_yaml::from_str(cfg["kubeadmConfigPatches"][0].as_str().unwrap()).unwrap();
     assert_eq!(patch["kind"].as_str(), Some("KubeletConfiguration"));
     assert_eq!(patch["failCgroupV1"].as_bool(), Some(false));
+    assert_eq!(patch["serializeImagePulls"].as_bool(), Some(false));
     assert_eq!(cfg["nodes"].as_sequence().unwrap().len(), 1, "no workers unless asked");
 }
 

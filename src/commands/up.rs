@@ -67,6 +67,7 @@ pub async fn run(args: UpArgs) -> Result<u8> {
         registry: (!args.no_registry).then(|| crate::registry::RegistryOptions {
             port: args.registry_port,
             upstream_mirrors: args.upstream_mirrors.iter().cloned().collect(),
+            offline: args.offline,
         }),
         products: args.products.clone(),
     };

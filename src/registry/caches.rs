@@ -99,21 +99,45 @@ pub fn volume(host: &str) -> String {
 }
 
 /// The cache container of `upstream`, proxying `remote` (the upstream's own
-/// server unless `--upstream-mirror` names another).
-pub fn spec(upstream: &Upstream, remote: &str) -> Spec {
+/// server unless `--upstream-mirror` names another), or, with `None`
+/// (`--offline`), the same registry on the same volume without `proxy`: a
+/// plain registry serving what the proxy stored there (the proxy keeps
+/// manifests, tags and blobs in the registry's own storage layout:
+/// `proxymanifeststore.go` and `proxytagservice.go` write through the local
+/// repository). It answers a tag at once, where the proxy would first ask a
+/// remote that cannot answer (measured on the real-kind lane: about 10 s a
+/// lookup there, ~20 s an image).
+pub fn spec(upstream: &Upstream, remote: Option<&str>) -> Spec {
+    let (env, files) = match remote {
+        Some(remote) => (
+            vec![
+                format!("{REMOTE_ENV}{remote}"),
+                // Never expire what was pulled (distribution's default is 7 days).
+                "REGISTRY_PROXY_TTL=0s".into(),
+                format!("REGISTRY_PROXY_EXEC_COMMAND={CREDENTIALS_HELPER}"),
+            ],
+            vec![(CREDENTIALS_HELPER.to_string(), CREDENTIALS_HELPER_SCRIPT.to_string())],
+        ),
+        None => (vec![], vec![]),
+    };
     Spec {
         name: container(upstream.host),
         volume: volume(upstream.host),
         port: None,
-        env: vec![
-            format!("REGISTRY_PROXY_REMOTEURL={remote}"),
-            // Never expire what was pulled (distribution's default is 7 days).
-            "REGISTRY_PROXY_TTL=0s".into(),
-            format!("REGISTRY_PROXY_EXEC_COMMAND={CREDENTIALS_HELPER}"),
-        ],
+        env,
         labels: vec![(UPSTREAM_LABEL.to_string(), upstream.host.to_string())],
-        files: vec![(CREDENTIALS_HELPER.to_string(), CREDENTIALS_HELPER_SCRIPT.to_string())],
+        files,
     }
+}
+
+/// The environment entry naming a cache's remote (distribution's
+/// `proxy.remoteurl` as an environment override).
+pub const REMOTE_ENV: &str = "REGISTRY_PROXY_REMOTEURL=";
+
+/// The remote a cache container proxies, read off its environment; `None`
+/// for one serving only what it holds (`--offline`).
+pub fn proxied(env: &[String]) -> Option<&str> {
+    env.iter().find_map(|e| e.strip_prefix(REMOTE_ENV))
 }
 
 /// The remote each upstream's cache proxies: its own server, or the mirror
@@ -180,13 +204,22 @@ mod tests {
     fn every_cache_is_a_proxy_of_its_upstream_tried_before_it() {
         let docker = UPSTREAMS.iter().find(|u| u.host == "docker.io").unwrap();
         assert_eq!(container("registry.k8s.io"), "kindops-cache-registry-k8s-io");
-        let s = spec(docker, remote(docker, &BTreeMap::new()));
+        let s = spec(docker, Some(remote(docker, &BTreeMap::new())));
         assert_eq!(s.name, "kindops-cache-docker-io");
         assert_eq!(s.volume, "kindops-cache-docker-io-data");
         assert_eq!(s.port, None);
         assert!(s
             .env
             .contains(&"REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io".to_string()));
+        assert_eq!(proxied(&s.env), Some("https://registry-1.docker.io"));
+        // Offline: the same container name and volume, no proxy.
+        let offline = spec(docker, None);
+        assert_eq!(
+            (offline.name.as_str(), offline.volume.as_str()),
+            (s.name.as_str(), s.volume.as_str())
+        );
+        assert_eq!(proxied(&offline.env), None);
+        assert!(offline.files.is_empty());
         let mirrors = BTreeMap::from([("docker.io".to_string(), "http://standin:5000".to_string())]);
         assert_eq!(remote(docker, &mirrors), "http://standin:5000");
         let toml: toml::Value = toml::from_str(&hosts_toml(docker)).unwrap();

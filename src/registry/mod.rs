@@ -70,6 +70,9 @@ pub struct RegistryOptions {
     /// Upstream host → the registry its cache proxies instead of the
     /// upstream itself ([`caches::remote`]).
     pub upstream_mirrors: BTreeMap<String, String>,
+    /// `--offline`: the caches serve what they hold and ask no upstream
+    /// ([`caches::spec`]).
+    pub offline: bool,
 }
 
 /// `localhost:<port>`: the name pushed to on the host and pulled by pods.

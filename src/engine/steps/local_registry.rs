@@ -81,16 +81,17 @@ pub(crate) async fn local_registry_step(ctx: &mut StepCtx<'_>) -> StepResult {
     }
     wait_ready(ctx, port).await?;
     let mut changed = !ensured.changes.is_empty();
-    changed |= ensure_caches(ctx, &docker, &at, &image, &network, &opts.upstream_mirrors).await?;
+    changed |= ensure_caches(ctx, &docker, &at, &image, &network, &opts).await?;
     changed |= configure_nodes(ctx, &docker, &at, &name, port).await?;
     changed |= apply_hosting(ctx, port).await?;
     changed |= crate::registry::build_base::ensure(ctx, &docker, &at, port).await?;
     Ok(Done::new(
         changed,
         format!(
-            "local registry localhost:{port} (container {CONTAINER}, volume {VOLUME}); push with `docker push localhost:{port}/NAME:TAG`, pods pull `localhost:{port}/NAME:TAG`; {} pull-through caches (kindops-cache-*) in front of {}",
+            "local registry localhost:{port} (container {CONTAINER}, volume {VOLUME}); push with `docker push localhost:{port}/NAME:TAG`, pods pull `localhost:{port}/NAME:TAG`; {} pull-through caches (kindops-cache-*) in front of {}{}",
             UPSTREAMS.len(),
-            UPSTREAMS.iter().map(|u| u.host).collect::<Vec<_>>().join(", ")
+            UPSTREAMS.iter().map(|u| u.host).collect::<Vec<_>>().join(", "),
+            if opts.offline { ", offline: serving only what they hold" } else { "" }
         ),
     ))
 }
@@ -118,40 +119,48 @@ async fn load_from_mirror(ctx: &StepCtx<'_>, docker: &bollard::Docker, at: &str,
 }
 
 /// Makes sure every upstream's pull-through cache runs (the same registry
-/// image in proxy mode, [`caches::spec`]). Says when one was made with
-/// another remote than asked now (`--upstream-mirror` applies to a new
-/// cache container). Returns whether anything changed.
+/// image in proxy mode, or serving only what it holds with `--offline`,
+/// [`caches::spec`]). A cache container made for another remote or mode is
+/// made again (kindops's container; the cached images stay in its volume),
+/// and the run says so. Returns whether anything changed.
 async fn ensure_caches(
     ctx: &StepCtx<'_>,
     docker: &bollard::Docker,
     at: &str,
     image: &str,
     network: &str,
-    mirrors: &std::collections::BTreeMap<String, String>,
+    opts: &crate::registry::RegistryOptions,
 ) -> Result<bool, StepError> {
     let mut changed = false;
     for upstream in UPSTREAMS {
-        let remote = caches::remote(upstream, mirrors);
+        let remote = (!opts.offline).then(|| caches::remote(upstream, &opts.upstream_mirrors));
         let spec = caches::spec(upstream, remote);
-        let ensured = ensure(docker, at, image, &spec, network)
+        let mut ensured = ensure(docker, at, image, &spec, network)
             .await
             .map_err(registry_error(&spec.name))?;
+        let had = caches::proxied(&ensured.env).map(str::to_string);
+        if had.as_deref() != remote {
+            let what =
+                |r: Option<&str>| r.map_or("only what it holds (offline)".to_string(), |r| format!("proxying {r}"));
+            ctx.say(format!(
+                "the cache {} served {}; made again serving {} (its cached images stay in volume {})",
+                spec.name,
+                what(had.as_deref()),
+                what(remote),
+                spec.volume
+            ));
+            crate::registry::docker::remove_container(docker, at, &spec.name)
+                .await
+                .map_err(registry_error(&spec.name))?;
+            ensured = ensure(docker, at, image, &spec, network)
+                .await
+                .map_err(registry_error(&spec.name))?;
+            changed = true;
+        }
         for c in &ensured.changes {
             ctx.say(format!("cache of {}: {c}", upstream.host));
         }
         changed |= !ensured.changes.is_empty();
-        let want = format!("REGISTRY_PROXY_REMOTEURL={remote}");
-        if !ensured.env.contains(&want) {
-            let had = ensured
-                .env
-                .iter()
-                .find_map(|e| e.strip_prefix("REGISTRY_PROXY_REMOTEURL="))
-                .unwrap_or("none");
-            ctx.say(format!(
-                "the cache {} proxies {had}, not {remote}: a cache keeps the remote it was made with; `kindops down` then `kindops up` makes it anew (its cached images stay in volume {})",
-                spec.name, spec.volume
-            ));
-        }
     }
     Ok(changed)
 }

@@ -207,14 +207,31 @@ pub fn listed_images(l: &Learner, phase: &str, m: &str) -> Vec<serde_json::Value
 /// lane), for tests that load a single image.
 pub const SMALL_IMAGE: &str = "ghcr.io/tektoncd/pipeline/nop-8eac7c133edad5df719dc37b36b62482:v1.15.0";
 
-/// A mirror with images, made as a presenter makes one: `kindops fetch
-/// --images` saves them from the lane's Docker engine (`all`: every
-/// preloadable image of phases 0–4; else only [`SMALL_IMAGE`]). One image phase 1 names by digest
-/// only (Tekton's `-shell-image`, `cgr.dev/chainguard/busybox@sha256:…`)
-/// a registry would serve by that digest, and a locally built image can never
-/// have it: the test puts it in the mirror first as `fetch` writes it (the
-/// lane's busybox saved under its archive tag), and `fetch` keeps it.
+/// Which images [`mirror_with`] saves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Every preloadable image of phases 0–4.
+    All,
+    /// [`SMALL_IMAGE`] and the digest-pinned shell image (phase 1).
+    Small,
+    /// Only the digest-pinned shell image: the one image no registry can
+    /// serve the lane (see [`mirror_with`]); every other image is pulled.
+    DigestPinnedOnly,
+}
+
+/// [`mirror_with`] saving every image (`all`) or the small ones.
 pub fn mirror_with_images(l: &Learner, dir: &std::path::Path, all: bool) -> (String, String) {
+    mirror_with(l, dir, if all { Saved::All } else { Saved::Small })
+}
+
+/// A mirror with images, made as a presenter makes one: `kindops fetch
+/// --images` saves them from the lane's Docker engine (`which`: [`Saved`]).
+/// One image phase 1 names by digest only (Tekton's `-shell-image`,
+/// `cgr.dev/chainguard/busybox@sha256:…`) a registry would serve by that
+/// digest, and a locally built image can never have it: the test puts it in
+/// the mirror first as `fetch` writes it (the lane's busybox saved under its
+/// archive tag), and `fetch` keeps it. Returns the mirror and that reference.
+pub fn mirror_with(l: &Learner, dir: &std::path::Path, which: Saved) -> (String, String) {
     let m = dir.display().to_string();
     let digest_ref = listed_images(l, "1", &mirror())
         .iter()
@@ -253,13 +270,19 @@ pub fn mirror_with_images(l: &Learner, dir: &std::path::Path, all: bool) -> (Str
     let small = SMALL_IMAGE;
     let test_mirror = mirror();
     let mut args = vec!["fetch", "--images", "--into", &m, "--mirror", &test_mirror];
-    if !all {
-        args.extend(["--phase", "1", "--image", small, "--image", &digest_ref]);
+    match which {
+        Saved::All => {}
+        Saved::Small => args.extend(["--phase", "1", "--image", small, "--image", &digest_ref]),
+        Saved::DigestPinnedOnly => args.extend(["--phase", "4", "--image", &digest_ref]),
     }
     let out = l.command(&args).output().unwrap();
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(text.contains(&format!("saved    {small}")), "{text}");
+    assert_eq!(
+        text.contains(&format!("saved    {small}")),
+        which != Saved::DigestPinnedOnly,
+        "{text}"
+    );
     assert!(
         text.lines().any(|l| l.starts_with("kept") && l.contains(&digest_ref)),
         "{text}"
@@ -267,11 +290,18 @@ pub fn mirror_with_images(l: &Learner, dir: &std::path::Path, all: bool) -> (Str
 
     // Phases 0–1 render without Helm; phase 3's External Secrets chart needs
     // helm and kustomize on PATH (`just test-kind-road` provides them).
-    let images = listed_images(l, if all { "4" } else { "1" }, &m);
+    let images = listed_images(l, if which == Saved::Small { "1" } else { "4" }, &m);
     for i in &images {
-        let wanted = all || i["reference"] == small || i["reference"] == digest_ref.as_str();
+        let wanted = match which {
+            Saved::All => true,
+            Saved::Small => i["reference"] == small || i["reference"] == digest_ref.as_str(),
+            Saved::DigestPinnedOnly => i["reference"] == digest_ref.as_str(),
+        };
         if i["not_preloadable"].is_null() && wanted {
             assert_eq!(i["in_mirror"], true, "{i}");
+        }
+        if which == Saved::DigestPinnedOnly && !wanted {
+            assert_ne!(i["in_mirror"], true, "only the digest-pinned image is saved: {i}");
         }
     }
     (m, digest_ref)
