@@ -11,7 +11,7 @@
 #
 # Env: KINDOPS_BENCH_MIRROR (default ../shared/upstream), KINDOPS_BENCH_ROUNDS
 # (apply rounds, default 3), KINDOPS_BENCH_ONLY (space-separated subset of:
-# apply phase1 tui argocd criterion startup kind).
+# apply phase1 tui argocd criterion startup kind caches).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +23,7 @@ KINDOPS="$ROOT/target/release/kindops"
 MIRROR="${KINDOPS_BENCH_MIRROR:-$(bash "$ROOT/tests/mirror.sh")}"
 export KINDOPS_PINS="${KINDOPS_PINS:-$MIRROR/pins.yaml}"
 ROUNDS="${KINDOPS_BENCH_ROUNDS:-3}"
-ONLY="${KINDOPS_BENCH_ONLY:-apply phase1 tui argocd criterion startup kind}"
+ONLY="${KINDOPS_BENCH_ONLY:-apply phase1 tui argocd criterion startup kind caches}"
 OUT="$ROOT/target/bench"
 RESULTS="$OUT/results.txt"
 WORK="$(mktemp -d /tmp/kindops-bench.XXXXXX)"
@@ -321,6 +321,12 @@ fi
 if want kind; then
   log "6. the default road on the real-kind lane (benches/kind-road.sh)"
   bash "$ROOT/benches/kind-road.sh" "$RESULTS" "$KINDOPS"
+fi
+
+# ------------------------------------------------ 7: phases 0-4 through the pull-through caches (issue 21)
+if want caches; then
+  log "7. phases 0-4 through the pull-through caches, against the archive preload (benches/kind-caches.sh)"
+  bash "$ROOT/benches/kind-caches.sh" "$RESULTS" "$KINDOPS"
 fi
 
 log "done in $((SECONDS - T_START))s; results in $RESULTS"

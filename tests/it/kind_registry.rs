@@ -515,6 +515,52 @@ fn phases_0_to_4_pull_through_the_caches_and_a_second_cluster_needs_no_upstream(
     let running = stdout(&docker(&["inspect", "-f", "{{.State.Running}}", INTERNET]));
     assert_eq!(running.trim(), "false", "the stand-in ran again");
 
+    // Fault: a cache volume damaged (the bytes of metrics-server's blobs
+    // overwritten in the registry.k8s.io cache), the image gone from the
+    // node, its pod replaced: the phase's wait names the pod and the pull
+    // error, and the hint says how to empty the caches.
+    let cache = "kindops-cache-registry-k8s-io";
+    let damaged = stdout(&docker(&[
+        "exec",
+        cache,
+        "sh",
+        "-c",
+        "cd /var/lib/registry/docker/registry/v2 && for d in repositories/metrics-server/metrics-server/_layers/sha256/*; do h=${d##*/}; p=$(echo $h | cut -c1-2); echo damaged > blobs/sha256/$p/$h/data && echo $h; done",
+    ]));
+    assert!(damaged.lines().count() >= 2, "damaged only {damaged:?}");
+    let metrics_image = images
+        .iter()
+        .map(|(_, r)| r.as_str())
+        .find(|r| r.starts_with("registry.k8s.io/metrics-server/"))
+        .unwrap();
+    docker(&["exec", &node, "crictl", "rmi", metrics_image]);
+    let deleted = l.kubectl(
+        name,
+        &[
+            "-n",
+            "kube-system",
+            "delete",
+            "pod",
+            "-l",
+            "k8s-app=metrics-server",
+            "--wait=false",
+        ],
+    );
+    assert!(deleted.status.success(), "{}", show(&deleted));
+    let mut short = offline.clone();
+    short.extend(["--timeout", "60s"]);
+    let t = Instant::now();
+    let out = l.up_to("3", name, "18181", &m, &short);
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        said.contains("pod kube-system/metrics-server")
+            && (said.contains("ErrImagePull") || said.contains("ImagePullBackOff"))
+            && said.contains("kindops down --purge"),
+        "{said}"
+    );
+    eprintln!("[pull] a damaged cache named in {:.1}s", t.elapsed().as_secs_f64());
+
     // Online again (the stand-in still stopped): each cache is made again as
     // a proxy, starts without its remote, and serves what it holds.
     let out = l.up_to("0", name, "18181", &m, &flags);

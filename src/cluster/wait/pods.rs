@@ -63,7 +63,7 @@ impl PodProblem {
         let (ns, name) = self.pod.split_once('/').unwrap_or(("", &self.pod));
         match self.reason.as_str() {
             "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull" => format!(
-                "the node cannot pull the image: check its name and tag, that the node reaches the registry (a TLS-inspecting proxy or an offline laptop breaks pulls inside the kind node; offline, `kindops up --offline` serves what kindops's caches hold and `kindops up --mirror DIR` preloads images), then `kubectl -n {ns} describe pod {name}`"
+                "the node cannot pull the image: check its name and tag, that the node reaches the registry (a TLS-inspecting proxy or an offline laptop breaks pulls inside the kind node; offline, `kindops up --offline` serves what kindops's caches hold and `kindops up --mirror DIR` preloads images; a cache whose volume is full or damaged answers `blob unknown` or an error: `kindops down --purge` empties the caches, which fill again from the registries), then `kubectl -n {ns} describe pod {name}`"
             ),
             "CrashLoopBackOff" => format!(
                 "the container keeps exiting: `kubectl -n {ns} logs {name} --previous{}`",
