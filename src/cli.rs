@@ -391,7 +391,8 @@ pub struct UpArgs {
     /// cluster made after `kindops down` starts its pods at once instead of
     /// waiting, per image, for the upstream's lookups to time out. An image
     /// no cache holds cannot be pulled; `--mirror DIR` preloads archives.
-    #[arg(long, env = "KINDOPS_OFFLINE", conflicts_with = "no_registry")]
+    /// KINDOPS_OFFLINE takes 1/0, true/false, yes/no, on/off.
+    #[arg(long, env = "KINDOPS_OFFLINE", value_parser = clap::builder::BoolishValueParser::new(), conflicts_with = "no_registry")]
     pub offline: bool,
     /// The platform add-ons phase 3 installs, comma-separated (default all
     /// three). Phase 4 needs external-secrets and argo-rollouts; leaving

@@ -285,13 +285,18 @@ fn config_file_sits_between_defaults_and_env_and_flags() {
     assert_eq!(s["registry"], (false.into(), "file kindops.yaml:6".into()));
     assert!(s["mirror"].0.as_str().unwrap().ends_with("mirror"), "{s:?}");
     assert_eq!(s["registryPort"], (5001.into(), "default".into()));
+    assert_eq!(s["offline"], (false.into(), "default".into()));
 
     // The environment wins over the file, the flag over both.
     let (_, s) = effective(
-        Kindops::new().home(home.path()).env("KINDOPS_CLUSTER", "from-env"),
+        Kindops::new()
+            .home(home.path())
+            .env("KINDOPS_CLUSTER", "from-env")
+            .env("KINDOPS_OFFLINE", "1"),
         dir.path(),
     );
     assert_eq!(s["cluster"], ("from-env".into(), "env KINDOPS_CLUSTER".into()));
+    assert_eq!(s["offline"], (true.into(), "env KINDOPS_OFFLINE".into()));
     assert_eq!(s["uiPort"], (9090.into(), "file kindops.yaml:3".into()));
     let (_, s) = effective_with(
         Kindops::new().home(home.path()).env("KINDOPS_CLUSTER", "from-env"),
