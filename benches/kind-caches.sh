@@ -39,10 +39,8 @@ result() { echo "$*" | tee -a "$RESULTS"; }
 verdict() { if awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN{exit !((op=="<=")?(a<=b):(a<b))}'; then echo ok; else echo missed; fi; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 
-in_lane() {
-  "$LANE" exec -- env HOME="$WORK/home" XDG_DATA_HOME="$WORK/home/data" XDG_CACHE_HOME="$WORK/home/cache" \
-    KUBECONFIG="$WORK/home/kubeconfig" PATH="$ROOT/tests/testbed/bin:$PATH" KINDOPS_PINS="$KINDOPS_PINS" "$@"
-}
+# shellcheck source=benches/kind-lib.sh
+. "$ROOT/benches/kind-lib.sh"
 cleanup() {
   # The caches' and the registry's volumes go too (--purge): the next bench
   # starts cold.
@@ -59,29 +57,6 @@ mkdir -p "$WORK/home"
 in_lane "$KINDOPS" down --cluster "$CLUSTER" --purge --force >/dev/null 2>&1 || true
 in_lane docker rm -f "$INTERNET" >/dev/null 2>&1 || true
 
-# mirror DIR [all]: a mirror directory with Tekton's digest-pinned shell image
-# (the lane's busybox under that digest, as tests/it/support/lane.rs
-# mirror_with does) and, with `all`, every other preloadable image.
-mirror() {
-  local dir="$1" ref hex tag file id sha
-  ref="$(in_lane "$KINDOPS" images --phase 1 --mirror "$TEST_MIRROR" --output json \
-    | jq -r '.. | objects | .reference? // empty' | grep '^cgr.dev/chainguard/busybox@sha256:' | head -1)"
-  [ -n "$ref" ] || { log "phase 1 names no digest-pinned busybox"; exit 1; }
-  hex="${ref##*:}"; tag="cgr.dev/chainguard/busybox:sha256-${hex:0:12}"; file="cgr.dev_chainguard_busybox_sha256-${hex:0:12}.tar"
-  mkdir -p "$dir/images"
-  in_lane docker tag kindops.local/busybox:bookworm "$tag"
-  in_lane docker save -o "$dir/images/$file" "$tag"
-  id="$(in_lane docker image inspect -f '{{.Id}}' "$tag")"
-  sha="$(sha256sum "$dir/images/$file" | cut -d' ' -f1)"
-  printf "images:\n- {reference: '%s', archive: '%s', sha256: '%s', tag: '%s', id: '%s'}\n" "$ref" "$file" "$sha" "$tag" "$id" \
-    >"$dir/images/index.yaml"
-  in_lane docker rmi "$tag" >/dev/null
-  local only=(--image "$ref")
-  [ "${2:-}" = all ] && only=()
-  in_lane "$KINDOPS" fetch --images --into "$dir" --mirror "$TEST_MIRROR" --phase 4 "${only[@]}" >"$WORK/fetch.log" 2>&1 \
-    || { tail -20 "$WORK/fetch.log" >&2; exit 1; }
-}
-
 # up_timed LABEL ARGS...: `kindops up ARGS --output json`; sets WALL (s) and PER (phase:s ...).
 up_timed() {
   local label="$1"; shift
@@ -90,13 +65,12 @@ up_timed() {
     >"$WORK/$label.jsonl" 2>"$WORK/$label.err" \
     || { tail -5 "$WORK/$label.jsonl" "$WORK/$label.err" >&2; log "kindops up ($label) failed"; exit 1; }
   WALL="$(echo "$EPOCHREALTIME - $s" | bc)"
-  PER="$(jq -r 'select(.event=="phase_started" or .event=="phase_finished") | "\(.phase) \(.event) \(.elapsed_ms)"' "$WORK/$label.jsonl" \
-    | awk '$2=="phase_started"{s[$1]=$3} $2=="phase_finished"{printf "%s:%.1f ", $1, ($3-s[$1])/1000}' | sed 's/ $//')"
+  PER="$(phase_times "$WORK/$label.jsonl")"
 }
 
 log "mirrors: every image (the baseline), and only the digest-pinned one (not timed)"
-mirror "$WORK/mirror-all" all
-mirror "$WORK/mirror-pinned"
+mirror_with_images "$WORK/mirror-all"
+mirror_with_images "$WORK/mirror-pinned" pinned-only
 
 log "a. baseline, archive preload: phases 0-4 with every image loaded from the mirror"
 up_timed preload --mirror "$WORK/mirror-all"

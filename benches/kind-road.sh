@@ -29,13 +29,8 @@ LOG_TAG=bench-kind
 result() { echo "$*" | tee -a "$RESULTS"; }
 verdict() { if awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN{exit !((op=="<=")?(a<=b):(a<b))}'; then echo ok; else echo missed; fi; }
 
-# in_lane CMD...: as a learner on a fresh machine (own HOME, data, cache,
-# kubeconfig), inside the lane's namespace; helm and kustomize on PATH for
-# `kindops images` (the External Secrets chart).
-in_lane() {
-  "$LANE" exec -- env HOME="$WORK/home" XDG_DATA_HOME="$WORK/home/data" XDG_CACHE_HOME="$WORK/home/cache" \
-    KUBECONFIG="$WORK/home/kubeconfig" PATH="$ROOT/tests/testbed/bin:$PATH" KINDOPS_PINS="$KINDOPS_PINS" "$@"
-}
+# shellcheck source=benches/kind-lib.sh
+. "$ROOT/benches/kind-lib.sh"
 cleanup() {
   # kindops down: the cluster and, as no other kindops cluster is left on
   # the lane, the registry container with its volume (--purge).
@@ -51,23 +46,7 @@ mkdir -p "$WORK/home"
 "$LANE" up >/dev/null
 in_lane kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
 log "mirror with images: kindops fetch --images (not timed)"
-# Tekton's shell image is named by digest, which no local build can have: the
-# lane's busybox goes into the mirror under that digest first, as
-# tests/it/support/lane.rs mirror_with_images does, and fetch keeps it.
-ref="$(in_lane "$KINDOPS" images --phase 1 --mirror "$TEST_MIRROR" --output json \
-  | jq -r '.. | objects | .reference? // empty' | grep '^cgr.dev/chainguard/busybox@sha256:' | head -1)"
-[ -n "$ref" ] || { log "phase 1 names no digest-pinned busybox"; exit 1; }
-hex="${ref##*:}"; tag="cgr.dev/chainguard/busybox:sha256-${hex:0:12}"; file="cgr.dev_chainguard_busybox_sha256-${hex:0:12}.tar"
-mkdir -p "$WORK/mirror/images"
-in_lane docker tag kindops.local/busybox:bookworm "$tag"
-in_lane docker save -o "$WORK/mirror/images/$file" "$tag"
-id="$(in_lane docker image inspect -f '{{.Id}}' "$tag")"
-sha="$(sha256sum "$WORK/mirror/images/$file" | cut -d' ' -f1)"
-printf "images:\n- {reference: '%s', archive: '%s', sha256: '%s', tag: '%s', id: '%s'}\n" "$ref" "$file" "$sha" "$tag" "$id" \
-  >"$WORK/mirror/images/index.yaml"
-in_lane docker rmi "$tag" >/dev/null
-in_lane "$KINDOPS" fetch --images --into "$WORK/mirror" --mirror "$TEST_MIRROR" >"$WORK/fetch.log" 2>&1 \
-  || { tail -20 "$WORK/fetch.log" >&2; exit 1; }
+mirror_with_images "$WORK/mirror"
 
 UP=(up --no-tui --cluster "$CLUSTER" --node-image "$NODE_IMAGE" --mirror "$WORK/mirror" --ui-port 18083)
 
@@ -76,9 +55,7 @@ s=$EPOCHREALTIME
 in_lane "$KINDOPS" "${UP[@]}" --output json >"$WORK/up.jsonl" 2>"$WORK/up.err" \
   || { tail -5 "$WORK/up.jsonl" "$WORK/up.err" >&2; log "kindops up failed"; exit 1; }
 wall="$(echo "$EPOCHREALTIME - $s" | bc)"
-# elapsed_ms counts from the run's start: phase N took finished - started.
-per="$(jq -r 'select(.event=="phase_started" or .event=="phase_finished") | "\(.phase) \(.event) \(.elapsed_ms)"' "$WORK/up.jsonl" \
-  | awk '$2=="phase_started"{s[$1]=$3} $2=="phase_finished"{printf "%s:%.1f ", $1, ($3-s[$1])/1000}' | sed 's/ $//')"
+per="$(phase_times "$WORK/up.jsonl")"
 result "kind_road_phases_0_4_s wall=$(printf %.1f "$wall") per_phase_s=[$per] target<240 $(verdict "$wall" '<' 240) (baseline: idpbuilder documents ~6 min for its stack on 4 CPUs)"
 result "kind_road_images_pulled_from_mirror: not measured (a mirror directory's images reach kind nodes by preload; pulls through the local registry and its caches are issue 21's)"
 
