@@ -35,8 +35,6 @@ export KINDOPS_PINS="${KINDOPS_PINS:-$TEST_MIRROR/pins.yaml}"
 LOG_TAG=bench-caches
 # shellcheck source=tests/testbed/lib.sh
 . "$ROOT/tests/testbed/lib.sh"
-result() { echo "$*" | tee -a "$RESULTS"; }
-verdict() { if awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN{exit !((op=="<=")?(a<=b):(a<b))}'; then echo ok; else echo missed; fi; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 
 # shellcheck source=benches/kind-lib.sh

@@ -1,6 +1,10 @@
 # Shared by the real-kind lane's benches (benches/kind-road.sh,
 # benches/kind-caches.sh); sourced, not run. Needs ROOT, LANE, WORK, KINDOPS,
-# KINDOPS_PINS and TEST_MIRROR set, and tests/testbed/lib.sh's `log`.
+# KINDOPS_PINS, TEST_MIRROR and RESULTS set, and tests/testbed/lib.sh's `log`.
+
+# result LINE: printed and appended to RESULTS; verdict FIGURE OP TARGET -> ok|missed.
+result() { echo "$*" | tee -a "$RESULTS"; }
+verdict() { if awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN{exit !((op=="<=")?(a<=b):(a<b))}'; then echo ok; else echo missed; fi; }
 
 # in_lane CMD...: as a learner on a fresh machine (own HOME, data, cache,
 # kubeconfig), inside the lane's namespace; helm and kustomize on PATH for

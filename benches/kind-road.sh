@@ -26,8 +26,6 @@ export KINDOPS_PINS="${KINDOPS_PINS:-$TEST_MIRROR/pins.yaml}"
 LOG_TAG=bench-kind
 # shellcheck source=tests/testbed/lib.sh
 . "$ROOT/tests/testbed/lib.sh"
-result() { echo "$*" | tee -a "$RESULTS"; }
-verdict() { if awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN{exit !((op=="<=")?(a<=b):(a<b))}'; then echo ok; else echo missed; fi; }
 
 # shellcheck source=benches/kind-lib.sh
 . "$ROOT/benches/kind-lib.sh"
