@@ -202,13 +202,11 @@ pub fn kind_config(o: &KindOptions) -> Result<String> {
     }
     // containerd reads registry hosts from /etc/containerd/certs.d (the
     // local registry's hosts.toml): kind's "Local Registry" guide, step 2.
-    cfg.as_mapping_mut()
-        .context("manifests/kind/cluster.yaml is not a mapping")?
-        .entry("containerdConfigPatches".into())
-        .or_insert_with(|| serde_yaml::Value::Sequence(vec![]))
-        .as_sequence_mut()
-        .context("containerdConfigPatches of manifests/kind/cluster.yaml is not a list")?
-        .push(crate::registry::CONTAINERD_CONFIG_PATCH.into());
+    push_patch(
+        &mut cfg,
+        "containerdConfigPatches",
+        crate::registry::CONTAINERD_CONFIG_PATCH,
+    )?;
     // The kubelet pulls images one at a time by default
     // (`serializeImagePulls`, default true; k8s.io/kubelet v0.36
     // `config/v1beta1/types.go`): on a new cluster pulling ~20 images through
@@ -222,14 +220,23 @@ pub fn kind_config(o: &KindOptions) -> Result<String> {
     if o.cgroup_v1 {
         patch.push_str("failCgroupV1: false\n");
     }
+    push_patch(&mut cfg, "kubeadmConfigPatches", &patch)?;
+    Ok(serde_yaml::to_string(&cfg)?)
+}
+
+/// Appends `patch` to the kind config's list `key` (`containerdConfigPatches`,
+/// `kubeadmConfigPatches`), making the list when the template has none.
+///
+/// Errors: the template is not a mapping, or `key` is not a list.
+fn push_patch(cfg: &mut serde_yaml::Value, key: &str, patch: &str) -> Result<()> {
     cfg.as_mapping_mut()
         .context("manifests/kind/cluster.yaml is not a mapping")?
-        .entry("kubeadmConfigPatches".into())
+        .entry(key.into())
         .or_insert_with(|| serde_yaml::Value::Sequence(vec![]))
         .as_sequence_mut()
-        .context("kubeadmConfigPatches of manifests/kind/cluster.yaml is not a list")?
+        .with_context(|| format!("{key} of manifests/kind/cluster.yaml is not a list"))?
         .push(patch.into());
-    Ok(serde_yaml::to_string(&cfg)?)
+    Ok(())
 }
 
 /// Unpacks a packaged Helm chart (`helm package` layout: `NAME/Chart.yaml`,
